@@ -50,7 +50,7 @@ export function registerSandbox(program: Command, io: Io): void {
     .command('ssh <name> [command...]')
     .description('a shell on a server as root, or run a command: sandbox ssh web1 -- systemctl status nginx')
     .action(async (name: string, command: string[]) => {
-      await preflight(['linux', 'root', 'ssh'], `ssh ${name}`);
+      await preflight(['linux', 'root', 'ssh'], `ssh ${name}`, 'the sandbox login key is readable by root only');
       const target = await sandboxTarget(name, paths);
       if (!target) {
         throw new UserError(`sandbox server ${name} is not running`, `start it: sudo slipway sandbox up ${name}`);
@@ -72,7 +72,7 @@ export function registerSandbox(program: Command, io: Io): void {
         io.out(names.length ? `stopped ${names.join(', ')}` : 'no sandbox servers were running');
         return;
       }
-      if (!name) throw new UserError('which server? give a name or --all', 'sudo slipway sandbox down web1');
+      if (!name) throw new UserError('which server? give a name or --all', 'e.g. sudo slipway sandbox down web1');
       const existed = await sandboxDown(name, { paths, env, log, purge: opts.purge });
       io.out(existed ? `stopped ${name}` : `no sandbox server named ${name} (nothing to do)`);
     });

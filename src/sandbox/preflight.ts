@@ -13,6 +13,8 @@ const packageOf: Record<string, string> = {
   'ssh-keygen': 'openssh-client',
 };
 
+const ROOT_WHY = 'it creates network namespaces and boots servers with systemd-nspawn';
+
 export interface HostFacts {
   platform: NodeJS.Platform;
   uid: number | undefined;
@@ -20,7 +22,7 @@ export interface HostFacts {
 }
 
 /** Pure: from what the host looks like to the first error the user must fix. */
-export function preflightError(facts: HostFacts, action: string): UserError | undefined {
+export function preflightError(facts: HostFacts, action: string, why = ROOT_WHY): UserError | undefined {
   if (facts.platform !== 'linux') {
     return new UserError(
       `slipway sandbox runs only on Linux (this is ${facts.platform})`,
@@ -29,7 +31,7 @@ export function preflightError(facts: HostFacts, action: string): UserError | un
   }
   if (facts.uid !== 0) {
     return new UserError(
-      `slipway sandbox ${action} needs root: it creates network namespaces and boots servers with systemd-nspawn`,
+      `slipway sandbox ${action} needs root: ${why}`,
       `run it with sudo: sudo slipway sandbox ${action}`,
     );
   }
@@ -43,7 +45,7 @@ export function preflightError(facts: HostFacts, action: string): UserError | un
   return undefined;
 }
 
-export async function preflight(requirements: Requirement[], action: string): Promise<void> {
+export async function preflight(requirements: Requirement[], action: string, why = ROOT_WHY): Promise<void> {
   const programs = requirements.filter((r) => r !== 'linux' && r !== 'root');
   const missing: string[] = [];
   for (const program of programs) if ((await findProgram(program)) === undefined) missing.push(program);
@@ -52,6 +54,6 @@ export async function preflight(requirements: Requirement[], action: string): Pr
     uid: requirements.includes('root') ? process.getuid?.() : 0,
     missing,
   };
-  const error = preflightError(facts, action);
+  const error = preflightError(facts, action, why);
   if (error) throw error;
 }
