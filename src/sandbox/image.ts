@@ -49,7 +49,7 @@ export async function ensureImage(opts: EnsureImageOptions = {}): Promise<Sandbo
   const cached = { name: recipe.name, key, dir, built: false, buildSeconds: 0 };
   if (!opts.rebuild && (await isBuilt(dir))) return cached;
 
-  await preflight(['linux', 'root', 'debootstrap', 'systemd-nspawn'], 'image');
+  await preflight(['linux', 'root', 'debootstrap', 'systemd-nspawn'], 'image', 'debootstrap builds the image as root');
   await mkdir(paths.imageCacheDir, { recursive: true });
   const log = opts.log ?? (() => undefined);
   return withDirLock(
@@ -89,7 +89,9 @@ async function build(
     log(`[1/3] debootstrap ${recipe.suite} (minbase + ${recipe.base.length} packages)`);
     await mustRun('debootstrap', debootstrapArgs(recipe, tmp, mirror), {
       onLine: (line) => {
-        if (/^I: .*(\.\.\.|successfully\.)$/.test(line)) log(`  ${line.slice(3)}`);
+        // Phases only, not the few hundred per-package lines.
+        const perPackage = /^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) [^ ]+(\.\.\.)?$/.test(line);
+        if (!perPackage && /^I: .*(\.\.\.|successfully\.)$/.test(line)) log(`  ${line.slice(3)}`);
       },
     });
     log(`[2/3] apt-get install ${recipe.packages.length} packages, download ${recipe.offline.length} for offline use (${elapsed()})`);
