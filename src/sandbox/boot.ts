@@ -15,6 +15,8 @@ export interface BootSpec {
   persist: boolean;
   authorizedKeysFile: string;
   hostKeyFile: string;
+  /** systemd is the host's init: let nspawn allocate its own scope (see hostRunsSystemd). */
+  hostSystemd: boolean;
 }
 
 export function nspawnArgs(spec: BootSpec): string[] {
@@ -22,9 +24,9 @@ export function nspawnArgs(spec: BootSpec): string[] {
     'systemd-nspawn',
     `--directory=${spec.rootDir}`,
     '--boot',
-    // No system bus for machined on hosts where systemd is not PID 1; slipway keeps its own registry.
+    // Not registered with machined (absent where systemd is not PID 1); slipway keeps its own registry.
     '--register=no',
-    '--keep-unit',
+    ...(spec.hostSystemd ? [] : ['--keep-unit']),
     `--machine=${spec.name}`,
     `--network-namespace-path=${netnsPath(spec.name)}`,
     // --volatile=overlay rather than --ephemeral: on ext4 --ephemeral copies the whole 1 GB tree per boot and

@@ -105,4 +105,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether systemd is the host's init (sd_booted). If so, nspawn gets its own scope from PID 1, with cgroup
+ * delegation, outliving the terminal that ran `sudo slipway`; without it (containers, CI runners) there is no
+ * bus to ask, and nspawn must stay in the caller's cgroup (`--keep-unit`).
+ */
+export async function hostRunsSystemd(): Promise<boolean> {
+  return access('/run/systemd/system').then(
+    () => true,
+    () => false,
+  );
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { isAlive, mustRun } from './host.js';
+import { hostRunsSystemd, isAlive, mustRun } from './host.js';
 import { configureTree, writeBuildFiles, removeBuildFiles, imageInfoFile } from './image-tree.js';
 import { withDirLock } from './lock.js';
 import { checkMirrorReachable, readMirror } from './mirror.js';
@@ -96,7 +96,7 @@ async function build(
     });
     log(`[2/3] apt-get install ${recipe.packages.length} packages, download ${recipe.offline.length} for offline use (${elapsed()})`);
     await writeBuildFiles(tmp, recipe, mirror);
-    await mustRun('apt-get install in the image', inTreeArgs(tmp, aptScript(recipe)), {
+    await mustRun('apt-get install in the image', inTreeArgs(tmp, aptScript(recipe), await hostRunsSystemd()), {
       onLine: (line) => {
         if (/^(Need to get|Fetched|\d+ upgraded|E:)/.test(line)) log(`  ${line}`);
       },

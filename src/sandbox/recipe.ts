@@ -108,13 +108,13 @@ export function debootstrapArgs(recipe: ImageRecipe, dir: string, mirror: string
 }
 
 /** Runs a command inside the tree being built; nspawn (not chroot) mounts /proc and /dev and cleans them up. */
-export function inTreeArgs(dir: string, script: string): string[] {
+export function inTreeArgs(dir: string, script: string, hostSystemd = false): string[] {
   return [
     'systemd-nspawn',
     '--quiet',
     `--directory=${dir}`,
     '--register=no',
-    '--keep-unit',
+    ...(hostSystemd ? [] : ['--keep-unit']),
     '--resolv-conf=copy-host',
     '--pipe',
     '--setenv=DEBIAN_FRONTEND=noninteractive',

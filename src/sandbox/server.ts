@@ -4,7 +4,7 @@
 import { appendFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { startServer, stopProcess, waitUntilReady } from './boot.js';
-import { isAlive, mustRun, sleep } from './host.js';
+import { hostRunsSystemd, isAlive, mustRun, sleep } from './host.js';
 import { ensureImage } from './image.js';
 import { ensureKeys, type SandboxKeys } from './keys.js';
 import { cleanLeftovers, removeServerRemains } from './leftovers.js';
@@ -118,7 +118,14 @@ export async function sandboxUp(name: string, opts: UpOptions = {}): Promise<UpR
     await appendFile(logFile, `--- slipway sandbox up ${name} at ${new Date().toISOString()} ---\n`);
     const started = Date.now();
     state.pid = await startServer(
-      { name, rootDir: state.rootDir, persist: state.persist, authorizedKeysFile: keys.publicKeyFile, hostKeyFile: keys.hostKeyFile },
+      {
+        name,
+        rootDir: state.rootDir,
+        persist: state.persist,
+        authorizedKeysFile: keys.publicKeyFile,
+        hostKeyFile: keys.hostKeyFile,
+        hostSystemd: await hostRunsSystemd(),
+      },
       logFile,
     );
     await writeServerState(paths, state);

@@ -9,6 +9,7 @@ const spec = {
   persist: false,
   authorizedKeysFile: '/s/id_ed25519.pub',
   hostKeyFile: '/s/host_keys/ssh_host_ed25519_key',
+  hostSystemd: false,
 };
 
 describe('nspawn command', () => {
@@ -20,6 +21,10 @@ describe('nspawn command', () => {
         '--bind-ro=/s/host_keys/ssh_host_ed25519_key:/etc/ssh/ssh_host_ed25519_key ' +
         '--bind-ro=/s/host_keys/ssh_host_ed25519_key.pub:/etc/ssh/ssh_host_ed25519_key.pub',
     );
+  });
+
+  it('lets nspawn allocate its own scope where systemd is the host init', () => {
+    expect(nspawnArgs({ ...spec, hostSystemd: true })).not.toContain('--keep-unit');
   });
 
   it('boots a persistent server from its own tree, writable', () => {

@@ -48,6 +48,7 @@ describe('image build commands', () => {
       'systemd-nspawn', '--quiet', '--directory=/t', '--register=no', '--keep-unit', '--resolv-conf=copy-host',
       '--pipe', '--setenv=DEBIAN_FRONTEND=noninteractive', 'sh', '-euc', 'apt-get update',
     ]);
+    expect(inTreeArgs('/t', 'true', true)).not.toContain('--keep-unit');
   });
 
   it('installs the stack, then keeps only the offline packages in the apt cache', () => {
