@@ -1,7 +1,7 @@
 // Building the sandbox image: debootstrap a small base from the machine's own mirror, install the stack with apt
 // inside the tree, then make it boot fast as a throwaway server. Built into a temporary directory and renamed
 // into place, so an interrupted build is never booted; cached by key, so it is built once per package list.
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { hostRunsSystemd, isAlive, mustRun } from './host.js';
@@ -142,13 +142,29 @@ async function pruneOldImages(paths: SandboxPaths, recipe: ImageRecipe, current:
   }
 }
 
-/** `.build-<name>-<key>-<pid>` directories whose builder died (power loss, SIGKILL). */
+/** `.build-<name>-<key>-<pid>` directories whose builder died (Ctrl-C, power loss, SIGKILL). */
 async function removeAbandonedBuilds(paths: SandboxPaths): Promise<void> {
   for (const entry of await readdir(paths.imageCacheDir)) {
     const pid = Number(entry.match(/^\.build-.*-(\d+)$/)?.[1]);
     if (pid && (pid === process.pid || !isAlive(pid))) {
-      await rm(join(paths.imageCacheDir, entry), { recursive: true, force: true });
+      const dir = join(paths.imageCacheDir, entry);
+      await unmountUnder(dir);
+      await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * debootstrap mounts /proc and /sys inside the tree while it configures packages; killed at that moment it leaves
+ * them mounted, and a recursive delete must never walk into the host's /sys.
+ */
+async function unmountUnder(dir: string): Promise<void> {
+  const mounts = await readFile('/proc/self/mounts', 'utf8');
+  const inside = mounts
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((target) => target.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const target of inside) await mustRun(`unmount ${target}`, ['umount', '--lazy', target]);
 }
 
