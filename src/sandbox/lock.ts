@@ -1,7 +1,7 @@
 // A cross-process lock as a directory (mkdir is atomic) holding its owner's pid, so a lock left by a crashed
 // run is taken over instead of blocking every later `sandbox up` forever.
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isAlive, sleep } from './host.js';
 
 export interface LockOptions {
@@ -13,6 +13,7 @@ export interface LockOptions {
 export async function withDirLock<T>(dir: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
   let told = false;
+  await mkdir(dirname(dir), { recursive: true }); // the first command on a fresh machine creates the state dir
   for (;;) {
     try {
       await mkdir(dir);

@@ -10,12 +10,13 @@ export interface SandboxPaths {
 }
 
 /**
- * The default roots, overridable so a benchmark can build a cold image into a temporary cache and a test can
- * keep its servers apart from the user's.
+ * The default roots. The image cache can move (SLIPWAY_IMAGE_CACHE: a bigger disk, or a benchmark's cold build);
+ * the state directory cannot, because namespaces, veth names and 10.77.N addresses are global to the host and
+ * one registry must own them all.
  */
 export function sandboxPaths(env: NodeJS.ProcessEnv = process.env): SandboxPaths {
   return {
-    stateDir: env.SLIPWAY_SANDBOX_DIR ?? '/var/lib/slipway/sandbox',
+    stateDir: '/var/lib/slipway/sandbox',
     imageCacheDir: env.SLIPWAY_IMAGE_CACHE ?? '/var/cache/slipway/images',
   };
 }
