@@ -1,0 +1,31 @@
+// Shared pieces of the CLI commands: global options, loading the config, building an operation context.
+import { resolve } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/types.js';
+import type { OperationContext } from '../execute/operation.js';
+import type { Io } from './io.js';
+import { deployLogFile, progressObserver } from './output.js';
+
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+}
+
+export async function load(io: Io, env: string, options: GlobalOptions, repoOverride?: string): Promise<LoadedConfig> {
+  const dir = resolve(io.cwd, options.config ?? '.');
+  const loaded = await loadConfig({ dir, env, processEnv: io.env });
+  if (repoOverride) loaded.config.project.repo = repoOverride;
+  for (const warning of loaded.warnings) io.err(`warning: ${warning}`);
+  return loaded;
+}
+
+export function operationContext(io: Io, loaded: LoadedConfig, options: GlobalOptions & { lockWait?: string; host?: string }, action: string, argv: readonly string[]): OperationContext {
+  const logFile = action === 'plan' ? undefined : deployLogFile(loaded.dir, loaded.config.environment, action);
+  return {
+    loaded,
+    observer: progressObserver({ io, verbose: options.verbose ?? false, ...(logFile ? { logFile } : {}) }),
+    command: ['slipway', ...argv].join(' '),
+    lockWaitSeconds: Number(options.lockWait ?? 0),
+    ...(options.host ? { only: options.host } : {}),
+  };
+}

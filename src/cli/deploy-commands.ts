@@ -1,0 +1,74 @@
+// deploy, rollback and plan.
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { deploy, preview, rollback, type OperationReport } from '../execute/deploy.js';
+import { failureOf } from '../execute/operation.js';
+import { planJson, planMarkdown, planText } from '../render/plan.js';
+import { load, operationContext, type GlobalOptions } from './context.js';
+import type { Io } from './io.js';
+
+function lockWaitOption(value: string): string {
+  if (!/^\d+$/.test(value)) throw new UserError(`--lock-wait expects a number of seconds, got ${value}`);
+  return value;
+}
+
+function report(io: Io, outcome: OperationReport, verb: string): void {
+  const failure = failureOf(outcome.results);
+  if (failure) {
+    for (const result of outcome.results) {
+      if (result.switchedBack) io.err(`${result.host}: switched back to ${result.plan.from ?? '(nothing: first deploy stopped)'}`);
+    }
+    throw failure;
+  }
+  const to = outcome.plan.hosts[0]?.to ?? '';
+  io.out(`${verb} ${outcome.plan.env}: ${to} is live on ${outcome.results.length} host(s) in ${(outcome.durationMs / 1000).toFixed(1)}s`);
+}
+
+export function registerDeployCommands(program: Command, io: Io, argv: readonly string[]): void {
+  const globals = () => program.opts<GlobalOptions>();
+
+  program
+    .command('deploy')
+    .description('build a new release on every server, switch to it when healthy, roll back automatically when not')
+    .argument('<env>', 'environment: reads deploy.yml + deploy-<env>.yml')
+    .option('--ref <ref>', 'branch, tag or commit to deploy (default: project.branch)')
+    .option('--repo <repo>', 'repository to deploy instead of project.repo (URL or local path)')
+    .option('--lock-wait <seconds>', 'wait this long for a running deploy to finish', lockWaitOption, '0')
+    .option('--host <name>', 'only this server')
+    .action(async (env: string, options: { ref?: string; repo?: string; lockWait: string; host?: string }) => {
+      const loaded = await load(io, env, globals(), options.repo);
+      const outcome = await deploy(operationContext(io, loaded, { ...globals(), ...options }, 'deploy', argv), options.ref);
+      report(io, outcome, 'deployed');
+    });
+
+  program
+    .command('rollback')
+    .description('switch back to the previous good release (or the one named) and mark the abandoned one bad')
+    .argument('<env>', 'environment')
+    .argument('[release]', 'release id (or its unique prefix or sha7 suffix)')
+    .option('--branch <branch>', 'for per-branch environments: which branch')
+    .option('--lock-wait <seconds>', 'wait this long for a running deploy to finish', lockWaitOption, '0')
+    .action(async (env: string, release: string | undefined, options: { branch?: string; lockWait: string }) => {
+      const loaded = await load(io, env, globals());
+      const outcome = await rollback(operationContext(io, loaded, { ...globals(), ...options }, 'rollback', argv), release, options.branch);
+      report(io, outcome, 'rolled back');
+    });
+
+  program
+    .command('plan')
+    .description('print the exact commands a deploy would run on each server; nothing changes')
+    .argument('<env>', 'environment')
+    .option('--ref <ref>', 'branch, tag or commit')
+    .option('--rollback [release]', 'plan a rollback instead of a deploy')
+    .option('--format <format>', 'text, md (a runbook to follow by hand) or json', 'text')
+    .option('--json', 'same as --format json')
+    .action(async (env: string, options: { ref?: string; rollback?: string | boolean; format: string; json?: boolean }) => {
+      const format = options.json ? 'json' : options.format;
+      if (!['text', 'md', 'json'].includes(format)) throw new UserError(`--format must be text, md or json, got ${format}`);
+      const loaded = await load(io, env, globals());
+      const ctx = operationContext(io, loaded, globals(), 'plan', argv);
+      const requested = typeof options.rollback === 'string' ? options.rollback : undefined;
+      const plan = await preview(ctx, options.rollback ? 'rollback' : 'deploy', options.ref, requested);
+      io.out(format === 'json' ? planJson(plan) : format === 'md' ? planMarkdown(plan) : planText(plan));
+    });
+}

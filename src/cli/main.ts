@@ -1,0 +1,61 @@
+// The CLI: parse argv, call the layers, print. One error handler for the whole program.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { CommandFailedError, UserError } from '../errors.js';
+import { registerDeployCommands } from './deploy-commands.js';
+import { registerInspectCommands } from './inspect-commands.js';
+import { registerSandbox } from './sandbox.js';
+import { processIo, type Io } from './io.js';
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function report(io: Io, error: unknown, verbose: boolean): number {
+  if (error instanceof ConfigError) {
+    for (const d of error.diagnostics) io.err(`error: ${d.loc.file}:${d.loc.line}:${d.loc.col}: ${d.path}: ${d.message}`);
+    return 2;
+  }
+  if (error instanceof UserError) {
+    io.err(`error: ${error.message}`);
+    if (error.hint) io.err(`hint: ${error.hint}`);
+    return 2;
+  }
+  if (error instanceof CommandFailedError) {
+    io.err(`error: ${error.step} failed on ${error.host} (exit ${error.exitCode}): ${error.command.split('\n')[0]}`);
+    for (const line of error.outputTail) io.err(`  | ${line}`);
+    if (error.hint) io.err(`hint: ${error.hint}`);
+    return 1;
+  }
+  io.err(`bug: ${error instanceof Error ? error.message : String(error)} (please report it; --verbose shows where)`);
+  if (verbose && error instanceof Error && error.stack) io.err(error.stack);
+  return 70;
+}
+
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const program = new Command('slipway');
+  program
+    .description('Deploy web apps onto plain Linux servers: releases, health-gated switch, rollback.')
+    .version(version(), '-V, --version')
+    .option('-c, --config <dir>', 'directory holding deploy.yml and deploy-<env>.yml', '.')
+    .option('-v, --verbose', 'show remote output as it happens, and stack traces of bugs')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError();
+  registerDeployCommands(program, io, argv);
+  registerInspectCommands(program, io);
+  registerSandbox(program, io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    return report(io, error, program.opts<{ verbose?: boolean }>().verbose ?? argv.includes('--verbose'));
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  return run(argv, processIo());
+}

@@ -1,0 +1,85 @@
+// Loads deploy.yml + deploy-<env>.yml: parse with positions, merge, validate, apply rules, resolve secrets.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { mergeLocated, parseLocated, type Located } from './located.js';
+import { ENV_NAME } from './names.js';
+import { rules, locate } from './rules.js';
+import { configSchema } from './schema.js';
+import { readSecretsFile, resolvePlaceholders } from './secrets.js';
+import type { Config, LoadedConfig } from './types.js';
+import { formatDiagnostic, validateValue, type Diagnostic } from './validate.js';
+
+export class ConfigError extends UserError {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export interface LoadOptions {
+  dir: string;
+  env: string;
+  /** The deployer's environment, searched for ${NAME} after the secrets file. */
+  processEnv: Record<string, string | undefined>;
+}
+
+export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise<LoadedConfig> {
+  if (!ENV_NAME.test(env)) throw new UserError(`environment name ${JSON.stringify(env)} is not valid: use lowercase letters, digits, - and _, starting with a letter`);
+  const basePath = join(dir, 'deploy.yml');
+  const envPath = join(dir, `deploy-${env}.yml`);
+  const baseText = await readOptional(basePath);
+  const envText = await readOptional(envPath);
+  if (envText === undefined) throw new UserError(`no deploy-${env}.yml in ${dir}`, `create it (it may be as small as \`servers: [{host: local}]\`) or pick an existing environment`);
+  const files = baseText === undefined ? [envPath] : [basePath, envPath];
+  const envTree = parseLocated(envText, envPath);
+  let root: Located = baseText === undefined ? envTree : mergeLocated(parseLocated(baseText, basePath), envTree);
+  if (root.kind === 'scalar' && root.value === null) root = { kind: 'map', loc: root.loc, entries: new Map() };
+  if (root.kind !== 'map') throw new UserError(`${envPath}:1:1: (top level): expected a mapping of keys`);
+
+  const diagnostics: Diagnostic[] = [];
+  const config = validateValue(configSchema, root, '', diagnostics, root.loc) as Config;
+  if (diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(diagnostics.filter((d) => d.severity === 'error'));
+  config.environment ??= env;
+  if (env === 'branch') config.per_branch = true;
+  for (const rule of rules) rule(config, root, diagnostics);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(errors);
+
+  const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+  const secretsFile = join(dir, '.slipway', `secrets-${env}.env`);
+  const fromFile = await readSecretsFile(secretsFile);
+  const secrets = new Set<string>();
+  const missing: Diagnostic[] = [];
+  const resolve = (text: string, path: (string | number)[]): string => {
+    const result = resolvePlaceholders(text, [fromFile, processEnv]);
+    for (const name of result.missing) {
+      missing.push({ loc: locate(root, path), path: path.join('.'), message: `secret \${${name}} is not set: export ${name}=... or add it to ${secretsFile}`, severity: 'error' });
+    }
+    // Only values that came from a placeholder are secret; short ones would redact ordinary words.
+    for (const value of result.used) if (value.length >= 4) secrets.add(value);
+    return result.value;
+  };
+  for (const key of Object.keys(config.env_vars)) config.env_vars[key] = resolve(config.env_vars[key] ?? '', ['env_vars', key]);
+  if (config.database.password) config.database.password = resolve(config.database.password, ['database', 'password']);
+  if (missing.length > 0) throw new ConfigError(missing);
+
+  return {
+    config,
+    dir,
+    files,
+    secrets: [...secrets],
+    warnings: diagnostics.filter((d) => d.severity === 'warning').map(formatDiagnostic),
+    hash,
+  };
+}

@@ -1,0 +1,28 @@
+// Names that reach a shell command or a path are held to strict patterns, checked before anything runs.
+
+export const PROJECT_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+export const ENV_NAME = /^[a-z][a-z0-9_-]{0,30}$/;
+/** Git refs as users type them: branches, tags, SHAs. No leading dash (option injection), no `..`, no spaces. */
+export const GIT_REF = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}$/;
+export const PROCESS_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Host names and IPv4/IPv6 literals; `local` means this machine. */
+export const HOST = /^(local|[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[?[0-9a-fA-F:]+\]?)$/;
+export const ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]*$/;
+/** Paths inside a release (shared dirs and files): relative, no `..`. */
+export const RELATIVE_PATH = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]+$/;
+export const PACKAGE_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
+
+export function isFullSha(ref: string): boolean {
+  return /^[0-9a-f]{40}$/.test(ref);
+}
+
+/** A branch name as a directory name for per-branch deploys: `feature/Login_x` → `feature-login-x`. */
+export function branchSlug(branch: string): string {
+  const slug = branch
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return slug.slice(0, 50) || 'branch';
+}

@@ -1,0 +1,70 @@
+// Cross-field rules: small functions that each add diagnostics about how keys fit together.
+import type { Located, Loc } from './located.js';
+import type { Diagnostic } from './validate.js';
+import type { Config } from './types.js';
+import { SECRET_KEY, hasPlaceholder } from './secrets.js';
+
+/** Where the value at a key path was written, falling back to the nearest parent that exists. */
+export function locate(root: Located, path: (string | number)[]): Loc {
+  let node: Located = root;
+  for (const key of path) {
+    if (node.kind === 'map' && typeof key === 'string') {
+      const entry = node.entries.get(key);
+      if (!entry) return node.loc;
+      node = entry.node;
+    } else if (node.kind === 'seq' && typeof key === 'number' && node.items[key]) {
+      node = node.items[key];
+    } else {
+      return node.loc;
+    }
+  }
+  return node.loc;
+}
+
+type Rule = (config: Config, root: Located, out: Diagnostic[]) => void;
+
+const error = (out: Diagnostic[], loc: Loc, path: string, message: string) => out.push({ loc, path, message, severity: 'error' });
+
+const serversNameATarget: Rule = (config, root, out) => {
+  if (config.servers.length === 0) error(out, locate(root, ['servers']), 'servers', 'at least one server is needed');
+  config.servers.forEach((server, i) => {
+    const loc = locate(root, ['servers', i]);
+    if (!server.host && !server.sandbox) error(out, loc, `servers[${i}]`, 'give `host` (or `local`) or `sandbox`');
+    if (server.host && server.sandbox) error(out, loc, `servers[${i}]`, 'give either `host` or `sandbox`, not both');
+  });
+};
+
+const portsAreDistinct: Rule = (config, root, out) => {
+  const seen = new Map<number, string>();
+  for (const [name, process] of Object.entries(config.processes)) {
+    if (process.port === undefined) continue;
+    const other = seen.get(process.port);
+    if (other) error(out, locate(root, ['processes', name, 'port']), `processes.${name}.port`, `port ${process.port} is already used by process ${other}`);
+    seen.set(process.port, name);
+  }
+};
+
+const healthProcessExists: Rule = (config, root, out) => {
+  const process = config.processes[config.health.process];
+  const explicit = root.kind === 'map' && root.entries.has('health');
+  if (!process && explicit && Object.keys(config.processes).length > 0) {
+    error(out, locate(root, ['health', 'process']), 'health.process', `no process named ${config.health.process}`);
+  }
+  if (process && process.port === undefined && explicit) {
+    error(out, locate(root, ['processes', config.health.process]), `processes.${config.health.process}.port`, 'the health check needs the port this process listens on');
+  }
+};
+
+const secretsAreNotCommitted: Rule = (config, root, out) => {
+  for (const [key, value] of Object.entries(config.env_vars)) {
+    if (SECRET_KEY.test(key) && value !== '' && !hasPlaceholder(value)) {
+      out.push({ loc: locate(root, ['env_vars', key]), path: `env_vars.${key}`, message: `looks like a secret written in the file; write \${${key}} and keep the value in .slipway/secrets-${config.environment}.env`, severity: 'warning' });
+    }
+  }
+  const password = config.database.password;
+  if (password && !hasPlaceholder(password)) {
+    out.push({ loc: locate(root, ['database', 'password']), path: 'database.password', message: 'a literal password in the config; write ${DB_PASSWORD} instead', severity: 'warning' });
+  }
+};
+
+export const rules: Rule[] = [serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted];

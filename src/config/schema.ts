@@ -1,0 +1,127 @@
+// slipway's configuration schema: deploy.yml (shared, optional) merged with deploy-<env>.yml.
+import { bool, int, list, map, obj, shorthand, str, type Field } from './schema-dsl.js';
+import {
+  ABSOLUTE_PATH,
+  ENV_VAR_NAME,
+  GIT_REF,
+  HOST,
+  PACKAGE_NAME,
+  PROCESS_NAME,
+  PROJECT_NAME,
+  RELATIVE_PATH,
+  UNIX_USER,
+} from './names.js';
+
+const LATER = (issue: string) => `validated now; acted on by ${issue}`;
+
+const server = obj(
+  'One server to deploy to.',
+  {
+    host: str('Host name or address to reach over SSH, or `local` for this machine.', { pattern: HOST, patternHint: 'a host name, an address or `local`' }),
+    sandbox: str('Name of a `slipway sandbox` server to deploy to instead of `host` (its address and key are looked up).', { pattern: /^[a-z][a-z0-9-]{0,30}$/ }),
+    user: str('SSH user. Defaults to your ~/.ssh/config, then your login name.', { pattern: UNIX_USER }),
+    port: int('SSH port. Defaults to your ~/.ssh/config, then 22.', { min: 1, max: 65535 }),
+    identity_file: str('SSH private key to use (otherwise ssh-agent and ~/.ssh/config).'),
+    host_key_checking: str('How unknown host keys are treated: `yes` (must already be known) or `accept-new` (trust on first use).', {
+      enum: ['yes', 'accept-new'],
+      default: 'yes',
+    }),
+    roles: list('Roles of this server (web, worker, db, ...).', str('A role name.', { pattern: /^[a-z][a-z0-9-]*$/ }), { default: ['web'] }),
+  },
+  {},
+);
+
+const processDef = obj(
+  'A long-running process, run by systemd as `<project>-<name>.service`.',
+  {
+    command: str('Command line, run from the release directory (`current`). `$PORT` is set for processes with a port.'),
+    port: int('TCP port the process listens on (127.0.0.1), used by the health check and nginx.', { min: 1, max: 65535 }),
+    roles: list('Only run on servers with one of these roles.', str('A role name.'), { default: ['web'] }),
+  },
+  { required: ['command'] },
+);
+
+export const configSchema = obj(
+  'slipway deploy configuration.',
+  {
+    project: obj(
+      'The application being deployed.',
+      {
+        name: str('Project name: used for directories, unit names and the app user.', { pattern: PROJECT_NAME, patternHint: 'lowercase letters, digits and dashes, starting with a letter' }),
+        repo: str('Git repository: a URL the servers can fetch, or a local path that slipway pushes from. Defaults to the directory holding the config.'),
+        branch: str('Branch, tag or SHA deployed when none is given.', { default: 'main', pattern: GIT_REF }),
+        source: str('How code reaches the servers: `push` (slipway pushes over its SSH connection), `fetch` (the server fetches `repo`), `auto` (push for local paths, fetch for URLs).', {
+          enum: ['auto', 'push', 'fetch'],
+          default: 'auto',
+        }),
+        framework: str('Recipe to use.', { enum: ['auto', 'django', 'fastapi', 'node', 'generic'], default: 'auto', actedOnBy: LATER('the Python/Node recipes issue') }),
+        python_version: str('Python version for the app venv, e.g. 3.11.', { pattern: /^3\.\d{1,2}$/, actedOnBy: LATER('the Python issue') }),
+        node_version: str('Node.js major version for Node apps.', { pattern: /^\d{2}$/, actedOnBy: LATER('the Node issue') }),
+      },
+      { required: ['name'] },
+    ),
+    environment: str('Environment name; defaults to the `<env>` of deploy-<env>.yml.', { pattern: /^[a-z][a-z0-9_-]{0,30}$/ }),
+    per_branch: bool('Deploy each branch side by side under {base_path}/{project}/{env}/{branch-slug}. Always on for env `branch`.', { default: false }),
+    servers: list('Servers this environment deploys to.', server),
+    base_path: str('Directory under which {project} lives on each server.', { default: '/opt', pattern: ABSOLUTE_PATH }),
+    keep_releases: int('How many releases to keep per host (current, previous and the new one are never deleted).', { default: 5, min: 2, max: 100 }),
+    app_user: str('Unix user the app runs as (created if missing, no login shell). Defaults to the project name.', { pattern: UNIX_USER }),
+    shared: obj('Persistent paths kept under shared/ and linked into every release.', {
+      dirs: list('Directories (relative to the release), e.g. media, logs.', str('A relative path.', { pattern: RELATIVE_PATH })),
+      files: list('Files (relative to the release).', str('A relative path.', { pattern: RELATIVE_PATH })),
+    }),
+    env_vars: map('Environment written to the app\'s .env (0600). Write secrets as ${NAME}: resolved from your environment or .slipway/secrets-<env>.env, never committed.', str('A value.'), {
+      keyPattern: ENV_VAR_NAME,
+      keyHint: 'an environment variable name',
+    }),
+    dependencies: obj('What the app needs installed.', {
+      system: list('Debian/Ubuntu packages.', str('A package name.', { pattern: PACKAGE_NAME }), { actedOnBy: LATER('the Python issue') }),
+      python: list('Extra Python requirements (pip specifiers).', str('A requirement.'), { actedOnBy: LATER('the Python issue') }),
+      requirements_files: list('Requirements files in the repo.', str('A relative path.', { pattern: RELATIVE_PATH }), { actedOnBy: LATER('the Python issue') }),
+    }),
+    processes: map('Processes run by systemd, by name (web, worker, scheduler...). A string is the command.', shorthand('A process.', processDef, 'command'), {
+      keyPattern: PROCESS_NAME,
+      keyHint: 'a process name (lowercase letters, digits, dashes)',
+    }),
+    database: obj('The app database.', {
+      engine: str('Database engine.', { enum: ['postgresql', 'none'], default: 'none' }),
+      name: str('Database name.', { pattern: /^[a-z_][a-z0-9_]{0,62}$/ }),
+      user: str('Database role.', { pattern: /^[a-z_][a-z0-9_]{0,62}$/ }),
+      password: str('Role password; write it as ${NAME}.'),
+      host: str('Database host.', { default: 'localhost' }),
+    }, { actedOnBy: LATER('the Python issue') }),
+    http: obj('Public HTTP(S) site.', {
+      domain: str('Primary domain name.'),
+      aliases: list('Other names served by the site.', str('A domain name.')),
+      tls: str('TLS certificates.', { enum: ['none', 'self-signed', 'letsencrypt'], default: 'none' }),
+    }, { actedOnBy: LATER('the zero-downtime web tier issue') }),
+    health: obj('Health check run on each host after the switch; a failure switches back.', {
+      path: str('HTTP path to check on the web process.', { default: '/health' }),
+      process: str('Process whose port is checked.', { default: 'web' }),
+      expected_status: int('Expected HTTP status.', { default: 200, min: 100, max: 599 }),
+      timeout: int('Seconds per attempt.', { default: 5, min: 1, max: 120 }),
+      retries: int('Attempts before giving up (with backoff).', { default: 10, min: 1, max: 100 }),
+    }),
+    hooks: obj('Shell commands run on each host in the release directory, as the app user.', {
+      build: list('After the code is in place, before the switch (e.g. compile assets).', str('A shell command.')),
+      before_switch: list('Right before `current` moves.', str('A shell command.')),
+      after_switch: list('After the switch and restart, before the health check.', str('A shell command.')),
+    }),
+    ssh: obj('SSH behaviour.', {
+      concurrency: int('Hosts deployed in parallel.', { default: 10, min: 1, max: 200 }),
+      connect_timeout: int('Seconds to wait for a connection.', { default: 10, min: 1, max: 300 }),
+    }),
+  },
+  { required: ['project', 'servers'] },
+);
+
+export function fieldAt(path: readonly string[]): Field | undefined {
+  let field: Field | undefined = configSchema;
+  for (const key of path) {
+    if (!field) return undefined;
+    if (field.kind === 'object') field = field.fields[key];
+    else if (field.kind === 'map') field = field.values;
+    else return undefined;
+  }
+  return field;
+}

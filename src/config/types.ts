@@ -1,0 +1,57 @@
+// The validated configuration, as the rest of slipway sees it (defaults applied, secrets resolved).
+
+export interface ServerConfig {
+  host?: string;
+  sandbox?: string;
+  user?: string;
+  port?: number;
+  identity_file?: string;
+  host_key_checking: 'yes' | 'accept-new';
+  roles: string[];
+}
+
+export interface ProcessConfig {
+  command: string;
+  port?: number;
+  roles: string[];
+}
+
+export interface Config {
+  project: {
+    name: string;
+    repo?: string;
+    branch: string;
+    source: 'auto' | 'push' | 'fetch';
+    framework: 'auto' | 'django' | 'fastapi' | 'node' | 'generic';
+    python_version?: string;
+    node_version?: string;
+  };
+  environment: string;
+  per_branch: boolean;
+  servers: ServerConfig[];
+  base_path: string;
+  keep_releases: number;
+  app_user?: string;
+  shared: { dirs: string[]; files: string[] };
+  env_vars: Record<string, string>;
+  dependencies: { system: string[]; python: string[]; requirements_files: string[] };
+  processes: Record<string, ProcessConfig>;
+  database: { engine: 'postgresql' | 'none'; name?: string; user?: string; password?: string; host: string };
+  http: { domain?: string; aliases: string[]; tls: 'none' | 'self-signed' | 'letsencrypt' };
+  health: { path: string; process: string; expected_status: number; timeout: number; retries: number };
+  hooks: { build: string[]; before_switch: string[]; after_switch: string[] };
+  ssh: { concurrency: number; connect_timeout: number };
+}
+
+/** A loaded configuration plus what was learned while loading it. */
+export interface LoadedConfig {
+  config: Config;
+  /** Directory holding the config files: relative repo paths resolve from here. */
+  dir: string;
+  files: string[];
+  /** Resolved secret values: redacted from everything slipway prints or logs. */
+  secrets: string[];
+  warnings: string[];
+  /** Hash of the merged config, recorded in each release's manifest. */
+  hash: string;
+}

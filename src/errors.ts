@@ -1,0 +1,34 @@
+// The error taxonomy: the CLI's one handler prints a UserError as one line with its fix, a CommandFailedError
+// with the host, command and the last lines of its output, and anything else as a bug.
+
+/** Something the user must fix: bad config or arguments, or remote state such as a held lock. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** A command on a host (or on the deployer) exited non-zero. */
+export class CommandFailedError extends Error {
+  constructor(
+    readonly host: string,
+    readonly step: string,
+    readonly command: string,
+    readonly exitCode: number,
+    readonly outputTail: string[],
+  ) {
+    super(`${step} failed on ${host} (exit ${exitCode}): ${command}`);
+    this.name = 'CommandFailedError';
+  }
+
+  get hint(): string | undefined {
+    if (this.exitCode === 127) return 'a program was not found on the host: install it or add it to dependencies.system';
+    if (this.exitCode === 137) return 'the process was killed (SIGKILL), often by the out-of-memory killer';
+    if (this.exitCode === 255) return 'ssh could not reach the host or the connection dropped';
+    return undefined;
+  }
+}

@@ -1,0 +1,169 @@
+// A running remote agent (local bash or over ssh): send a script, get its output and exit code back.
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../errors.js';
+import { agentScript, exitMarker, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
+import { STEP_MARKER } from '../ops/shell.js';
+import type { Redactor } from './redact.js';
+
+export interface ScriptResult {
+  code: number;
+  /** Output lines (redacted), step markers removed. */
+  lines: string[];
+  /** Output lines by step id. */
+  byStep: Map<string, string[]>;
+  /** Last step that started: the failed one when code is not 0. */
+  lastStep?: string;
+  failedCommand?: string;
+}
+
+interface Pending {
+  result: ScriptResult;
+  onStep?: (id: string) => void;
+  onLine?: (line: string) => void;
+  resolve: (result: ScriptResult) => void;
+}
+
+export class AgentSession {
+  private buffer = '';
+  private pending: Pending | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly preamble: string[] = [];
+  private exited = false;
+  private readonly marker: string;
+  private readyWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  private constructor(
+    readonly label: string,
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly redactor: Redactor,
+    nonce: string,
+  ) {
+    this.marker = exitMarker(nonce);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => this.onData(chunk));
+    child.stderr.on('data', (chunk: string) => this.preamble.push(...chunk.split('\n').filter(Boolean).map((l) => redactor.redact(l))));
+    child.stdin.on('error', () => undefined);
+    child.on('exit', (code) => this.onExit(code ?? 255));
+  }
+
+  /** Starts the agent through `spawnAgent(agentText)` and waits until it is ready (and holds the lock, if asked). */
+  static async start(label: string, redactor: Redactor, lock: LockRequest | undefined, spawnAgent: (agent: string) => ChildProcessWithoutNullStreams): Promise<AgentSession> {
+    const nonce = randomBytes(6).toString('hex');
+    const session = new AgentSession(label, spawnAgent(agentScript(nonce, lock)), redactor, nonce);
+    await new Promise<void>((resolve, reject) => {
+      session.readyWaiter = { resolve, reject };
+    });
+    return session;
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let newline = this.buffer.indexOf('\n');
+    while (newline >= 0) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      this.onLine(line);
+      newline = this.buffer.indexOf('\n');
+    }
+  }
+
+  private onLine(raw: string): void {
+    if (this.readyWaiter) {
+      if (raw === READY_MARKER) {
+        this.readyWaiter.resolve();
+        this.readyWaiter = undefined;
+      } else this.preamble.push(this.redactor.redact(raw));
+      return;
+    }
+    const pending = this.pending;
+    if (!pending) return;
+    if (raw.startsWith(`${this.marker} `)) {
+      pending.result.code = Number(raw.slice(this.marker.length + 1));
+      // The agent prints a newline before the marker in case the script's output did not end with one.
+      if (pending.result.lines.at(-1) === '') pending.result.lines.pop();
+      this.pending = undefined;
+      pending.resolve(pending.result);
+      return;
+    }
+    const line = this.redactor.redact(raw);
+    if (line.startsWith(STEP_MARKER)) {
+      pending.result.lastStep = line.slice(STEP_MARKER.length);
+      pending.result.byStep.set(pending.result.lastStep, []);
+      pending.onStep?.(pending.result.lastStep);
+      return;
+    }
+    if (line.startsWith('##slipway-failed-command ')) {
+      pending.result.failedCommand ??= line.slice('##slipway-failed-command '.length);
+      return;
+    }
+    pending.result.lines.push(line);
+    if (pending.result.lastStep) pending.result.byStep.get(pending.result.lastStep)?.push(line);
+    pending.onLine?.(line);
+  }
+
+  private onExit(code: number): void {
+    this.exited = true;
+    if (this.readyWaiter) {
+      const waiter = this.readyWaiter;
+      this.readyWaiter = undefined;
+      if (this.preamble.includes(LOCK_HELD_MARKER)) {
+        const holder = this.preamble.slice(this.preamble.indexOf(LOCK_HELD_MARKER) + 1).join(' ');
+        waiter.reject(new UserError(`${this.label}: another deploy holds the lock: ${describeHolder(holder)}`, 'wait for it (--lock-wait <seconds>), or see `slipway lock status <env>`'));
+      } else {
+        const tail = this.preamble.slice(-5).join(' | ') || `exit ${code}`;
+        waiter.reject(new UserError(`${this.label}: could not start a session: ${tail}`, code === 255 ? 'check that `ssh` to this host works non-interactively (keys, known_hosts)' : undefined));
+      }
+    }
+    if (this.pending) {
+      const pending = this.pending;
+      this.pending = undefined;
+      pending.result.code = 255;
+      pending.result.lines.push(...this.preamble.slice(-5), 'connection to the host was lost');
+      pending.resolve(pending.result);
+    }
+  }
+
+  /** Runs one script (scripts run one at a time, in order) and resolves with its result; never rejects. */
+  run(script: string, callbacks: { onStep?: (id: string) => void; onLine?: (line: string) => void } = {}): Promise<ScriptResult> {
+    const next = this.queue.then(
+      () =>
+        new Promise<ScriptResult>((resolve) => {
+          const result: ScriptResult = { code: -1, lines: [], byStep: new Map() };
+          if (this.exited) {
+            resolve({ ...result, code: 255, lines: ['connection to the host was lost'] });
+            return;
+          }
+          this.pending = { result, resolve, ...callbacks };
+          this.child.stdin.write(`${Buffer.byteLength(script)}\n${script}`);
+        }),
+    );
+    this.queue = next;
+    return next;
+  }
+
+  /** Ends the agent: closing its stdin ends the loop, which frees the lock. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGTERM'), 5000);
+    await done;
+    clearTimeout(timer);
+  }
+
+  /** For Ctrl-C: end the connection now. */
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGTERM');
+  }
+}
+
+function describeHolder(json: string): string {
+  try {
+    const h = JSON.parse(json) as Record<string, unknown>;
+    return `${String(h.user)}@${String(h.machine)} (pid ${String(h.pid)}), running \`${String(h.command)}\` since ${String(h.started_at)}`;
+  } catch {
+    return json || 'holder unknown';
+  }
+}

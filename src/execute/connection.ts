@@ -1,0 +1,63 @@
+// Opening a host: a local bash agent, or an ssh ControlMaster whose session is the agent.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LockRequest } from '../ops/agent.js';
+import { quote } from '../ops/shell.js';
+import { gitSshCommand, masterArgs } from '../ops/ssh.js';
+import type { Target } from '../plan/target.js';
+import { AgentSession } from './agent-session.js';
+import type { Redactor } from './redact.js';
+
+export interface HostConnection {
+  target: Target;
+  session: AgentSession;
+  /** Environment for deployer-side commands that reach this host (git push over the master connection). */
+  deployerEnv: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Every connection of one run, so Ctrl-C (or a crash) closes them all. */
+export class ConnectionPool {
+  private readonly open = new Set<HostConnection>();
+  private controlDir: string | undefined;
+
+  constructor(private readonly redactor: Redactor) {}
+
+  async connect(target: Target, lock?: LockRequest): Promise<HostConnection> {
+    const connection = target.kind === 'local' ? await this.connectLocal(target, lock) : await this.connectSsh(target, lock);
+    this.open.add(connection);
+    return connection;
+  }
+
+  private async connectLocal(target: Target, lock: LockRequest | undefined): Promise<HostConnection> {
+    const session = await AgentSession.start(target.label, this.redactor, lock, (agent) => spawn('bash', ['-c', agent], { stdio: 'pipe' }));
+    return { target, session, deployerEnv: {}, close: () => session.close() };
+  }
+
+  private async connectSsh(target: Extract<Target, { kind: 'ssh' }>, lock: LockRequest | undefined): Promise<HostConnection> {
+    // A short private directory: unix socket paths are limited to ~100 bytes.
+    this.controlDir ??= await mkdtemp(join(tmpdir().length < 20 ? tmpdir() : '/tmp', 'slw-'));
+    const controlPath = join(this.controlDir, String(this.open.size));
+    const session = await AgentSession.start(target.label, this.redactor, lock, (agent) =>
+      spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(agent)}`), { stdio: 'pipe' }),
+    );
+    return {
+      target,
+      session,
+      deployerEnv: { GIT_SSH_COMMAND: gitSshCommand(target, controlPath) },
+      close: () => session.close(),
+    };
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.open].map((c) => c.close()));
+    this.open.clear();
+    if (this.controlDir) await rm(this.controlDir, { recursive: true, force: true });
+  }
+
+  killAll(): void {
+    for (const connection of this.open) connection.session.kill();
+  }
+}

@@ -1,0 +1,93 @@
+// Deploy, rollback and plan as whole operations over every host of an environment.
+import { planDeployHost } from '../plan/deploy.js';
+import { planRollbackHost } from '../plan/rollback.js';
+import { releaseId } from '../plan/release-id.js';
+import type { Plan } from '../plan/types.js';
+import type { HostConnection } from './connection.js';
+import { deployer, executePlan, gatherFacts, layoutForRef, lockFor, recordHistory, withHosts, type HostResult, type OperationContext } from './operation.js';
+import { resolveSource } from './source.js';
+
+export interface OperationReport {
+  plan: Plan;
+  results: HostResult[];
+  durationMs: number;
+}
+
+async function planDeploy(ctx: OperationContext, ref: string | undefined, connections: HostConnection[]): Promise<Plan> {
+  const { config } = ctx.loaded;
+  const wanted = ref ?? config.project.branch;
+  const resolved = await resolveSource(config, ctx.loaded.dir, wanted);
+  const layout = layoutForRef(ctx.loaded, wanted);
+  const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, resolved.sha)));
+  const now = ctx.now?.() ?? new Date();
+  // One release id on every host, so `releases` and `rollback <id>` mean the same thing everywhere.
+  const id = releaseId(now, resolved.sha, facts.flatMap((f) => f.releases.map((r) => r.id)));
+  const who = deployer();
+  return {
+    action: 'deploy',
+    env: config.environment,
+    ref: resolved.ref,
+    sha: resolved.sha,
+    hosts: connections.map((connection, i) =>
+      planDeployHost({
+        config,
+        configHash: ctx.loaded.hash,
+        layout,
+        target: connection.target,
+        facts: facts[i]!,
+        source: resolved.source,
+        sha: resolved.sha,
+        ref: resolved.ref,
+        releaseId: id,
+        deployedBy: `${who.user}@${who.machine}`,
+        now,
+      }),
+    ),
+  };
+}
+
+async function planRollback(ctx: OperationContext, requested: string | undefined, branch: string | undefined, connections: HostConnection[]): Promise<Plan> {
+  const layout = layoutForRef(ctx.loaded, branch);
+  const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, undefined)));
+  return {
+    action: 'rollback',
+    env: ctx.loaded.config.environment,
+    ref: null,
+    sha: null,
+    hosts: connections.map((connection, i) => planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested })),
+  };
+}
+
+async function execute(ctx: OperationContext, connections: HostConnection[], plan: Plan, started: number): Promise<OperationReport> {
+  const results = await executePlan(connections, plan, ctx.loaded.config.ssh.concurrency, ctx.observer);
+  const durationMs = Date.now() - started;
+  const who = deployer();
+  await recordHistory(connections, results, {
+    at: new Date(started).toISOString(),
+    action: plan.action,
+    env: plan.env,
+    user: who.user,
+    machine: who.machine,
+    sha: plan.sha,
+    ref: plan.ref,
+    duration_ms: durationMs,
+  });
+  return { plan, results, durationMs };
+}
+
+export async function deploy(ctx: OperationContext, ref: string | undefined): Promise<OperationReport> {
+  const started = Date.now();
+  const layout = layoutForRef(ctx.loaded, ref);
+  return withHosts(ctx, lockFor(ctx, layout), async (connections) => execute(ctx, connections, await planDeploy(ctx, ref, connections), started));
+}
+
+export async function rollback(ctx: OperationContext, requested: string | undefined, branch: string | undefined): Promise<OperationReport> {
+  const started = Date.now();
+  const layout = layoutForRef(ctx.loaded, branch);
+  return withHosts(ctx, lockFor(ctx, layout), async (connections) => execute(ctx, connections, await planRollback(ctx, requested, branch, connections), started));
+}
+
+/** The plan a deploy (or rollback) would run now, without the lock and without changing anything. */
+export async function preview(ctx: OperationContext, action: 'deploy' | 'rollback', ref: string | undefined, requested?: string): Promise<Plan> {
+  return withHosts(ctx, undefined, (connections) => (action === 'deploy' ? planDeploy(ctx, ref, connections) : planRollback(ctx, requested, ref, connections)));
+}

@@ -1,0 +1,37 @@
+// Commands that run on the deployer's own machine (git), with captured output.
+import { spawn } from 'node:child_process';
+import { CommandFailedError } from '../errors.js';
+import type { Command } from '../ops/command.js';
+import { quoteArgv } from '../ops/shell.js';
+
+export interface LocalResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runLocal(command: Command, extraEnv: Record<string, string> = {}): Promise<LocalResult> {
+  return new Promise((resolve) => {
+    const [program, ...args] = command.argv;
+    const child = spawn(program!, args, {
+      cwd: command.cwd,
+      env: { ...process.env, ...command.env, ...extraEnv },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (error) => resolve({ code: 127, stdout, stderr: stderr + error.message }));
+    child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }));
+    child.stdin.end(command.stdin?.text ?? '');
+  });
+}
+
+export async function runLocalChecked(command: Command, step: string, extraEnv: Record<string, string> = {}): Promise<string> {
+  const result = await runLocal(command, extraEnv);
+  if (result.code !== 0) {
+    throw new CommandFailedError('deployer', step, quoteArgv(command.argv), result.code, (result.stderr || result.stdout).trim().split('\n').slice(-10));
+  }
+  return result.stdout;
+}

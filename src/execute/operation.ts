@@ -1,0 +1,152 @@
+// The life of one deploy or rollback: connect and lock every host, gather facts, plan, run, record.
+import { hostname, userInfo } from 'node:os';
+import type { LoadedConfig } from '../config/types.js';
+import { CommandFailedError } from '../errors.js';
+import type { LockRequest } from '../ops/agent.js';
+import type { Step } from '../ops/command.js';
+import { appendHistory, type HistoryEntry } from '../ops/history.js';
+import { factsProbe } from '../ops/probe.js';
+import { renderScript } from '../ops/shell.js';
+import { parseFacts, type HostFacts } from '../plan/facts.js';
+import { layoutFor, type Layout } from '../plan/layout.js';
+import type { Target } from '../plan/target.js';
+import type { HostPlan, Plan } from '../plan/types.js';
+import { ConnectionPool, type HostConnection } from './connection.js';
+import { mapLimit } from './parallel.js';
+import { Redactor } from './redact.js';
+import { runSteps, type StepObserver, type StepsOutcome } from './run-steps.js';
+import { resolveTargets } from './targets.js';
+
+export interface OperationContext {
+  loaded: LoadedConfig;
+  observer: StepObserver;
+  /** The command line, recorded as the lock holder's command. */
+  command: string;
+  lockWaitSeconds: number;
+  /** Only this server (by label), for a partial run. */
+  only?: string;
+  now?: () => Date;
+}
+
+export const deployer = () => ({ user: userInfo().username, machine: hostname() });
+
+function lockRequest(layout: Layout, ctx: OperationContext): LockRequest {
+  const who = deployer();
+  return {
+    lockFile: layout.lockFile,
+    holderFile: layout.holderFile,
+    holder: { user: who.user, machine: who.machine, pid: process.pid, command: ctx.command, started_at: new Date().toISOString() },
+    waitSeconds: ctx.lockWaitSeconds,
+  };
+}
+
+export async function gatherFacts(connection: HostConnection, layout: Layout, sha: string | undefined): Promise<HostFacts> {
+  const result = await connection.session.run(factsProbe(layout, sha).shell);
+  if (result.code !== 0) throw new CommandFailedError(connection.target.label, 'Read the host state', 'facts probe', result.code, result.lines.slice(-10));
+  return parseFacts(result.lines.join('\n'));
+}
+
+/** A session over every host: connections are closed on the way out and on Ctrl-C. */
+export async function withHosts<T>(
+  ctx: Pick<OperationContext, 'loaded' | 'only'>,
+  lock: ((target: Target) => LockRequest) | undefined,
+  body: (connections: HostConnection[], redactor: Redactor) => Promise<T>,
+): Promise<T> {
+  const redactor = new Redactor(ctx.loaded.secrets);
+  const pool = new ConnectionPool(redactor);
+  const onSignal = () => {
+    pool.killAll();
+    process.exitCode = 130;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const targets = await resolveTargets(ctx.loaded.config, ctx.only);
+    const connections = await mapLimit(targets, ctx.loaded.config.ssh.concurrency, (target) => pool.connect(target, lock?.(target)));
+    return await body(connections, redactor);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await pool.closeAll();
+  }
+}
+
+export interface HostResult {
+  host: string;
+  plan: HostPlan;
+  outcome: StepsOutcome;
+  /** Whether traffic was switched back after a failure. */
+  switchedBack: boolean;
+}
+
+async function runPhase(connections: HostConnection[], plans: HostPlan[], pick: (plan: HostPlan) => Step[], limit: number, observer: StepObserver): Promise<StepsOutcome[]> {
+  return mapLimit(plans, limit, (plan, i) => runSteps(connections[i]!, pick(plan), observer));
+}
+
+/**
+ * Runs the plan on every host. With several hosts, every host is prepared before any is switched, and a
+ * failure after the switch switches every host back: no host is left on a different release than the others.
+ */
+export async function executePlan(connections: HostConnection[], plan: Plan, limit: number, observer: StepObserver): Promise<HostResult[]> {
+  const hosts = plan.hosts;
+  const results: HostResult[] = hosts.map((p) => ({ host: p.target.label, plan: p, outcome: { ok: true }, switchedBack: false }));
+  const undo = async (which: number[], pick: (p: HostPlan) => Step[], switchedBack: boolean) => {
+    await mapLimit(which, limit, async (i) => {
+      const steps = pick(hosts[i]!);
+      if (steps.length === 0) return;
+      const outcome = await runSteps(connections[i]!, steps, observer);
+      results[i]!.switchedBack = switchedBack && outcome.ok;
+    });
+  };
+
+  if (hosts.length === 1) {
+    const outcome = await runSteps(connections[0]!, hosts[0]!.steps, observer);
+    results[0]!.outcome = outcome;
+    if (!outcome.ok) {
+      const afterSwitch = (outcome.failedIndex ?? 0) >= hosts[0]!.switchIndex;
+      await undo([0], (p) => (afterSwitch ? p.onFailureAfterSwitch : p.onFailureBeforeSwitch), afterSwitch);
+    }
+    return results;
+  }
+
+  const prepared = await runPhase(connections, hosts, (p) => p.steps.slice(0, p.switchIndex), limit, observer);
+  prepared.forEach((outcome, i) => (results[i]!.outcome = outcome));
+  if (prepared.some((o) => !o.ok)) {
+    await undo(hosts.map((_, i) => i), (p) => p.onFailureBeforeSwitch, false);
+    return results;
+  }
+  const switched = await runPhase(connections, hosts, (p) => p.steps.slice(p.switchIndex), limit, observer);
+  switched.forEach((outcome, i) => {
+    if (!outcome.ok) results[i]!.outcome = { ...outcome, failedIndex: (outcome.failedIndex ?? 0) + hosts[i]!.switchIndex };
+  });
+  if (switched.some((o) => !o.ok)) await undo(hosts.map((_, i) => i), (p) => p.onFailureAfterSwitch, true);
+  return results;
+}
+
+export async function recordHistory(connections: HostConnection[], results: HostResult[], entry: Omit<HistoryEntry, 'from' | 'to' | 'result' | 'error'>): Promise<void> {
+  await Promise.all(
+    results.map(async (result, i) => {
+      const failed = results.find((r) => !r.outcome.ok);
+      const line: HistoryEntry = {
+        ...entry,
+        from: result.plan.from ?? null,
+        to: result.plan.to,
+        result: !failed ? 'ok' : result.switchedBack ? 'rolled-back' : 'failed',
+        ...(failed?.outcome.error ? { error: `${failed.host}: ${failed.outcome.error.step} failed (exit ${failed.outcome.error.exitCode})` } : {}),
+      };
+      await connections[i]!.session.run(renderScript([{ id: 'history', title: 'Record history', commands: [appendHistory(result.plan.layout, line)] }]));
+    }),
+  );
+}
+
+/** The error the CLI reports for a failed operation: the first failing host's step, command and output. */
+export function failureOf(results: HostResult[]): CommandFailedError | undefined {
+  return results.find((r) => !r.outcome.ok)?.outcome.error;
+}
+
+export function layoutForRef(loaded: LoadedConfig, ref: string | undefined): Layout {
+  const branch = ref ?? loaded.config.project.branch;
+  return layoutFor(loaded.config, branch);
+}
+
+export const lockFor = (ctx: OperationContext, layout: Layout) => () => lockRequest(layout, ctx);

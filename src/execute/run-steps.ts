@@ -1,0 +1,71 @@
+// Runs a host's steps: consecutive host steps go as one script (one round trip), deployer steps run here.
+import { CommandFailedError } from '../errors.js';
+import type { Step } from '../ops/command.js';
+import { quoteArgv, renderCmd, renderScript } from '../ops/shell.js';
+import type { HostConnection } from './connection.js';
+import { runLocal } from './deployer.js';
+
+export interface StepsOutcome {
+  ok: boolean;
+  /** Index (in the given steps) of the step that failed. */
+  failedIndex?: number;
+  error?: CommandFailedError;
+}
+
+export interface StepObserver {
+  onStep(host: string, step: Step): void;
+  onLine?(host: string, line: string): void;
+  /** Every script or deployer command exactly as run (secrets redacted), for the local deploy log. */
+  onRun?(host: string, text: string): void;
+}
+
+/** Groups steps into batches: runs of host steps, and single deployer steps. */
+export function batches(steps: readonly Step[]): Step[][] {
+  const result: Step[][] = [];
+  for (const step of steps) {
+    const last = result[result.length - 1];
+    if (step.runsOn !== 'deployer' && last && last[0]?.runsOn !== 'deployer') last.push(step);
+    else result.push([step]);
+  }
+  return result;
+}
+
+export async function runSteps(connection: HostConnection, steps: readonly Step[], observer: StepObserver): Promise<StepsOutcome> {
+  const host = connection.target.label;
+  let offset = 0;
+  for (const batch of batches(steps)) {
+    const first = batch[0]!;
+    if (first.runsOn === 'deployer') {
+      observer.onStep(host, first);
+      for (const command of first.commands) {
+        if (!('argv' in command)) continue;
+        observer.onRun?.(host, `# on the deployer\n${renderCmd(command, { redact: true })}\n`);
+        const result = await runLocal(command, connection.deployerEnv);
+        if (result.code !== 0) {
+          const tail = (result.stderr || result.stdout).trim().split('\n').slice(-10);
+          return { ok: false, failedIndex: offset, error: new CommandFailedError(`${host} (from the deployer)`, first.title, quoteArgv(command.argv), result.code, tail) };
+        }
+      }
+    } else {
+      const byId = new Map(batch.map((s) => [s.id, s]));
+      observer.onRun?.(host, renderScript(batch, { redact: true }));
+      const result = await connection.session.run(renderScript(batch), {
+        onStep: (id) => {
+          const step = byId.get(id);
+          if (step) observer.onStep(host, step);
+        },
+        onLine: (line) => observer.onLine?.(host, line),
+      });
+      if (result.code !== 0) {
+        const failed = batch.findIndex((s) => s.id === result.lastStep);
+        const index = failed >= 0 ? failed : 0;
+        const step = batch[index]!;
+        const tail = (result.lastStep ? result.byStep.get(result.lastStep) ?? [] : result.lines).slice(-10);
+        const command = result.failedCommand ?? step.commands.map((c) => renderCmd(c, { redact: true })).join('; ');
+        return { ok: false, failedIndex: offset + index, error: new CommandFailedError(host, step.title, command, result.code, tail) };
+      }
+    }
+    offset += batch.length;
+  }
+  return { ok: true };
+}

@@ -1,0 +1,48 @@
+// Resolving what to deploy: the source mode and the ref's full commit SHA, on the deployer.
+import { isAbsolute, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { Config } from '../config/types.js';
+import { GIT_REF, isFullSha } from '../config/names.js';
+import { UserError } from '../errors.js';
+import type { Source } from '../plan/deploy.js';
+import { runLocal } from './deployer.js';
+
+const looksLikeUrl = (repo: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\s]+@[^/\s]+:/.test(repo);
+
+export interface ResolvedSource {
+  source: Source;
+  sha: string;
+  ref: string;
+}
+
+async function gitDirOf(path: string): Promise<string> {
+  const result = await runLocal({ argv: ['git', '-C', path, 'rev-parse', '--absolute-git-dir'] });
+  if (result.code !== 0) throw new UserError(`${path} is not a git repository`, 'set project.repo to a repository path or URL');
+  return result.stdout.trim();
+}
+
+export async function resolveSource(config: Pick<Config, 'project'>, configDir: string, ref: string): Promise<ResolvedSource> {
+  if (!GIT_REF.test(ref)) throw new UserError(`ref ${JSON.stringify(ref)} is not a valid branch, tag or SHA`);
+  const repo = config.project.repo ?? '.';
+  const isUrl = looksLikeUrl(repo);
+  const mode = config.project.source === 'auto' ? (isUrl ? 'fetch' : 'push') : config.project.source;
+
+  if (mode === 'fetch') {
+    if (!isUrl && !isAbsolute(repo)) throw new UserError(`project.repo ${repo} is a local path: use source: push, or a URL the servers can reach`);
+    if (isFullSha(ref)) return { source: { mode, url: repo }, sha: ref, ref };
+    const listed = await runLocal({ argv: ['git', 'ls-remote', '--', repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`] });
+    if (listed.code !== 0) throw new UserError(`cannot list ${repo}: ${listed.stderr.trim().split('\n').pop() ?? ''}`, 'check the URL and your access to it');
+    const lines = listed.stdout.trim().split('\n').filter(Boolean);
+    const peeled = lines.find((l) => l.endsWith('^{}')) ?? lines[0];
+    if (!peeled) throw new UserError(`no branch or tag ${ref} in ${repo}`, 'give a full 40-character SHA to deploy a commit with source: fetch');
+    return { source: { mode, url: repo }, sha: peeled.split('\t')[0]!, ref };
+  }
+
+  const path = isUrl ? repo : resolve(configDir, repo);
+  if (isUrl) throw new UserError(`source: push needs project.repo to be a local path, got ${repo}`);
+  if (!(await stat(path).catch(() => undefined))) throw new UserError(`project.repo ${path} does not exist`);
+  const gitDir = await gitDirOf(path);
+  const parsed = await runLocal({ argv: ['git', `--git-dir=${gitDir}`, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`] });
+  if (parsed.code !== 0) throw new UserError(`no branch, tag or commit ${ref} in ${path}`);
+  return { source: { mode: 'push', gitDir }, sha: parsed.stdout.trim(), ref };
+}

@@ -1,0 +1,55 @@
+// The remote agent: one long-lived shell per host and run. It optionally takes the deploy lock, then runs
+// each script slipway sends (length-prefixed on stdin) in a subshell and reports its exit code.
+//
+// Why one process: the lock is a kernel `flock` held by this shell. When slipway dies (even by SIGKILL) or the
+// connection drops, the agent's stdin closes, the loop ends and the kernel frees the lock: it cannot go stale.
+// Every script runs inside the lock, and a script costs one round trip instead of one SSH session each.
+import { quote } from './shell.js';
+
+export interface LockRequest {
+  lockFile: string;
+  holderFile: string;
+  /** Holder details written next to the lock (no secrets: user, machine, pid, command, start time). */
+  holder: Record<string, string | number>;
+  /** Seconds to wait for another deploy to finish; 0 fails at once. */
+  waitSeconds: number;
+}
+
+export const LOCK_HELD_EXIT = 75;
+export const READY_MARKER = '##slipway-ready';
+export const LOCK_HELD_MARKER = '##slipway-lock-held';
+export const exitMarker = (nonce: string) => `##slipway-exit-${nonce}`;
+
+export function agentScript(nonce: string, lock?: LockRequest): string {
+  const lines: string[] = [];
+  if (lock) {
+    const dir = lock.lockFile.slice(0, lock.lockFile.lastIndexOf('/'));
+    const wait = lock.waitSeconds > 0 ? `-w ${lock.waitSeconds}` : '-n';
+    // The agent's own pid completes the holder record, so `lock release --force` can end exactly this agent.
+    const rest = JSON.stringify(lock.holder).slice(1);
+    lines.push(
+      `mkdir -p ${quote(dir)} || exit 70`,
+      `exec 9>>${quote(lock.lockFile)}`,
+      `if ! flock ${wait} 9; then echo ${quote(LOCK_HELD_MARKER)}; cat ${quote(lock.holderFile)} 2>/dev/null; exit ${LOCK_HELD_EXIT}; fi`,
+      `printf '{"agent_pid":%s,%s\\n' "$$" ${quote(rest)} > ${quote(lock.holderFile)}`,
+    );
+  }
+  lines.push(
+    `echo ${quote(READY_MARKER)}`,
+    'while IFS= read -r size; do',
+    '  script=$(head -c "$size")',
+    // The lock descriptor stays with the agent only: a service started by a script must not inherit it.
+    `  ( ${lock ? 'exec 9>&-; ' : ''}eval "$script" ) </dev/null 2>&1`,
+    `  printf '\\n${exitMarker(nonce)} %s\\n' "$?"`,
+    'done',
+  );
+  return lines.join('\n');
+}
+
+/** Lock state as seen by `slipway lock status`: free, or held with the holder's details. */
+export function lockStatusProbe(lockFile: string, holderFile: string): string {
+  return [
+    `if [ ! -e ${quote(lockFile)} ]; then echo free; exit 0; fi`,
+    `if flock -n ${quote(lockFile)} true; then echo free; else echo held; cat ${quote(holderFile)} 2>/dev/null; fi`,
+  ].join('\n');
+}

@@ -1,0 +1,34 @@
+// The health check, run on the host against the process itself (not through a proxy), with backoff.
+import type { Snippet } from './command.js';
+import { quote } from './shell.js';
+
+export interface HealthCheck {
+  url: string;
+  expectedStatus: number;
+  timeoutSeconds: number;
+  retries: number;
+}
+
+/** Delays between attempts: start fast (a restarted app is often up within 100 ms), double up to 2 s. */
+export function backoffDelays(retries: number): string[] {
+  const delays: string[] = [];
+  let delay = 0.1;
+  for (let i = 1; i < retries; i += 1) {
+    delays.push(delay.toFixed(1));
+    delay = Math.min(delay * 2, 2);
+  }
+  return delays;
+}
+
+export function healthProbe(check: HealthCheck): Snippet {
+  const curl = `curl -s -o /dev/null -w '%{http_code}' --max-time ${check.timeoutSeconds} ${quote(check.url)}`;
+  const expected = String(check.expectedStatus);
+  const delays = backoffDelays(check.retries).join(' ');
+  return {
+    shell: [
+      `status=$(${curl} || true)`,
+      `for delay in ${delays}; do [ "$status" = ${expected} ] && break; sleep "$delay"; status=$(${curl} || true); done`,
+      `[ "$status" = ${expected} ] || { echo "health check failed: ${check.url} answered $status, expected ${expected}"; false; }`,
+    ].join('\n'),
+  };
+}

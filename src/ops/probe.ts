@@ -1,0 +1,25 @@
+// The read-only probe that gathers a host's facts in one round trip. Its output format is parsed by
+// plan/facts.ts; nothing here changes the host.
+import type { Snippet } from './command.js';
+import type { Layout } from '../plan/layout.js';
+import { quote } from './shell.js';
+
+export function factsProbe(layout: Layout, sha: string | undefined): Snippet {
+  const root = quote(layout.root);
+  const lines = [
+    `cd ${root} 2>/dev/null || exit 0`,
+    `if [ -L current ]; then echo "current $(readlink current)"; fi`,
+    `for d in releases/*/; do [ -d "$d" ] || continue; id=$(basename "$d"); ` +
+      `echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; ` +
+      `if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
+    `if [ -d .slipway/repo.git ]; then echo "flag repo"; fi`,
+  ];
+  if (sha) lines.push(`if git --git-dir=.slipway/repo.git cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null; then echo "flag commit"; fi`);
+  lines.push(
+    `if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi`,
+    `if id -u ${quote(layout.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,
+    `for f in /etc/systemd/system/${quote(layout.unitPrefix)}-*.service /etc/systemd/system/${quote(layout.unitPrefix)}.target; do ` +
+      `[ -f "$f" ] && echo "unit $(basename "$f") $(sha256sum < "$f" | cut -d' ' -f1)"; done; true`,
+  );
+  return { shell: lines.join('\n') };
+}

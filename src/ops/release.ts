@@ -1,0 +1,78 @@
+// Builders for the release engine on a host: directories, code, shared links, manifest, status, switch.
+import { cmd, pipe, unless, type Cmd, type Command } from './command.js';
+import { releaseDir, releaseMeta, type Layout } from '../plan/layout.js';
+import type { ReleaseManifest, ReleaseStatus } from '../plan/facts.js';
+
+export function makeDirectories(layout: Layout, sharedDirs: readonly string[]): Cmd[] {
+  const dirs = [layout.releases, layout.shared, `${layout.meta}/releases`, ...sharedDirs.map((d) => `${layout.shared}/${d}`)];
+  return [cmd('mkdir', '-p', ...dirs), unless({ argv: ['test', '-d', layout.repo] }, cmd('git', 'init', '--bare', '--quiet', layout.repo))];
+}
+
+/** The server fetches the repository into its cached bare repo (it needs its own read access to `url`). */
+export function fetchSource(layout: Layout, url: string, sha: string): Cmd[] {
+  return [
+    cmd('git', `--git-dir=${layout.repo}`, 'fetch', '--quiet', '--force', '--prune', '--tags', url, '+refs/heads/*:refs/heads/*'),
+    cmd('git', `--git-dir=${layout.repo}`, 'cat-file', '-e', `${sha}^{commit}`),
+  ];
+}
+
+/** Runs on the deployer: push the commit into the host's cached repo over slipway's own SSH connection. */
+export function pushSource(gitDir: string, remoteUrl: string, sha: string, releaseId: string): Command {
+  return { argv: ['git', `--git-dir=${gitDir}`, 'push', '--quiet', '--force', remoteUrl, `${sha}:refs/slipway/${releaseId}`] };
+}
+
+export function createRelease(layout: Layout, id: string, sha: string): Cmd[] {
+  const dir = releaseDir(layout, id);
+  return [
+    cmd('mkdir', dir),
+    pipe(cmd('git', `--git-dir=${layout.repo}`, 'archive', '--format=tar', sha), cmd('tar', '-x', '-C', dir)),
+  ];
+}
+
+/** Shared paths replace whatever the repo has at that path with a link into shared/. */
+export function linkShared(layout: Layout, id: string, dirs: readonly string[], files: readonly string[]): Cmd[] {
+  const dir = releaseDir(layout, id);
+  const commands: Cmd[] = [];
+  for (const path of [...dirs, ...files]) {
+    const target = `${dir}/${path}`;
+    const parent = target.slice(0, target.lastIndexOf('/'));
+    commands.push(cmd('rm', '-rf', target));
+    if (parent !== dir) commands.push(cmd('mkdir', '-p', parent));
+    commands.push(cmd('ln', '-s', `${layout.shared}/${path}`, target));
+  }
+  for (const file of files) commands.push(cmd('touch', `${layout.shared}/${file}`));
+  return commands;
+}
+
+export function writeManifest(layout: Layout, manifest: ReleaseManifest): Cmd[] {
+  const meta = releaseMeta(layout, manifest.id);
+  return [
+    cmd('mkdir', '-p', meta),
+    { argv: ['tee', `${meta}/manifest.json`], stdin: { text: `${JSON.stringify(manifest, null, 2)}\n` }, stdoutTo: '/dev/null' },
+    // Lockfile hashes tell a later rollback or handoff whether dependencies changed between releases.
+    {
+      argv: ['find', releaseDir(layout, manifest.id), '-maxdepth', '1', '-type', 'f', '(', '-name', 'requirements*.txt', '-o', '-name', 'package-lock.json', '-o', '-name', 'poetry.lock', '-o', '-name', 'Pipfile.lock', '-o', '-name', 'yarn.lock', ')', '-exec', 'sha256sum', '{}', '+'],
+      stdoutTo: `${meta}/lockfiles.sha256`,
+    },
+    setStatus(layout, manifest.id, 'prepared'),
+  ];
+}
+
+export function setStatus(layout: Layout, id: string, status: ReleaseStatus): Command {
+  return { argv: ['printf', '%s\\n', status], stdoutTo: `${releaseMeta(layout, id)}/status` };
+}
+
+/** Point `current` at a release atomically: a new link, renamed over the old one. */
+export function switchCurrent(layout: Layout, id: string): Cmd[] {
+  return [cmd('ln', '-sfn', releaseDir(layout, id), layout.nextCurrent), cmd('mv', '-T', layout.nextCurrent, layout.current)];
+}
+
+/** Removing an old release must never fail a deploy: a permission problem becomes a warning. */
+export function removeRelease(layout: Layout, id: string): Cmd {
+  return unless(cmd('rm', '-rf', releaseDir(layout, id), releaseMeta(layout, id)), cmd('echo', `warning: could not remove old release ${id}`));
+}
+
+/** A hook from the config, run in the release directory. */
+export function hook(dir: string, line: string, user: string | undefined): Command {
+  return { argv: ['sh', '-c', line], cwd: dir, ...(user ? { user } : {}) };
+}

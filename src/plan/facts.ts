@@ -1,0 +1,72 @@
+// What slipway knows about a host before planning: gathered by one read-only probe, parsed here (pure).
+
+export type ReleaseStatus = 'prepared' | 'ok' | 'failed' | 'bad' | 'unknown';
+
+export interface ReleaseFact {
+  id: string;
+  status: ReleaseStatus;
+  /** Parsed manifest, when the release has one. */
+  manifest?: ReleaseManifest;
+}
+
+export interface ReleaseManifest {
+  id: string;
+  sha: string;
+  ref: string;
+  config_hash: string;
+  deployed_by: string;
+  created_at: string;
+}
+
+export interface HostFacts {
+  /** Release id `current` points at, if any. */
+  current?: string;
+  /** Every release directory, oldest first. */
+  releases: ReleaseFact[];
+  hasRepo: boolean;
+  /** Whether the cached repo already has the commit being deployed (then nothing is pushed). */
+  hasCommit: boolean;
+  /** sha256 of each installed unit file of this app, by file name. */
+  units: Record<string, string>;
+  /** Whether systemd runs on the host (systemctl answers). */
+  systemd: boolean;
+  /** Whether the app user exists. */
+  appUser: boolean;
+}
+
+const STATUSES: ReleaseStatus[] = ['prepared', 'ok', 'failed', 'bad'];
+
+/** Parses the probe's line records: `current ID`, `release ID STATUS`, `manifest ID JSON`, `unit NAME SHA`, `flag NAME`. */
+export function parseFacts(output: string): HostFacts {
+  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false };
+  const byId = new Map<string, ReleaseFact>();
+  for (const line of output.split('\n')) {
+    const [kind, a = '', ...rest] = line.trim().split(' ');
+    const b = rest.join(' ');
+    if (kind === 'current' && a) facts.current = a.split('/').pop();
+    else if (kind === 'release' && a) {
+      const status = (STATUSES as string[]).includes(b) ? (b as ReleaseStatus) : 'unknown';
+      const fact: ReleaseFact = { id: a, status };
+      byId.set(a, fact);
+      facts.releases.push(fact);
+    } else if (kind === 'manifest' && a) {
+      const fact = byId.get(a);
+      try {
+        if (fact) fact.manifest = JSON.parse(b) as ReleaseManifest;
+      } catch {
+        // A damaged manifest leaves the release listed without details rather than failing the deploy.
+      }
+    } else if (kind === 'unit' && a) facts.units[a] = b;
+    else if (kind === 'flag' && a === 'repo') facts.hasRepo = true;
+    else if (kind === 'flag' && a === 'commit') facts.hasCommit = true;
+    else if (kind === 'flag' && a === 'systemd') facts.systemd = true;
+    else if (kind === 'flag' && a === 'app-user') facts.appUser = true;
+  }
+  facts.releases.sort((x, y) => x.id.localeCompare(y.id));
+  return facts;
+}
+
+/** Release ids of good releases (deployed and never marked bad or failed), oldest first. */
+export function goodReleases(facts: HostFacts): string[] {
+  return facts.releases.filter((r) => r.status === 'ok').map((r) => r.id);
+}

@@ -1,0 +1,25 @@
+// A server as the executor reaches it: this machine, or an SSH destination with its options resolved.
+
+export type Target =
+  | { kind: 'local'; label: string; roles: string[] }
+  | {
+      kind: 'ssh';
+      label: string;
+      roles: string[];
+      host: string;
+      user?: string;
+      port?: number;
+      identityFile?: string;
+      knownHostsFile?: string;
+      hostKeyChecking: 'yes' | 'accept-new';
+      connectTimeout: number;
+    };
+
+/** Where the deployer pushes code: the cached bare repo, reached over the same SSH connection. */
+export function pushUrl(target: Target, repoPath: string): string {
+  if (target.kind === 'local') return repoPath;
+  const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
+  const user = target.user ? `${target.user}@` : '';
+  const port = target.port ? `:${target.port}` : '';
+  return `ssh://${user}${host}${port}${repoPath}`;
+}

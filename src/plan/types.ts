@@ -1,0 +1,27 @@
+// A plan: everything a deploy or rollback will run, per host, computed before anything changes.
+import type { Step } from '../ops/command.js';
+import type { Layout } from './layout.js';
+import type { Target } from './target.js';
+
+export interface HostPlan {
+  target: Target;
+  layout: Layout;
+  /** Release `current` points at before the change. */
+  from?: string;
+  /** Release `current` points at after the change. */
+  to: string;
+  steps: Step[];
+  /** Index of the first step that changes what serves traffic; a failure from there on switches back. */
+  switchIndex: number;
+  onFailureBeforeSwitch: Step[];
+  onFailureAfterSwitch: Step[];
+  warnings: string[];
+}
+
+export interface Plan {
+  action: 'deploy' | 'rollback';
+  env: string;
+  ref: string | null;
+  sha: string | null;
+  hosts: HostPlan[];
+}

@@ -1,0 +1,58 @@
+// systemd unit files for the app's processes, as pure text.
+import type { Layout } from '../plan/layout.js';
+import type { ProcessConfig } from '../config/types.js';
+
+/** systemd parses ExecStart itself: `$` and `%` would be expanded by systemd, quotes delimit words. */
+function systemdShellArgument(command: string): string {
+  const escaped = command.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('$', '$$').replaceAll('%', '%%');
+  return `"exec ${escaped}"`;
+}
+
+export const unitName = (layout: Layout, process: string) => `${layout.unitPrefix}-${process}.service`;
+export const targetName = (layout: Layout) => `${layout.unitPrefix}.target`;
+
+export function renderProcessUnit(layout: Layout, name: string, process: ProcessConfig, project: string): string {
+  const lines = [
+    '# Written by slipway: changes here are replaced on the next deploy.',
+    '[Unit]',
+    `Description=${project} ${name} (slipway)`,
+    'After=network-online.target',
+    'Wants=network-online.target',
+    `PartOf=${targetName(layout)}`,
+    '',
+    '[Service]',
+    'Type=simple',
+    `User=${layout.appUser}`,
+    `Group=${layout.appUser}`,
+    `WorkingDirectory=${layout.current}`,
+    `EnvironmentFile=-${layout.envFile}`,
+    ...(process.port !== undefined ? [`Environment=PORT=${process.port}`] : []),
+    `ExecStart=/bin/sh -c ${systemdShellArgument(process.command)}`,
+    'Restart=always',
+    'RestartSec=2',
+    // Graceful stop: SIGTERM to the main process, 35 s for in-flight work, then SIGKILL to the whole group.
+    'KillMode=mixed',
+    'KillSignal=SIGTERM',
+    'TimeoutStopSec=35',
+    'NoNewPrivileges=yes',
+    'PrivateTmp=yes',
+    'ProtectSystem=full',
+    '',
+    '[Install]',
+    `WantedBy=${targetName(layout)}`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function renderAppTarget(layout: Layout, project: string): string {
+  return [
+    '# Written by slipway: starting or stopping this target starts or stops every process of the app.',
+    '[Unit]',
+    `Description=${project} (slipway)`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
