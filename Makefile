@@ -1,0 +1,60 @@
+# slipway: the two commands that matter are `make demo` and `make test`. Both work on a fresh Debian 12
+# machine as root: they install what they need (apt packages, npm packages, the sandbox image).
+
+.PHONY: all install deps build lint test test-unit test-integration test-e2e demo bench bench-overhead \
+        bench-sandbox bench-deploy sandbox-deps sandbox-image clean
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: node_modules/.installed
+
+deps:
+	scripts/install-test-deps.sh
+
+build: install
+	npm run build
+
+lint: install
+	npx eslint .
+	npx tsc -p tsconfig.json --noEmit
+
+# Everything: unit, integration (local and SSH executors against a real sshd on 127.0.0.1) and
+# end-to-end (real deploys to sandbox servers).
+test: deps sandbox-deps build lint test-unit test-integration test-e2e
+
+test-unit: install
+	npx vitest run --project unit
+
+test-integration: deps build
+	npx vitest run --project integration
+
+test-e2e: sandbox-image
+	npx vitest run --project e2e
+
+sandbox-deps:
+	scripts/install-sandbox-deps.sh
+
+sandbox-image: sandbox-deps build
+	scripts/build-sandbox-image.sh
+
+# Deploy the example app to a local sandbox server and show it answering.
+demo: sandbox-image
+	scripts/demo.sh
+
+bench: bench-overhead bench-sandbox bench-deploy
+
+bench-overhead: build
+	node bench/overhead.mjs
+
+bench-sandbox: sandbox-image
+	node bench/sandbox.mjs $(if $(COLD),--cold)
+
+bench-deploy: sandbox-image
+	node bench/deploy.mjs
+
+clean:
+	rm -rf dist node_modules
