@@ -47,12 +47,17 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   registerDeployCommands(program, io, argv);
   registerInspectCommands(program, io);
   registerSandbox(program, io);
+  // Commands that pass on another program's exit code (sandbox ssh) set process.exitCode; read it per run.
+  const before = process.exitCode;
+  process.exitCode = undefined;
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     return report(io, error, program.opts<{ verbose?: boolean }>().verbose ?? argv.includes('--verbose'));
+  } finally {
+    process.exitCode = before;
   }
 }
 

@@ -35,8 +35,8 @@ export function progressObserver({ io, verbose, logFile }: ObserverOptions): Ste
 export function deployLogFile(configDir: string, env: string, action: string): string {
   const dir = join(configDir, '.slipway', 'logs');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return join(dir, `${env}-${action}-${stamp}.log`);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '');
+  return join(dir, `${env}-${action}-${stamp}-${process.pid}.log`);
 }
 
 export function table(rows: string[][]): string {

@@ -22,6 +22,7 @@ const server = obj(
     user: str('SSH user. Defaults to your ~/.ssh/config, then your login name.', { pattern: UNIX_USER }),
     port: int('SSH port. Defaults to your ~/.ssh/config, then 22.', { min: 1, max: 65535 }),
     identity_file: str('SSH private key to use (otherwise ssh-agent and ~/.ssh/config).'),
+    known_hosts_file: str('known_hosts file to verify the host key against (otherwise ~/.ssh/known_hosts).'),
     host_key_checking: str('How unknown host keys are treated: `yes` (must already be known) or `accept-new` (trust on first use).', {
       enum: ['yes', 'accept-new'],
       default: 'yes',

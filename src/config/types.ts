@@ -6,6 +6,7 @@ export interface ServerConfig {
   user?: string;
   port?: number;
   identity_file?: string;
+  known_hosts_file?: string;
   host_key_checking: 'yes' | 'accept-new';
   roles: string[];
 }

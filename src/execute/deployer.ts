@@ -24,6 +24,8 @@ export function runLocal(command: Command, extraEnv: Record<string, string> = {}
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (error) => resolve({ code: 127, stdout, stderr: stderr + error.message }));
     child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }));
+    // A program that exits without reading its input (git) must not crash slipway with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(command.stdin?.text ?? '');
   });
 }

@@ -29,6 +29,7 @@ export async function resolveTarget(server: ServerConfig, config: Pick<Config, '
     ...(server.user ? { user: server.user } : {}),
     ...(server.port ? { port: server.port } : {}),
     ...(server.identity_file ? { identityFile: server.identity_file } : {}),
+    ...(server.known_hosts_file ? { knownHostsFile: server.known_hosts_file } : {}),
     ...common,
   };
 }
