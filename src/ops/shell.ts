@@ -25,7 +25,8 @@ export interface RenderOptions {
   redact?: boolean;
 }
 
-function renderSimple(command: Command, options: RenderOptions): string {
+/** Heredoc bodies go after the whole line: text after a `<<` on the same line (`|| b; }`, `| tr`) is still code. */
+function renderSimple(command: Command, options: RenderOptions, heredocs: string[]): string {
   let words = quoteArgv(command.argv);
   if (command.env && Object.keys(command.env).length > 0) {
     const assignments = Object.entries(command.env).map(([k, v]) => `${k}=${quote(v)}`);
@@ -39,18 +40,25 @@ function renderSimple(command: Command, options: RenderOptions): string {
     const shown = options.redact && command.stdin.secret ? '<redacted: secret values>\n' : command.stdin.text;
     const body = shown.endsWith('\n') ? shown : `${shown}\n`;
     const delimiter = heredocDelimiter(body);
-    words += ` <<'${delimiter}'\n${body}${delimiter}`;
+    words += ` <<'${delimiter}'`;
+    heredocs.push(`${body}${delimiter}`);
   }
   return words;
 }
 
-export function renderCmd(command: Cmd, options: RenderOptions = {}): string {
-  if ('pipe' in command) return command.pipe.map((c) => renderSimple(c, options)).join(' | ');
+function renderLine(command: Cmd, options: RenderOptions, heredocs: string[]): string {
+  if ('pipe' in command) return command.pipe.map((c) => renderSimple(c, options, heredocs)).join(' | ');
   if ('shell' in command) return command.shell;
   if ('either' in command) {
-    return `{ ${renderCmd(command.either, options)} || ${renderCmd(command.orElse, options)}; }`;
+    return `{ ${renderLine(command.either, options, heredocs)} || ${renderLine(command.orElse, options, heredocs)}; }`;
   }
-  return renderSimple(command, options);
+  return renderSimple(command, options, heredocs);
+}
+
+export function renderCmd(command: Cmd, options: RenderOptions = {}): string {
+  const heredocs: string[] = [];
+  const line = renderLine(command, options, heredocs);
+  return [line, ...heredocs].join('\n');
 }
 
 /** The marker line a script prints before each step, so the executor knows which step is running or failed. */
