@@ -1,6 +1,6 @@
 // YAML parsed into a tree that remembers where every value came from (file:line:column), so validation
 // errors after merging deploy.yml with deploy-<env>.yml still point at the right file.
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { UserError } from '../errors.js';
 
 export interface Loc {
@@ -12,7 +12,8 @@ export interface Loc {
 export type Located =
   | { kind: 'map'; loc: Loc; entries: Map<string, { keyLoc: Loc; node: Located }> }
   | { kind: 'seq'; loc: Loc; items: Located[] }
-  | { kind: 'scalar'; loc: Loc; value: unknown };
+  /** `source` is the text as written, kept for numbers so `3.10` can still mean the string "3.10". */
+  | { kind: 'scalar'; loc: Loc; value: unknown; source?: string };
 
 export function formatLoc(loc: Loc): string {
   return `${loc.file}:${loc.line}:${loc.col}`;
@@ -30,9 +31,19 @@ export function parseLocated(text: string, file: string): Located {
     const message = first.message.split('\n')[0] ?? first.message;
     throw new UserError(`${formatLoc(at(first.pos[0]))}: invalid YAML: ${message}`);
   }
+  const expanding = new Set<Node>();
   const convert = (node: Node | null | undefined, fallback: Loc): Located => {
     if (!node) return { kind: 'scalar', loc: fallback, value: null };
     const loc = at(node.range?.[0]);
+    // Anchors in `x-` keys exist to be used: an alias is read as the value it names.
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (!target || expanding.has(target)) throw new UserError(`${formatLoc(loc)}: invalid YAML: alias *${node.source} must name an anchor defined before it, outside itself`);
+      expanding.add(target);
+      const value = convert(target, loc);
+      expanding.delete(target);
+      return value;
+    }
     if (isMap(node)) {
       const entries = new Map<string, { keyLoc: Loc; node: Located }>();
       for (const pair of node.items) {
@@ -44,7 +55,7 @@ export function parseLocated(text: string, file: string): Located {
       return { kind: 'map', loc, entries };
     }
     if (isSeq(node)) return { kind: 'seq', loc, items: node.items.map((item) => convert(item as Node, loc)) };
-    if (isScalar(node)) return { kind: 'scalar', loc, value: node.value };
+    if (isScalar(node)) return { kind: 'scalar', loc, value: node.value, ...(typeof node.value === 'number' && node.source !== undefined ? { source: node.source } : {}) };
     throw new UserError(`${formatLoc(loc)}: YAML aliases and tags are not supported here`);
   };
   return convert(doc.contents as Node | null, at(0));

@@ -2,6 +2,7 @@
 import { bool, int, list, map, obj, shorthand, str, type Field } from './schema-dsl.js';
 import {
   ABSOLUTE_PATH,
+  ENV_NAME,
   ENV_VAR_NAME,
   GIT_REF,
   HOST,
@@ -14,12 +15,17 @@ import {
 
 const LATER = (issue: string) => `validated now; acted on by ${issue}`;
 
+// Readable forms of the name patterns, for error messages.
+const REF_HINT = 'a branch, tag or SHA (letters, digits, . _ / -; no leading -, no .. or //)';
+const USER_HINT = 'a Unix user name (lowercase letters, digits, _ and -)';
+const RELATIVE_HINT = 'a relative path inside the release (letters, digits, . _ / -; no leading / and no ..)';
+
 const server = obj(
   'One server to deploy to.',
   {
     host: str('Host name or address to reach over SSH, or `local` for this machine.', { pattern: HOST, patternHint: 'a host name, an address or `local`' }),
     sandbox: str('Name of a `slipway sandbox` server to deploy to instead of `host` (its address and key are looked up).', { pattern: /^[a-z][a-z0-9-]{0,30}$/ }),
-    user: str('SSH user. Defaults to your ~/.ssh/config, then your login name.', { pattern: UNIX_USER }),
+    user: str('SSH user. Defaults to your ~/.ssh/config, then your login name.', { pattern: UNIX_USER, patternHint: USER_HINT }),
     port: int('SSH port. Defaults to your ~/.ssh/config, then 22.', { min: 1, max: 65535 }),
     identity_file: str('SSH private key to use (otherwise ssh-agent and ~/.ssh/config).'),
     known_hosts_file: str('known_hosts file to verify the host key against (otherwise ~/.ssh/known_hosts).'),
@@ -50,7 +56,7 @@ export const configSchema = obj(
       {
         name: str('Project name: used for directories, unit names and the app user.', { pattern: PROJECT_NAME, patternHint: 'lowercase letters, digits and dashes, starting with a letter' }),
         repo: str('Git repository: a URL the servers can fetch, or a local path that slipway pushes from. Defaults to the directory holding the config.'),
-        branch: str('Branch, tag or SHA deployed when none is given.', { default: 'main', pattern: GIT_REF }),
+        branch: str('Branch, tag or SHA deployed when none is given.', { default: 'main', pattern: GIT_REF, patternHint: REF_HINT }),
         source: str('How code reaches the servers: `push` (slipway pushes over its SSH connection), `fetch` (the server fetches `repo`), `auto` (push for local paths, fetch for URLs).', {
           enum: ['auto', 'push', 'fetch'],
           default: 'auto',
@@ -61,15 +67,15 @@ export const configSchema = obj(
       },
       { required: ['name'] },
     ),
-    environment: str('Environment name; defaults to the `<env>` of deploy-<env>.yml.', { pattern: /^[a-z][a-z0-9_-]{0,30}$/ }),
+    environment: str('Environment name; defaults to the `<env>` of deploy-<env>.yml.', { pattern: ENV_NAME, patternHint: 'lowercase letters, digits, - and _, starting with a letter' }),
     per_branch: bool('Deploy each branch side by side under {base_path}/{project}/{env}/{branch-slug}. Always on for env `branch`.', { default: false }),
     servers: list('Servers this environment deploys to.', server),
-    base_path: str('Directory under which {project} lives on each server.', { default: '/opt', pattern: ABSOLUTE_PATH }),
+    base_path: str('Directory under which {project} lives on each server.', { default: '/opt', pattern: ABSOLUTE_PATH, patternHint: 'an absolute path (letters, digits, . _ / -)' }),
     keep_releases: int('How many releases to keep per host (current, previous and the new one are never deleted).', { default: 5, min: 2, max: 100 }),
-    app_user: str('Unix user the app runs as (created if missing, no login shell). Defaults to the project name.', { pattern: UNIX_USER }),
+    app_user: str('Unix user the app runs as (created if missing, no login shell). Defaults to the project name.', { pattern: UNIX_USER, patternHint: USER_HINT }),
     shared: obj('Persistent paths kept under shared/ and linked into every release.', {
-      dirs: list('Directories (relative to the release), e.g. media, logs.', str('A relative path.', { pattern: RELATIVE_PATH })),
-      files: list('Files (relative to the release).', str('A relative path.', { pattern: RELATIVE_PATH })),
+      dirs: list('Directories (relative to the release), e.g. media, logs.', str('A relative path.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT })),
+      files: list('Files (relative to the release).', str('A relative path.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT })),
     }),
     env_vars: map('Environment written to the app\'s .env (0600). Write secrets as ${NAME}: resolved from your environment or .slipway/secrets-<env>.env, never committed.', str('A value.'), {
       keyPattern: ENV_VAR_NAME,
@@ -78,7 +84,7 @@ export const configSchema = obj(
     dependencies: obj('What the app needs installed.', {
       system: list('Debian/Ubuntu packages.', str('A package name.', { pattern: PACKAGE_NAME }), { actedOnBy: LATER('the Python issue') }),
       python: list('Extra Python requirements (pip specifiers).', str('A requirement.'), { actedOnBy: LATER('the Python issue') }),
-      requirements_files: list('Requirements files in the repo.', str('A relative path.', { pattern: RELATIVE_PATH }), { actedOnBy: LATER('the Python issue') }),
+      requirements_files: list('Requirements files in the repo.', str('A relative path.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT }), { actedOnBy: LATER('the Python issue') }),
     }),
     processes: map('Processes run by systemd, by name (web, worker, scheduler...). A string is the command.', shorthand('A process.', processDef, 'command'), {
       keyPattern: PROCESS_NAME,

@@ -43,13 +43,17 @@ export function validateValue(field: Field, node: Located | undefined, path: str
     out.push({ loc, path, message, severity: 'error' });
     return undefined;
   };
-  // An absent key and an empty one (`key:` with nothing after it) both mean "use the default".
+  // An absent key and an empty one (`key:` with nothing after it) both mean "use the default", except where
+  // keys are required: an empty `project:` or process is an empty mapping, so the missing keys are reported.
+  const needsKeys = field.kind === 'shorthand' || (field.kind === 'object' && (field.required?.length ?? 0) > 0);
+  if (node !== undefined && node.kind === 'scalar' && node.value === null && needsKeys) node = { kind: 'map', loc: node.loc, entries: new Map() };
   if (node === undefined || (node.kind === 'scalar' && node.value === null)) return defaultOf(field);
   const loc = node.loc ?? parentLoc;
   switch (field.kind) {
     case 'string': {
       if (node.kind !== 'scalar' || node.value === null || typeof node.value === 'object') return error(loc, `expected ${field.description.replace(/\.$/, '').toLowerCase()} (a string), got ${node.kind === 'scalar' ? describe(node.value) : describe(node.kind === 'seq' ? [] : {})}`);
-      const value = String(node.value);
+      // A plain number keeps the text as written: `python_version: 3.10` is "3.10", not "3.1".
+      const value = typeof node.value === 'number' && node.source !== undefined ? node.source : String(node.value);
       if (field.enum && !field.enum.includes(value)) return error(loc, `expected one of ${field.enum.join(', ')}, got ${JSON.stringify(value)}`);
       if (field.pattern && !field.pattern.test(value)) return error(loc, `${JSON.stringify(value)} is not ${field.patternHint ?? `valid (must match ${field.pattern.source})`}`);
       return value;

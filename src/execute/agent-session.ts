@@ -3,7 +3,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { agentScript, exitMarker, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
-import { STEP_MARKER } from '../ops/shell.js';
+import { FAILED_COMMAND_MARKER, RECOVER_MARKER, STEP_MARKER } from '../ops/shell.js';
 import type { Redactor } from './redact.js';
 
 export interface ScriptResult {
@@ -15,11 +15,13 @@ export interface ScriptResult {
   /** Last step that started: the failed one when code is not 0. */
   lastStep?: string;
   failedCommand?: string;
+  /** Recovery steps the script ran after failing (see Recovery in ops/shell.ts). */
+  recovered: string[];
 }
 
 interface Pending {
   result: ScriptResult;
-  onStep?: (id: string) => void;
+  onStep?: (id: string, recovery: boolean) => void;
   onLine?: (line: string) => void;
   resolve: (result: ScriptResult) => void;
 }
@@ -91,11 +93,17 @@ export class AgentSession {
     if (line.startsWith(STEP_MARKER)) {
       pending.result.lastStep = line.slice(STEP_MARKER.length);
       pending.result.byStep.set(pending.result.lastStep, []);
-      pending.onStep?.(pending.result.lastStep);
+      pending.onStep?.(pending.result.lastStep, false);
       return;
     }
-    if (line.startsWith('##slipway-failed-command ')) {
-      pending.result.failedCommand ??= line.slice('##slipway-failed-command '.length);
+    if (line.startsWith(RECOVER_MARKER)) {
+      const id = line.slice(RECOVER_MARKER.length);
+      pending.result.recovered.push(id);
+      pending.onStep?.(id, true);
+      return;
+    }
+    if (line.startsWith(FAILED_COMMAND_MARKER)) {
+      pending.result.failedCommand ??= line.slice(FAILED_COMMAND_MARKER.length);
       return;
     }
     pending.result.lines.push(line);
@@ -126,11 +134,11 @@ export class AgentSession {
   }
 
   /** Runs one script (scripts run one at a time, in order) and resolves with its result; never rejects. */
-  run(script: string, callbacks: { onStep?: (id: string) => void; onLine?: (line: string) => void } = {}): Promise<ScriptResult> {
+  run(script: string, callbacks: { onStep?: (id: string, recovery: boolean) => void; onLine?: (line: string) => void } = {}): Promise<ScriptResult> {
     const next = this.queue.then(
       () =>
         new Promise<ScriptResult>((resolve) => {
-          const result: ScriptResult = { code: -1, lines: [], byStep: new Map() };
+          const result: ScriptResult = { code: -1, lines: [], byStep: new Map(), recovered: [] };
           if (this.exited) {
             resolve({ ...result, code: 255, lines: ['connection to the host was lost'] });
             return;

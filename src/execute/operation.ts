@@ -6,7 +6,7 @@ import type { LockRequest } from '../ops/agent.js';
 import type { Step } from '../ops/command.js';
 import { appendHistory, type HistoryEntry } from '../ops/history.js';
 import { factsProbe } from '../ops/probe.js';
-import { renderScript } from '../ops/shell.js';
+import { renderScript, type Recovery } from '../ops/shell.js';
 import { parseFacts, type HostFacts } from '../plan/facts.js';
 import { layoutFor, type Layout } from '../plan/layout.js';
 import type { Target } from '../plan/target.js';
@@ -79,47 +79,44 @@ export interface HostResult {
   switchedBack: boolean;
 }
 
-async function runPhase(connections: HostConnection[], plans: HostPlan[], pick: (plan: HostPlan) => Step[], limit: number, observer: StepObserver): Promise<StepsOutcome[]> {
-  return mapLimit(plans, limit, (plan, i) => runSteps(connections[i]!, pick(plan), observer));
-}
-
 /**
- * Runs the plan on every host. With several hosts, every host is prepared before any is switched, and a
- * failure after the switch switches every host back: no host is left on a different release than the others.
+ * Runs the plan on every host. A host script repairs its host itself when it fails (see Recovery). With
+ * several hosts, every host is prepared before any is switched, and a failure after the switch switches every
+ * host back: no host is left on a different release than the others.
  */
 export async function executePlan(connections: HostConnection[], plan: Plan, limit: number, observer: StepObserver): Promise<HostResult[]> {
   const hosts = plan.hosts;
   const results: HostResult[] = hosts.map((p) => ({ host: p.target.label, plan: p, outcome: { ok: true }, switchedBack: false }));
-  const undo = async (which: number[], pick: (p: HostPlan) => Step[], switchedBack: boolean) => {
-    await mapLimit(which, limit, async (i) => {
-      const steps = pick(hosts[i]!);
-      if (steps.length === 0) return;
-      const outcome = await runSteps(connections[i]!, steps, observer);
-      results[i]!.switchedBack = switchedBack && outcome.ok;
+  const recovery = (p: HostPlan, switchAt: number): Recovery => ({ switchAt, beforeSwitch: p.onFailureBeforeSwitch, afterSwitch: p.onFailureAfterSwitch });
+  const undoOthers = async (pick: (p: HostPlan) => Step[], after: boolean) => {
+    await mapLimit(hosts, limit, async (p, i) => {
+      if (!results[i]!.outcome.ok) return;
+      const outcome = await runSteps(connections[i]!, pick(p), observer);
+      results[i]!.switchedBack = after && outcome.ok;
     });
   };
 
   if (hosts.length === 1) {
-    const outcome = await runSteps(connections[0]!, hosts[0]!.steps, observer);
+    const host = hosts[0]!;
+    const outcome = await runSteps(connections[0]!, host.steps, observer, recovery(host, host.switchIndex));
     results[0]!.outcome = outcome;
-    if (!outcome.ok) {
-      const afterSwitch = (outcome.failedIndex ?? 0) >= hosts[0]!.switchIndex;
-      await undo([0], (p) => (afterSwitch ? p.onFailureAfterSwitch : p.onFailureBeforeSwitch), afterSwitch);
-    }
+    results[0]!.switchedBack = outcome.recovered === 'after';
     return results;
   }
 
-  const prepared = await runPhase(connections, hosts, (p) => p.steps.slice(0, p.switchIndex), limit, observer);
+  const prepared = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(0, p.switchIndex), observer, recovery(p, -1)));
   prepared.forEach((outcome, i) => (results[i]!.outcome = outcome));
   if (prepared.some((o) => !o.ok)) {
-    await undo(hosts.map((_, i) => i), (p) => p.onFailureBeforeSwitch, false);
+    await undoOthers((p) => p.onFailureBeforeSwitch, false);
     return results;
   }
-  const switched = await runPhase(connections, hosts, (p) => p.steps.slice(p.switchIndex), limit, observer);
+  const switched = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(p.switchIndex), observer, recovery(p, 0)));
   switched.forEach((outcome, i) => {
-    if (!outcome.ok) results[i]!.outcome = { ...outcome, failedIndex: (outcome.failedIndex ?? 0) + hosts[i]!.switchIndex };
+    if (outcome.ok) return;
+    results[i]!.outcome = { ...outcome, failedIndex: (outcome.failedIndex ?? 0) + hosts[i]!.switchIndex };
+    results[i]!.switchedBack = outcome.recovered === 'after';
   });
-  if (switched.some((o) => !o.ok)) await undo(hosts.map((_, i) => i), (p) => p.onFailureAfterSwitch, true);
+  if (switched.some((o) => !o.ok)) await undoOthers((p) => p.onFailureAfterSwitch, true);
   return results;
 }
 

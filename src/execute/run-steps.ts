@@ -1,7 +1,7 @@
 // Runs a host's steps: consecutive host steps go as one script (one round trip), deployer steps run here.
 import { CommandFailedError } from '../errors.js';
 import type { Step } from '../ops/command.js';
-import { quoteArgv, renderCmd, renderScript } from '../ops/shell.js';
+import { quoteArgv, renderCmd, renderScript, type Recovery } from '../ops/shell.js';
 import type { HostConnection } from './connection.js';
 import { runLocal } from './deployer.js';
 
@@ -10,6 +10,8 @@ export interface StepsOutcome {
   /** Index (in the given steps) of the step that failed. */
   failedIndex?: number;
   error?: CommandFailedError;
+  /** The script recovered by itself: 'before' marked the release failed, 'after' switched back. */
+  recovered?: 'before' | 'after';
 }
 
 export interface StepObserver {
@@ -30,7 +32,18 @@ export function batches(steps: readonly Step[]): Step[][] {
   return result;
 }
 
-export async function runSteps(connection: HostConnection, steps: readonly Step[], observer: StepObserver): Promise<StepsOutcome> {
+/** The recovery for one batch of a host's steps: which step (if any) in it switches traffic. */
+function batchRecovery(recovery: Recovery | undefined, offset: number, size: number): Recovery | undefined {
+  if (!recovery) return undefined;
+  const switchAt = recovery.switchAt < 0 ? -1 : recovery.switchAt < offset ? 0 : recovery.switchAt < offset + size ? recovery.switchAt - offset : -1;
+  return { ...recovery, switchAt };
+}
+
+/**
+ * Runs steps in order. With a recovery, each host script repairs the host itself when it fails (marks the
+ * release failed, or switches back), so the host is safe even if slipway dies in the middle.
+ */
+export async function runSteps(connection: HostConnection, steps: readonly Step[], observer: StepObserver, recovery?: Recovery): Promise<StepsOutcome> {
   const host = connection.target.label;
   let offset = 0;
   for (const batch of batches(steps)) {
@@ -47,11 +60,14 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
         }
       }
     } else {
+      const scriptRecovery = batchRecovery(recovery, offset, batch.length);
+      const recoverySteps = recovery ? [...recovery.beforeSwitch, ...recovery.afterSwitch] : [];
       const byId = new Map(batch.map((s) => [s.id, s]));
-      observer.onRun?.(host, renderScript(batch, { redact: true }));
-      const result = await connection.session.run(renderScript(batch), {
-        onStep: (id) => {
-          const step = byId.get(id);
+      const recoveryById = new Map(recoverySteps.map((s) => [s.id, s]));
+      observer.onRun?.(host, renderScript(batch, { redact: true }, scriptRecovery));
+      const result = await connection.session.run(renderScript(batch, {}, scriptRecovery), {
+        onStep: (id, isRecovery) => {
+          const step = isRecovery ? recoveryById.get(id) : byId.get(id);
           if (step) observer.onStep(host, step);
         },
         onLine: (line) => observer.onLine?.(host, line),
@@ -62,7 +78,9 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
         const step = batch[index]!;
         const tail = (result.lastStep ? result.byStep.get(result.lastStep) ?? [] : result.lines).slice(-10);
         const command = result.failedCommand ?? step.commands.map((c) => renderCmd(c, { redact: true })).join('; ');
-        return { ok: false, failedIndex: offset + index, error: new CommandFailedError(host, step.title, command, result.code, tail) };
+        const failedIndex = offset + index;
+        const recovered = result.recovered.length === 0 || !recovery ? undefined : failedIndex >= recovery.switchAt && recovery.switchAt >= 0 ? 'after' : 'before';
+        return { ok: false, failedIndex, error: new CommandFailedError(host, step.title, command, result.code, tail), ...(recovered ? { recovered } : {}) };
       }
     }
     offset += batch.length;

@@ -35,12 +35,21 @@ export function agentScript(nonce: string, lock?: LockRequest): string {
     );
   }
   lines.push(
+    // fd 3 keeps the connection's stdin for the watchdog: background jobs otherwise get /dev/null.
+    'exec 3<&0',
     `echo ${quote(READY_MARKER)}`,
     'while IFS= read -r size; do',
     '  script=$(head -c "$size")',
     // The lock descriptor stays with the agent only: a service started by a script must not inherit it.
-    `  ( ${lock ? 'exec 9>&-; ' : ''}eval "$script" ) </dev/null 2>&1`,
-    `  printf '\\n${exitMarker(nonce)} %s\\n' "$?"`,
+    `  ( ${lock ? 'exec 9>&-; ' : ''}eval "$script" ) </dev/null 2>&1 &`,
+    '  job=$!',
+    // slipway sends nothing while a script runs, so end-of-file here means slipway or the connection is gone:
+    // the script is told to stop (it finishes its current command, then recovers) instead of running on blind.
+    '  { IFS= read -r _ || kill -TERM "$job" 2>/dev/null; } <&3 &',
+    '  watchdog=$!',
+    '  wait "$job"; rc=$?',
+    '  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null',
+    `  printf '\\n${exitMarker(nonce)} %s\\n' "$rc"`,
     'done',
   );
   return lines.join('\n');

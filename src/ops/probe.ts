@@ -6,7 +6,12 @@ import { quote } from './shell.js';
 
 export function factsProbe(layout: Layout, sha: string | undefined): Snippet {
   const root = quote(layout.root);
+  // Host-wide facts first: on a host that never saw this app, the root is missing and the probe stops there.
   const lines = [
+    `if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi`,
+    `if id -u ${quote(layout.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,
+    `for f in /etc/systemd/system/${quote(layout.unitPrefix)}-*.service /etc/systemd/system/${quote(layout.unitPrefix)}.target; do ` +
+      `[ -f "$f" ] && echo "unit $(basename "$f") $(sha256sum < "$f" | cut -d' ' -f1)"; done`,
     `cd ${root} 2>/dev/null || exit 0`,
     `if [ -L current ]; then echo "current $(readlink current)"; fi`,
     `for d in releases/*/; do [ -d "$d" ] || continue; id=$(basename "$d"); ` +
@@ -15,11 +20,6 @@ export function factsProbe(layout: Layout, sha: string | undefined): Snippet {
     `if [ -d .slipway/repo.git ]; then echo "flag repo"; fi`,
   ];
   if (sha) lines.push(`if git --git-dir=.slipway/repo.git cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null; then echo "flag commit"; fi`);
-  lines.push(
-    `if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi`,
-    `if id -u ${quote(layout.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,
-    `for f in /etc/systemd/system/${quote(layout.unitPrefix)}-*.service /etc/systemd/system/${quote(layout.unitPrefix)}.target; do ` +
-      `[ -f "$f" ] && echo "unit $(basename "$f") $(sha256sum < "$f" | cut -d' ' -f1)"; done; true`,
-  );
+  lines.push('true');
   return { shell: lines.join('\n') };
 }

@@ -62,6 +62,11 @@ export function setStatus(layout: Layout, id: string, status: ReleaseStatus): Co
   return { argv: ['printf', '%s\\n', status], stdoutTo: `${releaseMeta(layout, id)}/status` };
 }
 
+/** For recovery: mark a release failed if it got as far as having a record (a failed push leaves none). */
+export function markFailed(layout: Layout, id: string): Cmd {
+  return unless({ argv: ['test', '!', '-d', releaseMeta(layout, id)] }, setStatus(layout, id, 'failed'));
+}
+
 /** Point `current` at a release atomically: a new link, renamed over the old one. */
 export function switchCurrent(layout: Layout, id: string): Cmd[] {
   return [cmd('ln', '-sfn', releaseDir(layout, id), layout.nextCurrent), cmd('mv', '-T', layout.nextCurrent, layout.current)];

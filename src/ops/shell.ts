@@ -64,15 +64,57 @@ export function renderCmd(command: Cmd, options: RenderOptions = {}): string {
 /** The marker line a script prints before each step, so the executor knows which step is running or failed. */
 export const STEP_MARKER = '##slipway-step ';
 
+export const RECOVER_MARKER = '##slipway-recover ';
+export const FAILED_COMMAND_MARKER = '##slipway-failed-command ';
+
 /**
- * A script for one host: strict mode, a step marker before each step, and on error the failing command
- * printed for the error report. This text is both what `plan` shows and what the executor sends.
+ * What a script does itself when it fails, so the host ends in a safe state even if slipway or the
+ * connection is gone by then: before the switch, mark the release failed; from the switch on, switch back.
  */
-export function renderScript(steps: readonly Step[], options: RenderOptions = {}): string {
-  const lines = ['set -euo pipefail', `trap 'echo "##slipway-failed-command $BASH_COMMAND"' ERR`];
-  for (const step of steps) {
+export interface Recovery {
+  /** Index (in this script's steps) of the step that switches traffic; -1 when the script has none. */
+  switchAt: number;
+  beforeSwitch: readonly Step[];
+  afterSwitch: readonly Step[];
+}
+
+function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] {
+  const block = (steps: readonly Step[]) => steps.flatMap((step) => [`    echo ${quote(`${RECOVER_MARKER}${step.id}`)}`, ...step.commands.map((c) => `    ${renderCmd(c, options)}`)]);
+  const before = block(recovery.beforeSwitch);
+  const after = block(recovery.afterSwitch);
+  return [
+    'slipway_switched=0',
+    'slipway_recover() {',
+    '  slipway_rc=$?',
+    '  trap - EXIT',
+    '  [ "$slipway_rc" = 0 ] && exit 0',
+    // Recovery is best effort: every command runs even if one fails.
+    '  set +e',
+    '  if [ "$slipway_switched" = 1 ]; then',
+    ...(after.length > 0 ? after : ['    :']),
+    '  else',
+    ...(before.length > 0 ? before : ['    :']),
+    '  fi',
+    '  exit "$slipway_rc"',
+    '}',
+    'trap slipway_recover EXIT',
+    // SIGTERM comes from the agent when slipway is gone: stop after the current command, and recover.
+    "trap 'exit 143' TERM",
+  ];
+}
+
+/**
+ * A script for one host: strict mode, a step marker before each step, on error the failing command
+ * printed for the error report, and the recovery to run on failure. This text is both what `plan` shows
+ * and what the executor sends.
+ */
+export function renderScript(steps: readonly Step[], options: RenderOptions = {}, recovery?: Recovery): string {
+  const lines = ['set -euo pipefail', `trap 'echo "${FAILED_COMMAND_MARKER}$BASH_COMMAND"' ERR`];
+  if (recovery) lines.push(...recoveryFunction(recovery, options));
+  steps.forEach((step, i) => {
     lines.push(`echo ${quote(`${STEP_MARKER}${step.id}`)}`);
+    if (recovery && i === recovery.switchAt) lines.push('slipway_switched=1');
     for (const command of step.commands) lines.push(renderCmd(command, options));
-  }
+  });
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@
 import type { Config } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
-import { createRelease, fetchSource, hook, linkShared, makeDirectories, pushSource, removeRelease, setStatus, writeManifest } from '../ops/release.js';
+import { createRelease, fetchSource, hook, linkShared, makeDirectories, markFailed, pushSource, removeRelease, setStatus, writeManifest } from '../ops/release.js';
 import { ensureAppUser, installUnits, ownShared } from '../ops/services.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
@@ -95,7 +95,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     to: id,
     steps,
     switchIndex,
-    onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [setStatus(layout, id, 'failed')] }],
+    onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [markFailed(layout, id)] }],
     onFailureAfterSwitch: switchBackSteps(layout, facts.current, id, unitNames, true),
     warnings: [],
   };
