@@ -199,6 +199,15 @@ describe('errors name file:line:column and the key path', () => {
     ]);
   });
 
+  it('carries the diagnostics as data for the CLI', async () => {
+    const dir = await configDir({ 'deploy-dev.yml': 'project: {name: shop}\nservers: [{host: local, port: 0}]\n' });
+    const error = await loadConfig({ dir, env: 'dev', processEnv: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).diagnostics).toEqual([
+      { loc: { file: join(dir, 'deploy-dev.yml'), line: 2, col: 31 }, path: 'servers[0].port', message: 'must be at least 1, got 0', severity: 'error' },
+    ]);
+  });
+
   it('wrong types', async () => {
     const cases: [string, string][] = [
       ['keep_releases: five', '5:16: keep_releases: expected a whole number, got string "five"'],
