@@ -1,0 +1,163 @@
+// The example app (examples/hello-app) as a git repository of its own in a temp dir, deployed with the real
+// CLI (`node bin/slipway.js`, a child process) to sandbox servers.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { TestServer } from './sandbox.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const EXAMPLE = join(ROOT, 'examples', 'hello-app');
+
+/** The value of ${HELLO_SECRET}: long and random, so finding it anywhere means it leaked. */
+export const SECRET = `e2e-secret-${randomBytes(12).toString('hex')}`;
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(program: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(program, args, { ...options, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the built CLI as a user would, with HELLO_SECRET in its environment. */
+export function slipway(args: string[]): Promise<CliResult> {
+  return run(process.execPath, [join(ROOT, 'bin', 'slipway.js'), ...args], { cwd: ROOT, env: { ...process.env, HELLO_SECRET: SECRET } });
+}
+
+export class HelloRepo {
+  private constructor(readonly dir: string) {}
+
+  /** A copy of the example, committed as `main`, whose deploy-sandbox.yml targets the given sandbox servers. */
+  static async create(servers: readonly TestServer[], extra: Record<string, unknown> = {}): Promise<HelloRepo> {
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-e2e-'));
+    await cp(EXAMPLE, dir, { recursive: true });
+    const repo = new HelloRepo(dir);
+    await repo.configure(servers, extra);
+    await repo.git('init', '--quiet', '--initial-branch=main');
+    return repo;
+  }
+
+  /** Rewrites deploy-sandbox.yml: the servers, the example's BIND so the host can reach the app, and `extra`. */
+  async configure(servers: readonly TestServer[], extra: Record<string, unknown> = {}): Promise<void> {
+    const config = {
+      servers: servers.map((s) => ({ sandbox: s.name })),
+      env_vars: { BIND: '0.0.0.0' },
+      health: { retries: 3 }, // a broken release fails in about a second instead of ten
+      ...extra,
+    };
+    await writeFile(join(this.dir, 'deploy-sandbox.yml'), stringify(config));
+  }
+
+  /** Commits a new version; `broken` adds the BROKEN file that makes /health answer 503. */
+  async commit(version: string, options: { broken?: boolean } = {}): Promise<void> {
+    await writeFile(join(this.dir, 'VERSION'), `${version}\n`);
+    if (options.broken) await writeFile(join(this.dir, 'BROKEN'), '');
+    else await rm(join(this.dir, 'BROKEN'), { force: true });
+    await this.git('add', '-A');
+    await this.git('-c', 'user.name=e2e', '-c', 'user.email=e2e@localhost', 'commit', '--quiet', '-m', `version ${version}`);
+  }
+
+  /** `slipway -c <repo> ...args` */
+  cli(...args: string[]): Promise<CliResult> {
+    return slipway(['-c', this.dir, ...args]);
+  }
+
+  async deploy(): Promise<CliResult> {
+    const result = await this.cli('deploy', 'sandbox');
+    if (result.code !== 0) throw new Error(`deploy failed (exit ${result.code}):\n${result.stderr}`);
+    return result;
+  }
+
+  /** Deploy logs under .slipway/logs, oldest first. */
+  async logs(): Promise<string[]> {
+    const dir = join(this.dir, '.slipway', 'logs');
+    const names = (await readdir(dir).catch(() => [])).sort();
+    return names.map((name) => join(dir, name));
+  }
+
+  async readLogs(): Promise<string> {
+    const texts = await Promise.all((await this.logs()).map((path) => readFile(path, 'utf8')));
+    return texts.join('\n');
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async git(...args: string[]): Promise<void> {
+    const result = await run('git', args, { cwd: this.dir });
+    if (result.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
+  }
+}
+
+export interface Releases {
+  current: string | null;
+  releases: { id: string; status: string }[];
+}
+
+export async function releasesOn(repo: HelloRepo): Promise<Record<string, Releases>> {
+  const result = await repo.cli('releases', 'sandbox', '--json');
+  if (result.code !== 0) throw new Error(`releases failed: ${result.stderr}`);
+  const hosts = JSON.parse(result.stdout) as ({ host: string } & Releases)[];
+  return Object.fromEntries(hosts.map((h) => [h.host, { current: h.current, releases: h.releases.map((r) => ({ id: r.id, status: r.status })) }]));
+}
+
+export interface Page {
+  hostname: string;
+  version: string;
+  secretSet: boolean;
+}
+
+/** The example's page as the host sees it over the server's address, or undefined when nothing answers. */
+export async function fetchPage(address: string): Promise<Page | undefined> {
+  try {
+    const response = await fetch(`http://${address}:8000/`, { signal: AbortSignal.timeout(2000) });
+    const body = await response.text();
+    const hostname = /<h1>hello from ([^<]*)<\/h1>/.exec(body)?.[1];
+    const version = /<p>version ([^<]*)<\/p>/.exec(body)?.[1];
+    if (!response.ok || hostname === undefined || version === undefined) return undefined;
+    return { hostname, version, secretSet: body.includes('HELLO_SECRET is set') };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The version the page shows, waiting up to `ms` for `expected`: after a switch back, the restarted process
+ * takes a moment to listen again (there is no zero-downtime handover before nginx fronts the app).
+ */
+export async function versionServed(address: string, expected: string, ms = 5000): Promise<string | undefined> {
+  const deadline = Date.now() + ms;
+  let page = await fetchPage(address);
+  while (page?.version !== expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    page = await fetchPage(address);
+  }
+  return page?.version;
+}
+
+/** Removes everything a deploy of `hello` leaves on a server, so each test starts from a server that never saw it. */
+export async function forgetHello(server: TestServer): Promise<void> {
+  const script = [
+    'systemctl disable --now hello.target hello-web.service >/dev/null 2>&1',
+    'rm -f /etc/systemd/system/hello.target /etc/systemd/system/hello-*.service',
+    'systemctl daemon-reload',
+    'systemctl reset-failed >/dev/null 2>&1',
+    'rm -rf /opt/hello',
+    'userdel hello >/dev/null 2>&1',
+    'true',
+  ].join('; ');
+  const result = await server.run(script);
+  if (result.code !== 0) throw new Error(`could not reset ${server.name}: ${result.stderr}`);
+}
