@@ -28,7 +28,8 @@ export function healthProbe(check: HealthCheck): Snippet {
     shell: [
       `status=$(${curl} || true)`,
       `for delay in ${delays}; do [ "$status" = ${expected} ] && break; sleep "$delay"; status=$(${curl} || true); done`,
-      `[ "$status" = ${expected} ] || { echo "health check failed: ${check.url} answered $status, expected ${expected}"; false; }`,
+      // The URL carries the configured path: quoted like every other value, never inside double quotes.
+      `[ "$status" = ${expected} ] || { printf 'health check failed: %s answered %s, expected %s\\n' ${quote(check.url)} "$status" ${expected}; false; }`,
     ].join('\n'),
   };
 }

@@ -3,15 +3,22 @@ import { cmd, pipe, unless, type Cmd, type Command } from './command.js';
 import { releaseDir, releaseMeta, type Layout } from '../plan/layout.js';
 import type { ReleaseManifest, ReleaseStatus } from '../plan/facts.js';
 
-export function makeDirectories(layout: Layout, sharedDirs: readonly string[]): Cmd[] {
-  const dirs = [layout.releases, layout.shared, `${layout.meta}/releases`, ...sharedDirs.map((d) => `${layout.shared}/${d}`)];
-  return [cmd('mkdir', '-p', ...dirs), unless({ argv: ['test', '-d', layout.repo] }, cmd('git', 'init', '--bare', '--quiet', layout.repo))];
+/** Shared files are created here, before the shared tree is handed to the app user, so the app can write them. */
+export function makeDirectories(layout: Layout, sharedDirs: readonly string[], sharedFiles: readonly string[] = []): Cmd[] {
+  const fileParents = sharedFiles.filter((f) => f.includes('/')).map((f) => f.slice(0, f.lastIndexOf('/')));
+  const dirs = [layout.releases, layout.shared, `${layout.meta}/releases`, ...[...sharedDirs, ...fileParents].map((d) => `${layout.shared}/${d}`)];
+  return [
+    cmd('mkdir', '-p', ...new Set(dirs)),
+    ...(sharedFiles.length > 0 ? [cmd('touch', ...sharedFiles.map((f) => `${layout.shared}/${f}`))] : []),
+    unless({ argv: ['test', '-d', layout.repo] }, cmd('git', 'init', '--bare', '--quiet', layout.repo)),
+  ];
 }
 
 /** The server fetches the repository into its cached bare repo (it needs its own read access to `url`). */
 export function fetchSource(layout: Layout, url: string, sha: string): Cmd[] {
   return [
-    cmd('git', `--git-dir=${layout.repo}`, 'fetch', '--quiet', '--force', '--prune', '--tags', url, '+refs/heads/*:refs/heads/*'),
+    // `--`: a repo value starting with a dash must be a repository, never an option (--upload-pack=...).
+    cmd('git', `--git-dir=${layout.repo}`, 'fetch', '--quiet', '--force', '--prune', '--tags', '--', url, '+refs/heads/*:refs/heads/*'),
     cmd('git', `--git-dir=${layout.repo}`, 'cat-file', '-e', `${sha}^{commit}`),
   ];
 }
@@ -40,7 +47,6 @@ export function linkShared(layout: Layout, id: string, dirs: readonly string[], 
     if (parent !== dir) commands.push(cmd('mkdir', '-p', parent));
     commands.push(cmd('ln', '-s', `${layout.shared}/${path}`, target));
   }
-  for (const file of files) commands.push(cmd('touch', `${layout.shared}/${file}`));
   return commands;
 }
 

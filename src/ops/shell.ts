@@ -110,7 +110,8 @@ function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] 
  */
 export function renderScript(steps: readonly Step[], options: RenderOptions = {}, recovery?: Recovery): string {
   const lines = ['set -euo pipefail', `trap 'echo "${FAILED_COMMAND_MARKER}$BASH_COMMAND"' ERR`];
-  if (recovery) lines.push(...recoveryFunction(recovery, options));
+  // With nobody reading the output any more, a write must fail (and trigger recovery), not kill the script.
+  if (recovery) lines.push("trap '' PIPE", ...recoveryFunction(recovery, options));
   steps.forEach((step, i) => {
     lines.push(`echo ${quote(`${STEP_MARKER}${step.id}`)}`);
     if (recovery && i === recovery.switchAt) lines.push('slipway_switched=1');

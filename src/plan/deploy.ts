@@ -55,7 +55,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const units = unitFiles(config, layout, processes);
   const unitNames = units.filter((u) => u.name.endsWith('.service')).map((u) => u.name);
 
-  const prepare: Cmd[] = [...makeDirectories(layout, config.shared.dirs)];
+  const prepare: Cmd[] = [...makeDirectories(layout, config.shared.dirs, config.shared.files)];
   if (processes.length > 0) prepare.push(ensureAppUser(layout), ownShared(layout));
   const steps: Step[] = [{ id: 'prepare', title: `Prepare ${layout.root}`, commands: prepare }];
 

@@ -2,9 +2,18 @@
 import type { Layout } from '../plan/layout.js';
 import type { ProcessConfig } from '../config/types.js';
 
-/** systemd parses ExecStart itself: `$` and `%` would be expanded by systemd, quotes delimit words. */
+/**
+ * systemd parses ExecStart itself: `$` and `%` would be expanded by systemd, quotes delimit words, and a raw
+ * newline would end the line (the rest would be read as new directives), so it is written as the C escape.
+ */
 function systemdShellArgument(command: string): string {
-  const escaped = command.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('$', '$$').replaceAll('%', '%%');
+  const escaped = command
+    .replaceAll('\\', '\\\\')
+    .replaceAll('"', '\\"')
+    .replaceAll('$', () => '$$') // a function: in a replacement string `$$` means a single `$`
+    .replaceAll('%', '%%')
+    .replaceAll('\n', '\\n')
+    .replaceAll('\r', '\\r');
   return `"exec ${escaped}"`;
 }
 
