@@ -33,8 +33,12 @@ export function installUnits(units: readonly UnitFile[], installed: Record<strin
   return commands;
 }
 
+/**
+ * slipway's own restarts must not count toward systemd's crash-loop limit (StartLimitBurst, 5 starts in 10 s):
+ * without the reset, the sixth deploy or rollback within 10 s fails to start the app, and so does the switch back.
+ */
 export function restartUnits(units: readonly string[]): Cmd[] {
-  return units.length === 0 ? [] : [cmd('systemctl', 'restart', ...units)];
+  return units.length === 0 ? [] : [cmd('systemctl', 'reset-failed', ...units), cmd('systemctl', 'restart', ...units)];
 }
 
 export function stopUnits(units: readonly string[]): Cmd[] {
