@@ -1,0 +1,306 @@
+// Every builder as the exact shell text it becomes: what `plan` prints and what a host runs.
+import { describe, expect, it } from 'vitest';
+import { agentScript, exitMarker, lockStatusProbe } from '../../src/ops/agent.js';
+import type { Cmd } from '../../src/ops/command.js';
+import { backoffDelays, healthProbe } from '../../src/ops/health.js';
+import { appendHistory, parseHistory, type HistoryEntry } from '../../src/ops/history.js';
+import { factsProbe } from '../../src/ops/probe.js';
+import {
+  createRelease,
+  fetchSource,
+  hook,
+  linkShared,
+  makeDirectories,
+  markFailed,
+  pushSource,
+  removeRelease,
+  setStatus,
+  switchCurrent,
+  writeManifest,
+} from '../../src/ops/release.js';
+import { ensureAppUser, installUnits, ownShared, restartUnits, sha256, stopUnits } from '../../src/ops/services.js';
+import { renderCmd } from '../../src/ops/shell.js';
+import { gitSshCommand, masterArgs, sshOptions } from '../../src/ops/ssh.js';
+import { layoutFor } from '../../src/plan/layout.js';
+import type { Target } from '../../src/plan/target.js';
+import { testConfig } from './fixtures/config.js';
+
+const layout = layoutFor(testConfig(), 'main');
+const ID = '20240102T030405.678Z-abc1234';
+const SHA = 'abc1234def5678abc1234def5678abc1234def56';
+const R = `/opt/shop/releases/${ID}`;
+const M = `/opt/shop/.slipway/releases/${ID}`;
+const text = (commands: Cmd | Cmd[]) => [commands].flat().map((c) => renderCmd(c));
+
+describe('release builders', () => {
+  it('makeDirectories creates the tree, the shared paths and the cached repo once', () => {
+    expect(text(makeDirectories(layout, []))).toEqual([
+      'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases',
+      '{ test -d /opt/shop/.slipway/repo.git || git init --bare --quiet /opt/shop/.slipway/repo.git; }',
+    ]);
+    expect(text(makeDirectories(layout, ['media', 'logs/app'], ['db.sqlite3', 'config/local.py', 'config/extra.ini']))).toEqual([
+      'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases /opt/shop/shared/media /opt/shop/shared/logs/app /opt/shop/shared/config',
+      'touch /opt/shop/shared/db.sqlite3 /opt/shop/shared/config/local.py /opt/shop/shared/config/extra.ini',
+      '{ test -d /opt/shop/.slipway/repo.git || git init --bare --quiet /opt/shop/.slipway/repo.git; }',
+    ]);
+  });
+
+  it('fetchSource fetches into the cached repo, never taking the URL for an option, and checks the commit', () => {
+    expect(text(fetchSource(layout, 'git@github.com:acme/shop.git', SHA))).toEqual([
+      "git --git-dir=/opt/shop/.slipway/repo.git fetch --quiet --force --prune --tags -- git@github.com:acme/shop.git '+refs/heads/*:refs/heads/*'",
+      `git --git-dir=/opt/shop/.slipway/repo.git cat-file -e '${SHA}^{commit}'`,
+    ]);
+    expect(text(fetchSource(layout, '--upload-pack=touch /tmp/x', SHA))[0]).toBe(
+      "git --git-dir=/opt/shop/.slipway/repo.git fetch --quiet --force --prune --tags -- '--upload-pack=touch /tmp/x' '+refs/heads/*:refs/heads/*'",
+    );
+  });
+
+  it('pushSource pushes the commit to a ref named after the release', () => {
+    expect(text(pushSource('/home/me/shop/.git', 'ssh://deploy@web1:2222/opt/shop/.slipway/repo.git', SHA, ID))).toEqual([
+      `git --git-dir=/home/me/shop/.git push --quiet --force ssh://deploy@web1:2222/opt/shop/.slipway/repo.git ${SHA}:refs/slipway/${ID}`,
+    ]);
+  });
+
+  it('createRelease unpacks the commit into a new directory (mkdir without -p: an existing release is an error)', () => {
+    expect(text(createRelease(layout, ID, SHA))).toEqual([`mkdir ${R}`, `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C ${R}`]);
+  });
+
+  it('linkShared replaces each shared path in the release with a link', () => {
+    expect(text(linkShared(layout, ID, ['media', 'logs/app'], ['config/local.py']))).toEqual([
+      `rm -rf ${R}/media`,
+      `ln -s /opt/shop/shared/media ${R}/media`,
+      `rm -rf ${R}/logs/app`,
+      `mkdir -p ${R}/logs`,
+      `ln -s /opt/shop/shared/logs/app ${R}/logs/app`,
+      `rm -rf ${R}/config/local.py`,
+      `mkdir -p ${R}/config`,
+      `ln -s /opt/shop/shared/config/local.py ${R}/config/local.py`,
+    ]);
+    expect(linkShared(layout, ID, [], [])).toEqual([]);
+  });
+
+  it('writeManifest records the release, its lockfile hashes and status prepared', () => {
+    const manifest = { id: ID, sha: SHA, ref: 'main', config_hash: '0123456789abcdef', deployed_by: 'me@laptop', created_at: '2024-01-02T03:04:05.678Z' };
+    expect(text(writeManifest(layout, manifest))).toEqual([
+      `mkdir -p ${M}`,
+      `tee ${M}/manifest.json > /dev/null <<'SLIPWAY_EOF_0'\n${JSON.stringify(manifest, null, 2)}\nSLIPWAY_EOF_0`,
+      `find ${R} -maxdepth 1 -type f '(' -name 'requirements*.txt' -o -name package-lock.json -o -name poetry.lock -o -name Pipfile.lock -o -name yarn.lock ')' -exec sha256sum '{}' + > ${M}/lockfiles.sha256`,
+      `printf '%s\\n' prepared > ${M}/status`,
+    ]);
+  });
+
+  it('status, switch and removal', () => {
+    expect(text(setStatus(layout, ID, 'bad'))).toEqual([`printf '%s\\n' bad > ${M}/status`]);
+    expect(text(markFailed(layout, ID))).toEqual([`{ test '!' -d ${M} || printf '%s\\n' failed > ${M}/status; }`]);
+    expect(text(switchCurrent(layout, ID))).toEqual([`ln -sfn ${R} /opt/shop/.current-next`, 'mv -T /opt/shop/.current-next /opt/shop/current']);
+    expect(text(removeRelease(layout, ID))).toEqual([`{ rm -rf ${R} ${M} || echo 'warning: could not remove old release ${ID}'; }`]);
+  });
+
+  it('hook runs a config line through sh -c in the release, as the app user when there is one', () => {
+    expect(text(hook(R, 'npm ci && npm run build', 'shop'))).toEqual([`(cd ${R} && sudo -n -H -u shop -- sh -c 'npm ci && npm run build')`]);
+    expect(text(hook(R, "echo 'it''s' $(date) `id`; rm -rf /", undefined))).toEqual([`(cd ${R} && sh -c 'echo '\\''it'\\'''\\''s'\\'' $(date) \`id\`; rm -rf /')`]);
+  });
+});
+
+describe('service builders', () => {
+  it('ensureAppUser creates a system user without a login shell, only when missing', () => {
+    expect(text(ensureAppUser(layout))).toEqual([
+      '{ id -u shop >/dev/null 2>&1 || useradd --system --user-group --home-dir /opt/shop --no-create-home --shell /usr/sbin/nologin shop; }',
+    ]);
+  });
+
+  it('ownShared hands the shared tree to the app user', () => {
+    expect(text(ownShared(layout))).toEqual(['chown -R shop:shop /opt/shop/shared']);
+  });
+
+  it('installUnits writes only changed units, atomically, then reloads and enables all', () => {
+    const units = [
+      { name: 'shop.target', text: '[Unit]\nDescription=shop\n' },
+      { name: 'shop-web.service', text: '[Service]\nExecStart=/bin/true\n' },
+    ];
+    expect(installUnits(units, { 'shop.target': sha256(units[0]!.text), 'shop-web.service': sha256(units[1]!.text) })).toEqual([]);
+    expect(text(installUnits(units, { 'shop.target': sha256(units[0]!.text), 'shop-web.service': 'stale' }))).toEqual([
+      "tee /etc/systemd/system/shop-web.service.slipway-new > /dev/null <<'SLIPWAY_EOF_0'\n[Service]\nExecStart=/bin/true\nSLIPWAY_EOF_0",
+      'mv -f /etc/systemd/system/shop-web.service.slipway-new /etc/systemd/system/shop-web.service',
+      'systemctl daemon-reload',
+      'systemctl enable --quiet shop.target shop-web.service',
+    ]);
+    expect(text(installUnits(units, {}))).toHaveLength(6);
+  });
+
+  it('restart (after clearing the start limit) and stop name every unit in one command, or nothing', () => {
+    expect(text(restartUnits(['shop-web.service', 'shop-worker.service']))).toEqual([
+      'systemctl reset-failed shop-web.service shop-worker.service',
+      'systemctl restart shop-web.service shop-worker.service',
+    ]);
+    expect(text(stopUnits(['shop-web.service']))).toEqual(['systemctl stop shop-web.service']);
+    expect(restartUnits([])).toEqual([]);
+    expect(stopUnits([])).toEqual([]);
+  });
+
+  it('sha256 is the hex digest the probe compares with', () => {
+    expect(sha256('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+});
+
+describe('health probe', () => {
+  it('backs off from 100 ms, doubling up to 2 s, one delay fewer than attempts', () => {
+    expect(backoffDelays(1)).toEqual([]);
+    expect(backoffDelays(2)).toEqual(['0.1']);
+    expect(backoffDelays(10)).toEqual(['0.1', '0.2', '0.4', '0.8', '1.6', '2.0', '2.0', '2.0', '2.0']);
+  });
+
+  it('renders curl with a timeout, the retry loop and a readable failure', () => {
+    const curl = "curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8000/health";
+    expect(healthProbe({ url: 'http://127.0.0.1:8000/health', expectedStatus: 200, timeoutSeconds: 5, retries: 4 }).shell).toBe(
+      [
+        `status=$(${curl} || true)`,
+        `for delay in 0.1 0.2 0.4; do [ "$status" = 200 ] && break; sleep "$delay"; status=$(${curl} || true); done`,
+        `[ "$status" = 200 ] || { printf 'health check failed: %s answered %s, expected %s\\n' http://127.0.0.1:8000/health "$status" 200; false; }`,
+      ].join('\n'),
+    );
+  });
+
+  it('quotes a hostile path everywhere it appears', () => {
+    const shell = healthProbe({ url: "http://127.0.0.1:8000/$(id)\"'`x`", expectedStatus: 204, timeoutSeconds: 1, retries: 1 }).shell;
+    const quoted = `'http://127.0.0.1:8000/$(id)"'\\''\`x\`'`;
+    expect(shell.split(quoted)).toHaveLength(4);
+    expect(shell).toContain('for delay in ; do');
+    expect(shell.replaceAll(quoted, 'URL')).not.toMatch(/\$\(id\)|`x`/);
+  });
+});
+
+describe('history', () => {
+  const entry: HistoryEntry = {
+    at: '2024-01-02T03:04:05.000Z',
+    action: 'deploy',
+    env: 'prod',
+    user: 'me',
+    machine: 'laptop',
+    from: null,
+    to: ID,
+    sha: SHA,
+    ref: 'main',
+    result: 'ok',
+    duration_ms: 1234,
+  };
+
+  it('appends one JSON line', () => {
+    expect(text(appendHistory(layout, entry))).toEqual([`tee -a /opt/shop/.slipway/history.jsonl > /dev/null <<'SLIPWAY_EOF_0'\n${JSON.stringify(entry)}\nSLIPWAY_EOF_0`]);
+  });
+
+  it('parses the log and survives a torn last line and blank lines', () => {
+    const second = { ...entry, action: 'rollback' as const, from: ID, to: 'older' };
+    expect(parseHistory(`${JSON.stringify(entry)}\n\n${JSON.stringify(second)}\n{"at":"2024-01-0`)).toEqual([entry, second]);
+    expect(parseHistory('')).toEqual([]);
+  });
+});
+
+describe('remote agent', () => {
+  const lock = { lockFile: layout.lockFile, holderFile: layout.holderFile, holder: { user: 'me', pid: 42, command: "slipway deploy prod --ref 'x'" }, waitSeconds: 0 };
+  const loop = [
+    'exec 3<&0',
+    "echo '##slipway-ready'",
+    'while IFS= read -r size; do',
+    '  script=$(head -c "$size")',
+    '  ( exec 9>&-; eval "$script" ) </dev/null 2>&1 &',
+    '  job=$!',
+    '  { IFS= read -r _ || kill -TERM "$job" 2>/dev/null; } <&3 &',
+    '  watchdog=$!',
+    '  wait "$job"; rc=$?',
+    '  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null',
+    "  printf '\\n##slipway-exit-n0nce %s\\n' \"$rc\"",
+    'done',
+  ];
+
+  it('takes the lock with flock, records the holder with its own pid, then serves scripts', () => {
+    expect(agentScript('n0nce', lock).split('\n')).toEqual([
+      'mkdir -p /opt/shop/.slipway || exit 70',
+      'exec 9>>/opt/shop/.slipway/deploy.lock',
+      "if ! flock -n 9; then echo '##slipway-lock-held'; cat /opt/shop/.slipway/lock-holder.json 2>/dev/null; exit 75; fi",
+      `printf '{"agent_pid":%s,%s\\n' "$$" '"user":"me","pid":42,"command":"slipway deploy prod --ref '\\''x'\\''"}' > /opt/shop/.slipway/lock-holder.json`,
+      ...loop,
+    ]);
+  });
+
+  it('waits for the lock when asked', () => {
+    expect(agentScript('n0nce', { ...lock, waitSeconds: 30 }).split('\n')[2]).toBe(
+      "if ! flock -w 30 9; then echo '##slipway-lock-held'; cat /opt/shop/.slipway/lock-holder.json 2>/dev/null; exit 75; fi",
+    );
+  });
+
+  it('runs without a lock for read-only commands', () => {
+    expect(agentScript('n0nce').split('\n')).toEqual(loop.map((l) => l.replace('exec 9>&-; ', '')));
+    expect(exitMarker('n0nce')).toBe('##slipway-exit-n0nce');
+  });
+
+  it('lock status probe', () => {
+    expect(lockStatusProbe(layout.lockFile, layout.holderFile)).toBe(
+      [
+        'if [ ! -e /opt/shop/.slipway/deploy.lock ]; then echo free; exit 0; fi',
+        'if flock -n /opt/shop/.slipway/deploy.lock true; then echo free; else echo held; cat /opt/shop/.slipway/lock-holder.json 2>/dev/null; fi',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('facts probe', () => {
+  it('asks host-wide questions first, then reads the app directory', () => {
+    expect(factsProbe(layout, SHA).shell.split('\n')).toEqual([
+      'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
+      'if id -u shop >/dev/null 2>&1; then echo "flag app-user"; fi',
+      `for f in /etc/systemd/system/shop-*.service /etc/systemd/system/shop.target; do [ -f "$f" ] && echo "unit $(basename "$f") $(sha256sum < "$f" | cut -d' ' -f1)"; done`,
+      'cd /opt/shop 2>/dev/null || exit 0',
+      'if [ -L current ]; then echo "current $(readlink current)"; fi',
+      `for d in releases/*/; do [ -d "$d" ] || continue; id=$(basename "$d"); echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
+      'if [ -d .slipway/repo.git ]; then echo "flag repo"; fi',
+      `if git --git-dir=.slipway/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo "flag commit"; fi`,
+      'true',
+    ]);
+  });
+
+  it('skips the commit question without a sha', () => {
+    expect(factsProbe(layout, undefined).shell).not.toContain('cat-file');
+  });
+});
+
+describe('ssh arguments', () => {
+  const minimal: Extract<Target, { kind: 'ssh' }> = { kind: 'ssh', label: 'web1', host: 'web1', roles: ['web'], hostKeyChecking: 'yes', connectTimeout: 10 };
+  const full: Extract<Target, { kind: 'ssh' }> = {
+    ...minimal,
+    host: '10.0.0.5',
+    user: 'deploy',
+    port: 2222,
+    identityFile: '/home/me/.ssh/id ed25519',
+    knownHostsFile: '/tmp/known_hosts',
+    hostKeyChecking: 'accept-new',
+    connectTimeout: 3,
+  };
+  const common = ['-T', '-o', 'BatchMode=yes', '-o', 'ControlPath=/tmp/sw/c1'];
+
+  it('verifies host keys, runs in batch mode, and adds only what is configured', () => {
+    expect(sshOptions(minimal, '/tmp/sw/c1')).toEqual([...common, '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=3']);
+    expect(sshOptions(full, '/tmp/sw/c1')).toEqual([
+      ...common,
+      '-o', 'StrictHostKeyChecking=accept-new',
+      '-o', 'ConnectTimeout=3',
+      '-o', 'ServerAliveInterval=5',
+      '-o', 'ServerAliveCountMax=3',
+      '-p', '2222',
+      '-l', 'deploy',
+      '-i', '/home/me/.ssh/id ed25519', '-o', 'IdentitiesOnly=yes',
+      '-o', 'UserKnownHostsFile=/tmp/known_hosts',
+    ]);
+  });
+
+  it('the master connection ends option parsing before the host', () => {
+    const args = masterArgs(minimal, '/tmp/sw/c1', 'bash -c agent');
+    expect(args.slice(-7)).toEqual(['-o', 'ControlMaster=yes', '-o', 'ControlPersist=no', '--', 'web1', 'bash -c agent']);
+  });
+
+  it('git push rides on the master connection', () => {
+    expect(gitSshCommand(full, '/tmp/sw/c1')).toBe(
+      "ssh -T -o BatchMode=yes -o ControlPath=/tmp/sw/c1 -o StrictHostKeyChecking=accept-new -o ConnectTimeout=3 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p 2222 -l deploy -i '/home/me/.ssh/id ed25519' -o IdentitiesOnly=yes -o UserKnownHostsFile=/tmp/known_hosts -o ControlMaster=no",
+    );
+  });
+});
