@@ -109,7 +109,7 @@ export const configSchema = obj(
       timeout: int('Seconds per attempt.', { default: 5, min: 1, max: 120 }),
       retries: int('Attempts before giving up (with backoff).', { default: 10, min: 1, max: 100 }),
     }),
-    hooks: obj('Shell commands run on each host in the release directory, as the app user.', {
+    hooks: obj('Shell commands run on each host in the release directory (as the app user when the app has processes, else as the SSH user); a failure aborts the deploy.', {
       build: list('After the code is in place, before the switch (e.g. compile assets).', str('A shell command.')),
       before_switch: list('Right before `current` moves.', str('A shell command.')),
       after_switch: list('After the switch and restart, before the health check.', str('A shell command.')),
