@@ -20,7 +20,9 @@ export interface RollbackInput {
 
 export function chooseRollbackTarget(facts: HostFacts, requested: string | undefined, label: string): string {
   if (requested) {
-    const matches = facts.releases.filter((r) => r.id === requested || r.id.startsWith(requested) || r.id.endsWith(`-${requested}`));
+    // An exact id wins over prefixes: `<id>` must still name it when `<id>-2` (the same commit again) exists.
+    const exact = facts.releases.filter((r) => r.id === requested);
+    const matches = exact.length > 0 ? exact : facts.releases.filter((r) => r.id.startsWith(requested) || r.id.endsWith(`-${requested}`));
     if (matches.length === 0) throw new UserError(`${label}: no release ${requested}`, 'see `slipway releases <env>`');
     if (matches.length > 1) throw new UserError(`${label}: ${requested} matches ${matches.length} releases: ${matches.map((r) => r.id).join(', ')}`);
     const match = matches[0]!;

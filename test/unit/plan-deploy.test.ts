@@ -1,0 +1,339 @@
+// The deploy planner from small fake facts: which steps, in which order, with which commands.
+import { describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/types.js';
+import { UserError } from '../../src/errors.js';
+import type { Cmd, Step } from '../../src/ops/command.js';
+import { sha256 } from '../../src/ops/services.js';
+import { renderCmd } from '../../src/ops/shell.js';
+import { releasesToRemove } from '../../src/plan/cleanup.js';
+import { planDeployHost, type DeployInput, type Source } from '../../src/plan/deploy.js';
+import { goodReleases, parseFacts } from '../../src/plan/facts.js';
+import { layoutFor } from '../../src/plan/layout.js';
+import { healthCheckFor, processesOn, unitFiles } from '../../src/plan/processes.js';
+import { releaseId } from '../../src/plan/release-id.js';
+import { pushUrl, type Target } from '../../src/plan/target.js';
+import type { HostFacts } from '../../src/plan/facts.js';
+import { fakeFacts, localTarget, rid, sshTarget, testConfig } from './fixtures/config.js';
+
+const SHA = 'abc1234def5678abc1234def5678abc1234def56';
+const NEW = '20240301T120000.000Z-abc1234';
+const push: Source = { mode: 'push', gitDir: '/home/me/shop/.git' };
+
+function plan(options: { config?: Config; facts?: HostFacts; source?: Source; target?: Target; branch?: string } = {}) {
+  const config = options.config ?? testConfig();
+  const input: DeployInput = {
+    config,
+    configHash: '0123456789abcdef',
+    layout: layoutFor(config, options.branch ?? 'main'),
+    target: options.target ?? sshTarget,
+    facts: options.facts ?? fakeFacts(),
+    source: options.source ?? push,
+    sha: SHA,
+    ref: options.branch ?? 'main',
+    releaseId: NEW,
+    deployedBy: 'me@laptop',
+    now: new Date('2024-03-01T12:00:00.000Z'),
+  };
+  return planDeployHost(input);
+}
+
+const ids = (steps: Step[]) => steps.map((s) => s.id);
+const shell = (step: Step | undefined) => (step?.commands ?? []).map((c: Cmd) => renderCmd(c));
+const step = (steps: Step[], id: string) => steps.find((s) => s.id === id);
+
+const withWeb = (overrides: Partial<Config> = {}) =>
+  testConfig({ processes: { web: { command: 'gunicorn app:app --bind 127.0.0.1:$PORT', port: 8000, roles: ['web'] } }, ...overrides });
+
+describe('a first deploy without processes', () => {
+  const p = plan();
+
+  it('prepares, pushes, creates the release, switches and finishes, in that order', () => {
+    expect(ids(p.steps)).toEqual(['prepare', 'push', 'release', 'switch', 'finish']);
+    expect(p.switchIndex).toBe(3);
+    expect(p.from).toBeUndefined();
+    expect(p.to).toBe(NEW);
+    expect(p.target).toBe(sshTarget);
+    expect(p.layout.root).toBe('/opt/shop');
+  });
+
+  it('has exactly these commands', () => {
+    const R = `/opt/shop/releases/${NEW}`;
+    const M = `/opt/shop/.slipway/releases/${NEW}`;
+    expect(shell(p.steps[0])).toEqual([
+      'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases',
+      '{ test -d /opt/shop/.slipway/repo.git || git init --bare --quiet /opt/shop/.slipway/repo.git; }',
+    ]);
+    expect(p.steps[1]).toMatchObject({ title: 'Push abc1234 to the host', runsOn: 'deployer' });
+    expect(shell(p.steps[1])).toEqual([`git --git-dir=/home/me/shop/.git push --quiet --force ssh://web1/opt/shop/.slipway/repo.git ${SHA}:refs/slipway/${NEW}`]);
+    expect(shell(p.steps[2])).toEqual([
+      `mkdir ${R}`,
+      `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C ${R}`,
+      `mkdir -p ${M}`,
+      `tee ${M}/manifest.json > /dev/null <<'SLIPWAY_EOF_0'\n${JSON.stringify(
+        { id: NEW, sha: SHA, ref: 'main', config_hash: '0123456789abcdef', deployed_by: 'me@laptop', created_at: '2024-03-01T12:00:00.000Z' },
+        null,
+        2,
+      )}\nSLIPWAY_EOF_0`,
+      `find ${R} -maxdepth 1 -type f '(' -name 'requirements*.txt' -o -name package-lock.json -o -name poetry.lock -o -name Pipfile.lock -o -name yarn.lock ')' -exec sha256sum '{}' + > ${M}/lockfiles.sha256`,
+      `printf '%s\\n' prepared > ${M}/status`,
+    ]);
+    expect(shell(p.steps[3])).toEqual([`ln -sfn ${R} /opt/shop/.current-next`, 'mv -T /opt/shop/.current-next /opt/shop/current']);
+    expect(shell(p.steps[4])).toEqual([`printf '%s\\n' ok > ${M}/status`]);
+  });
+
+  it('marks the release failed before the switch, and stops the first release after it', () => {
+    expect(p.onFailureBeforeSwitch.map((s) => [s.id, ...shell(s)])).toEqual([
+      ['mark-failed', `{ test '!' -d /opt/shop/.slipway/releases/${NEW} || printf '%s\\n' failed > /opt/shop/.slipway/releases/${NEW}/status; }`],
+    ]);
+    expect(p.onFailureAfterSwitch.map((s) => [s.id, s.title, ...shell(s)])).toEqual([
+      ['switch-back', 'Stop the failed first release', 'rm -f /opt/shop/current', `printf '%s\\n' bad > /opt/shop/.slipway/releases/${NEW}/status`],
+    ]);
+  });
+});
+
+describe('code transport', () => {
+  it('skips the push when the host already has the commit', () => {
+    expect(ids(plan({ facts: fakeFacts({ hasCommit: true }) }).steps)).toEqual(['prepare', 'release', 'switch', 'finish']);
+  });
+
+  it('pushes to a local path for a local target, and to an ssh URL with user and port otherwise', () => {
+    expect(shell(plan({ target: localTarget }).steps[1])[0]).toContain(' push --quiet --force /opt/shop/.slipway/repo.git ');
+    const target: Target = { ...sshTarget, host: '::1', user: 'deploy', port: 2222 } as Target;
+    expect(pushUrl(target, '/opt/shop/.slipway/repo.git')).toBe('ssh://deploy@[::1]:2222/opt/shop/.slipway/repo.git');
+    expect(pushUrl({ ...sshTarget, host: '[::1]' } as Target, '/r')).toBe('ssh://[::1]/r');
+  });
+
+  it('fetches on the host in fetch mode, whatever the host has', () => {
+    const p = plan({ source: { mode: 'fetch', url: 'https://github.com/acme/shop.git' }, facts: fakeFacts({ hasCommit: true }) });
+    expect(ids(p.steps)).toEqual(['prepare', 'fetch', 'release', 'switch', 'finish']);
+    expect(p.steps[1]?.title).toBe('Fetch main on the host');
+    expect(p.steps[1]?.runsOn).toBeUndefined();
+    expect(shell(p.steps[1])).toEqual([
+      "git --git-dir=/opt/shop/.slipway/repo.git fetch --quiet --force --prune --tags -- https://github.com/acme/shop.git '+refs/heads/*:refs/heads/*'",
+      `git --git-dir=/opt/shop/.slipway/repo.git cat-file -e '${SHA}^{commit}'`,
+    ]);
+  });
+});
+
+describe('with processes', () => {
+  it('creates the app user, owns shared/, installs units, restarts and checks health', () => {
+    const p = plan({ config: withWeb() });
+    expect(ids(p.steps)).toEqual(['prepare', 'push', 'release', 'units', 'switch', 'restart', 'health', 'finish']);
+    expect(p.switchIndex).toBe(4);
+    expect(shell(p.steps[0]).slice(-2)).toEqual([
+      '{ id -u shop >/dev/null 2>&1 || useradd --system --user-group --home-dir /opt/shop --no-create-home --shell /usr/sbin/nologin shop; }',
+      'chown -R shop:shop /opt/shop/shared',
+    ]);
+    expect(shell(step(p.steps, 'units')).filter((l) => !l.startsWith('tee '))).toEqual([
+      'mv -f /etc/systemd/system/shop.target.slipway-new /etc/systemd/system/shop.target',
+      'mv -f /etc/systemd/system/shop-web.service.slipway-new /etc/systemd/system/shop-web.service',
+      'systemctl daemon-reload',
+      'systemctl enable --quiet shop.target shop-web.service',
+    ]);
+    expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-web.service', 'systemctl restart shop-web.service']);
+    expect(step(p.steps, 'health')?.title).toBe('Check health: http://127.0.0.1:8000/health');
+    expect(shell(step(p.steps, 'health'))[0]).toContain("--max-time 5 http://127.0.0.1:8000/health");
+  });
+
+  it('installs only the units whose text changed', () => {
+    const config = withWeb();
+    const layout = layoutFor(config, 'main');
+    const units = unitFiles(config, layout, ['web']);
+    const installed = Object.fromEntries(units.map((u) => [u.name, sha256(u.text)]));
+    expect(ids(plan({ config, facts: fakeFacts({ units: installed }) }).steps)).not.toContain('units');
+    const stale = plan({ config, facts: fakeFacts({ units: { ...installed, 'shop-web.service': 'old' } }) });
+    expect(shell(step(stale.steps, 'units'))[0]).toMatch(/^tee \/etc\/systemd\/system\/shop-web\.service\.slipway-new /);
+    expect(shell(step(stale.steps, 'units'))).toHaveLength(4);
+  });
+
+  it('runs hooks in the release as the app user, in their places around the switch', () => {
+    const p = plan({ config: withWeb({ hooks: { build: ['npm ci', 'npm run build'], before_switch: ['./manage.py migrate'], after_switch: ['curl -X POST $HOOK'] } }) });
+    expect(ids(p.steps)).toEqual(['prepare', 'push', 'release', 'build', 'units', 'before-switch', 'switch', 'restart', 'after-switch', 'health', 'finish']);
+    expect(p.switchIndex).toBe(6);
+    const R = `/opt/shop/releases/${NEW}`;
+    expect(shell(step(p.steps, 'build'))).toEqual([`(cd ${R} && sudo -n -H -u shop -- sh -c 'npm ci')`, `(cd ${R} && sudo -n -H -u shop -- sh -c 'npm run build')`]);
+    expect(shell(step(p.steps, 'before-switch'))).toEqual([`(cd ${R} && sudo -n -H -u shop -- sh -c './manage.py migrate')`]);
+    expect(shell(step(p.steps, 'after-switch'))).toEqual([`(cd ${R} && sudo -n -H -u shop -- sh -c 'curl -X POST $HOOK')`]);
+  });
+
+  it('runs hooks as the connecting user when the app has no processes here', () => {
+    const p = plan({ config: testConfig({ hooks: { build: ['make'], before_switch: [], after_switch: [] } }) });
+    expect(shell(step(p.steps, 'build'))).toEqual([`(cd /opt/shop/releases/${NEW} && sh -c make)`]);
+  });
+
+  it('runs only the processes whose roles the host has', () => {
+    const config = testConfig({ processes: { web: { command: 'a', port: 8000, roles: ['web'] }, worker: { command: 'b', roles: ['worker'] } } });
+    expect(processesOn(config, sshTarget)).toEqual(['web']);
+    expect(processesOn(config, { ...sshTarget, roles: ['worker'] } as Target)).toEqual(['worker']);
+    const worker = plan({ config, target: { ...sshTarget, roles: ['worker'] } as Target });
+    expect(ids(worker.steps)).toEqual(['prepare', 'push', 'release', 'units', 'switch', 'restart', 'finish']);
+    expect(shell(step(worker.steps, 'restart'))).toEqual(['systemctl reset-failed shop-worker.service', 'systemctl restart shop-worker.service']);
+    expect(healthCheckFor(config, ['worker'])).toBeUndefined();
+  });
+
+  it('refuses processes on a host without systemd', () => {
+    expect(() => plan({ config: withWeb(), facts: fakeFacts({ systemd: false }) })).toThrow(UserError);
+    expect(() => plan({ config: withWeb(), facts: fakeFacts({ systemd: false }) })).toThrow('web1: processes are configured (web) but systemd does not run there');
+  });
+
+  it('switches back to the previous release and marks the new one bad when a step after the switch fails', () => {
+    const p = plan({ config: withWeb(), facts: fakeFacts({ current: rid(1), releases: [rid(1)] }) });
+    expect(p.from).toBe(rid(1));
+    expect(p.onFailureAfterSwitch.map((s) => [s.title, ...shell(s)])).toEqual([
+      [
+        `Switch back to ${rid(1)}`,
+        `ln -sfn /opt/shop/releases/${rid(1)} /opt/shop/.current-next`,
+        'mv -T /opt/shop/.current-next /opt/shop/current',
+        'systemctl reset-failed shop-web.service',
+        'systemctl restart shop-web.service',
+        `printf '%s\\n' bad > /opt/shop/.slipway/releases/${NEW}/status`,
+      ],
+    ]);
+  });
+
+  it('stops the app on a failed first deploy', () => {
+    expect(shell(plan({ config: withWeb() }).onFailureAfterSwitch[0])).toEqual([
+      'systemctl stop shop-web.service',
+      'rm -f /opt/shop/current',
+      `printf '%s\\n' bad > /opt/shop/.slipway/releases/${NEW}/status`,
+    ]);
+  });
+});
+
+describe('environment file', () => {
+  it('is created 0600 for the app user, fed over stdin as a secret, renamed into place and linked', () => {
+    const p = plan({ config: withWeb({ env_vars: { DATABASE_URL: 'postgres://u:p@h/db', QUOTED: 'say "hi"\nbye' } }) });
+    const release = step(p.steps, 'release')!;
+    const tee = release.commands.find((c) => 'argv' in c && c.argv[0] === 'tee' && c.argv[1]?.endsWith('.env.slipway-new'));
+    expect(tee).toEqual({
+      argv: ['tee', '/opt/shop/shared/.env.slipway-new'],
+      stdin: { text: 'DATABASE_URL="postgres://u:p@h/db"\nQUOTED="say \\"hi\\"\\nbye"\n', secret: true },
+      stdoutTo: '/dev/null',
+    });
+    const lines = shell(release).filter((l) => l.includes('.env'));
+    expect(lines.filter((l) => !l.startsWith('tee '))).toEqual([
+      'install -m 600 -o shop -g shop /dev/null /opt/shop/shared/.env.slipway-new',
+      'mv -f /opt/shop/shared/.env.slipway-new /opt/shop/shared/.env',
+      `ln -sfn /opt/shop/shared/.env /opt/shop/releases/${NEW}/.env`,
+    ]);
+    expect(release.commands.map((c) => renderCmd(c, { redact: true })).join('\n')).not.toContain('postgres://');
+  });
+
+  it('is left alone when there are no env_vars, and has no owner without an app user', () => {
+    expect(shell(step(plan().steps, 'release')).some((l) => l.includes('.env'))).toBe(false);
+    expect(shell(step(plan({ config: testConfig({ env_vars: { A: 'b' } }) }).steps, 'release'))).toContain('install -m 600 /dev/null /opt/shop/shared/.env.slipway-new');
+  });
+});
+
+describe('shared paths', () => {
+  it('are made in prepare (before chown) and linked in the release', () => {
+    const p = plan({ config: withWeb({ shared: { dirs: ['media'], files: ['config/local.py'] } }) });
+    expect(shell(p.steps[0]).slice(0, 2)).toEqual([
+      'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases /opt/shop/shared/media /opt/shop/shared/config',
+      'touch /opt/shop/shared/config/local.py',
+    ]);
+    expect(shell(p.steps[0]).at(-1)).toBe('chown -R shop:shop /opt/shop/shared');
+    expect(shell(step(p.steps, 'release'))).toContain(`ln -s /opt/shop/shared/config/local.py /opt/shop/releases/${NEW}/config/local.py`);
+  });
+});
+
+describe('cleanup', () => {
+  const finish = (facts: HostFacts, keep = 5) => shell(step(plan({ config: testConfig({ keep_releases: keep }), facts }).steps, 'finish'));
+  const removed = (lines: string[]) => lines.slice(1).map((l) => /old release (\S+)'/.exec(l)?.[1]);
+
+  it('keeps keep_releases including the new one, removing the oldest', () => {
+    const releases = [1, 2, 3, 4, 5, 6].map((n) => rid(n));
+    expect(removed(finish(fakeFacts({ current: rid(6), releases })))).toEqual([rid(1), rid(2)]);
+    expect(finish(fakeFacts({ current: rid(6), releases }))[1]).toBe(
+      `{ rm -rf /opt/shop/releases/${rid(1)} /opt/shop/.slipway/releases/${rid(1)} || echo 'warning: could not remove old release ${rid(1)}'; }`,
+    );
+  });
+
+  it('removes nothing while there are fewer than keep_releases', () => {
+    expect(finish(fakeFacts({ current: rid(2), releases: [rid(1), rid(2)] }))).toEqual([`printf '%s\\n' ok > /opt/shop/.slipway/releases/${NEW}/status`]);
+  });
+
+  it('never removes current or the previous good release, however old', () => {
+    // Current (1) is the oldest, 2 is the previous good release; everything newer failed or went bad.
+    const releases = [`${rid(1)}:ok`, `${rid(2)}:ok`, `${rid(3)}:failed`, `${rid(4)}:bad`, `${rid(5)}:failed`, `${rid(6)}:bad`];
+    expect(removed(finish(fakeFacts({ current: rid(1), releases }), 2))).toEqual([rid(3), rid(4), rid(5), rid(6)]);
+  });
+
+  it('releasesToRemove: protected ids are skipped, not counted as removed', () => {
+    expect(releasesToRemove(['c', 'a', 'b', 'd'], 2, new Set(['a', 'd']))).toEqual(['b', 'c']);
+    expect(releasesToRemove(['a', 'b', 'c'], 2, new Set(['a', 'b', 'c']))).toEqual([]);
+    expect(releasesToRemove(['a', 'b'], 5, new Set())).toEqual([]);
+  });
+});
+
+describe('per-branch layout', () => {
+  it('puts each branch under {base}/{project}/{env}/{slug} with its own units', () => {
+    const config = withWeb({ per_branch: true, environment: 'branch', base_path: '/srv' });
+    const p = plan({ config, branch: 'feature/Login_x' });
+    expect(p.layout).toEqual({
+      root: '/srv/shop/branch/feature-login-x',
+      releases: '/srv/shop/branch/feature-login-x/releases',
+      shared: '/srv/shop/branch/feature-login-x/shared',
+      current: '/srv/shop/branch/feature-login-x/current',
+      nextCurrent: '/srv/shop/branch/feature-login-x/.current-next',
+      meta: '/srv/shop/branch/feature-login-x/.slipway',
+      repo: '/srv/shop/branch/feature-login-x/.slipway/repo.git',
+      lockFile: '/srv/shop/branch/feature-login-x/.slipway/deploy.lock',
+      holderFile: '/srv/shop/branch/feature-login-x/.slipway/lock-holder.json',
+      history: '/srv/shop/branch/feature-login-x/.slipway/history.jsonl',
+      envFile: '/srv/shop/branch/feature-login-x/shared/.env',
+      unitPrefix: 'shop-branch-feature-login-x',
+      appUser: 'shop',
+    });
+    expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-branch-feature-login-x-web.service', 'systemctl restart shop-branch-feature-login-x-web.service']);
+  });
+
+  it('derives the app user from the project name unless given', () => {
+    expect(layoutFor(testConfig({ project: { name: 'my-shop' } }), 'main').appUser).toBe('my_shop');
+    expect(layoutFor(testConfig({ app_user: 'www' }), 'main').appUser).toBe('www');
+  });
+});
+
+describe('facts and release ids', () => {
+  it('parses the probe output, sorting releases and keeping manifests', () => {
+    const manifest = { id: rid(2), sha: SHA, ref: 'main', config_hash: 'h', deployed_by: 'me@x', created_at: 't' };
+    const facts = parseFacts(
+      [
+        'flag systemd',
+        'unit shop-web.service 5d41402a',
+        `current /opt/shop/releases/${rid(2)}`,
+        `release ${rid(2)} ok`,
+        `manifest ${rid(2)} ${JSON.stringify(manifest)}`,
+        `release ${rid(1)} bad`,
+        `release ${rid(3)} weird`,
+        `manifest ${rid(3)} {torn`,
+        'flag repo',
+        'flag commit',
+        '',
+      ].join('\n'),
+    );
+    expect(facts).toEqual({
+      current: rid(2),
+      releases: [
+        { id: rid(1), status: 'bad' },
+        { id: rid(2), status: 'ok', manifest },
+        { id: rid(3), status: 'unknown' },
+      ],
+      hasRepo: true,
+      hasCommit: true,
+      units: { 'shop-web.service': '5d41402a' },
+      systemd: true,
+      appUser: false,
+    });
+    expect(goodReleases(facts)).toEqual([rid(2)]);
+    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false });
+  });
+
+  it('makes sortable ids from the time and sha7, with a counter for a repeat', () => {
+    const now = new Date('2024-01-02T03:04:05.678Z');
+    expect(releaseId(now, SHA, [])).toBe('20240102T030405.678Z-abc1234');
+    expect(releaseId(now, SHA, ['20240102T030405.678Z-abc1234'])).toBe('20240102T030405.678Z-abc1234-2');
+    expect(releaseId(now, SHA, ['20240102T030405.678Z-abc1234', '20240102T030405.678Z-abc1234-2'])).toBe('20240102T030405.678Z-abc1234-3');
+    expect(releaseId(new Date('2024-01-02T03:04:05.999Z'), SHA, []) > releaseId(now, SHA, [])).toBe(true);
+  });
+});
