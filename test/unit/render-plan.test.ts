@@ -1,0 +1,215 @@
+// `slipway plan` as text, Markdown runbook and JSON: the executor's exact commands, secrets redacted.
+import { describe, expect, it } from 'vitest';
+import { renderCmd } from '../../src/ops/shell.js';
+import { planDeployHost } from '../../src/plan/deploy.js';
+import { layoutFor } from '../../src/plan/layout.js';
+import { planRollbackHost } from '../../src/plan/rollback.js';
+import type { Target } from '../../src/plan/target.js';
+import type { Plan } from '../../src/plan/types.js';
+import { planJson, planMarkdown, planText } from '../../src/render/plan.js';
+import { fakeFacts, localTarget, testConfig } from './fixtures/config.js';
+
+const SHA = 'a'.repeat(40);
+const SECRET = 'hunter2-secret-value';
+const config = testConfig({ env_vars: { SECRET_KEY: SECRET } });
+const layout = layoutFor(config, 'main');
+const target: Target = { kind: 'ssh', label: 'web1', host: 'web1', user: 'deploy', port: 2222, roles: ['web'], hostKeyChecking: 'yes', connectTimeout: 10 };
+
+const deployPlan = (hostTarget: Target = target): Plan => ({
+  action: 'deploy',
+  env: 'prod',
+  ref: 'main',
+  sha: SHA,
+  hosts: [
+    planDeployHost({
+      config,
+      configHash: 'h',
+      layout,
+      target: hostTarget,
+      facts: fakeFacts({ current: 'R1', releases: ['R1'] }),
+      source: { mode: 'push', gitDir: '/g' },
+      sha: SHA,
+      ref: 'main',
+      releaseId: 'NEW',
+      deployedBy: 'me',
+      now: new Date(0),
+    }),
+  ],
+});
+
+const MANIFEST = [
+  "tee /opt/shop/.slipway/releases/NEW/manifest.json > /dev/null <<'SLIPWAY_EOF_0'",
+  '{',
+  '  "id": "NEW",',
+  `  "sha": "${SHA}",`,
+  '  "ref": "main",',
+  '  "config_hash": "h",',
+  '  "deployed_by": "me",',
+  '  "created_at": "1970-01-01T00:00:00.000Z"',
+  '}',
+  'SLIPWAY_EOF_0',
+];
+const RELEASE = [
+  'mkdir /opt/shop/releases/NEW',
+  `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C /opt/shop/releases/NEW`,
+  'install -m 600 /dev/null /opt/shop/shared/.env.slipway-new',
+  "tee /opt/shop/shared/.env.slipway-new > /dev/null <<'SLIPWAY_EOF_0'",
+  '<redacted: secret values>',
+  'SLIPWAY_EOF_0',
+  'mv -f /opt/shop/shared/.env.slipway-new /opt/shop/shared/.env',
+  'ln -sfn /opt/shop/shared/.env /opt/shop/releases/NEW/.env',
+  'mkdir -p /opt/shop/.slipway/releases/NEW',
+  ...MANIFEST,
+  "find /opt/shop/releases/NEW -maxdepth 1 -type f '(' -name 'requirements*.txt' -o -name package-lock.json -o -name poetry.lock -o -name Pipfile.lock -o -name yarn.lock ')' -exec sha256sum '{}' + > /opt/shop/.slipway/releases/NEW/lockfiles.sha256",
+  "printf '%s\\n' prepared > /opt/shop/.slipway/releases/NEW/status",
+];
+
+describe('plan as text', () => {
+  it('lists each host, its steps and commands, and what happens on failure', () => {
+    expect(planText(deployPlan())).toBe(
+      [
+        'Plan: deploy prod: main (aaaaaaa) as release NEW',
+        '',
+        '== web1 (ssh deploy@web1 -p 2222) ==',
+        '# holds /opt/shop/.slipway/deploy.lock from connect to finish',
+        '## 1. Prepare /opt/shop',
+        'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases',
+        '{ test -d /opt/shop/.slipway/repo.git || git init --bare --quiet /opt/shop/.slipway/repo.git; }',
+        '## 2. Push aaaaaaa to the host  [on this machine]',
+        `git --git-dir=/g push --quiet --force ssh://deploy@web1:2222/opt/shop/.slipway/repo.git ${SHA}:refs/slipway/NEW`,
+        '## 3. Create release NEW',
+        ...RELEASE,
+        '## 4. Point current at NEW',
+        'ln -sfn /opt/shop/releases/NEW /opt/shop/.current-next',
+        'mv -T /opt/shop/.current-next /opt/shop/current',
+        '## 5. Mark the release good and remove old releases',
+        "printf '%s\\n' ok > /opt/shop/.slipway/releases/NEW/status",
+        '# if a step before the switch fails:',
+        "{ test '!' -d /opt/shop/.slipway/releases/NEW || printf '%s\\n' failed > /opt/shop/.slipway/releases/NEW/status; }",
+        '# if a step from the switch on fails:',
+        'ln -sfn /opt/shop/releases/R1 /opt/shop/.current-next',
+        'mv -T /opt/shop/.current-next /opt/shop/current',
+        "printf '%s\\n' bad > /opt/shop/.slipway/releases/NEW/status",
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('shows every command the executor renders, in order (only the secret text differs)', () => {
+    const plan = deployPlan();
+    const text = planText(plan);
+    let at = 0;
+    for (const step of plan.hosts[0]!.steps) {
+      for (const command of step.commands) {
+        const shown = renderCmd(command, { redact: true });
+        const found = text.indexOf(shown, at);
+        expect(found, shown).toBeGreaterThanOrEqual(at);
+        at = found + shown.length;
+      }
+    }
+  });
+
+  it('names a local target and a rollback', () => {
+    expect(planText(deployPlan(localTarget)).split('\n')[2]).toBe('== local (this machine) ==');
+    const rollback: Plan = {
+      action: 'rollback',
+      env: 'prod',
+      ref: null,
+      sha: null,
+      hosts: [planRollbackHost({ config, layout, target, facts: fakeFacts({ current: 'R2', releases: ['R1', 'R2'] }), requested: undefined })],
+    };
+    expect(planText(rollback)).toBe(
+      [
+        'Plan: rollback prod to R1',
+        '',
+        '== web1 (ssh deploy@web1 -p 2222) ==',
+        '# holds /opt/shop/.slipway/deploy.lock from connect to finish',
+        '## 1. Point current at R1',
+        'ln -sfn /opt/shop/releases/R1 /opt/shop/.current-next',
+        'mv -T /opt/shop/.current-next /opt/shop/current',
+        '## 2. Mark R2 bad so the next rollback skips it',
+        "printf '%s\\n' bad > /opt/shop/.slipway/releases/R2/status",
+        "printf '%s\\n' ok > /opt/shop/.slipway/releases/R1/status",
+        '# if a step from the switch on fails:',
+        'ln -sfn /opt/shop/releases/R2 /opt/shop/.current-next',
+        'mv -T /opt/shop/.current-next /opt/shop/current',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('plan as a Markdown runbook', () => {
+  const md = planMarkdown(deployPlan());
+
+  it('starts with the headline and how to use it, then the lock', () => {
+    expect(md.split('\n').slice(0, 14)).toEqual([
+      '# Runbook: deploy prod: main (aaaaaaa) as release NEW',
+      '',
+      'Generated by `slipway plan --format md` from the same plan `slipway deploy` runs. Run each block in order,',
+      'as a user who can write the app directory and run systemctl; stop at the first error. Secret values are',
+      'shown as `<redacted: secret values>`: take them from your secrets store.',
+      '',
+      '## web1',
+      '',
+      'Connect: `ssh deploy@web1 -p 2222`. Take the deploy lock first so no automated deploy runs meanwhile:',
+      '',
+      '```sh',
+      'exec 9>>/opt/shop/.slipway/deploy.lock && flock -n 9',
+      '```',
+      '',
+    ]);
+  });
+
+  it('gives each step a fenced block, marks the switch and the deployer step, and ends with the recovery', () => {
+    expect(md).toContain(['### 3. Create release NEW', '', '```sh', ...RELEASE, '```', ''].join('\n'));
+    expect(md).toContain('### 2. Push aaaaaaa to the host (on your own machine, not the server)\n');
+    expect(md).toContain('From here on, traffic moves to the new release. If a step fails, switch back (below).\n\n### 4. Point current at NEW\n');
+    expect(md.endsWith(
+      [
+        '### If a step after the switch failed',
+        '',
+        '```sh',
+        'ln -sfn /opt/shop/releases/R1 /opt/shop/.current-next',
+        'mv -T /opt/shop/.current-next /opt/shop/current',
+        "printf '%s\\n' bad > /opt/shop/.slipway/releases/NEW/status",
+        '```',
+        '',
+        '',
+      ].join('\n'),
+    )).toBe(true);
+    expect(md.match(/^```sh$/gm)).toHaveLength(1 + 5 + 2);
+  });
+});
+
+describe('plan as JSON', () => {
+  it('carries every step with its rendered commands', () => {
+    const json = JSON.parse(planJson(deployPlan())) as {
+      action: string;
+      hosts: { host: string; root: string; from: string; to: string; switch_index: number; steps: { id: string; runs_on: string; commands: string[] }[]; on_failure_before_switch: { id: string }[]; on_failure_after_switch: { id: string; commands: string[] }[] }[];
+    };
+    expect(json.action).toBe('deploy');
+    const [host] = json.hosts;
+    expect(host).toMatchObject({ host: 'web1', root: '/opt/shop', from: 'R1', to: 'NEW', switch_index: 3 });
+    expect(host!.steps.map((s) => `${s.id}@${s.runs_on}`)).toEqual(['prepare@host', 'push@deployer', 'release@host', 'switch@host', 'finish@host']);
+    expect(host!.steps[2]!.commands).toEqual([...RELEASE.slice(0, 3), RELEASE.slice(3, 6).join('\n'), ...RELEASE.slice(6, 9), MANIFEST.join('\n'), ...RELEASE.slice(-2)]);
+    expect(host!.on_failure_before_switch.map((s) => s.id)).toEqual(['mark-failed']);
+    expect(host!.on_failure_after_switch[0]!.commands).toHaveLength(3);
+  });
+
+  it('says null for a first deploy and for a rollback\'s ref and sha', () => {
+    const first = JSON.parse(planJson({ ...deployPlan(), hosts: [{ ...deployPlan().hosts[0]!, from: undefined }] })) as { hosts: { from: unknown }[] };
+    expect(first.hosts[0]!.from).toBeNull();
+    const rollback = JSON.parse(planJson({ action: 'rollback', env: 'prod', ref: null, sha: null, hosts: [] })) as Record<string, unknown>;
+    expect(rollback).toEqual({ action: 'rollback', env: 'prod', ref: null, sha: null, hosts: [] });
+  });
+});
+
+describe('secrets', () => {
+  it('never appear in any format, though the executor gets them', () => {
+    const plan = deployPlan();
+    for (const text of [planText(plan), planMarkdown(plan), planJson(plan)]) expect(text).not.toContain(SECRET);
+    const unredacted = plan.hosts[0]!.steps.flatMap((s) => s.commands.map((c) => renderCmd(c))).join('\n');
+    expect(unredacted).toContain(`SECRET_KEY="${SECRET}"`);
+  });
+});
