@@ -77,10 +77,12 @@ export function toJsonSchema(field: Field): Record<string, unknown> {
         ...(field.required && field.required.length > 0 ? { required: [...field.required] } : {}),
       };
     case 'map':
+      // As in the validator, `x-` keys are free in maps too (env_vars: {x-note: ...} must not be flagged).
       return {
         ...base,
         type: 'object',
-        ...(field.keyPattern ? { propertyNames: { pattern: field.keyPattern.source } } : {}),
+        ...(field.keyPattern ? { propertyNames: { anyOf: [{ pattern: field.keyPattern.source }, { pattern: '^x-' }] } } : {}),
+        patternProperties: { '^x-': {} },
         additionalProperties: toJsonSchema(field.values),
       };
     case 'shorthand':
