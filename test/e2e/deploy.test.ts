@@ -98,6 +98,20 @@ describe('the example on one server', () => {
     expect((await releasesOn(repo))['e2e-dep1']).toEqual({ current: v1, releases: [{ id: v1, status: 'ok' }, { id: v2, status: 'bad' }, { id: v3, status: 'bad' }] });
   });
 
+  it('deploys and rollbacks in quick succession keep working (systemd start limit)', async () => {
+    // systemd refuses a sixth start within 10 s unless slipway resets the limit for its own restarts.
+    const repo = await newRepo(servers);
+    await repo.commit('v1');
+    await repo.deploy();
+    for (const version of ['v2', 'v3', 'v4']) {
+      await repo.commit(version);
+      await repo.deploy();
+      const rolledBack = await repo.cli('rollback', 'sandbox');
+      expect(rolledBack.code, rolledBack.stderr).toBe(0);
+    }
+    expect(await versionServed(server().address, 'v1')).toBe('v1');
+  });
+
   it('a release that fails its health check is switched back and marked bad', async () => {
     const repo = await newRepo(servers);
     await repo.commit('v1');
