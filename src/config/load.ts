@@ -52,7 +52,7 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   if (diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(diagnostics.filter((d) => d.severity === 'error'));
   config.environment ??= env;
   if (env === 'branch') config.per_branch = true;
-  for (const rule of rules) rule(config, root, diagnostics);
+  for (const rule of rules) rule(config, root, diagnostics, env);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) throw new ConfigError(errors);
 

