@@ -1,0 +1,8 @@
+"""WSGI entry point: `python -m gunicorn shop.wsgi` (gunicorn finds `application`)."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+
+application = get_wsgi_application()
