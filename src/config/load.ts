@@ -67,11 +67,18 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
       missing.push({ loc: locate(root, path), path: path.join('.'), message: `secret \${${name}} is not set: export ${name}=... or add it to ${secretsFile}`, severity: 'error' });
     }
     // Only values that came from a placeholder are secret; short ones would redact ordinary words.
-    for (const value of result.used) if (value.length >= 4) secrets.add(value);
+    for (const value of result.used) {
+      if (value.length < 4) continue;
+      secrets.add(value);
+      // The value may also appear URL-encoded (in DATABASE_URL).
+      secrets.add(encodeURIComponent(value));
+    }
     return result.value;
   };
   for (const key of Object.keys(config.env_vars)) config.env_vars[key] = resolve(config.env_vars[key] ?? '', ['env_vars', key]);
   if (config.database.password) config.database.password = resolve(config.database.password, ['database', 'password']);
+  const superuser = config.django.superuser;
+  if (superuser.password) superuser.password = resolve(superuser.password, ['django', 'superuser', 'password']);
   if (missing.length > 0) throw new ConfigError(missing);
 
   return {

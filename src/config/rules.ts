@@ -62,10 +62,28 @@ const secretsAreNotCommitted: Rule = (config, root, out, env) => {
       out.push({ loc: locate(root, ['env_vars', key]), path: `env_vars.${key}`, message: `looks like a secret written in the file; write \${${key}} and keep the value in .slipway/secrets-${env}.env`, severity: 'warning' });
     }
   }
+  const superuserPassword = config.django.superuser.password;
+  if (superuserPassword && !hasPlaceholder(superuserPassword)) {
+    out.push({ loc: locate(root, ['django', 'superuser', 'password']), path: 'django.superuser.password', message: 'a literal password in the config; write ${ADMIN_PASSWORD} instead', severity: 'warning' });
+  }
   const password = config.database.password;
   if (password && !hasPlaceholder(password)) {
     out.push({ loc: locate(root, ['database', 'password']), path: 'database.password', message: 'a literal password in the config; write ${DB_PASSWORD} instead', severity: 'warning' });
   }
 };
 
-export const rules: Rule[] = [serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted];
+const databaseIsComplete: Rule = (config, root, out) => {
+  const db = config.database;
+  if (db.engine !== 'postgresql') return;
+  for (const key of ['name', 'user', 'password'] as const) {
+    if (!db[key]) error(out, locate(root, ['database']), `database.${key}`, `required for engine postgresql`);
+  }
+};
+
+const superuserIsComplete: Rule = (config, root, out) => {
+  const user = config.django.superuser;
+  const given = [user.username, user.password].filter(Boolean).length;
+  if (given === 1) error(out, locate(root, ['django', 'superuser']), 'django.superuser', 'give both username and password (write the password as ${NAME})');
+};
+
+export const rules: Rule[] = [databaseIsComplete, superuserIsComplete, serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted];

@@ -23,7 +23,7 @@ export interface Config {
     repo?: string;
     branch: string;
     source: 'auto' | 'push' | 'fetch';
-    framework: 'auto' | 'django' | 'fastapi' | 'node' | 'generic';
+    framework: 'auto' | 'django' | 'fastapi' | 'python' | 'generic';
     python_version?: string;
     node_version?: string;
   };
@@ -35,11 +35,21 @@ export interface Config {
   app_user?: string;
   shared: { dirs: string[]; files: string[] };
   env_vars: Record<string, string>;
-  dependencies: { system: string[]; python: string[]; requirements_files: string[] };
+  dependencies: { system: string[]; python: string[]; requirements_files?: string[] };
+  python: { system_site_packages: boolean; pip_version?: string; setuptools_version?: string };
+  pip: { index_url?: string; extra_index_url: string[]; find_links: string[]; no_index: boolean };
+  django: {
+    settings_module?: string;
+    collectstatic: boolean;
+    check_deploy: boolean;
+    superuser: { username?: string; email?: string; password?: string };
+  };
+  migrate: { command?: string; check?: string; backup: boolean };
+  smoke?: string;
   processes: Record<string, ProcessConfig>;
-  database: { engine: 'postgresql' | 'none'; name?: string; user?: string; password?: string; host: string };
+  database: { engine: 'postgresql' | 'none'; name?: string; user?: string; password?: string; host: string; port: number };
   http: { domain?: string; aliases: string[]; tls: 'none' | 'self-signed' | 'letsencrypt' };
-  health: { path: string; process: string; expected_status: number; timeout: number; retries: number };
+  health: { path?: string; process: string; expected_status: number; timeout: number; retries: number };
   hooks: { build: string[]; before_switch: string[]; after_switch: string[] };
   ssh: { concurrency: number; connect_timeout: number };
 }

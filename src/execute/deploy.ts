@@ -6,6 +6,11 @@ import type { Plan } from '../plan/types.js';
 import type { HostConnection } from './connection.js';
 import { deployer, executePlan, gatherFacts, layoutForRef, lockFor, recordHistory, withHosts, type HostResult, type OperationContext } from './operation.js';
 import { resolveSource } from './source.js';
+import { readRepoFiles } from './repo-files.js';
+import { resolveProfile } from '../recipes/index.js';
+import type { AppProfile, RepoFiles } from '../recipes/types.js';
+import { venvKey } from '../plan/venv.js';
+import { UserError } from '../errors.js';
 
 export interface OperationReport {
   plan: Plan;
@@ -13,16 +18,38 @@ export interface OperationReport {
   durationMs: number;
 }
 
+/** Packages whose state every deploy asks about: the config's, and what recipes and databases may need. */
+function packagesToProbe(config: OperationContext['loaded']['config']): string[] {
+  return [...new Set([...config.dependencies.system, 'python3-venv', ...(config.database.engine === 'postgresql' ? ['postgresql'] : [])])];
+}
+
+function requirementsText(files: RepoFiles, profile: AppProfile, sha: string): string[] {
+  return profile.requirementsFiles.map((path) => {
+    const text = files.read(path);
+    if (text === undefined) throw new UserError(`requirements file ${path} is not in the repository at ${sha.slice(0, 7)}`, 'fix dependencies.requirements_files, or commit the file');
+    return text;
+  });
+}
+
 async function planDeploy(ctx: OperationContext, ref: string | undefined, connections: HostConnection[]): Promise<Plan> {
   const { config } = ctx.loaded;
   const wanted = ref ?? config.project.branch;
   const resolved = await resolveSource(config, ctx.loaded.dir, wanted);
   const layout = layoutForRef(ctx.loaded, wanted);
-  const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, resolved.sha)));
+  const files = await readRepoFiles(resolved.source, resolved.sha, connections[0]!, layout, config.dependencies.requirements_files ?? []);
+  const wants = { pythonVersion: config.project.python_version, packages: packagesToProbe(config) };
+  const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, resolved.sha, wants)));
+  const cores = Math.min(...facts.map((f) => f.cores));
+  const profile = resolveProfile({ config, files, cores });
+  const key = profile.python ? venvKey({ pythonVersion: config.project.python_version, requirements: requirementsText(files, profile, resolved.sha), config }) : undefined;
   const now = ctx.now?.() ?? new Date();
   // One release id on every host, so `releases` and `rollback <id>` mean the same thing everywhere.
   const id = releaseId(now, resolved.sha, facts.flatMap((f) => f.releases.map((r) => r.id)));
   const who = deployer();
+  // The database lives on the servers with role db; with none, on every server (each has its own localhost).
+  const dbRole = connections.some((c) => c.target.roles.includes('db'));
+  const hostsDatabase = connections.map((c) => !dbRole || c.target.roles.includes('db'));
+  const migrator = Math.max(0, hostsDatabase.indexOf(true));
   return {
     action: 'deploy',
     env: config.environment,
@@ -32,6 +59,8 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
       planDeployHost({
         config,
         configHash: ctx.loaded.hash,
+        profile,
+        venvKey: key,
         layout,
         target: connection.target,
         facts: facts[i]!,
@@ -41,6 +70,8 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         releaseId: id,
         deployedBy: `${who.user}@${who.machine}`,
         now,
+        hostsDatabase: hostsDatabase[i]!,
+        runsMigrations: i === migrator,
       }),
     ),
   };

@@ -5,7 +5,7 @@ import { CommandFailedError } from '../errors.js';
 import type { LockRequest } from '../ops/agent.js';
 import type { Step } from '../ops/command.js';
 import { appendHistory, type HistoryEntry } from '../ops/history.js';
-import { factsProbe } from '../ops/probe.js';
+import { factsProbe, type ProbeWants } from '../ops/probe.js';
 import { renderScript, type Recovery } from '../ops/shell.js';
 import { parseFacts, type HostFacts } from '../plan/facts.js';
 import { layoutFor, type Layout } from '../plan/layout.js';
@@ -40,8 +40,8 @@ function lockRequest(layout: Layout, ctx: OperationContext): LockRequest {
   };
 }
 
-export async function gatherFacts(connection: HostConnection, layout: Layout, sha: string | undefined): Promise<HostFacts> {
-  const result = await connection.session.run(factsProbe(layout, sha).shell);
+export async function gatherFacts(connection: HostConnection, layout: Layout, sha: string | undefined, wants: ProbeWants = {}): Promise<HostFacts> {
+  const result = await connection.session.run(factsProbe(layout, sha, wants).shell);
   if (result.code !== 0) throw new CommandFailedError(connection.target.label, 'Read the host state', 'facts probe', result.code, result.lines.slice(-10));
   return parseFacts(result.lines.join('\n'));
 }

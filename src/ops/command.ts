@@ -41,7 +41,14 @@ export interface Snippet {
   shell: string;
 }
 
-export type Cmd = Command | Pipeline | Fallback | Snippet;
+/** `if probe; then …; else …; fi`: for "only when needed" steps whose branches are more than one command. */
+export interface Conditional {
+  if: Cmd;
+  then: Cmd[];
+  else: Cmd[];
+}
+
+export type Cmd = Command | Pipeline | Fallback | Snippet | Conditional;
 
 export function cmd(...argv: string[]): Command {
   return { argv };
@@ -62,4 +69,6 @@ export interface Step {
   commands: Cmd[];
   /** Steps that run on the deployer's machine (git push) rather than on the host. */
   runsOn?: 'host' | 'deployer';
+  /** Show this step's output to the user after the deploy (checks whose warnings matter). */
+  report?: boolean;
 }

@@ -4,10 +4,30 @@ import type { Snippet } from './command.js';
 import type { Layout } from '../plan/layout.js';
 import { quote } from './shell.js';
 
-export function factsProbe(layout: Layout, sha: string | undefined): Snippet {
+export interface ProbeWants {
+  /** `3.11` looks for python3.11, then pyenv's 3.11; unset looks for python3. */
+  pythonVersion?: string | undefined;
+  /** Packages whose installed state the plan needs (apt). */
+  packages?: readonly string[];
+}
+
+function pythonProbe(version: string | undefined): string {
+  if (!version) return `p=$(command -v python3 || true); if [ -n "$p" ]; then echo "python $p"; fi`;
+  const name = quote(`python${version}`);
+  const pyenv = `"\${PYENV_ROOT:-$HOME/.pyenv}"/versions/${quote(version)}*/bin/${name}`;
+  return `p=$(command -v ${name} || ls -d ${pyenv} 2>/dev/null | tail -n 1 || true); if [ -n "$p" ]; then echo "python $p"; fi`;
+}
+
+export function factsProbe(layout: Layout, sha: string | undefined, wants: ProbeWants = {}): Snippet {
   const root = quote(layout.root);
   // Host-wide facts first: on a host that never saw this app, the root is missing and the probe stops there.
+  const packages = wants.packages ?? [];
   const lines = [
+    'echo "cores $(nproc 2>/dev/null || echo 1)"',
+    pythonProbe(wants.pythonVersion),
+    ...(packages.length > 0
+      ? [`dpkg-query -W -f=${quote('${Package} ${db:Status-Abbrev}\n')} ${packages.map(quote).join(' ')} 2>/dev/null | while read -r name state; do if [ "$state" = ii ]; then echo "package $name"; fi; done`]
+      : []),
     `if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi`,
     `if id -u ${quote(layout.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,
     `for f in /etc/systemd/system/${quote(layout.unitPrefix)}-*.service /etc/systemd/system/${quote(layout.unitPrefix)}.target; do ` +
@@ -18,6 +38,7 @@ export function factsProbe(layout: Layout, sha: string | undefined): Snippet {
       `echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; ` +
       `if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
     `if [ -d .slipway/repo.git ]; then echo "flag repo"; fi`,
+    `for v in venvs/*/; do if [ -f "$v${'.slipway-complete'}" ]; then echo "venv $(basename "$v")"; fi; done`,
   ];
   if (sha) lines.push(`if git --git-dir=.slipway/repo.git cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null; then echo "flag commit"; fi`);
   lines.push('true');

@@ -49,6 +49,10 @@ function renderSimple(command: Command, options: RenderOptions, heredocs: string
 function renderLine(command: Cmd, options: RenderOptions, heredocs: string[]): string {
   if ('pipe' in command) return command.pipe.map((c) => renderSimple(c, options, heredocs)).join(' | ');
   if ('shell' in command) return command.shell;
+  if ('if' in command) {
+    const branch = (cmds: Cmd[]) => (cmds.length === 0 ? ':' : cmds.map((c) => renderCmd(c, options)).join('\n'));
+    return `if ${renderCmd(command.if, options)}; then\n${branch(command.then)}\nelse\n${branch(command.else)}\nfi`;
+  }
   if ('either' in command) {
     return `{ ${renderLine(command.either, options, heredocs)} || ${renderLine(command.orElse, options, heredocs)}; }`;
   }

@@ -2,12 +2,18 @@
 import type { Config } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
-import { createRelease, fetchSource, hook, linkShared, makeDirectories, markFailed, pushSource, removeRelease, setStatus, writeManifest } from '../ops/release.js';
+import { createRelease, fetchSource, linkShared, makeDirectories, markFailed, pushSource, removeRelease, setStatus, writeManifest } from '../ops/release.js';
 import { ensureAppUser, installUnits, ownShared } from '../ops/services.js';
+import { appCommand, removeVenv } from '../ops/python.js';
+import type { HealthCheck } from '../ops/health.js';
+import type { AppProfile } from '../recipes/types.js';
+import { databaseStep, releaseChecks, systemPackagesStep, venvStep, type AppStepsInput } from './app-steps.js';
+import { appEnv, envFileText } from './env-file.js';
+import { unusedVenvs } from './venv.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
-import { healthCheckFor, processesOn, unitFiles } from './processes.js';
+import { healthCheckFor, processesOn, serviceNames, unitFiles } from './processes.js';
 import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
 import { pushUrl, type Target } from './target.js';
@@ -16,8 +22,11 @@ import type { HostPlan } from './types.js';
 export type Source = { mode: 'push'; gitDir: string } | { mode: 'fetch'; url: string };
 
 export interface DeployInput {
-  config: Pick<Config, 'project' | 'processes' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases'>;
+  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django'>;
   configHash: string;
+  profile: AppProfile;
+  /** Key of the venv the release needs (Python apps). */
+  venvKey: string | undefined;
   layout: Layout;
   target: Target;
   facts: HostFacts;
@@ -27,37 +36,55 @@ export interface DeployInput {
   releaseId: string;
   deployedBy: string;
   now: Date;
+  /** This host creates the database (it has role db, or no server does). */
+  hostsDatabase: boolean;
+  /** Migrations (and the superuser) run on one host only. */
+  runsMigrations: boolean;
 }
 
 function envFileCommands(layout: Layout, id: string, vars: Record<string, string>, owner: string | undefined): Cmd[] {
-  const text = Object.entries(vars)
-    .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
-    .join('\n');
   const next = `${layout.envFile}.slipway-new`;
   const ownership = owner ? ['-o', owner, '-g', owner] : [];
   return [
     // Created 0600 before the secrets are written into it, then renamed over the old file: never readable, never half-written.
     cmd('install', '-m', '600', ...ownership, '/dev/null', next),
-    { argv: ['tee', next], stdin: { text: `${text}\n`, secret: true }, stdoutTo: '/dev/null' },
+    { argv: ['tee', next], stdin: { text: `${envFileText(vars)}\n`, secret: true }, stdoutTo: '/dev/null' },
     cmd('mv', '-f', next, layout.envFile),
     cmd('ln', '-sfn', layout.envFile, `${releaseDir(layout, id)}/.env`),
   ];
 }
 
+function interpreterFor(input: DeployInput): string {
+  const { facts, target, config } = input;
+  if (facts.python) return facts.python;
+  const version = config.project.python_version;
+  const name = version ? `python${version}` : 'python3';
+  throw new UserError(`${target.label}: ${name} is not installed`, version ? `install it (apt-get install ${name} ${name}-venv) or with pyenv (pyenv install ${version})` : 'install python3 and python3-venv');
+}
+
 export function planDeployHost(input: DeployInput): HostPlan {
-  const { config, layout, target, facts, sha, releaseId: id } = input;
-  const processes = processesOn(config, target);
+  const { config, layout, target, facts, sha, releaseId: id, profile } = input;
+  const processes = processesOn(profile.processes, target);
   if (processes.length > 0 && !facts.systemd) {
     throw new UserError(`${target.label}: processes are configured (${processes.join(', ')}) but systemd does not run there`, 'run the processes elsewhere, or deploy to a host with systemd');
   }
-  const hookUser = processes.length > 0 ? layout.appUser : undefined;
+  const appUser = processes.length > 0 ? layout.appUser : undefined;
   const dir = releaseDir(layout, id);
-  const units = unitFiles(config, layout, processes);
-  const unitNames = units.filter((u) => u.name.endsWith('.service')).map((u) => u.name);
+  const units = unitFiles(config.project.name, profile.processes, layout, processes, profile.python);
+  const unitNames = serviceNames(units);
+  const health = healthCheckFor(config, profile.processes, profile.healthPath, processes);
+  const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations };
+  const interpreter = profile.python ? interpreterFor(input) : undefined;
+  const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: profile.python }));
 
   const prepare: Cmd[] = [...makeDirectories(layout, config.shared.dirs, config.shared.files)];
   if (processes.length > 0) prepare.push(ensureAppUser(layout), ownShared(layout));
-  const steps: Step[] = [{ id: 'prepare', title: `Prepare ${layout.root}`, commands: prepare }];
+  const steps: Step[] = [];
+  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...(input.hostsDatabase && databaseStep(app) ? ['postgresql'] : [])], facts);
+  if (packages) steps.push(packages);
+  steps.push({ id: 'prepare', title: `Prepare ${layout.root}`, commands: prepare });
+  const database = input.hostsDatabase ? databaseStep(app) : undefined;
+  if (database) steps.push(database);
 
   if (input.source.mode === 'fetch') {
     steps.push({ id: 'fetch', title: `Fetch ${input.ref} on the host`, commands: fetchSource(layout, input.source.url, sha) });
@@ -65,28 +92,45 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps.push({ id: 'push', title: `Push ${sha.slice(0, 7)} to the host`, runsOn: 'deployer', commands: [pushSource(input.source.gitDir, pushUrl(target, layout.repo), sha, id)] });
   }
 
+  const env = appEnv(config);
   const release: Cmd[] = [...createRelease(layout, id, sha), ...linkShared(layout, id, config.shared.dirs, config.shared.files)];
-  if (Object.keys(config.env_vars).length > 0) release.push(...envFileCommands(layout, id, config.env_vars, hookUser));
+  if (Object.keys(env).length > 0) release.push(...envFileCommands(layout, id, env, appUser));
   release.push(
-    ...writeManifest(layout, { id, sha, ref: input.ref, config_hash: input.configHash, deployed_by: input.deployedBy, created_at: input.now.toISOString() }),
+    ...writeManifest(layout, {
+      id,
+      sha,
+      ref: input.ref,
+      config_hash: input.configHash,
+      deployed_by: input.deployedBy,
+      created_at: input.now.toISOString(),
+      ...(input.venvKey ? { venv: input.venvKey } : {}),
+      units: unitNames,
+      ...(health ? { health } : {}),
+    }),
   );
   steps.push({ id: 'release', title: `Create release ${id}`, commands: release });
+  if (interpreter) steps.push(venvStep(app, interpreter));
 
-  if (config.hooks.build.length > 0) steps.push({ id: 'build', title: 'Run build hooks', commands: config.hooks.build.map((line) => hook(dir, line, hookUser)) });
+  if (config.hooks.build.length > 0) steps.push({ id: 'build', title: 'Run build hooks', commands: hookCommands(config.hooks.build) });
+  steps.push(...releaseChecks(app));
   const install = installUnits(units, facts.units);
   if (install.length > 0) steps.push({ id: 'units', title: 'Install systemd units', commands: install });
-  if (config.hooks.before_switch.length > 0) {
-    steps.push({ id: 'before-switch', title: 'Run before_switch hooks', commands: config.hooks.before_switch.map((line) => hook(dir, line, hookUser)) });
-  }
+  if (config.hooks.before_switch.length > 0) steps.push({ id: 'before-switch', title: 'Run before_switch hooks', commands: hookCommands(config.hooks.before_switch) });
 
   const switchIndex = steps.length;
-  steps.push(...switchSteps({ layout, to: id, units: unitNames, afterSwitchHooks: config.hooks.after_switch, hookUser, health: healthCheckFor(config, processes) }));
+  steps.push(...switchSteps({ layout, to: id, units: unitNames, afterSwitch: hookCommands(config.hooks.after_switch), health }));
 
   const good = goodReleases(facts).filter((r) => r !== facts.current);
   const previous = good[good.length - 1];
   const protect = new Set([id, ...(facts.current ? [facts.current] : []), ...(previous ? [previous] : [])]);
   const remove = releasesToRemove([...facts.releases.map((r) => r.id), id], config.keep_releases, protect);
-  steps.push({ id: 'finish', title: 'Mark the release good and remove old releases', commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r))] });
+  const keptVenvs = new Set([...(input.venvKey ? [input.venvKey] : []), ...facts.releases.filter((r) => !remove.includes(r.id)).flatMap((r) => (r.manifest?.venv ? [r.manifest.venv] : []))]);
+  const dropVenvs = unusedVenvs(facts.venvs, keptVenvs);
+  steps.push({
+    id: 'finish',
+    title: 'Mark the release good and remove old releases',
+    commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r)), ...dropVenvs.map((v) => removeVenv(layout, v))],
+  });
 
   return {
     target,
@@ -96,7 +140,13 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps,
     switchIndex,
     onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [markFailed(layout, id)] }],
-    onFailureAfterSwitch: switchBackSteps(layout, facts.current, id, unitNames, true),
+    onFailureAfterSwitch: switchBackSteps(layout, facts.current, id, unitNames, true, previousHealth(facts, health)),
     warnings: [],
   };
+}
+
+/** After a switch back, wait until the previous release answers again (its own health check, if it had one). */
+function previousHealth(facts: HostFacts, fallback: HealthCheck | undefined): HealthCheck | undefined {
+  const manifest = facts.releases.find((r) => r.id === facts.current)?.manifest;
+  return manifest?.health ?? fallback;
 }

@@ -1,4 +1,5 @@
 // What slipway knows about a host before planning: gathered by one read-only probe, parsed here (pure).
+import type { HealthCheck } from '../ops/health.js';
 
 export type ReleaseStatus = 'prepared' | 'ok' | 'failed' | 'bad' | 'unknown';
 
@@ -14,6 +15,11 @@ export interface ReleaseManifest {
   sha: string;
   ref: string;
   config_hash: string;
+  /** Key of the venv the release runs in (Python apps). */
+  venv?: string;
+  /** The release's systemd services and health check, so a rollback restarts and checks what it ran. */
+  units?: string[];
+  health?: HealthCheck;
   deployed_by: string;
   created_at: string;
 }
@@ -32,13 +38,20 @@ export interface HostFacts {
   systemd: boolean;
   /** Whether the app user exists. */
   appUser: boolean;
+  cores: number;
+  /** Path of the Python interpreter asked for, when the host has it. */
+  python?: string;
+  /** Of the packages asked about, those installed. */
+  packages: string[];
+  /** Complete venvs by key. */
+  venvs: string[];
 }
 
 const STATUSES: ReleaseStatus[] = ['prepared', 'ok', 'failed', 'bad'];
 
 /** Parses the probe's line records: `current ID`, `release ID STATUS`, `manifest ID JSON`, `unit NAME SHA`, `flag NAME`. */
 export function parseFacts(output: string): HostFacts {
-  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false };
+  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [] };
   const byId = new Map<string, ReleaseFact>();
   for (const line of output.split('\n')) {
     const [kind, a = '', ...rest] = line.trim().split(' ');

@@ -1,16 +1,16 @@
 // Planning a rollback for one host: back to the previous good release, or the one named.
 import type { Config } from '../config/types.js';
 import { setStatus } from '../ops/release.js';
+import { appCommand } from '../ops/python.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
-import type { Layout } from './layout.js';
-import { healthCheckFor, processesOn, unitFiles } from './processes.js';
+import { releaseDir, type Layout } from './layout.js';
 import { switchBackSteps, switchSteps } from './switch.js';
 import type { Target } from './target.js';
 import type { HostPlan } from './types.js';
 
 export interface RollbackInput {
-  config: Pick<Config, 'project' | 'processes' | 'health' | 'hooks'>;
+  config: Pick<Config, 'hooks'>;
   layout: Layout;
   target: Target;
   facts: HostFacts;
@@ -20,9 +20,8 @@ export interface RollbackInput {
 
 export function chooseRollbackTarget(facts: HostFacts, requested: string | undefined, label: string): string {
   if (requested) {
-    // An exact id wins over prefixes: `<id>` must still name it when `<id>-2` (the same commit again) exists.
-    const exact = facts.releases.filter((r) => r.id === requested);
-    const matches = exact.length > 0 ? exact : facts.releases.filter((r) => r.id.startsWith(requested) || r.id.endsWith(`-${requested}`));
+    const exact = facts.releases.find((r) => r.id === requested);
+    const matches = exact ? [exact] : facts.releases.filter((r) => r.id.startsWith(requested) || r.id.endsWith(`-${requested}`));
     if (matches.length === 0) throw new UserError(`${label}: no release ${requested}`, 'see `slipway releases <env>`');
     if (matches.length > 1) throw new UserError(`${label}: ${requested} matches ${matches.length} releases: ${matches.map((r) => r.id).join(', ')}`);
     const match = matches[0]!;
@@ -36,18 +35,25 @@ export function chooseRollbackTarget(facts: HostFacts, requested: string | undef
   return candidate;
 }
 
+/**
+ * A rollback restarts and checks what the target release itself ran (recorded in its manifest): its units, its
+ * health check and its venv come back with it, without reinstalling anything.
+ */
 export function planRollbackHost({ config, layout, target, facts, requested }: RollbackInput): HostPlan {
   const to = chooseRollbackTarget(facts, requested, target.label);
-  const processes = processesOn(config, target);
-  const hookUser = processes.length > 0 ? layout.appUser : undefined;
-  const unitNames = unitFiles(config, layout, processes).filter((u) => u.name.endsWith('.service')).map((u) => u.name);
-  const steps = switchSteps({ layout, to, units: unitNames, afterSwitchHooks: config.hooks.after_switch, hookUser, health: healthCheckFor(config, processes) });
+  const manifest = facts.releases.find((r) => r.id === to)?.manifest;
+  const installed = Object.keys(facts.units).filter((u) => u.endsWith('.service'));
+  const units = manifest?.units ?? installed;
+  const appUser = units.length > 0 ? layout.appUser : undefined;
+  const afterSwitch = config.hooks.after_switch.map((line) => appCommand({ dir: releaseDir(layout, to), line, user: appUser, python: manifest?.venv !== undefined }));
+  const steps = switchSteps({ layout, to, units, afterSwitch, health: manifest?.health });
   const abandoned = facts.current;
   steps.push({
     id: 'finish',
     title: abandoned ? `Mark ${abandoned} bad so the next rollback skips it` : `Mark ${to} good`,
     commands: [...(abandoned ? [setStatus(layout, abandoned, 'bad')] : []), setStatus(layout, to, 'ok')],
   });
+  const abandonedHealth = facts.releases.find((r) => r.id === abandoned)?.manifest?.health;
   return {
     target,
     layout,
@@ -56,7 +62,7 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
     steps,
     switchIndex: 0,
     onFailureBeforeSwitch: [],
-    onFailureAfterSwitch: switchBackSteps(layout, abandoned, to, unitNames, false),
+    onFailureAfterSwitch: switchBackSteps(layout, abandoned, to, units, false, abandonedHealth),
     warnings: [],
   };
 }

@@ -1,6 +1,7 @@
 // systemd unit files for the app's processes, as pure text.
 import type { Layout } from '../plan/layout.js';
 import type { ProcessConfig } from '../config/types.js';
+import { venvEnvironment } from '../ops/python.js';
 
 /**
  * systemd parses ExecStart itself: `$` and `%` would be expanded by systemd, quotes delimit words, and a raw
@@ -20,7 +21,7 @@ function systemdShellArgument(command: string): string {
 export const unitName = (layout: Layout, process: string) => `${layout.unitPrefix}-${process}.service`;
 export const targetName = (layout: Layout) => `${layout.unitPrefix}.target`;
 
-export function renderProcessUnit(layout: Layout, name: string, process: ProcessConfig, project: string): string {
+export function renderProcessUnit(layout: Layout, name: string, process: ProcessConfig, project: string, python = false): string {
   const lines = [
     '# Written by slipway: changes here are replaced on the next deploy.',
     '[Unit]',
@@ -36,6 +37,8 @@ export function renderProcessUnit(layout: Layout, name: string, process: Process
     `WorkingDirectory=${layout.current}`,
     `EnvironmentFile=-${layout.envFile}`,
     ...(process.port !== undefined ? [`Environment=PORT=${process.port}`] : []),
+    // `current` is resolved when the process starts, so a restart (or rollback) also switches the venv.
+    ...(python ? Object.entries(venvEnvironment(layout.current)).map(([k, v]) => `Environment=${k}=${v}`) : []),
     `ExecStart=/bin/sh -c ${systemdShellArgument(process.command)}`,
     'Restart=always',
     'RestartSec=2',

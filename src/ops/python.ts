@@ -1,0 +1,93 @@
+// Builders for Python apps: the venv (created once per dependency set, reused after), and running app
+// commands with the release's venv and .env, as the app user.
+import { cmd, unless, type Cmd, type Command } from './command.js';
+import type { Layout } from '../plan/layout.js';
+
+export const venvDir = (layout: Layout, key: string) => `${layout.root}/venvs/${key}`;
+export const VENV_COMPLETE = '.slipway-complete';
+
+export interface PipOptions {
+  indexUrl?: string;
+  extraIndexUrls: readonly string[];
+  /** Absolute paths or URLs. */
+  findLinks: readonly string[];
+  noIndex: boolean;
+}
+
+export function pipIndexArgs(pip: PipOptions): string[] {
+  return [
+    ...(pip.noIndex ? ['--no-index'] : []),
+    ...(pip.indexUrl ? ['--index-url', pip.indexUrl] : []),
+    ...pip.extraIndexUrls.flatMap((url) => ['--extra-index-url', url]),
+    ...pip.findLinks.flatMap((link) => ['--find-links', link]),
+  ];
+}
+
+export interface VenvInput {
+  layout: Layout;
+  key: string;
+  interpreter: string;
+  systemSitePackages: boolean;
+  pip: PipOptions;
+  pins: string[];
+  /** Absolute paths of the requirements files in the new release. */
+  requirementsFiles: string[];
+  extraRequirements: string[];
+}
+
+/**
+ * A new venv in its final place (venvs are not relocatable: their scripts name their own path), marked
+ * complete only at the end, so a half-built one is never reused; an incomplete leftover is removed first.
+ */
+export function createVenv(input: VenvInput): Cmd[] {
+  const dir = venvDir(input.layout, input.key);
+  const python = `${dir}/bin/python`;
+  const pip = (...args: string[]): Command => ({
+    argv: [python, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...pipIndexArgs(input.pip), ...args],
+    env: { PIP_ROOT_USER_ACTION: 'ignore' },
+  });
+  const commands: Cmd[] = [
+    cmd('rm', '-rf', dir),
+    cmd('mkdir', '-p', `${input.layout.root}/venvs`),
+    cmd(input.interpreter, '-m', 'venv', ...(input.systemSitePackages ? ['--system-site-packages'] : []), dir),
+  ];
+  if (input.pins.length > 0) commands.push(pip(...input.pins));
+  const requirements = input.requirementsFiles.flatMap((file) => ['-r', file]);
+  if (requirements.length > 0 || input.extraRequirements.length > 0) commands.push(pip(...requirements, ...input.extraRequirements));
+  commands.push(cmd('touch', `${dir}/${VENV_COMPLETE}`));
+  return commands;
+}
+
+export function linkVenv(layout: Layout, key: string, releaseDir: string): Cmd {
+  return cmd('ln', '-sfn', venvDir(layout, key), `${releaseDir}/.venv`);
+}
+
+/** PATH and PROJECT_PYTHON_PATH for a release's venv (through `current` for units, the release for builds). */
+export function venvEnvironment(appDir: string): Record<string, string> {
+  return { PATH: `${appDir}/.venv/bin:/usr/local/bin:/usr/bin:/bin`, PROJECT_PYTHON_PATH: `${appDir}/.venv/bin/python` };
+}
+
+export interface AppCommandInput {
+  dir: string;
+  line: string;
+  user: string | undefined;
+  python: boolean;
+  stdin?: Command['stdin'];
+}
+
+/** A command of the app (hook, migration, collectstatic) in the release: its venv first on PATH, its .env loaded. */
+export function appCommand({ dir, line, user, python, stdin }: AppCommandInput): Command {
+  const script = `set -a; if [ -f .env ]; then . ./.env; fi; set +a; ${line}`;
+  const env = python ? Object.entries(venvEnvironment(dir)).map(([k, v]) => `${k}=${v}`) : [];
+  return {
+    argv: env.length > 0 ? ['env', ...env, 'sh', '-c', script] : ['sh', '-c', script],
+    cwd: dir,
+    ...(user ? { user } : {}),
+    ...(stdin ? { stdin } : {}),
+  };
+}
+
+/** Removes a venv no kept release uses; like old releases, a failure here is only a warning. */
+export function removeVenv(layout: Layout, key: string): Cmd {
+  return unless(cmd('rm', '-rf', venvDir(layout, key)), cmd('echo', `warning: could not remove unused venv ${key}`));
+}

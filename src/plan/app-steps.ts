@@ -1,0 +1,117 @@
+// The steps that make a release of a Python app runnable before the switch: system packages, database,
+// venv, static files, checks, migrations (after a backup), superuser, smoke test.
+import type { Config } from '../config/types.js';
+import type { Step } from '../ops/command.js';
+import { cmd } from '../ops/command.js';
+import { installPackages } from '../ops/apt.js';
+import { backupDatabase, ensureDatabase } from '../ops/postgres.js';
+import { appCommand, createVenv, linkVenv, type PipOptions } from '../ops/python.js';
+import { releaseMeta, type Layout } from './layout.js';
+import type { AppProfile } from '../recipes/types.js';
+import type { HostFacts } from './facts.js';
+import { unless } from '../ops/command.js';
+
+export interface AppStepsInput {
+  config: Pick<Config, 'project' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django'>;
+  profile: AppProfile;
+  layout: Layout;
+  facts: HostFacts;
+  label: string;
+  id: string;
+  dir: string;
+  venvKey: string | undefined;
+  appUser: string | undefined;
+  /** This host creates the database (it has role db, or no server does). */
+  hostsDatabase: boolean;
+  /** Migrations run on one host only. */
+  runsMigrations: boolean;
+}
+
+export function systemPackagesStep(packages: readonly string[], facts: HostFacts): Step | undefined {
+  const missing = [...new Set(packages)].filter((p) => !facts.packages.includes(p));
+  if (missing.length === 0) return undefined;
+  return { id: 'system-packages', title: `Install system packages: ${missing.join(' ')}`, commands: [installPackages(missing)] };
+}
+
+export function databaseStep({ config }: Pick<AppStepsInput, 'config'>): Step | undefined {
+  const db = config.database;
+  if (db.engine !== 'postgresql' || !db.name || !db.user || !db.password) return undefined;
+  return { id: 'database', title: `Ensure PostgreSQL role ${db.user} and database ${db.name}`, commands: [ensureDatabase({ name: db.name, user: db.user, password: db.password })] };
+}
+
+function pipOptions(config: AppStepsInput['config'], dir: string): PipOptions {
+  const absolute = (link: string) => (link.startsWith('/') || /^[a-z]+:\/\//.test(link) ? link : `${dir}/${link}`);
+  return {
+    ...(config.pip.index_url ? { indexUrl: config.pip.index_url } : {}),
+    extraIndexUrls: config.pip.extra_index_url,
+    findLinks: config.pip.find_links.map(absolute),
+    noIndex: config.pip.no_index,
+  };
+}
+
+export function venvStep(input: AppStepsInput, interpreter: string): Step {
+  const { layout, venvKey, dir, config, facts } = input;
+  const key = venvKey!;
+  if (facts.venvs.includes(key)) {
+    return { id: 'venv', title: `Reuse venv ${key} (dependencies unchanged)`, commands: [linkVenv(layout, key, dir)] };
+  }
+  const pins = [
+    ...(config.python.pip_version ? [`pip==${config.python.pip_version}`] : []),
+    ...(config.python.setuptools_version ? [`setuptools==${config.python.setuptools_version}`] : []),
+  ];
+  const commands = createVenv({
+    layout,
+    key,
+    interpreter,
+    systemSitePackages: config.python.system_site_packages,
+    pip: pipOptions(config, dir),
+    pins,
+    requirementsFiles: input.profile.requirementsFiles.map((f) => `${dir}/${f}`),
+    extraRequirements: config.dependencies.python,
+  });
+  return { id: 'venv', title: `Create venv ${key} and install dependencies`, commands: [...commands, linkVenv(layout, key, dir)] };
+}
+
+/** collectstatic, check --deploy, migrations, superuser, smoke test: everything before the switch. */
+export function releaseChecks(input: AppStepsInput): Step[] {
+  const { profile, dir, appUser, layout, id, config } = input;
+  const run = (line: string) => appCommand({ dir, line, user: appUser, python: profile.python });
+  const steps: Step[] = [];
+  if (profile.collectstatic) steps.push({ id: 'collectstatic', title: 'Collect static files', commands: [run(profile.collectstatic)] });
+  if (profile.checkDeploy) {
+    steps.push({
+      id: 'check-deploy',
+      title: 'Report Django deployment checks',
+      report: true,
+      commands: [unless(run(profile.checkDeploy), cmd('echo', 'warning: manage.py check --deploy reported problems (the deploy goes on)'))],
+    });
+  }
+  if (profile.migrate && input.runsMigrations) {
+    const db = config.database;
+    const backupFile = `${layout.shared}/backups/${id}-pre-migrate.dump`;
+    const backup =
+      config.migrate.backup && db.engine === 'postgresql' && db.name
+        ? [cmd('mkdir', '-p', `${layout.shared}/backups`), ...backupDatabase(db.name, backupFile), { argv: ['printf', '%s\\n', backupFile], stdoutTo: `${releaseMeta(layout, id)}/backup` }]
+        : [];
+    const migrate = [...backup, run(profile.migrate.command)];
+    steps.push({
+      id: 'migrate',
+      title: backup.length > 0 ? 'Back up the database and apply pending migrations' : 'Apply migrations',
+      commands: profile.migrate.check ? [{ if: run(profile.migrate.check), then: [cmd('echo', 'no pending migrations')], else: migrate }] : migrate,
+    });
+  }
+  const superuser = config.django.superuser;
+  if (profile.superuserExists && profile.createSuperuser && superuser.password && input.runsMigrations) {
+    const create = appCommand({
+      dir,
+      user: appUser,
+      python: profile.python,
+      // The password travels on stdin, never in an argument or the environment of a visible command line.
+      line: `IFS= read -r DJANGO_SUPERUSER_PASSWORD; export DJANGO_SUPERUSER_PASSWORD; ${profile.createSuperuser}`,
+      stdin: { text: `${superuser.password}\n`, secret: true },
+    });
+    steps.push({ id: 'superuser', title: `Ensure superuser ${superuser.username}`, commands: [{ if: run(profile.superuserExists), then: [cmd('echo', 'superuser exists')], else: [create] }] });
+  }
+  if (profile.smoke) steps.push({ id: 'smoke', title: 'Smoke test the new release', commands: [run(profile.smoke)] });
+  return steps;
+}

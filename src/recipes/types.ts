@@ -1,0 +1,62 @@
+// Recipes are typed data: what a kind of app needs by default (processes, health path, build, migrate,
+// smoke test), each overridable in the config.
+import type { Config, ProcessConfig } from '../config/types.js';
+
+/** The repository at the commit being deployed: its file list and the text of the files recipes read. */
+export interface RepoFiles {
+  paths: readonly string[];
+  read(path: string): string | undefined;
+}
+
+/** What the deploy does for this app, after the recipe's defaults and the config's overrides are merged. */
+export interface AppProfile {
+  recipe: RecipeName;
+  python: boolean;
+  requirementsFiles: string[];
+  processes: Record<string, ProcessConfig>;
+  healthPath: string;
+  migrate?: { command: string; check?: string };
+  collectstatic?: string;
+  checkDeploy?: string;
+  /** Prints nothing and exits 0 when the superuser exists. */
+  superuserExists?: string;
+  createSuperuser?: string;
+  smoke?: string;
+  /** Packages the recipe itself needs on the server. */
+  systemPackages: string[];
+}
+
+export type RecipeName = 'django' | 'fastapi' | 'python' | 'generic';
+
+export interface RecipeContext {
+  config: Pick<Config, 'project' | 'processes' | 'health' | 'dependencies' | 'django' | 'migrate' | 'smoke' | 'database'>;
+  files: RepoFiles;
+  /** CPU cores of the smallest web host, for worker counts. */
+  cores: number;
+}
+
+export interface Recipe {
+  name: RecipeName;
+  detect(files: RepoFiles): boolean;
+  /** The recipe's defaults; the config's own values are applied on top by `resolveProfile`. */
+  defaults(ctx: RecipeContext): Omit<AppProfile, 'recipe'>;
+}
+
+/** Requirement names in a requirements file, lowercased, without versions, extras or markers. */
+export function requirementNames(text: string | undefined): string[] {
+  if (!text) return [];
+  return text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line && !line.startsWith('-'))
+    .map((line) => line.split(/[\s<>=!~;[@]/)[0]!.toLowerCase().replaceAll('_', '-'));
+}
+
+export function requirementsIn(files: RepoFiles): string[] {
+  return files.paths.filter((p) => /^requirements[^/]*\.txt$/.test(p)).flatMap((p) => requirementNames(files.read(p)));
+}
+
+/** Files the recipes read (the rest of the repo is only listed): requirements, manage.py, ASGI candidates. */
+export function isRecipeFile(path: string, requirementsFiles: readonly string[] = []): boolean {
+  return /^requirements[^/]*\.txt$/.test(path) || requirementsFiles.includes(path) || ['manage.py', 'main.py', 'app.py', 'app/main.py', 'src/main.py', 'api/main.py'].includes(path);
+}
