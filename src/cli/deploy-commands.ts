@@ -13,6 +13,12 @@ function lockWaitOption(value: string): string {
 }
 
 function report(io: Io, outcome: OperationReport, verb: string): void {
+  for (const result of outcome.results) {
+    for (const section of result.outcome.reports ?? []) {
+      io.err(`${result.host}: ${section.title}:`);
+      for (const line of section.lines) io.err(`  | ${line}`);
+    }
+  }
   const failure = failureOf(outcome.results);
   if (failure) {
     for (const result of outcome.results) {

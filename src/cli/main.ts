@@ -24,7 +24,8 @@ function report(io: Io, error: unknown, verbose: boolean): number {
     return 2;
   }
   if (error instanceof CommandFailedError) {
-    io.err(`error: ${error.step} failed on ${error.host} (exit ${error.exitCode}): ${error.command.split('\n')[0]}`);
+    const command = error.command.split('\n')[0];
+    io.err(`error: ${error.step} failed on ${error.host} (exit ${error.exitCode})${command ? `: ${command}` : ''}`);
     for (const line of error.outputTail) io.err(`  | ${line}`);
     if (error.hint) io.err(`hint: ${error.hint}`);
     return 1;

@@ -12,6 +12,8 @@ export interface StepsOutcome {
   error?: CommandFailedError;
   /** The script recovered by itself: 'before' marked the release failed, 'after' switched back. */
   recovered?: 'before' | 'after';
+  /** Output of steps marked `report` (checks whose warnings the user should read). */
+  reports?: { title: string; lines: string[] }[];
 }
 
 export interface StepObserver {
@@ -46,6 +48,7 @@ function batchRecovery(recovery: Recovery | undefined, offset: number, size: num
 export async function runSteps(connection: HostConnection, steps: readonly Step[], observer: StepObserver, recovery?: Recovery): Promise<StepsOutcome> {
   const host = connection.target.label;
   let offset = 0;
+  const reports: { title: string; lines: string[] }[] = [];
   for (const batch of batches(steps)) {
     const first = batch[0]!;
     if (first.runsOn === 'deployer') {
@@ -72,18 +75,23 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
         },
         onLine: (line) => observer.onLine?.(host, line),
       });
+      for (const step of batch) {
+        const lines = result.byStep.get(step.id);
+        if (step.report && lines && lines.length > 0) reports.push({ title: step.title, lines });
+      }
       if (result.code !== 0) {
         const failed = batch.findIndex((s) => s.id === result.lastStep);
         const index = failed >= 0 ? failed : 0;
         const step = batch[index]!;
         const tail = (result.lastStep ? result.byStep.get(result.lastStep) ?? [] : result.lines).slice(-10);
-        const command = result.failedCommand ?? step.commands.map((c) => renderCmd(c, { redact: true })).join('; ');
+        // A check that ends in `false` (the health probe) says more in its output than in its command.
+        const command = result.failedCommand === 'false' ? '' : (result.failedCommand ?? step.commands.map((c) => renderCmd(c, { redact: true })).join('; '));
         const failedIndex = offset + index;
         const recovered = result.recovered.length === 0 || !recovery ? undefined : failedIndex >= recovery.switchAt && recovery.switchAt >= 0 ? 'after' : 'before';
-        return { ok: false, failedIndex, error: new CommandFailedError(host, step.title, command, result.code, tail), ...(recovered ? { recovered } : {}) };
+        return { ok: false, failedIndex, error: new CommandFailedError(host, step.title, command, result.code, tail.filter((l) => l.trim() !== '')), reports, ...(recovered ? { recovered } : {}) };
       }
     }
     offset += batch.length;
   }
-  return { ok: true };
+  return { ok: true, reports };
 }

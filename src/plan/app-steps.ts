@@ -91,7 +91,13 @@ export function releaseChecks(input: AppStepsInput): Step[] {
     const backupFile = `${layout.shared}/backups/${id}-pre-migrate.dump`;
     const backup =
       config.migrate.backup && db.engine === 'postgresql' && db.name
-        ? [cmd('mkdir', '-p', `${layout.shared}/backups`), ...backupDatabase(db.name, backupFile), { argv: ['printf', '%s\\n', backupFile], stdoutTo: `${releaseMeta(layout, id)}/backup` }]
+        ? [
+            // A dump holds every row of the app: readable by root only, like .env.
+            cmd('install', '-d', '-m', '700', `${layout.shared}/backups`),
+            cmd('install', '-m', '600', '/dev/null', backupFile),
+            ...backupDatabase(db.name, backupFile),
+            { argv: ['printf', '%s\\n', backupFile], stdoutTo: `${releaseMeta(layout, id)}/backup` },
+          ]
         : [];
     const migrate = [...backup, run(profile.migrate.command)];
     steps.push({

@@ -94,6 +94,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
 
   const env = appEnv(config);
   const release: Cmd[] = [...createRelease(layout, id, sha), ...linkShared(layout, id, config.shared.dirs, config.shared.files)];
+  // Build steps (collectstatic, hooks) run as the app user and write into the release.
+  if (appUser) release.push(cmd('chown', '-R', `${appUser}:${appUser}`, dir));
   if (Object.keys(env).length > 0) release.push(...envFileCommands(layout, id, env, appUser));
   release.push(
     ...writeManifest(layout, {

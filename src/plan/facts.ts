@@ -74,6 +74,10 @@ export function parseFacts(output: string): HostFacts {
     else if (kind === 'flag' && a === 'commit') facts.hasCommit = true;
     else if (kind === 'flag' && a === 'systemd') facts.systemd = true;
     else if (kind === 'flag' && a === 'app-user') facts.appUser = true;
+    else if (kind === 'cores' && /^\d+$/.test(a)) facts.cores = Math.max(1, Number(a));
+    else if (kind === 'python' && a) facts.python = [a, b].filter(Boolean).join(' ');
+    else if (kind === 'package' && a) facts.packages.push(a);
+    else if (kind === 'venv' && a) facts.venvs.push(a);
   }
   facts.releases.sort((x, y) => x.id.localeCompare(y.id));
   return facts;
