@@ -42,7 +42,7 @@ sandbox-image: sandbox-deps build
 	scripts/build-sandbox-image.sh
 
 # Deploy the example app to a local sandbox server and show it answering.
-demo: sandbox-image
+demo: deps sandbox-image
 	scripts/demo.sh
 
 bench: bench-overhead bench-sandbox bench-deploy
