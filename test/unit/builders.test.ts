@@ -247,6 +247,8 @@ describe('remote agent', () => {
 describe('facts probe', () => {
   it('asks host-wide questions first, then reads the app directory', () => {
     expect(factsProbe(layout, SHA).shell.split('\n')).toEqual([
+      'echo "cores $(nproc 2>/dev/null || echo 1)"',
+      'p=$(command -v python3 || true); if [ -n "$p" ]; then echo "python $p"; fi',
       'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
       'if id -u shop >/dev/null 2>&1; then echo "flag app-user"; fi',
       `for f in /etc/systemd/system/shop-*.service /etc/systemd/system/shop.target; do [ -f "$f" ] && echo "unit $(basename "$f") $(sha256sum < "$f" | cut -d' ' -f1)"; done`,
@@ -254,6 +256,7 @@ describe('facts probe', () => {
       'if [ -L current ]; then echo "current $(readlink current)"; fi',
       `for d in releases/*/; do [ -d "$d" ] || continue; id=$(basename "$d"); echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
       'if [ -d .slipway/repo.git ]; then echo "flag repo"; fi',
+      'for v in venvs/*/; do if [ -f "$v.slipway-complete" ]; then echo "venv $(basename "$v")"; fi; done',
       `if git --git-dir=.slipway/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo "flag commit"; fi`,
       'true',
     ]);
@@ -261,6 +264,13 @@ describe('facts probe', () => {
 
   it('skips the commit question without a sha', () => {
     expect(factsProbe(layout, undefined).shell).not.toContain('cat-file');
+  });
+
+  it('looks for the Python version asked for, also under pyenv, and for packages through dpkg', () => {
+    const shell = factsProbe(layout, undefined, { pythonVersion: '3.11', packages: ['postgresql', 'python3.11-venv'] }).shell;
+    expect(shell.split('\n')[1]).toBe('p=$(command -v python3.11 || ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.11*/bin/python3.11 2>/dev/null | tail -n 1 || true); if [ -n "$p" ]; then echo "python $p"; fi');
+    // The format's newline is a real one, inside single quotes.
+    expect(shell).toContain("\ndpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' postgresql python3.11-venv 2>/dev/null | while read -r name state; do if [ \"$state\" = ii ]; then echo \"package $name\"; fi; done\n");
   });
 });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
 import type { Cmd, Step } from '../../src/ops/command.js';
-import { sha256 } from '../../src/ops/services.js';
+import { installUnits, sha256 } from '../../src/ops/services.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { releasesToRemove } from '../../src/plan/cleanup.js';
 import { planDeployHost, type DeployInput, type Source } from '../../src/plan/deploy.js';
@@ -13,7 +13,7 @@ import { healthCheckFor, processesOn, unitFiles } from '../../src/plan/processes
 import { releaseId } from '../../src/plan/release-id.js';
 import { pushUrl, type Target } from '../../src/plan/target.js';
 import type { HostFacts } from '../../src/plan/facts.js';
-import { fakeFacts, localTarget, rid, sshTarget, testConfig } from './fixtures/config.js';
+import { fakeFacts, localTarget, rid, sshTarget, testConfig, testProfile } from './fixtures/config.js';
 
 const SHA = 'abc1234def5678abc1234def5678abc1234def56';
 const NEW = '20240301T120000.000Z-abc1234';
@@ -24,6 +24,10 @@ function plan(options: { config?: Config; facts?: HostFacts; source?: Source; ta
   const input: DeployInput = {
     config,
     configHash: '0123456789abcdef',
+    profile: testProfile(config),
+    venvKey: undefined,
+    hostsDatabase: false,
+    runsMigrations: false,
     layout: layoutFor(config, options.branch ?? 'main'),
     target: options.target ?? sshTarget,
     facts: options.facts ?? fakeFacts(),
@@ -40,6 +44,10 @@ function plan(options: { config?: Config; facts?: HostFacts; source?: Source; ta
 const ids = (steps: Step[]) => steps.map((s) => s.id);
 const shell = (step: Step | undefined) => (step?.commands ?? []).map((c: Cmd) => renderCmd(c));
 const step = (steps: Step[], id: string) => steps.find((s) => s.id === id);
+
+/** A config line as the app runs it: in the release, with its .env loaded. */
+const hookLine = (line: string, user?: string) =>
+  `(cd /opt/shop/releases/${NEW} && ${user ? `sudo -n -H -u ${user} -- ` : ''}sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; ${line}')`;
 
 const withWeb = (overrides: Partial<Config> = {}) =>
   testConfig({ processes: { web: { command: 'gunicorn app:app --bind 127.0.0.1:$PORT', port: 8000, roles: ['web'] } }, ...overrides });
@@ -70,7 +78,7 @@ describe('a first deploy without processes', () => {
       `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C ${R}`,
       `mkdir -p ${M}`,
       `tee ${M}/manifest.json > /dev/null <<'SLIPWAY_EOF_0'\n${JSON.stringify(
-        { id: NEW, sha: SHA, ref: 'main', config_hash: '0123456789abcdef', deployed_by: 'me@laptop', created_at: '2024-03-01T12:00:00.000Z' },
+        { id: NEW, sha: SHA, ref: 'main', config_hash: '0123456789abcdef', deployed_by: 'me@laptop', created_at: '2024-03-01T12:00:00.000Z', units: [] },
         null,
         2,
       )}\nSLIPWAY_EOF_0`,
@@ -124,12 +132,10 @@ describe('with processes', () => {
       '{ id -u shop >/dev/null 2>&1 || useradd --system --user-group --home-dir /opt/shop --no-create-home --shell /usr/sbin/nologin shop; }',
       'chown -R shop:shop /opt/shop/shared',
     ]);
-    expect(shell(step(p.steps, 'units')).filter((l) => !l.startsWith('tee '))).toEqual([
-      'mv -f /etc/systemd/system/shop.target.slipway-new /etc/systemd/system/shop.target',
-      'mv -f /etc/systemd/system/shop-web.service.slipway-new /etc/systemd/system/shop-web.service',
-      'systemctl daemon-reload',
-      'systemctl enable --quiet shop.target shop-web.service',
-    ]);
+    // The step is the units builder (exact text in builders.test.ts) over every unit of the host.
+    const layout = layoutFor(withWeb(), 'main');
+    expect(step(p.steps, 'units')?.commands).toEqual(installUnits(unitFiles('shop', withWeb().processes, layout, ['web'], false), {}));
+    expect(shell(step(p.steps, 'units')).at(-1)).toBe('systemctl enable --quiet shop.target shop-web.service');
     expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-web.service', 'systemctl restart shop-web.service']);
     expect(step(p.steps, 'health')?.title).toBe('Check health: http://127.0.0.1:8000/health');
     expect(shell(step(p.steps, 'health'))[0]).toContain("--max-time 5 http://127.0.0.1:8000/health");
@@ -138,37 +144,39 @@ describe('with processes', () => {
   it('installs only the units whose text changed', () => {
     const config = withWeb();
     const layout = layoutFor(config, 'main');
-    const units = unitFiles(config, layout, ['web']);
+    const units = unitFiles('shop', config.processes, layout, ['web'], false);
     const installed = Object.fromEntries(units.map((u) => [u.name, sha256(u.text)]));
     expect(ids(plan({ config, facts: fakeFacts({ units: installed }) }).steps)).not.toContain('units');
     const stale = plan({ config, facts: fakeFacts({ units: { ...installed, 'shop-web.service': 'old' } }) });
-    expect(shell(step(stale.steps, 'units'))[0]).toMatch(/^tee \/etc\/systemd\/system\/shop-web\.service\.slipway-new /);
-    expect(shell(step(stale.steps, 'units'))).toHaveLength(4);
+    const written = shell(step(stale.steps, 'units')).filter((l) => l.startsWith('tee '));
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^tee \S*\/shop-web\.service\.slipway-new /);
+    expect(shell(step(stale.steps, 'units')).at(-1)).toBe('systemctl enable --quiet shop.target shop-web.service');
   });
 
   it('runs hooks in the release as the app user, in their places around the switch', () => {
     const p = plan({ config: withWeb({ hooks: { build: ['npm ci', 'npm run build'], before_switch: ['./manage.py migrate'], after_switch: ['curl -X POST $HOOK'] } }) });
     expect(ids(p.steps)).toEqual(['prepare', 'push', 'release', 'build', 'units', 'before-switch', 'switch', 'restart', 'after-switch', 'health', 'finish']);
     expect(p.switchIndex).toBe(6);
-    const R = `/opt/shop/releases/${NEW}`;
-    expect(shell(step(p.steps, 'build'))).toEqual([`(cd ${R} && sudo -n -H -u shop -- sh -c 'npm ci')`, `(cd ${R} && sudo -n -H -u shop -- sh -c 'npm run build')`]);
-    expect(shell(step(p.steps, 'before-switch'))).toEqual([`(cd ${R} && sudo -n -H -u shop -- sh -c './manage.py migrate')`]);
-    expect(shell(step(p.steps, 'after-switch'))).toEqual([`(cd ${R} && sudo -n -H -u shop -- sh -c 'curl -X POST $HOOK')`]);
+    expect(shell(step(p.steps, 'build'))).toEqual([hookLine('npm ci', 'shop'), hookLine('npm run build', 'shop')]);
+    expect(shell(step(p.steps, 'before-switch'))).toEqual([hookLine('./manage.py migrate', 'shop')]);
+    expect(shell(step(p.steps, 'after-switch'))).toEqual([hookLine('curl -X POST $HOOK', 'shop')]);
   });
 
   it('runs hooks as the connecting user when the app has no processes here', () => {
     const p = plan({ config: testConfig({ hooks: { build: ['make'], before_switch: [], after_switch: [] } }) });
-    expect(shell(step(p.steps, 'build'))).toEqual([`(cd /opt/shop/releases/${NEW} && sh -c make)`]);
+    expect(shell(step(p.steps, 'build'))).toEqual([hookLine('make')]);
   });
 
   it('runs only the processes whose roles the host has', () => {
     const config = testConfig({ processes: { web: { command: 'a', port: 8000, roles: ['web'] }, worker: { command: 'b', roles: ['worker'] } } });
-    expect(processesOn(config, sshTarget)).toEqual(['web']);
-    expect(processesOn(config, { ...sshTarget, roles: ['worker'] } as Target)).toEqual(['worker']);
+    expect(processesOn(config.processes, sshTarget)).toEqual(['web']);
+    expect(processesOn(config.processes, { ...sshTarget, roles: ['worker'] } as Target)).toEqual(['worker']);
     const worker = plan({ config, target: { ...sshTarget, roles: ['worker'] } as Target });
     expect(ids(worker.steps)).toEqual(['prepare', 'push', 'release', 'units', 'switch', 'restart', 'finish']);
     expect(shell(step(worker.steps, 'restart'))).toEqual(['systemctl reset-failed shop-worker.service', 'systemctl restart shop-worker.service']);
-    expect(healthCheckFor(config, ['worker'])).toBeUndefined();
+    expect(healthCheckFor(config, config.processes, '/health', ['worker'])).toBeUndefined();
+    expect(healthCheckFor(config, config.processes, '/up', ['web'])).toEqual({ url: 'http://127.0.0.1:8000/up', expectedStatus: 200, timeoutSeconds: 5, retries: 10 });
   });
 
   it('refuses processes on a host without systemd', () => {
@@ -187,6 +195,8 @@ describe('with processes', () => {
         'systemctl reset-failed shop-web.service',
         'systemctl restart shop-web.service',
         `printf '%s\\n' bad > /opt/shop/.slipway/releases/${NEW}/status`,
+        // and waits until the previous release answers again
+        shell(step(p.steps, 'health'))[0],
       ],
     ]);
   });
@@ -207,7 +217,7 @@ describe('environment file', () => {
     const tee = release.commands.find((c) => 'argv' in c && c.argv[0] === 'tee' && c.argv[1]?.endsWith('.env.slipway-new'));
     expect(tee).toEqual({
       argv: ['tee', '/opt/shop/shared/.env.slipway-new'],
-      stdin: { text: 'DATABASE_URL="postgres://u:p@h/db"\nQUOTED="say \\"hi\\"\\nbye"\n', secret: true },
+      stdin: { text: 'DATABASE_URL="postgres://u:p@h/db"\nQUOTED="say \\"hi\\"\nbye"\n', secret: true },
       stdoutTo: '/dev/null',
     });
     const lines = shell(release).filter((l) => l.includes('.env'));
@@ -299,8 +309,13 @@ describe('facts and release ids', () => {
     const manifest = { id: rid(2), sha: SHA, ref: 'main', config_hash: 'h', deployed_by: 'me@x', created_at: 't' };
     const facts = parseFacts(
       [
+        'cores 4',
+        'python /usr/bin/python3.11',
+        'package postgresql',
+        'package python3-venv',
         'flag systemd',
         'unit shop-web.service 5d41402a',
+        'venv 0123456789ab',
         `current /opt/shop/releases/${rid(2)}`,
         `release ${rid(2)} ok`,
         `manifest ${rid(2)} ${JSON.stringify(manifest)}`,
@@ -324,9 +339,13 @@ describe('facts and release ids', () => {
       units: { 'shop-web.service': '5d41402a' },
       systemd: true,
       appUser: false,
+      cores: 4,
+      python: '/usr/bin/python3.11',
+      packages: ['postgresql', 'python3-venv'],
+      venvs: ['0123456789ab'],
     });
     expect(goodReleases(facts)).toEqual([rid(2)]);
-    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false });
+    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [] });
   });
 
   it('makes sortable ids from the time and sha7, with a counter for a repeat', () => {

@@ -1,10 +1,10 @@
 // The rollback planner: which release it goes back to, and what it runs.
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
 import type { Step } from '../../src/ops/command.js';
 import { renderCmd } from '../../src/ops/shell.js';
-import type { HostFacts } from '../../src/plan/facts.js';
+import { healthProbe } from '../../src/ops/health.js';
+import type { HostFacts, ReleaseManifest } from '../../src/plan/facts.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { chooseRollbackTarget, planRollbackHost } from '../../src/plan/rollback.js';
 import { fakeFacts, rid, sshTarget, testConfig } from './fixtures/config.js';
@@ -71,21 +71,25 @@ describe('choosing the release', () => {
 });
 
 describe('the rollback plan', () => {
-  const withWeb = (overrides: Partial<Config> = {}) =>
-    testConfig({ processes: { web: { command: 'run', port: 8000, roles: ['web'] } }, health: { path: '/up', process: 'web', expected_status: 200, timeout: 2, retries: 3 }, ...overrides });
-  const rollback = (config: Config, facts: HostFacts, requested?: string) =>
-    planRollbackHost({ config, layout: layoutFor(config, 'main'), target: sshTarget, facts, requested });
+  const config = testConfig({ hooks: { build: ['never'], before_switch: ['never'], after_switch: ['./notify'] } });
+  const layout = layoutFor(config, 'main');
+  const health = { url: 'http://127.0.0.1:8000/up', expectedStatus: 200, timeoutSeconds: 2, retries: 3 };
+  const manifest = (id: string, extra: Partial<ReleaseManifest> = {}): ReleaseManifest => ({ id, sha: 'a'.repeat(40), ref: 'main', config_hash: 'h', deployed_by: 'me', created_at: 't', ...extra });
+  const rollback = (facts: HostFacts, requested?: string, hooks = config.hooks) => planRollbackHost({ config: { hooks }, layout, target: sshTarget, facts, requested });
   const shell = (s: Step | undefined) => (s?.commands ?? []).map((c) => renderCmd(c));
+  const web = { units: ['shop-web.service'], health };
 
-  it('switches, restarts, checks health, marks the abandoned release bad and the target ok', () => {
-    const p = rollback(withWeb({ hooks: { build: ['never'], before_switch: ['never'], after_switch: ['./notify'] } }), fakeFacts({ current: rid(2), releases: [rid(1), rid(2)] }));
+  it('restarts and checks what the target release ran, marks the abandoned release bad and the target ok', () => {
+    const p = rollback(fakeFacts({ current: rid(2), releases: [{ id: rid(1), status: 'ok', manifest: manifest(rid(1), web) }, rid(2)] }));
     expect(p.steps.map((s) => s.id)).toEqual(['switch', 'restart', 'after-switch', 'health', 'finish']);
     expect(p.switchIndex).toBe(0);
     expect(p.from).toBe(rid(2));
     expect(p.to).toBe(rid(1));
     expect(shell(p.steps[0])).toEqual([`ln -sfn /opt/shop/releases/${rid(1)} /opt/shop/.current-next`, 'mv -T /opt/shop/.current-next /opt/shop/current']);
-    expect(shell(p.steps[2])).toEqual([`(cd /opt/shop/releases/${rid(1)} && sudo -n -H -u shop -- sh -c ./notify)`]);
+    expect(shell(p.steps[1])).toEqual(['systemctl reset-failed shop-web.service', 'systemctl restart shop-web.service']);
+    expect(shell(p.steps[2])).toEqual([`(cd /opt/shop/releases/${rid(1)} && sudo -n -H -u shop -- sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; ./notify')`]);
     expect(p.steps[3]?.title).toBe('Check health: http://127.0.0.1:8000/up');
+    expect(shell(p.steps[3])).toEqual([healthProbe(health).shell]);
     expect(p.steps[4]?.title).toBe(`Mark ${rid(2)} bad so the next rollback skips it`);
     expect(shell(p.steps[4])).toEqual([
       `printf '%s\\n' bad > /opt/shop/.slipway/releases/${rid(2)}/status`,
@@ -94,8 +98,23 @@ describe('the rollback plan', () => {
     expect(p.onFailureBeforeSwitch).toEqual([]);
   });
 
-  it('switches back to the abandoned release on failure, without marking the target bad', () => {
-    const p = rollback(withWeb(), fakeFacts({ current: rid(2), releases: [rid(1), rid(2)] }));
+  it('falls back to the installed units for a release without them in its manifest', () => {
+    const p = rollback(fakeFacts({ current: rid(2), releases: [rid(1), rid(2)], units: { 'shop.target': 'x', 'shop-web.service': 'y', 'shop-worker.service': 'z' } }), undefined, { build: [], before_switch: [], after_switch: [] });
+    expect(p.steps.map((s) => s.id)).toEqual(['switch', 'restart', 'finish']);
+    expect(shell(p.steps[1])).toEqual(['systemctl reset-failed shop-web.service shop-worker.service', 'systemctl restart shop-web.service shop-worker.service']);
+  });
+
+  it('switches back to the abandoned release on failure, waits for it, and does not mark the target bad', () => {
+    const abandonedHealth = { ...health, url: 'http://127.0.0.1:8000/health' };
+    const p = rollback(
+      fakeFacts({
+        current: rid(2),
+        releases: [
+          { id: rid(1), status: 'ok', manifest: manifest(rid(1), web) },
+          { id: rid(2), status: 'ok', manifest: manifest(rid(2), { units: ['shop-web.service'], health: abandonedHealth }) },
+        ],
+      }),
+    );
     expect(p.onFailureAfterSwitch.map((s) => [s.id, s.title, ...shell(s)])).toEqual([
       [
         'switch-back',
@@ -104,17 +123,19 @@ describe('the rollback plan', () => {
         'mv -T /opt/shop/.current-next /opt/shop/current',
         'systemctl reset-failed shop-web.service',
         'systemctl restart shop-web.service',
+        healthProbe(abandonedHealth).shell,
       ],
     ]);
   });
 
-  it('without processes it is only the switch and the marks', () => {
-    const p = rollback(testConfig(), fakeFacts({ current: rid(2), releases: [rid(1), rid(2)] }));
-    expect(p.steps.map((s) => s.id)).toEqual(['switch', 'finish']);
+  it('without processes it is only the switch and the marks, hooks run as the connecting user', () => {
+    const p = rollback(fakeFacts({ current: rid(2), releases: [rid(1), rid(2)] }));
+    expect(p.steps.map((s) => s.id)).toEqual(['switch', 'after-switch', 'finish']);
+    expect(shell(p.steps[1])).toEqual([`(cd /opt/shop/releases/${rid(1)} && sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; ./notify')`]);
   });
 
   it('with nothing current it marks the target good and has nothing to mark bad', () => {
-    const p = rollback(testConfig(), fakeFacts({ releases: [rid(1)] }), rid(1));
+    const p = rollback(fakeFacts({ releases: [rid(1)] }), rid(1), { build: [], before_switch: [], after_switch: [] });
     expect(p.from).toBeUndefined();
     expect(p.steps[1]?.title).toBe(`Mark ${rid(1)} good`);
     expect(shell(p.steps[1])).toEqual([`printf '%s\\n' ok > /opt/shop/.slipway/releases/${rid(1)}/status`]);

@@ -7,7 +7,7 @@ import { planRollbackHost } from '../../src/plan/rollback.js';
 import type { Target } from '../../src/plan/target.js';
 import type { Plan } from '../../src/plan/types.js';
 import { planJson, planMarkdown, planText } from '../../src/render/plan.js';
-import { fakeFacts, localTarget, testConfig } from './fixtures/config.js';
+import { fakeFacts, localTarget, testConfig, testProfile } from './fixtures/config.js';
 
 const SHA = 'a'.repeat(40);
 const SECRET = 'hunter2-secret-value';
@@ -24,6 +24,10 @@ const deployPlan = (hostTarget: Target = target): Plan => ({
     planDeployHost({
       config,
       configHash: 'h',
+      profile: testProfile(config),
+      venvKey: undefined,
+      hostsDatabase: false,
+      runsMigrations: false,
       layout,
       target: hostTarget,
       facts: fakeFacts({ current: 'R1', releases: ['R1'] }),
@@ -45,7 +49,8 @@ const MANIFEST = [
   '  "ref": "main",',
   '  "config_hash": "h",',
   '  "deployed_by": "me",',
-  '  "created_at": "1970-01-01T00:00:00.000Z"',
+  '  "created_at": "1970-01-01T00:00:00.000Z",',
+  '  "units": []',
   '}',
   'SLIPWAY_EOF_0',
 ];

@@ -45,6 +45,15 @@ describe('process unit', () => {
     expect(renderProcessUnit(layout, 'web', { command: 'celery -A app worker', roles: ['web'] }, 'shop')).toBe(unit('/bin/sh -c "exec celery -A app worker"'));
   });
 
+  it('puts a Python app\'s venv (through current, so a rollback switches it too) on the PATH', () => {
+    expect(renderProcessUnit(layout, 'web', { command: 'gunicorn app:app', port: 8000, roles: ['web'] }, 'shop', true)).toBe(
+      unit('/bin/sh -c "exec gunicorn app:app"', 8000).replace(
+        'Environment=PORT=8000\n',
+        'Environment=PORT=8000\nEnvironment=PATH=/opt/shop/current/.venv/bin:/usr/local/bin:/usr/bin:/bin\nEnvironment=PROJECT_PYTHON_PATH=/opt/shop/current/.venv/bin/python\n',
+      ),
+    );
+  });
+
   it('escapes what systemd would interpret: backslash, double quote, $, %, and newlines', () => {
     const command = 'python -c "print(\'100%\')" && echo ${HOME} $$ \\ done\nsecond line\r';
     expect(renderProcessUnit(layout, 'web', { command, roles: ['web'] }, 'shop')).toBe(
@@ -78,8 +87,8 @@ describe('app target', () => {
 
   it('unitFiles: the target first, then one unit per process on the host, none without processes', () => {
     const config = testConfig({ processes: { web: { command: 'a', port: 8000, roles: ['web'] }, worker: { command: 'b', roles: ['worker'] } } });
-    expect(unitFiles(config, layout, ['web', 'worker']).map((u) => u.name)).toEqual(['shop.target', 'shop-web.service', 'shop-worker.service']);
-    expect(unitFiles(config, layout, ['worker'])[1]?.text).toContain('ExecStart=/bin/sh -c "exec b"');
-    expect(unitFiles(config, layout, [])).toEqual([]);
+    expect(unitFiles('shop', config.processes, layout, ['web', 'worker'], false).map((u) => u.name)).toEqual(['shop.target', 'shop-web.service', 'shop-worker.service']);
+    expect(unitFiles('shop', config.processes, layout, ['worker'], false)[1]?.text).toContain('ExecStart=/bin/sh -c "exec b"');
+    expect(unitFiles('shop', config.processes, layout, [], false)).toEqual([]);
   });
 });
