@@ -9,16 +9,27 @@ export interface DatabaseSpec {
 
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
+/** A dollar quote that does not occur in the body: a password containing `$$` would otherwise end the DO block. */
+function dollarQuote(body: string): string {
+  let tag = '$$';
+  for (let n = 0; body.includes(tag); n += 1) tag = `$slipway${n}$`;
+  return tag;
+}
+
 /** SQL run by `psql -v ON_ERROR_STOP=1`; identifiers are validated by the config schema (lowercase, digits, _). */
 export function databaseSql({ name, user, password }: DatabaseSpec): string {
-  return [
-    'DO $$ BEGIN',
+  const body = [
     `  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(user)}) THEN`,
     `    CREATE ROLE ${user} LOGIN PASSWORD ${literal(password)};`,
     '  ELSE',
     `    ALTER ROLE ${user} WITH LOGIN PASSWORD ${literal(password)};`,
     '  END IF;',
-    'END $$;',
+  ];
+  const tag = dollarQuote(body.join('\n'));
+  return [
+    `DO ${tag} BEGIN`,
+    ...body,
+    `END ${tag};`,
     `SELECT 'CREATE DATABASE ${name} OWNER ${user}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = ${literal(name)})\\gexec`,
     '',
   ].join('\n');
