@@ -79,6 +79,8 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   if (config.database.password) config.database.password = resolve(config.database.password, ['database', 'password']);
   const superuser = config.django.superuser;
   if (superuser.password) superuser.password = resolve(superuser.password, ['django', 'superuser', 'password']);
+  const redis = config.setup.redis;
+  if (redis.password) redis.password = resolve(redis.password, ['setup', 'redis', 'password']);
   if (missing.length > 0) throw new ConfigError(missing);
 
   return {

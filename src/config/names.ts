@@ -9,6 +9,8 @@ export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Host names and IPv4/IPv6 literals; `local` means this machine. */
 export const HOST = /^(local|[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[?[0-9a-fA-F:]+\]?)$/;
+/** A DNS name (letters, digits, dashes, dots); no wildcards, no ports. */
+export const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 export const ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 /** Paths inside a release (shared dirs and files): relative, no `..`. */
 export const RELATIVE_PATH = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]+$/;

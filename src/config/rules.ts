@@ -86,4 +86,19 @@ const superuserIsComplete: Rule = (config, root, out) => {
   if (given === 1) error(out, locate(root, ['django', 'superuser']), 'django.superuser', 'give both username and password (write the password as ${NAME})');
 };
 
-export const rules: Rule[] = [databaseIsComplete, superuserIsComplete, serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted];
+const redisIsComplete: Rule = (config, root, out) => {
+  const redis = config.setup.redis;
+  if (redis.enabled && !redis.password) error(out, locate(root, ['setup', 'redis']), 'setup.redis.password', 'required when redis is enabled (write it as ${REDIS_PASSWORD})');
+  if (redis.password && !hasPlaceholder(redis.password)) {
+    out.push({ loc: locate(root, ['setup', 'redis', 'password']), path: 'setup.redis.password', message: 'a literal password in the config; write ${REDIS_PASSWORD} instead', severity: 'warning' });
+  }
+};
+
+/** The backup timer's units are `<project>-backup.service/.timer`: a process of that name would be replaced by them. */
+const backupUnitIsFree: Rule = (config, root, out) => {
+  if (config.database.engine === 'postgresql' && config.processes.backup) {
+    error(out, locate(root, ['processes', 'backup']), 'processes.backup', 'the name `backup` is taken by the database backup timer\'s units; rename this process');
+  }
+};
+
+export const rules: Rule[] = [databaseIsComplete, superuserIsComplete, serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted, redisIsComplete, backupUnitIsFree];

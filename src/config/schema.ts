@@ -2,6 +2,7 @@
 import { bool, int, list, map, obj, shorthand, str, type Field } from './schema-dsl.js';
 import {
   ABSOLUTE_PATH,
+  DOMAIN,
   ENV_NAME,
   ENV_VAR_NAME,
   GIT_REF,
@@ -125,11 +126,26 @@ export const configSchema = obj(
       host: str('Database host as the app reaches it; the database is created on the servers with role `db`, or on every server when none has it.', { default: 'localhost' }),
       port: int('Database port.', { default: 5432, min: 1, max: 65535 }),
     }),
-    http: obj('Public HTTP(S) site.', {
-      domain: str('Primary domain name.'),
-      aliases: list('Other names served by the site.', str('A domain name.')),
-      tls: str('TLS certificates.', { enum: ['none', 'self-signed', 'letsencrypt'], default: 'none' }),
-    }, { actedOnBy: LATER('the zero-downtime web tier issue') }),
+    http: obj('The public site: nginx in front of the web process, TLS, and how a deploy moves traffic. On when `domain` is set (or `enabled: true`).', {
+      enabled: bool('Put nginx in front of the web process. Defaults to on when `domain` is set.'),
+      domain: str('Primary domain name.', { pattern: DOMAIN, patternHint: 'a domain name' }),
+      aliases: list('Other names served by the site.', str('A domain name.', { pattern: DOMAIN, patternHint: 'a domain name' })),
+      default_server: bool('Also answer requests for any other host name on this server (e.g. its address).', { default: false }),
+      tls: str('TLS certificates: `letsencrypt` (certbot, renewed by its timer), `self-signed`, or `none` (HTTP only).', { enum: ['none', 'self-signed', 'letsencrypt'], default: 'none' }),
+      acme_server: str('ACME directory URL for `letsencrypt` (a staging or test server such as Pebble for trials).', { default: 'https://acme-v02.api.letsencrypt.org/directory' }),
+      acme_email: str('Account e-mail for `letsencrypt` (expiry notices).'),
+      acme_ca_bundle: str('CA bundle on the server that certbot trusts for acme_server (a test server\'s own CA).', { pattern: ABSOLUTE_PATH }),
+      strategy: str('`blue-green`: start the new release in the idle slot, check it, move nginx to it, drain the old slot (no dropped requests). `restart`: restart in place (drops requests while the app restarts; for apps that cannot run twice).', {
+        enum: ['blue-green', 'restart'],
+        default: 'blue-green',
+      }),
+      drain_seconds: int('Seconds the old slot keeps running after traffic moved away, so in-flight requests finish; a rollback within it is instant.', { default: 30, min: 0, max: 3600 }),
+      static_dir: str('Directory in the release served at /static/ by nginx. Defaults to the recipe\'s (Django: staticfiles).', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT }),
+      media_dir: str('Directory under shared/ served at /media/.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT }),
+      client_max_body_size: str('Largest request body nginx accepts.', { default: '10m', pattern: /^\d+[kmg]?$/ }),
+      proxy_read_timeout: int('Seconds nginx waits for the app to answer.', { default: 60, min: 1, max: 3600 }),
+      frame_options: str('X-Frame-Options header.', { enum: ['DENY', 'SAMEORIGIN'], default: 'DENY' }),
+    }),
     health: obj('Health check run on each host after the switch; a failure switches back.', {
       path: str('HTTP path to check on the web process. Defaults to the recipe\'s (/health/ for Django, /health otherwise).'),
       process: str('Process whose port is checked.', { default: 'web' }),
@@ -145,6 +161,24 @@ export const configSchema = obj(
     ssh: obj('SSH behaviour.', {
       concurrency: int('Hosts deployed in parallel.', { default: 10, min: 1, max: 200 }),
       connect_timeout: int('Seconds to wait for a connection.', { default: 10, min: 1, max: 300 }),
+    }),
+    backups: obj('Database backups (PostgreSQL): `slipway backup`, the daily timer that `slipway setup` installs, `slipway restore`.', {
+      retention_days: int('Dumps older than this many days are deleted after each backup (the newest one never is).', { default: 30, min: 1, max: 3650 }),
+      schedule: str('When the backup timer runs: a systemd OnCalendar value (`daily`, `*-*-* 03:15:00`, `hourly`...).', { default: 'daily', pattern: /^[A-Za-z0-9 *:.,/~-]{1,100}$/, patternHint: 'a systemd calendar expression' }),
+      plain_sql_gzip: bool('Also write a gzip\'d plain SQL dump (`.sql.gz`) next to each pg_dump -Fc dump, readable without pg_restore.', { default: false }),
+    }),
+    setup: obj('What `slipway setup` prepares on a fresh server, besides packages, the app user, directories, PostgreSQL and the backup timer.', {
+      ufw: bool('Firewall: ufw allows only SSH (the port sshd listens on), 80 and 443 in; skipped with a warning where ufw cannot run.', { default: true }),
+      ssh_hardening: bool('sshd key-only login (no passwords, root by key only), applied only when the SSH user has an authorized key.', { default: true }),
+      unattended_upgrades: bool('Install security updates automatically (unattended-upgrades).', { default: true }),
+      redis: obj('A local Redis for the app (cache, queues).', {
+        enabled: bool('Install and configure redis-server.', { default: false }),
+        password: str('requirepass; write it as ${NAME} (and use the same ${NAME} in the app\'s REDIS_URL).'),
+        maxmemory: str('Memory limit; keys are evicted least-recently-used first (allkeys-lru) beyond it.', { default: '256mb', pattern: /^\d+(b|kb|mb|gb)?$/i, patternHint: 'a size such as 256mb or 1gb' }),
+        appendonly: bool('Persist every write to an append-only file (for queues that must survive a restart).', { default: false }),
+      }),
+      journald_max_use: str('Largest disk space the systemd journal may use (SystemMaxUse).', { default: '500M', pattern: /^\d+[KMGT]?$/, patternHint: 'a size such as 500M or 2G' }),
+      logrotate_keep: int('Days of the app\'s logs (shared/logs/*.log) logrotate keeps, rotated daily and compressed.', { default: 30, min: 1, max: 3650 }),
     }),
   },
   { required: ['project', 'servers'] },

@@ -48,10 +48,35 @@ export interface Config {
   smoke?: string;
   processes: Record<string, ProcessConfig>;
   database: { engine: 'postgresql' | 'none'; name?: string; user?: string; password?: string; host: string; port: number };
-  http: { domain?: string; aliases: string[]; tls: 'none' | 'self-signed' | 'letsencrypt' };
+  http: {
+    enabled?: boolean;
+    domain?: string;
+    aliases: string[];
+    default_server: boolean;
+    tls: 'none' | 'self-signed' | 'letsencrypt';
+    acme_server: string;
+    acme_email?: string;
+    acme_ca_bundle?: string;
+    strategy: 'blue-green' | 'restart';
+    drain_seconds: number;
+    static_dir?: string;
+    media_dir?: string;
+    client_max_body_size: string;
+    proxy_read_timeout: number;
+    frame_options: 'DENY' | 'SAMEORIGIN';
+  };
   health: { path?: string; process: string; expected_status: number; timeout: number; retries: number };
   hooks: { build: string[]; before_switch: string[]; after_switch: string[] };
   ssh: { concurrency: number; connect_timeout: number };
+  backups: { retention_days: number; schedule: string; plain_sql_gzip: boolean };
+  setup: {
+    ufw: boolean;
+    ssh_hardening: boolean;
+    unattended_upgrades: boolean;
+    redis: { enabled: boolean; password?: string; maxmemory: string; appendonly: boolean };
+    journald_max_use: string;
+    logrotate_keep: number;
+  };
 }
 
 /** A loaded configuration plus what was learned while loading it. */

@@ -10,6 +10,7 @@ import { readRepoFiles } from './repo-files.js';
 import { resolveProfile } from '../recipes/index.js';
 import type { AppProfile, RepoFiles } from '../recipes/types.js';
 import { venvKey } from '../plan/venv.js';
+import { webFiles, webPackages, webTierFor } from '../plan/web.js';
 import { UserError } from '../errors.js';
 
 export interface OperationReport {
@@ -37,7 +38,14 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const resolved = await resolveSource(config, ctx.loaded.dir, wanted);
   const layout = layoutForRef(ctx.loaded, wanted);
   const files = await readRepoFiles(resolved.source, resolved.sha, connections[0]!, layout, config.dependencies.requirements_files ?? []);
-  const wants = { pythonVersion: config.project.python_version, packages: packagesToProbe(config) };
+  // Process names and ports do not depend on the host, so the web tier is known before the facts are.
+  const tier = webTierFor(config, resolveProfile({ config, files, cores: 1 }).processes, layout);
+  const wants = {
+    pythonVersion: config.project.python_version,
+    packages: [...packagesToProbe(config), ...webPackages(tier)],
+    files: webFiles(tier),
+    slotProcess: tier?.strategy === 'blue-green' ? tier.process : undefined,
+  };
   const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, resolved.sha, wants)));
   const cores = Math.min(...facts.map((f) => f.cores));
   const profile = resolveProfile({ config, files, cores });
@@ -79,7 +87,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
 
 async function planRollback(ctx: OperationContext, requested: string | undefined, branch: string | undefined, connections: HostConnection[]): Promise<Plan> {
   const layout = layoutForRef(ctx.loaded, branch);
-  const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, undefined)));
+  const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, undefined, { slotProcess: ctx.loaded.config.health.process })));
   return {
     action: 'rollback',
     env: ctx.loaded.config.environment,

@@ -9,6 +9,10 @@ export interface ProbeWants {
   pythonVersion?: string | undefined;
   /** Packages whose installed state the plan needs (apt). */
   packages?: readonly string[];
+  /** Files whose content hash the plan compares with what it would write (nginx site, certificates). */
+  files?: readonly string[];
+  /** The web process run in blue/green slots: report each slot's release and state. */
+  slotProcess?: string | undefined;
 }
 
 function pythonProbe(version: string | undefined): string {
@@ -27,6 +31,14 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     pythonProbe(wants.pythonVersion),
     ...(packages.length > 0
       ? [`dpkg-query -W -f=${quote('${Package} ${db:Status-Abbrev}\n')} ${packages.map(quote).join(' ')} 2>/dev/null | while read -r name state; do if [ "$state" = ii ]; then echo "package $name"; fi; done`]
+      : []),
+    ...(wants.files ?? []).map((f) => `if [ -f ${quote(f)} ]; then echo "file ${f} $(sha256sum < ${quote(f)} | cut -d' ' -f1)"; fi`),
+    ...(wants.slotProcess
+      ? [
+          `for s in blue green; do t=$(readlink ${quote(layout.slots)}/$s 2>/dev/null || true); ` +
+            `echo "slot $s $(basename "\${t:--}") $(systemctl is-active ${quote(`${layout.unitPrefix}-${wants.slotProcess}@`)}$s.service 2>/dev/null || true)"; done`,
+          `if [ -f ${quote(layout.liveSlotFile)} ]; then echo "live $(cat ${quote(layout.liveSlotFile)})"; fi`,
+        ]
       : []),
     `if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi`,
     `if id -u ${quote(layout.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,

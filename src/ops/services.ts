@@ -1,12 +1,16 @@
 // Builders for systemd: install changed unit files, the app user, restarts.
 import { createHash } from 'node:crypto';
 import { cmd, unless, type Cmd } from './command.js';
+import { writeFile } from './files.js';
 import type { Layout } from '../plan/layout.js';
 
 export interface UnitFile {
   name: string;
   text: string;
 }
+
+/** Units are written here first and verified by systemd before they move into /etc/systemd/system. */
+export const VERIFY_DIR = '/run/slipway/verify';
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -21,15 +25,17 @@ export function ensureAppUser(layout: Layout): Cmd {
 export function installUnits(units: readonly UnitFile[], installed: Record<string, string>): Cmd[] {
   const changed = units.filter((unit) => installed[unit.name] !== sha256(unit.text));
   if (changed.length === 0) return [];
-  const commands: Cmd[] = [];
+  const commands: Cmd[] = [cmd('mkdir', '-p', VERIFY_DIR)];
+  // Checked by systemd before they are installed: a unit systemd would reject never replaces a working one.
+  for (const unit of changed) commands.push(...writeFile({ path: `${VERIFY_DIR}/${unit.name}`, text: unit.text }));
+  commands.push(cmd('systemd-analyze', 'verify', ...changed.map((u) => `${VERIFY_DIR}/${u.name}`)));
   for (const unit of changed) {
     const path = `/etc/systemd/system/${unit.name}`;
-    commands.push(
-      { argv: ['tee', `${path}.slipway-new`], stdin: { text: unit.text }, stdoutTo: '/dev/null' },
-      cmd('mv', '-f', `${path}.slipway-new`, path),
-    );
+    commands.push(cmd('cp', `${VERIFY_DIR}/${unit.name}`, `${path}.slipway-new`), cmd('mv', '-f', `${path}.slipway-new`, path));
   }
-  commands.push(cmd('systemctl', 'daemon-reload'), cmd('systemctl', 'enable', '--quiet', ...units.map((u) => u.name)));
+  // Template units (blue/green slots) are enabled per instance when a slot goes live.
+  const enable = units.filter((u) => !u.name.includes('@.')).map((u) => u.name);
+  commands.push(cmd('systemctl', 'daemon-reload'), cmd('systemctl', 'enable', '--quiet', ...enable));
   return commands;
 }
 

@@ -10,6 +10,7 @@ import type { AppProfile } from '../recipes/types.js';
 import { databaseStep, releaseChecks, systemPackagesStep, venvStep, type AppStepsInput } from './app-steps.js';
 import { appEnv, envFileText } from './env-file.js';
 import { unusedVenvs } from './venv.js';
+import { blueGreenSteps, siteSteps, slotPort, slotsOf, webPackages, webTierFor } from './web.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
@@ -22,7 +23,7 @@ import type { HostPlan } from './types.js';
 export type Source = { mode: 'push'; gitDir: string } | { mode: 'fetch'; url: string };
 
 export interface DeployInput {
-  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django'>;
+  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http'>;
   configHash: string;
   profile: AppProfile;
   /** Key of the venv the release needs (Python apps). */
@@ -70,9 +71,14 @@ export function planDeployHost(input: DeployInput): HostPlan {
   }
   const appUser = processes.length > 0 ? layout.appUser : undefined;
   const dir = releaseDir(layout, id);
-  const units = unitFiles(config.project.name, profile.processes, layout, processes, profile.python);
+  const tier = processes.includes(config.health.process) ? webTierFor(config, profile.processes, layout) : undefined;
+  const blueGreen = tier?.strategy === 'blue-green' ? tier : undefined;
+  const units = unitFiles(config.project.name, profile.processes, layout, processes, profile.python, blueGreen?.process);
   const unitNames = serviceNames(units);
-  const health = healthCheckFor(config, profile.processes, profile.healthPath, processes);
+  const slots = slotsOf(facts);
+  const health = blueGreen
+    ? healthCheckFor(config, { ...profile.processes, [blueGreen.process]: { ...profile.processes[blueGreen.process]!, port: slotPort(blueGreen, slots.idle) } }, profile.healthPath, processes)
+    : healthCheckFor(config, profile.processes, profile.healthPath, processes);
   const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations };
   const interpreter = profile.python ? interpreterFor(input) : undefined;
   const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: profile.python }));
@@ -80,7 +86,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const prepare: Cmd[] = [...makeDirectories(layout, config.shared.dirs, config.shared.files)];
   if (processes.length > 0) prepare.push(ensureAppUser(layout), ownShared(layout));
   const steps: Step[] = [];
-  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...(input.hostsDatabase && databaseStep(app) ? ['postgresql'] : [])], facts);
+  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...webPackages(tier), ...(input.hostsDatabase && databaseStep(app) ? ['postgresql'] : [])], facts);
   if (packages) steps.push(packages);
   steps.push({ id: 'prepare', title: `Prepare ${layout.root}`, commands: prepare });
   const database = input.hostsDatabase ? databaseStep(app) : undefined;
@@ -108,6 +114,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
       ...(input.venvKey ? { venv: input.venvKey } : {}),
       units: unitNames,
       ...(health ? { health } : {}),
+      ...(tier ? { web: { process: tier.process, port: tier.port, strategy: tier.strategy } } : {}),
     }),
   );
   steps.push({ id: 'release', title: `Create release ${id}`, commands: release });
@@ -119,8 +126,23 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (install.length > 0) steps.push({ id: 'units', title: 'Install systemd units', commands: install });
   if (config.hooks.before_switch.length > 0) steps.push({ id: 'before-switch', title: 'Run before_switch hooks', commands: hookCommands(config.hooks.before_switch) });
 
+  if (tier) {
+    const upstreamPort = blueGreen ? slotPort(blueGreen, slots.live ?? slots.idle) : tier.port;
+    steps.push(...siteSteps({ tier, layout, facts, staticDir: config.http.static_dir ?? profile.staticDir, mediaDir: config.http.media_dir, upstreamPort }));
+  }
+
   const switchIndex = steps.length;
-  steps.push(...switchSteps({ layout, to: id, units: unitNames, afterSwitch: hookCommands(config.hooks.after_switch), health }));
+  const afterSwitch = hookCommands(config.hooks.after_switch);
+  let recovery: Step[];
+  if (blueGreen && health) {
+    const workers = unitNames;
+    const bg = blueGreenSteps({ tier: blueGreen, layout, facts, to: id, from: facts.current, workers, afterSwitch, health: { ...health, path: profile.healthPath }, markBad: true });
+    steps.push(...bg.steps);
+    recovery = bg.recovery;
+  } else {
+    steps.push(...switchSteps({ layout, to: id, units: unitNames, afterSwitch, health }));
+    recovery = switchBackSteps(layout, facts.current, id, unitNames, true, previousHealth(facts, health));
+  }
 
   const good = goodReleases(facts).filter((r) => r !== facts.current);
   const previous = good[good.length - 1];
@@ -142,7 +164,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps,
     switchIndex,
     onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [markFailed(layout, id)] }],
-    onFailureAfterSwitch: switchBackSteps(layout, facts.current, id, unitNames, true, previousHealth(facts, health)),
+    onFailureAfterSwitch: recovery,
     warnings: [],
   };
 }

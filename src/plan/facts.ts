@@ -20,6 +20,8 @@ export interface ReleaseManifest {
   /** The release's systemd services and health check, so a rollback restarts and checks what it ran. */
   units?: string[];
   health?: HealthCheck;
+  /** The web tier the release was deployed with (nginx in front). */
+  web?: { process: string; port: number; strategy: 'blue-green' | 'restart' };
   deployed_by: string;
   created_at: string;
 }
@@ -45,13 +47,19 @@ export interface HostFacts {
   packages: string[];
   /** Complete venvs by key. */
   venvs: string[];
+  /** sha256 of the files asked about that exist, by path. */
+  files: Record<string, string>;
+  /** Blue/green: the release each slot runs (by its link) and whether its unit is active. */
+  slots: Partial<Record<'blue' | 'green', { release?: string; active: boolean }>>;
+  /** The slot nginx sends traffic to. */
+  liveSlot?: 'blue' | 'green';
 }
 
 const STATUSES: ReleaseStatus[] = ['prepared', 'ok', 'failed', 'bad'];
 
 /** Parses the probe's line records: `current ID`, `release ID STATUS`, `manifest ID JSON`, `unit NAME SHA`, `flag NAME`. */
 export function parseFacts(output: string): HostFacts {
-  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [] };
+  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], files: {}, slots: {} };
   const byId = new Map<string, ReleaseFact>();
   for (const line of output.split('\n')) {
     const [kind, a = '', ...rest] = line.trim().split(' ');
@@ -78,6 +86,11 @@ export function parseFacts(output: string): HostFacts {
     else if (kind === 'python' && a) facts.python = [a, b].filter(Boolean).join(' ');
     else if (kind === 'package' && a) facts.packages.push(a);
     else if (kind === 'venv' && a) facts.venvs.push(a);
+    else if (kind === 'file' && a && b) facts.files[a] = b;
+    else if (kind === 'slot' && (a === 'blue' || a === 'green')) {
+      const [release = '-', state = ''] = rest;
+      facts.slots[a] = { ...(release !== '-' ? { release } : {}), active: state === 'active' };
+    } else if (kind === 'live' && (a === 'blue' || a === 'green')) facts.liveSlot = a;
   }
   facts.releases.sort((x, y) => x.id.localeCompare(y.id));
   return facts;

@@ -16,6 +16,10 @@ export interface Layout {
   holderFile: string;
   history: string;
   envFile: string;
+  /** Blue/green: `slots/blue` and `slots/green` link to the release each web slot runs. */
+  slots: string;
+  /** Which slot nginx sends traffic to (blue/green). */
+  liveSlotFile: string;
   /** Prefix of systemd unit names: `{project}` or `{project}-{env}-{branch-slug}`. */
   unitPrefix: string;
   appUser: string;
@@ -40,6 +44,8 @@ export function layoutFor(config: Config, branch: string): Layout {
     holderFile: `${meta}/lock-holder.json`,
     history: `${meta}/history.jsonl`,
     envFile: `${root}/shared/.env`,
+    slots: `${root}/slots`,
+    liveSlotFile: `${meta}/live-slot`,
     unitPrefix: perBranch ? `${config.project.name}-${config.environment}-${slug}` : config.project.name,
     appUser: config.app_user ?? config.project.name.replaceAll('-', '_').slice(0, 32),
   };

@@ -1,6 +1,6 @@
 // Which of the app's processes run on a host, and their unit files.
 import type { Config, ProcessConfig } from '../config/types.js';
-import { renderAppTarget, renderProcessUnit, targetName, unitName } from '../render/systemd.js';
+import { renderAppTarget, renderProcessUnit, slotTemplateName, targetName, unitName } from '../render/systemd.js';
 import type { UnitFile } from '../ops/services.js';
 import type { HealthCheck } from '../ops/health.js';
 import type { Layout } from './layout.js';
@@ -14,18 +14,20 @@ export function processesOn(processes: Processes, target: Target): string[] {
     .map(([name]) => name);
 }
 
-export function unitFiles(project: string, processes: Processes, layout: Layout, names: readonly string[], python: boolean): UnitFile[] {
+/** Unit files of the processes on a host; a `slotted` process (blue/green web) gets a template unit. */
+export function unitFiles(project: string, processes: Processes, layout: Layout, names: readonly string[], python: boolean, slotted?: string): UnitFile[] {
   if (names.length === 0) return [];
   return [
     { name: targetName(layout), text: renderAppTarget(layout, project) },
     ...names.map((name) => ({
-      name: unitName(layout, name),
-      text: renderProcessUnit(layout, name, processes[name]!, project, python),
+      name: name === slotted ? slotTemplateName(layout, name) : unitName(layout, name),
+      text: renderProcessUnit(layout, name, processes[name]!, project, python, name === slotted),
     })),
   ];
 }
 
-export const serviceNames = (units: readonly UnitFile[]) => units.filter((u) => u.name.endsWith('.service')).map((u) => u.name);
+/** Services restarted by name after a switch (templates are started per slot instead). */
+export const serviceNames = (units: readonly UnitFile[]) => units.filter((u) => u.name.endsWith('.service') && !u.name.includes('@.')).map((u) => u.name);
 
 /** The health check for a host, when the checked process runs there and listens on a port. */
 export function healthCheckFor(config: Pick<Config, 'health'>, processes: Processes, path: string, names: readonly string[]): HealthCheck | undefined {

@@ -6,11 +6,14 @@ import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
 import { switchBackSteps, switchSteps } from './switch.js';
+import { blueGreenSteps, type WebTier } from './web.js';
+import { sitePaths } from '../ops/web.js';
+import type { Step } from '../ops/command.js';
 import type { Target } from './target.js';
 import type { HostPlan } from './types.js';
 
 export interface RollbackInput {
-  config: Pick<Config, 'hooks'>;
+  config: Pick<Config, 'hooks' | 'http'>;
   layout: Layout;
   target: Target;
   facts: HostFacts;
@@ -46,14 +49,33 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
   const units = manifest?.units ?? installed;
   const appUser = units.length > 0 ? layout.appUser : undefined;
   const afterSwitch = config.hooks.after_switch.map((line) => appCommand({ dir: releaseDir(layout, to), line, user: appUser, python: manifest?.venv !== undefined }));
-  const steps = switchSteps({ layout, to, units, afterSwitch, health: manifest?.health });
   const abandoned = facts.current;
+  const abandonedManifest = facts.releases.find((r) => r.id === abandoned)?.manifest;
+  const web = manifest?.web ?? abandonedManifest?.web;
+  const recorded = manifest?.health ?? abandonedManifest?.health;
+  let steps: Step[];
+  let recovery: Step[];
+  if (web?.strategy === 'blue-green') {
+    // The release comes back in a slot: instantly if the old slot still runs it (within the drain period).
+    const tier: WebTier = { strategy: 'blue-green', process: web.process, port: web.port, paths: sitePaths(layout), http: config.http };
+    const health = {
+      path: recorded ? new URL(recorded.url).pathname : '/health',
+      expectedStatus: recorded?.expectedStatus ?? 200,
+      timeoutSeconds: recorded?.timeoutSeconds ?? 5,
+      retries: recorded?.retries ?? 10,
+    };
+    const bg = blueGreenSteps({ tier, layout, facts, to, from: abandoned, workers: units, afterSwitch, health, markBad: false });
+    steps = bg.steps;
+    recovery = bg.recovery;
+  } else {
+    steps = switchSteps({ layout, to, units, afterSwitch, health: manifest?.health });
+    recovery = switchBackSteps(layout, abandoned, to, units, false, abandonedManifest?.health);
+  }
   steps.push({
     id: 'finish',
     title: abandoned ? `Mark ${abandoned} bad so the next rollback skips it` : `Mark ${to} good`,
     commands: [...(abandoned ? [setStatus(layout, abandoned, 'bad')] : []), setStatus(layout, to, 'ok')],
   });
-  const abandonedHealth = facts.releases.find((r) => r.id === abandoned)?.manifest?.health;
   return {
     target,
     layout,
@@ -62,7 +84,7 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
     steps,
     switchIndex: 0,
     onFailureBeforeSwitch: [],
-    onFailureAfterSwitch: switchBackSteps(layout, abandoned, to, units, false, abandonedHealth),
+    onFailureAfterSwitch: recovery,
     warnings: [],
   };
 }

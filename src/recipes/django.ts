@@ -25,6 +25,7 @@ export const djangoRecipe: Recipe = {
         web: { command: `python -m gunicorn ${project}.wsgi --bind 127.0.0.1:$PORT --workers ${2 * cores + 1}`, port: 8000, roles: ['web'] },
       },
       healthPath: '/health/',
+      staticDir: 'staticfiles',
       migrate: { command: `${manage} migrate --noinput`, check: `${manage} migrate --check` },
       ...(config.django.collectstatic ? { collectstatic: `${manage} collectstatic --noinput` } : {}),
       ...(config.django.check_deploy ? { checkDeploy: `${manage} check --deploy` } : {}),

@@ -22,6 +22,8 @@ export interface AppProfile {
   superuserExists?: string;
   createSuperuser?: string;
   smoke?: string;
+  /** Directory in the release that nginx serves at /static/ (Django: staticfiles). */
+  staticDir?: string;
   /** Packages the recipe itself needs on the server. */
   systemPackages: string[];
 }

@@ -21,11 +21,19 @@ function systemdShellArgument(command: string): string {
 export const unitName = (layout: Layout, process: string) => `${layout.unitPrefix}-${process}.service`;
 export const targetName = (layout: Layout) => `${layout.unitPrefix}.target`;
 
-export function renderProcessUnit(layout: Layout, name: string, process: ProcessConfig, project: string, python = false): string {
+/** Blue/green: `<prefix>-web@blue` and `@green` run side by side, each in the release its slot links to. */
+export const slotTemplateName = (layout: Layout, process: string) => `${layout.unitPrefix}-${process}@.service`;
+export const slotEnvFile = (layout: Layout, slot: string) => `${layout.meta}/slot-${slot}.env`;
+
+export function renderProcessUnit(layout: Layout, name: string, process: ProcessConfig, project: string, python = false, slotted = false): string {
+  // A slotted process runs in the release its slot links to (resolved at start: the slot stays pinned to it);
+  // others run in `current`, so a restart (or rollback) also switches code and venv.
+  const dir = slotted ? `${layout.slots}/%i` : layout.current;
+  const port = slotted ? [`EnvironmentFile=${slotEnvFile(layout, '%i')}`] : process.port !== undefined ? [`Environment=PORT=${process.port}`] : [];
   const lines = [
     '# Written by slipway: changes here are replaced on the next deploy.',
     '[Unit]',
-    `Description=${project} ${name} (slipway)`,
+    `Description=${project} ${name}${slotted ? ' (slot %i)' : ''} (slipway)`,
     'After=network-online.target',
     'Wants=network-online.target',
     `PartOf=${targetName(layout)}`,
@@ -34,11 +42,10 @@ export function renderProcessUnit(layout: Layout, name: string, process: Process
     'Type=simple',
     `User=${layout.appUser}`,
     `Group=${layout.appUser}`,
-    `WorkingDirectory=${layout.current}`,
+    `WorkingDirectory=${dir}`,
     `EnvironmentFile=-${layout.envFile}`,
-    ...(process.port !== undefined ? [`Environment=PORT=${process.port}`] : []),
-    // `current` is resolved when the process starts, so a restart (or rollback) also switches the venv.
-    ...(python ? Object.entries(venvEnvironment(layout.current)).map(([k, v]) => `Environment=${k}=${v}`) : []),
+    ...port,
+    ...(python ? Object.entries(venvEnvironment(dir)).map(([k, v]) => `Environment=${k}=${v}`) : []),
     `ExecStart=/bin/sh -c ${systemdShellArgument(process.command)}`,
     'Restart=always',
     'RestartSec=2',

@@ -1,0 +1,68 @@
+// `env list|diff|set|unset`: read the .env's key names on every host, or change it under the deploy lock,
+// one host at a time (a value that breaks the app stops at the first host, which gets its old file back).
+import type { CommandFailedError } from '../errors.js';
+import { envKeysProbe } from '../ops/env.js';
+import { planEnvChange, type EnvChange } from '../plan/env-change.js';
+import { isSlotInstance, parseServices } from '../plan/status.js';
+import { servicesProbe } from '../ops/status.js';
+import type { Layout } from '../plan/layout.js';
+import { lockFor, withHosts, type OperationContext } from './operation.js';
+import { envKeysFrom, probeHost } from './host-probe.js';
+import { runSteps } from './run-steps.js';
+
+export interface HostEnvKeys {
+  host: string;
+  /** Undefined when the host has no .env. */
+  keys: string[] | undefined;
+}
+
+export async function readEnvKeys(ctx: Pick<OperationContext, 'loaded' | 'only'>, layout: Layout): Promise<HostEnvKeys[]> {
+  return withHosts(ctx, undefined, (connections) =>
+    Promise.all(
+      connections.map(async (c) => {
+        const { lines } = await probeHost(c, layout, [envKeysProbe(layout.envFile)]);
+        return { host: c.target.label, keys: envKeysFrom(lines) };
+      }),
+    ),
+  );
+}
+
+export interface EnvChangeResult {
+  host: string;
+  /** Keys the file had before the change. */
+  before: string[];
+  units: string[];
+  health: boolean;
+  /** Undefined on success. */
+  error?: CommandFailedError;
+  /** The old .env was put back after a failure from the switch on. */
+  restored: boolean;
+}
+
+/** Changes .env host by host and stops at the first failure; hosts after it are not touched. */
+export async function changeEnv(ctx: OperationContext, layout: Layout, change: EnvChange): Promise<EnvChangeResult[]> {
+  return withHosts(ctx, lockFor(ctx, layout), async (connections) => {
+    const probed = await Promise.all(connections.map((c) => probeHost(c, layout, [envKeysProbe(layout.envFile), servicesProbe(layout)])));
+    // Plan every host before changing any: a host with nothing deployed stops the command before any change.
+    const plans = connections.map((c, i) => {
+      const { facts, lines } = probed[i]!;
+      const instances = parseServices(lines).filter((u) => u.active === 'active' && isSlotInstance(u.name, layout)).map((u) => u.name);
+      return planEnvChange({ layout, facts, present: envKeysFrom(lines) ?? [], instances, change, label: c.target.label });
+    });
+    const results: EnvChangeResult[] = [];
+    for (const [i, connection] of connections.entries()) {
+      const plan = plans[i]!;
+      const outcome = await runSteps(connection, plan.steps, ctx.observer, plan.recovery);
+      results.push({
+        host: connection.target.label,
+        before: envKeysFrom(probed[i]!.lines) ?? [],
+        units: plan.units,
+        health: plan.health,
+        ...(outcome.error ? { error: outcome.error } : {}),
+        restored: outcome.recovered === 'after',
+      });
+      if (!outcome.ok) break;
+    }
+    return results;
+  });
+}

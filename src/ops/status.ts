@@ -1,0 +1,48 @@
+// The read-only probes behind `slipway status` (and the unit list of `env set` and `logs`). Their line
+// records are parsed by plan/status.ts; nothing here changes the host.
+import { lockStatusProbe } from './agent.js';
+import type { Snippet } from './command.js';
+import { quote } from './shell.js';
+import type { Layout } from '../plan/layout.js';
+
+/**
+ * `service NAME ActiveState=.. SubState=.. MainPID=..` for each installed service of the app and each
+ * running instance of its template units (blue/green slots).
+ */
+export function servicesProbe(layout: Pick<Layout, 'unitPrefix'>): Snippet {
+  const prefix = quote(layout.unitPrefix);
+  return {
+    shell: [
+      'command -v systemctl >/dev/null 2>&1 || exit 0',
+      `names=$( (cd /etc/systemd/system 2>/dev/null && ls -1 ${prefix}-*.service 2>/dev/null | grep -v '@\\.service$'); ` +
+        `systemctl list-units --plain --no-legend --full --type=service ${prefix}'-*@*.service' 2>/dev/null | cut -d' ' -f1 )`,
+      `for n in $names; do echo "service $n $(systemctl show -p ActiveState -p SubState -p MainPID "$n" 2>/dev/null | tr '\\n' ' ')"; done`,
+    ].join('\n'),
+  };
+}
+
+/** `health CODE`: one request to the health URL the current release recorded in its manifest (000: no answer). */
+export function currentHealthProbe(layout: Pick<Layout, 'current' | 'meta'>, timeoutSeconds: number): Snippet {
+  const manifest = `${quote(layout.meta)}/releases/"$(basename "$(readlink ${quote(layout.current)})")"/manifest.json`;
+  return {
+    shell: [
+      `[ -L ${quote(layout.current)} ] || exit 0`,
+      // The manifest is slipway's own JSON: the health URL is the only "url" key in it.
+      `url=$(grep -o '"url": *"[^"]*"' ${manifest} 2>/dev/null | head -n 1 | sed 's/^"url": *"//; s/"$//')`,
+      `[ -n "$url" ] || exit 0`,
+      `echo "health $(curl -s -o /dev/null -w '%{http_code}' --max-time ${Math.max(1, Math.floor(timeoutSeconds))} "$url" || true)"`,
+    ].join('\n'),
+  };
+}
+
+/** `disk NAME KB` for releases/, venvs/ and shared/backups/, `last JSON` (latest history entry), `lock STATE [HOLDER JSON]`. */
+export function statusProbe(layout: Layout): Snippet {
+  const root = quote(layout.root);
+  return {
+    shell: [
+      `for d in releases venvs shared/backups; do if [ -d ${root}/"$d" ]; then echo "disk $d $(du -sk ${root}/"$d" 2>/dev/null | cut -f1)"; fi; done`,
+      `if [ -f ${quote(layout.history)} ]; then echo "last $(tail -n 1 ${quote(layout.history)})"; fi`,
+      `echo "lock $( (${lockStatusProbe(layout.lockFile, layout.holderFile).replaceAll('\n', '; ')}) 2>/dev/null | tr '\\n' ' ')"`,
+    ].join('\n'),
+  };
+}

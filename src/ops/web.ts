@@ -1,0 +1,120 @@
+// Builders for the web tier: nginx site and upstream, certificates, and the blue/green slots.
+import { cmd, unless, type Cmd } from './command.js';
+import { writeFile } from './files.js';
+import type { Layout } from '../plan/layout.js';
+import type { SitePaths } from '../render/nginx.js';
+
+export type Slot = 'blue' | 'green';
+export const otherSlot = (slot: Slot): Slot => (slot === 'blue' ? 'green' : 'blue');
+
+export const slotUnit = (layout: Layout, process: string, slot: Slot) => `${layout.unitPrefix}-${process}@${slot}.service`;
+export const drainUnit = (layout: Layout, slot: Slot) => `${layout.unitPrefix}-drain-${slot}`;
+
+export function sitePaths(layout: Layout, certificate?: SitePaths['certificate']): SitePaths {
+  return {
+    site: `/etc/nginx/sites-available/${layout.unitPrefix}.conf`,
+    enabled: `/etc/nginx/sites-enabled/${layout.unitPrefix}.conf`,
+    upstream: `/etc/nginx/slipway/${layout.unitPrefix}.upstream.conf`,
+    acmeRoot: '/var/www/slipway-acme',
+    ...(certificate ? { certificate } : {}),
+  };
+}
+
+/** Reload nginx only if its whole configuration passes `nginx -t`; otherwise put the previous files back. */
+export function checkAndReload(restore: Cmd[]): Cmd {
+  return {
+    if: { argv: ['nginx', '-t', '-q'] },
+    then: [cmd('systemctl', 'reload-or-restart', 'nginx')],
+    else: [...restore, cmd('echo', 'nginx -t refused the new configuration: the previous one was restored and nginx keeps serving it'), cmd('false')],
+  };
+}
+
+/** Install a changed site: keep the old file, write the new one, check, reload, or restore the old one. */
+export function installSite(paths: SitePaths, text: string, upstream: string | undefined, defaultServer: boolean): Cmd[] {
+  const backup = `${paths.site}.slipway-prev`;
+  return [
+    cmd('mkdir', '-p', paths.acmeRoot, paths.upstream.slice(0, paths.upstream.lastIndexOf('/'))),
+    ...(upstream ? writeFile({ path: paths.upstream, text: upstream }) : []),
+    { if: { argv: ['test', '-f', paths.site] }, then: [cmd('cp', '-p', paths.site, backup)], else: [cmd('rm', '-f', backup)] },
+    // Debian's stock site claims default_server too; nginx refuses two.
+    ...(defaultServer ? [cmd('rm', '-f', '/etc/nginx/sites-enabled/default')] : []),
+    ...writeFile({ path: paths.site, text }),
+    cmd('ln', '-sfn', paths.site, paths.enabled),
+    checkAndReload([{ if: { argv: ['test', '-f', backup] }, then: [cmd('mv', '-f', backup, paths.site)], else: [cmd('rm', '-f', paths.site, paths.enabled)] }]),
+  ];
+}
+
+export function selfSignedCertificate(cert: { fullchain: string; key: string }, names: string[]): Cmd {
+  const dir = cert.key.slice(0, cert.key.lastIndexOf('/'));
+  const san = names.map((n) => `DNS:${n}`).join(',');
+  return unless({ argv: ['test', '-s', cert.fullchain] }, {
+    if: cmd('install', '-d', '-m', '700', dir),
+    then: [cmd('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`, '-keyout', cert.key, '-out', cert.fullchain)],
+    else: [cmd('false')],
+  });
+}
+
+export interface AcmeRequest {
+  names: string[];
+  server: string;
+  email?: string;
+  caBundle?: string;
+  webroot: string;
+}
+
+/** certbot through the webroot nginx already serves; renewals run from certbot's timer and reload nginx. */
+export function letsencryptCertificate(req: AcmeRequest): Cmd[] {
+  return [
+    {
+      argv: [
+        'certbot', 'certonly', '--webroot', '-w', req.webroot, '--non-interactive', '--agree-tos', '--keep-until-expiring',
+        ...(req.email ? ['-m', req.email] : ['--register-unsafely-without-email']),
+        '--server', req.server,
+        '--cert-name', req.names[0]!,
+        '--deploy-hook', 'systemctl reload nginx',
+        ...req.names.flatMap((n) => ['-d', n]),
+      ],
+      ...(req.caBundle ? { env: { REQUESTS_CA_BUNDLE: req.caBundle } } : {}),
+    },
+    unless({ argv: ['systemctl', 'enable', '--now', '--quiet', 'certbot.timer'], quiet: true }, cmd('echo', 'warning: certbot.timer could not be enabled: renew certificates with `certbot renew`')),
+  ];
+}
+
+/** Start a slot on a release: cancel its pending drain, point it at the release, (re)start it. */
+export function startSlot(layout: Layout, process: string, slot: Slot, release: string): Cmd[] {
+  const link = `${layout.slots}/${slot}`;
+  return [
+    ...cancelDrain(layout, slot),
+    cmd('mkdir', '-p', layout.slots),
+    cmd('ln', '-sfn', release, `${link}.slipway-new`),
+    cmd('mv', '-T', `${link}.slipway-new`, link),
+    // A slot that crash-looped before must not stay blocked by systemd's start limit; a never-started one is fine.
+    unless({ argv: ['systemctl', 'reset-failed', slotUnit(layout, process, slot)], quiet: true }, cmd('true')),
+    cmd('systemctl', 'restart', slotUnit(layout, process, slot)),
+  ];
+}
+
+export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
+  const unit = drainUnit(layout, slot);
+  return [unless({ argv: ['systemctl', 'stop', `${unit}.timer`, `${unit}.service`], quiet: true }, cmd('true')), unless({ argv: ['systemctl', 'reset-failed', `${unit}.timer`, `${unit}.service`], quiet: true }, cmd('true'))];
+}
+
+/** Send traffic to a slot: rewrite the upstream, check, reload gracefully; the slot starts at boot from now on. */
+export function routeTo(layout: Layout, paths: SitePaths, process: string, slot: Slot, upstream: string): Cmd[] {
+  const backup = `${paths.upstream}.slipway-prev`;
+  return [
+    { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
+    ...writeFile({ path: paths.upstream, text: upstream }),
+    checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
+    { argv: ['printf', '%s\\n', slot], stdoutTo: layout.liveSlotFile },
+    cmd('systemctl', 'enable', '--quiet', slotUnit(layout, process, slot)),
+    unless({ argv: ['systemctl', 'disable', '--quiet', slotUnit(layout, process, otherSlot(slot))], quiet: true }, cmd('true')),
+  ];
+}
+
+/** Stop the old slot once in-flight requests had time to finish, without keeping the deploy waiting. */
+export function drainSlot(layout: Layout, process: string, slot: Slot, seconds: number): Cmd[] {
+  const stop = cmd('systemctl', 'stop', slotUnit(layout, process, slot));
+  if (seconds === 0) return [stop];
+  return [...cancelDrain(layout, slot), cmd('systemd-run', '--quiet', `--unit=${drainUnit(layout, slot)}`, `--on-active=${seconds}s`, '--timer-property=AccuracySec=1s', ...stop.argv)];
+}

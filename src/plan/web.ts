@@ -1,0 +1,161 @@
+// The web tier of a host: nginx in front of the web process, certificates, and how traffic moves to a new
+// release: blue/green slots (start, check, route, drain) or a restart in place.
+import type { Config, ProcessConfig } from '../config/types.js';
+import { UserError } from '../errors.js';
+import { cmd, type Step } from '../ops/command.js';
+import { healthProbe, type HealthCheck } from '../ops/health.js';
+import { setStatus, switchCurrent } from '../ops/release.js';
+import { restartUnits, sha256 } from '../ops/services.js';
+import { cancelDrain, installSite, letsencryptCertificate, otherSlot, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
+import { renderSite, renderUpstream, type SitePaths } from '../render/nginx.js';
+import { slotEnvFile } from '../render/systemd.js';
+import type { HostFacts } from './facts.js';
+import { releaseDir, type Layout } from './layout.js';
+
+export interface WebTier {
+  strategy: 'blue-green' | 'restart';
+  /** The web process (health.process) and the port it listens on; slots use port and port + 1. */
+  process: string;
+  port: number;
+  paths: SitePaths;
+  http: Config['http'];
+}
+
+export const slotPort = (tier: WebTier, slot: Slot) => (slot === 'blue' ? tier.port : tier.port + 1);
+
+/** nginx is in front when `http.domain` is set or `http.enabled` is true. */
+export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: Record<string, ProcessConfig>, layout: Layout): WebTier | undefined {
+  const http = config.http;
+  if (!(http.enabled ?? http.domain !== undefined)) return undefined;
+  const name = config.health.process;
+  const web = processes[name];
+  const port = web?.port;
+  if (port === undefined) throw new UserError(`http: nginx needs a web process with a port (processes.${name}.port)`);
+  if (http.tls !== 'none' && !http.domain) throw new UserError(`http.tls ${http.tls} needs http.domain`);
+  if (http.strategy === 'blue-green') {
+    const clash = Object.entries(processes).find(([other, p]) => other !== name && p.port === port + 1);
+    if (clash) throw new UserError(`processes.${clash[0]}.port ${port + 1}: blue/green runs the ${name} process on ${port} and ${port + 1}`, 'give the other process another port');
+  }
+  const names = [http.domain ?? '', ...http.aliases].filter(Boolean);
+  const certificate =
+    http.tls === 'self-signed'
+      ? { fullchain: `/etc/slipway/tls/${layout.unitPrefix}/fullchain.pem`, key: `/etc/slipway/tls/${layout.unitPrefix}/privkey.pem` }
+      : http.tls === 'letsencrypt'
+        ? { fullchain: `/etc/letsencrypt/live/${names[0]}/fullchain.pem`, key: `/etc/letsencrypt/live/${names[0]}/privkey.pem` }
+        : undefined;
+  return { strategy: http.strategy, process: name, port, paths: sitePaths(layout, certificate), http };
+}
+
+/** Files the planner compares with what it would write. */
+export const webFiles = (tier: WebTier | undefined): string[] => (tier ? [tier.paths.site, ...(tier.paths.certificate ? [tier.paths.certificate.fullchain] : [])] : []);
+
+export const webPackages = (tier: WebTier | undefined): string[] => (!tier ? [] : tier.http.tls === 'letsencrypt' ? ['nginx', 'certbot'] : tier.http.tls === 'self-signed' ? ['nginx', 'openssl'] : ['nginx']);
+
+/** The slot that serves now, and the one a deploy starts the new release in. */
+export function slotsOf(facts: HostFacts): { live: Slot | undefined; idle: Slot } {
+  const live = facts.liveSlot && facts.slots[facts.liveSlot]?.active ? facts.liveSlot : undefined;
+  return { live, idle: live ? otherSlot(live) : 'blue' };
+}
+
+export interface SiteInput {
+  tier: WebTier;
+  layout: Layout;
+  facts: HostFacts;
+  staticDir: string | undefined;
+  mediaDir: string | undefined;
+  /** Port nginx sends traffic to when the site is first written. */
+  upstreamPort: number;
+}
+
+/** The site (and certificate) before anything switches: written only when it changed, checked by nginx -t. */
+export function siteSteps({ tier, layout, facts, staticDir, mediaDir, upstreamPort }: SiteInput): Step[] {
+  const { paths, http } = tier;
+  const render = (httpOnly: boolean) =>
+    renderSite({ http, prefix: layout.unitPrefix, paths, httpOnly, ...(staticDir ? { staticDir: `${layout.current}/${staticDir}` } : {}), ...(mediaDir ? { mediaDir: `${layout.shared}/${mediaDir}` } : {}) });
+  const upstream = facts.files[paths.site] ? undefined : renderUpstream(layout.unitPrefix, upstreamPort);
+  const steps: Step[] = [];
+  const certificate = paths.certificate;
+  const names = [http.domain ?? '', ...http.aliases].filter(Boolean);
+  if (certificate && !facts.files[certificate.fullchain]) {
+    if (http.tls === 'self-signed') {
+      steps.push({ id: 'certificate', title: `Create a self-signed certificate for ${names.join(', ')}`, commands: [selfSignedCertificate(certificate, names)] });
+    } else {
+      // HTTP-01 needs the site on port 80 before the certificate exists; the TLS site follows once it does.
+      steps.push({ id: 'site-http', title: 'Serve the ACME challenge over HTTP', commands: installSite(paths, render(true), upstream, http.default_server) });
+      steps.push({
+        id: 'certificate',
+        title: `Obtain a certificate for ${names.join(', ')} from ${http.acme_server}`,
+        commands: letsencryptCertificate({ names, server: http.acme_server, webroot: paths.acmeRoot, ...(http.acme_email ? { email: http.acme_email } : {}), ...(http.acme_ca_bundle ? { caBundle: http.acme_ca_bundle } : {}) }),
+      });
+    }
+  }
+  const text = render(false);
+  if (facts.files[paths.site] !== sha256(text) || steps.length > 0) {
+    steps.push({ id: 'site', title: `Install the nginx site ${paths.site}`, commands: installSite(paths, text, steps.some((s) => s.id === 'site-http') ? undefined : upstream, http.default_server) });
+  }
+  return steps;
+}
+
+export interface BlueGreenInput {
+  tier: WebTier;
+  layout: Layout;
+  facts: HostFacts;
+  /** Release to serve. */
+  to: string;
+  /** Release `current` points at now (switched back to on failure). */
+  from: string | undefined;
+  /** Other units (workers, scheduler): restarted gracefully after the switch. */
+  workers: string[];
+  afterSwitch: Step['commands'];
+  /** Health path, expected status and patience; the URL's port is the slot's. */
+  health: Omit<HealthCheck, 'url'> & { path: string };
+  /** Mark `to` bad if traffic has to go back (deploy: yes; rollback: no). */
+  markBad: boolean;
+}
+
+const slotHealth = (input: BlueGreenInput, slot: Slot): HealthCheck => ({
+  url: `http://127.0.0.1:${slotPort(input.tier, slot)}${input.health.path}`,
+  expectedStatus: input.health.expectedStatus,
+  timeoutSeconds: input.health.timeoutSeconds,
+  retries: input.health.retries,
+});
+
+/**
+ * Traffic to `to` without dropping a request: the idle slot starts on it (unless it already runs it, as in a
+ * rollback within the drain period), is checked directly, nginx moves to it with a graceful reload, and the old
+ * slot drains. Recovery moves traffic back and stops the new slot: a failed check never receives traffic.
+ */
+export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery: Step[] } {
+  const { tier, layout, facts, to } = input;
+  const { live, idle } = slotsOf(facts);
+  const upstream = (slot: Slot) => renderUpstream(layout.unitPrefix, slotPort(tier, slot));
+  const ready = facts.slots[idle]?.active && facts.slots[idle]?.release === to;
+  const steps: Step[] = [];
+  if (!ready) {
+    steps.push({
+      id: 'slot',
+      title: `Start ${to} in the ${idle} slot (port ${slotPort(tier, idle)})`,
+      commands: [{ argv: ['printf', 'PORT=%s\\n', String(slotPort(tier, idle))], stdoutTo: slotEnvFile(layout, idle) }, ...startSlot(layout, tier.process, idle, releaseDir(layout, to))],
+    });
+    steps.push({ id: 'slot-health', title: `Check the ${idle} slot: ${slotHealth(input, idle).url}`, commands: [healthProbe(slotHealth(input, idle))] });
+  }
+  // A slot reused as it runs (a rollback within the drain period) must not be stopped by its pending drain.
+  const keep = ready ? cancelDrain(layout, idle) : [];
+  steps.push({ id: 'route', title: `Send traffic to the ${idle} slot${ready ? ' (still running: instant)' : ''}`, commands: [...keep, ...routeTo(layout, tier.paths, tier.process, idle, upstream(idle))] });
+  steps.push({ id: 'switch', title: `Point current at ${to}`, commands: switchCurrent(layout, to) });
+  if (input.workers.length > 0) steps.push({ id: 'restart', title: 'Restart workers gracefully', commands: restartUnits(input.workers) });
+  if (input.afterSwitch.length > 0) steps.push({ id: 'after-switch', title: 'Run after_switch hooks', commands: input.afterSwitch });
+  if (live) {
+    const drain = tier.http.drain_seconds;
+    steps.push({ id: 'drain', title: drain > 0 ? `Stop the ${live} slot after ${drain}s of draining` : `Stop the ${live} slot`, commands: drainSlot(layout, tier.process, live, drain) });
+  }
+
+  const back = [
+    ...(live ? routeTo(layout, tier.paths, tier.process, live, upstream(live)) : []),
+    ...(input.from ? switchCurrent(layout, input.from) : []),
+    ...restartUnits(input.workers),
+    ...(ready ? [] : [cmd('systemctl', 'stop', slotUnit(layout, tier.process, idle))]),
+    ...(input.markBad ? [setStatus(layout, to, 'bad')] : []),
+  ];
+  return { steps, recovery: [{ id: 'switch-back', title: live ? `Send traffic back to the ${live} slot` : 'Stop the new slot', commands: back }] };
+}

@@ -1,0 +1,51 @@
+// `slipway status` for people (sections per host) and for programs (stable JSON, see docs/operations.md).
+import type { HostStatus } from '../plan/status.js';
+
+export function formatAge(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(seconds / 86400)}d${Math.floor((seconds % 86400) / 3600)}h`;
+}
+
+export function formatSize(kb: number | null): string {
+  if (kb === null) return '-';
+  if (kb < 1024) return `${kb} KB`;
+  if (kb < 1024 * 1024) return `${(kb / 1024).toFixed(1)} MB`;
+  return `${(kb / 1024 / 1024).toFixed(1)} GB`;
+}
+
+function since(at: string | undefined, now: Date): string {
+  const t = at ? Date.parse(at) : NaN;
+  return Number.isNaN(t) ? (at ?? '?') : `${formatAge(Math.max(0, Math.round((now.getTime() - t) / 1000)))} ago`;
+}
+
+function hostText(s: HostStatus, now: Date): string[] {
+  const lines = [`${s.host}  ${s.root}`];
+  const row = (label: string, text: string) => lines.push(`  ${label.padEnd(8)}${text}`);
+  const c = s.current;
+  if (!c) row('release', '(none deployed)');
+  else {
+    const what = [c.sha?.slice(0, 7), c.ref].filter(Boolean).join(' ');
+    const age = c.age_seconds !== null ? `${formatAge(c.age_seconds)} ago` : 'at an unknown time';
+    row('release', `${c.id} (${what || 'no manifest'}, ${c.status}), deployed ${age}${c.deployed_by ? ` by ${c.deployed_by}` : ''}`);
+  }
+  if (s.units.length === 0) row('units', '(none)');
+  s.units.forEach((u, i) => row(i === 0 ? 'units' : '', `${u.name}  ${u.active} (${u.sub})${u.pid ? `, pid ${u.pid}` : ''}`));
+  if (s.health) row('health', `${s.health.url} answered ${s.health.status ?? 'nothing'}${s.health.ok ? ' (ok)' : ` (expected ${s.health.expected})`}`);
+  else row('health', '(no health check recorded)');
+  row('disk', `releases ${formatSize(s.disk_kb.releases)}, venvs ${formatSize(s.disk_kb.venvs)}, backups ${formatSize(s.disk_kb.backups)}`);
+  const l = s.last;
+  row('last', l ? `${l.action} ${l.result} ${since(l.at, now)} by ${l.user}@${l.machine}${l.error ? `: ${l.error}` : ''}` : '(no history)');
+  const h = s.lock.holder;
+  row('lock', s.lock.state === 'held' && h ? `held by ${String(h.user)}@${String(h.machine)} (pid ${String(h.pid)}), running \`${String(h.command)}\` since ${String(h.started_at)}` : s.lock.state);
+  return lines;
+}
+
+export function statusText(hosts: readonly HostStatus[], now: Date): string {
+  return `${hosts.map((h) => hostText(h, now).join('\n')).join('\n\n')}\n`;
+}
+
+export function statusJson(hosts: readonly HostStatus[]): string {
+  return `${JSON.stringify(hosts, null, 2)}\n`;
+}
