@@ -62,12 +62,12 @@ function appLocations(input: SiteInput, tls: boolean): string[] {
     '        proxy_set_header X-Forwarded-Proto $scheme;',
     '        proxy_set_header Upgrade $http_upgrade;',
     `        proxy_set_header Connection $${v}_connection;`,
-    '        proxy_connect_timeout 5s;
-        # The security headers come from the site (http.frame_options...), once, not twice.
-        proxy_hide_header X-Frame-Options;
-        proxy_hide_header X-Content-Type-Options;
-        proxy_hide_header Referrer-Policy;
-        proxy_hide_header Strict-Transport-Security;',
+    '        proxy_connect_timeout 5s;',
+    // The security headers come from the site (http.frame_options...), once, not twice.
+    '        proxy_hide_header X-Frame-Options;',
+    '        proxy_hide_header X-Content-Type-Options;',
+    '        proxy_hide_header Referrer-Policy;',
+    '        proxy_hide_header Strict-Transport-Security;',
     `        proxy_read_timeout ${input.http.proxy_read_timeout}s;`,
     '    }',
   );
