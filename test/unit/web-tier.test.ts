@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { renderSite, renderUpstream } from '../../src/render/nginx.js';
+import { blueGreenSteps, siteSteps, slotsOf, webTierFor, type WebTier } from '../../src/plan/web.js';
+import { sitePaths } from '../../src/ops/web.js';
+import { renderCmd } from '../../src/ops/shell.js';
+import { layoutFor } from '../../src/plan/layout.js';
+import { parseFacts, type HostFacts } from '../../src/plan/facts.js';
+import { sha256 } from '../../src/ops/services.js';
+import type { Config } from '../../src/config/types.js';
+import type { Step } from '../../src/ops/command.js';
+
+const layout = layoutFor({ project: { name: 'shop' }, environment: 'prod', per_branch: false, base_path: '/opt' } as Config, 'main');
+
+const http = (over: Partial<Config['http']> = {}): Config['http'] => ({
+  domain: 'shop.example.com',
+  aliases: ['www.shop.example.com'],
+  default_server: false,
+  tls: 'none',
+  acme_server: 'https://acme.test/dir',
+  strategy: 'blue-green',
+  drain_seconds: 30,
+  client_max_body_size: '10m',
+  proxy_read_timeout: 60,
+  frame_options: 'DENY',
+  ...over,
+});
+
+const web = { web: { command: 'python -m gunicorn shop.wsgi', port: 8000, roles: ['web'] } };
+const health = { process: 'web', expected_status: 200, timeout: 5, retries: 10 };
+const text = (steps: Step[]) => steps.map((s) => `## ${s.id}\n${s.commands.map((c) => renderCmd(c)).join('\n')}`).join('\n');
+
+describe('the nginx site', () => {
+  it('writes an upstream the switch rewrites', () => {
+    expect(renderUpstream('shop', 8001)).toBe(
+      '# Written by slipway on every switch: the slot that serves traffic.\nupstream shop_app {\n    server 127.0.0.1:8001;\n    keepalive 16;\n}\n',
+    );
+  });
+
+  it('serves HTTP with the proxy, WebSocket upgrade, static and media files and security headers', () => {
+    const site = renderSite({ http: http(), prefix: 'shop', paths: sitePaths(layout), staticDir: '/opt/shop/current/staticfiles', mediaDir: '/opt/shop/shared/media' });
+    expect(site).toContain('include /etc/nginx/slipway/shop.upstream.conf;');
+    expect(site).toContain('map $http_upgrade $shop_connection {');
+    expect(site).toContain('    server_name shop.example.com www.shop.example.com;');
+    expect(site).toContain('    location /static/ {\n        alias /opt/shop/current/staticfiles/;\n        expires 30d;');
+    expect(site).toContain('    location /media/ {\n        alias /opt/shop/shared/media/;');
+    expect(site).toContain('        proxy_pass http://shop_app;');
+    expect(site).toContain('        proxy_set_header Upgrade $http_upgrade;\n        proxy_set_header Connection $shop_connection;');
+    expect(site).toContain('    add_header X-Frame-Options DENY always;');
+    expect(site).not.toContain('Strict-Transport-Security "');
+    expect(site).not.toContain('listen 443');
+  });
+
+  it('redirects HTTP to HTTPS and adds HSTS when TLS is on, but keeps the ACME challenge on port 80', () => {
+    const paths = sitePaths(layout, { fullchain: '/etc/letsencrypt/live/shop.example.com/fullchain.pem', key: '/etc/letsencrypt/live/shop.example.com/privkey.pem' });
+    const site = renderSite({ http: http({ tls: 'letsencrypt', default_server: true }), prefix: 'shop', paths });
+    expect(site).toContain('    listen 80 default_server;');
+    expect(site).toContain('    location /.well-known/acme-challenge/ {\n        root /var/www/slipway-acme;\n    }');
+    expect(site).toContain('        return 301 https://$host$request_uri;');
+    expect(site).toContain('    listen 443 ssl http2 default_server;');
+    expect(site).toContain('    ssl_certificate /etc/letsencrypt/live/shop.example.com/fullchain.pem;');
+    expect(site).toContain('Strict-Transport-Security "max-age=31536000; includeSubDomains" always;');
+    const first = renderSite({ http: http({ tls: 'letsencrypt' }), prefix: 'shop', paths, httpOnly: true });
+    expect(first).not.toContain('listen 443');
+    expect(first).not.toContain('return 301');
+  });
+});
+
+describe('the web tier', () => {
+  it('is off without a domain, and needs a web process with a port', () => {
+    expect(webTierFor({ http: http({ domain: undefined, aliases: [] }), health }, web, layout)).toBeUndefined();
+    expect(() => webTierFor({ http: http(), health }, { web: { command: 'x', roles: ['web'] } }, layout)).toThrow(/needs a web process with a port/);
+  });
+
+  it('refuses a process on the second slot port', () => {
+    expect(() => webTierFor({ http: http(), health }, { ...web, worker: { command: 'x', port: 8001, roles: ['web'] } }, layout)).toThrow(/processes.worker.port 8001/);
+  });
+
+  it('writes the site only when it changed', () => {
+    const tier = webTierFor({ http: http(), health }, web, layout)!;
+    const first = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: 'staticfiles', mediaDir: undefined, upstreamPort: 8000 });
+    expect(first.map((s) => s.id)).toEqual(['site']);
+    expect(text(first)).toContain('if nginx -t -q; then\nsystemctl reload-or-restart nginx\nelse');
+    const installed = renderSite({ http: http(), prefix: 'shop', paths: tier.paths, staticDir: '/opt/shop/current/staticfiles' });
+    const facts = parseFacts(`file /etc/nginx/sites-available/shop.conf ${sha256(installed)}`);
+    expect(siteSteps({ tier, layout, facts, staticDir: 'staticfiles', mediaDir: undefined, upstreamPort: 8000 })).toEqual([]);
+  });
+
+  it('asks for a first certificate over HTTP before writing the TLS site', () => {
+    const tier = webTierFor({ http: http({ tls: 'letsencrypt', acme_email: 'ops@example.com' }), health }, web, layout)!;
+    const steps = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: undefined, mediaDir: undefined, upstreamPort: 8000 });
+    expect(steps.map((s) => s.id)).toEqual(['site-http', 'certificate', 'site']);
+    expect(text(steps)).toContain(
+      "certbot certonly --webroot -w /var/www/slipway-acme --non-interactive --agree-tos --keep-until-expiring -m ops@example.com --server https://acme.test/dir --cert-name shop.example.com --deploy-hook 'systemctl reload nginx' -d shop.example.com -d www.shop.example.com",
+    );
+  });
+});
+
+describe('blue/green steps', () => {
+  const tier: WebTier = webTierFor({ http: http({ drain_seconds: 30 }), health }, web, layout)!;
+  const input = (facts: HostFacts, to = 'r2') => ({
+    tier,
+    layout,
+    facts,
+    to,
+    from: 'r1',
+    workers: ['shop-worker.service'],
+    afterSwitch: [],
+    health: { path: '/health/', expectedStatus: 200, timeoutSeconds: 5, retries: 3 },
+    markBad: true,
+  });
+
+  it('starts the idle slot, checks it, routes to it, switches current, restarts workers, drains the old slot', () => {
+    const facts = parseFacts(['slot blue r1 active', 'slot green - inactive', 'live blue'].join('\n'));
+    expect(slotsOf(facts)).toEqual({ live: 'blue', idle: 'green' });
+    const { steps, recovery } = blueGreenSteps(input(facts));
+    expect(steps.map((s) => s.id)).toEqual(['slot', 'slot-health', 'route', 'switch', 'restart', 'drain']);
+    const all = text(steps);
+    expect(all).toContain("printf 'PORT=%s\\n' 8001 > /opt/shop/.slipway/slot-green.env");
+    expect(all).toContain('ln -sfn /opt/shop/releases/r2 /opt/shop/slots/green.slipway-new\nmv -T /opt/shop/slots/green.slipway-new /opt/shop/slots/green');
+    expect(all).toContain('systemctl restart shop-web@green.service');
+    expect(all).toContain('http://127.0.0.1:8001/health/');
+    expect(all).toContain('systemctl enable --quiet shop-web@green.service');
+    expect(all).toContain('systemd-run --quiet --unit=shop-drain-blue --on-active=30s --timer-property=AccuracySec=1s systemctl stop shop-web@blue.service');
+    const back = text(recovery);
+    expect(back).toContain('server 127.0.0.1:8000;');
+    expect(back).toContain('systemctl stop shop-web@green.service');
+    expect(back).toContain("printf '%s\\n' bad > /opt/shop/.slipway/releases/r2/status");
+  });
+
+  it('moves traffic back instantly to a slot that still runs the release, cancelling its pending drain', () => {
+    const facts = parseFacts(['slot blue r1 active', 'slot green r2 active', 'live green'].join('\n'));
+    const { steps, recovery } = blueGreenSteps({ ...input(facts, 'r1'), markBad: false });
+    expect(steps.map((s) => s.id)).toEqual(['route', 'switch', 'restart', 'drain']);
+    expect(steps[0]!.title).toBe('Send traffic to the blue slot (still running: instant)');
+    expect(text(steps)).toContain('systemctl stop shop-drain-blue.timer shop-drain-blue.service');
+    // Recovery never stops a slot it did not start.
+    expect(text(recovery)).not.toContain('systemctl stop shop-web@blue.service');
+  });
+
+  it('starts the first slot as blue when nothing serves yet, with nothing to drain', () => {
+    const { steps } = blueGreenSteps({ ...input(parseFacts('')), from: undefined });
+    expect(steps.map((s) => s.id)).toEqual(['slot', 'slot-health', 'route', 'switch', 'restart']);
+    expect(text(steps)).toContain('shop-web@blue.service');
+  });
+});
