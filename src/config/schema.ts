@@ -14,7 +14,6 @@ import {
   UNIX_USER,
 } from './names.js';
 
-const LATER = (issue: string) => `validated now; acted on by ${issue}`;
 
 // Readable forms of the name patterns, for error messages.
 const REF_HINT = 'a branch, tag or SHA (letters, digits, . _ / -; no leading -, no .. or //)';
@@ -64,7 +63,7 @@ export const configSchema = obj(
         }),
         framework: str('Recipe: `auto` detects django (manage.py) or fastapi (fastapi/uvicorn in requirements); `python` is a Python app without a framework recipe; `generic` runs only what you configure.', { enum: ['auto', 'django', 'fastapi', 'python', 'generic'], default: 'auto' }),
         python_version: str('Python for the app venv, e.g. 3.11: python3.11 if installed, else pyenv\'s; unset uses python3.', { pattern: /^3\.\d{1,2}$/ }),
-        node_version: str('Node.js major version for Node apps.', { pattern: /^\d{2}$/, actedOnBy: LATER('the Node issue') }),
+        node_version: str('Node.js major version for Node apps (validated only: there is no Node recipe yet).', { pattern: /^\d{2}$/ }),
       },
       { required: ['name'] },
     ),
