@@ -6,6 +6,8 @@ import { CommandFailedError, UserError } from '../errors.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerSandbox } from './sandbox.js';
+import { registerSetupCommands } from './setup-commands.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { processIo, type Io } from './io.js';
 
 export function version(): string {
@@ -48,6 +50,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   registerDeployCommands(program, io, argv);
   registerInspectCommands(program, io);
   registerSandbox(program, io);
+  registerSetupCommands(program, io, argv);
+  registerBackupCommands(program, io, argv);
   // Commands that pass on another program's exit code (sandbox ssh) set process.exitCode; read it per run.
   const before = process.exitCode;
   process.exitCode = undefined;
