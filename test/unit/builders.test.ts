@@ -119,13 +119,21 @@ describe('service builders', () => {
       { name: 'shop-web.service', text: '[Service]\nExecStart=/bin/true\n' },
     ];
     expect(installUnits(units, { 'shop.target': sha256(units[0]!.text), 'shop-web.service': sha256(units[1]!.text) })).toEqual([]);
+    // Verified by systemd in a scratch dir first, then copied next to its final place and renamed over it.
     expect(text(installUnits(units, { 'shop.target': sha256(units[0]!.text), 'shop-web.service': 'stale' }))).toEqual([
-      "tee /etc/systemd/system/shop-web.service.slipway-new > /dev/null <<'SLIPWAY_EOF_0'\n[Service]\nExecStart=/bin/true\nSLIPWAY_EOF_0",
+      'mkdir -p /run/slipway/verify',
+      'install -m 644 /dev/null /run/slipway/verify/shop-web.service.slipway-new',
+      "tee /run/slipway/verify/shop-web.service.slipway-new > /dev/null <<'SLIPWAY_EOF_0'\n[Service]\nExecStart=/bin/true\nSLIPWAY_EOF_0",
+      'mv -f /run/slipway/verify/shop-web.service.slipway-new /run/slipway/verify/shop-web.service',
+      'systemd-analyze verify /run/slipway/verify/shop-web.service',
+      'cp /run/slipway/verify/shop-web.service /etc/systemd/system/shop-web.service.slipway-new',
       'mv -f /etc/systemd/system/shop-web.service.slipway-new /etc/systemd/system/shop-web.service',
       'systemctl daemon-reload',
       'systemctl enable --quiet shop.target shop-web.service',
     ]);
-    expect(text(installUnits(units, {}))).toHaveLength(6);
+    expect(text(installUnits(units, {}))).toHaveLength(14);
+    const template = { name: 'shop-web@.service', text: '[Service]\n' };
+    expect(text(installUnits([units[0]!, template], {})).at(-1)).toBe('systemctl enable --quiet shop.target');
   });
 
   it('restart (after clearing the start limit) and stop name every unit in one command, or nothing', () => {

@@ -292,6 +292,8 @@ describe('per-branch layout', () => {
       holderFile: '/srv/shop/branch/feature-login-x/.slipway/lock-holder.json',
       history: '/srv/shop/branch/feature-login-x/.slipway/history.jsonl',
       envFile: '/srv/shop/branch/feature-login-x/shared/.env',
+      slots: '/srv/shop/branch/feature-login-x/slots',
+      liveSlotFile: '/srv/shop/branch/feature-login-x/.slipway/live-slot',
       unitPrefix: 'shop-branch-feature-login-x',
       appUser: 'shop',
     });
@@ -316,6 +318,10 @@ describe('facts and release ids', () => {
         'flag systemd',
         'unit shop-web.service 5d41402a',
         'venv 0123456789ab',
+        'file /etc/nginx/sites-available/shop.conf 9f86d081',
+        'slot blue 20240101T000002.000Z-aaaaaa2 active',
+        'slot green - inactive',
+        'live blue',
         `current /opt/shop/releases/${rid(2)}`,
         `release ${rid(2)} ok`,
         `manifest ${rid(2)} ${JSON.stringify(manifest)}`,
@@ -343,9 +349,12 @@ describe('facts and release ids', () => {
       python: '/usr/bin/python3.11',
       packages: ['postgresql', 'python3-venv'],
       venvs: ['0123456789ab'],
+      files: { '/etc/nginx/sites-available/shop.conf': '9f86d081' },
+      slots: { blue: { release: rid(2), active: true }, green: { active: false } },
+      liveSlot: 'blue',
     });
     expect(goodReleases(facts)).toEqual([rid(2)]);
-    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [] });
+    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], files: {}, slots: {} });
   });
 
   it('makes sortable ids from the time and sha7, with a counter for a repeat', () => {
