@@ -32,7 +32,8 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     ...(packages.length > 0
       ? [`dpkg-query -W -f=${quote('${Package} ${db:Status-Abbrev}\n')} ${packages.map(quote).join(' ')} 2>/dev/null | while read -r name state; do if [ "$state" = ii ]; then echo "package $name"; fi; done`]
       : []),
-    ...(wants.files ?? []).map((f) => `if [ -f ${quote(f)} ]; then echo "file ${f} $(sha256sum < ${quote(f)} | cut -d' ' -f1)"; fi`),
+    // The path goes through quote like every other value (printf, not inside echo's double quotes).
+    ...(wants.files ?? []).map((f) => `if [ -f ${quote(f)} ]; then printf 'file %s %s\\n' ${quote(f)} "$(sha256sum < ${quote(f)} | cut -d' ' -f1)"; fi`),
     ...(wants.slotProcess
       ? [
           `for s in blue green; do t=$(readlink ${quote(layout.slots)}/$s 2>/dev/null || true); ` +

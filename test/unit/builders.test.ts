@@ -270,6 +270,13 @@ describe('facts probe', () => {
     ]);
   });
 
+  it('hashes wanted files with the path quoted', () => {
+    expect(factsProbe(layout, undefined, { files: ['/etc/nginx/sites-available/shop.conf', "/x/it's"] }).shell.split('\n').slice(2, 4)).toEqual([
+      `if [ -f /etc/nginx/sites-available/shop.conf ]; then printf 'file %s %s\\n' /etc/nginx/sites-available/shop.conf "$(sha256sum < /etc/nginx/sites-available/shop.conf | cut -d' ' -f1)"; fi`,
+      `if [ -f '/x/it'\\''s' ]; then printf 'file %s %s\\n' '/x/it'\\''s' "$(sha256sum < '/x/it'\\''s' | cut -d' ' -f1)"; fi`,
+    ]);
+  });
+
   it('skips the commit question without a sha', () => {
     expect(factsProbe(layout, undefined).shell).not.toContain('cat-file');
   });

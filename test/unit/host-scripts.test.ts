@@ -1,6 +1,7 @@
 // The facts probe and the health probe run by a real shell against a temp directory and a fake curl:
 // local, fast, and the only proof that the text the builders make does what the parser and planner expect.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { testConfig } from './fixtures/config.js';
 const scratch = mkdtempSync(join(tmpdir(), 'slipway-host-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const bash = (script: string, env: NodeJS.ProcessEnv = {}) => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+const bash = (script: string, env: NodeJS.ProcessEnv = {}) => spawnSync('bash', ['-c', script], { encoding: 'utf8', cwd: scratch, env: { PATH: process.env.PATH, ...env } });
 const git = (...args: string[]) =>
   execFileSync('git', args, { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
 
@@ -62,6 +63,15 @@ describe('facts probe on a real directory', () => {
       appUser: false,
     });
     expect(parseFacts(bash(factsProbe(layout, 'b'.repeat(40)).shell).stdout).hasCommit).toBe(false);
+  });
+
+  it('hashes the files asked about, whatever their names, and skips missing ones', () => {
+    const odd = join(scratch, 'site$(touch${IFS}pwned)`id`.conf');
+    writeFileSync(odd, 'server {}\n');
+    const result = bash(factsProbe(layout, undefined, { files: [odd, join(scratch, 'missing.conf')] }).shell);
+    expect(result.status).toBe(0);
+    expect(parseFacts(result.stdout).files).toEqual({ [odd]: createHash('sha256').update('server {}\n').digest('hex') });
+    expect(existsSync(join(scratch, 'pwned'))).toBe(false);
   });
 });
 
