@@ -1,6 +1,6 @@
 // backup, backups, restore: on the hosts that hold the database (role db, or every host when none has it).
 import type { LoadedConfig } from '../config/types.js';
-import { UserError, type CommandFailedError } from '../errors.js';
+import { CommandFailedError, UserError } from '../errors.js';
 import { activeAppUnits, listBackups, restoreLive, runBackup, verifyBackup } from '../ops/backups.js';
 import { cmd, type Step } from '../ops/command.js';
 import { backupSpec, type BackupSpec } from '../render/backup.js';
@@ -91,7 +91,9 @@ export async function verify(ctx: OperationContext, requested: string): Promise<
       const scratch = scratchDatabase(spec.database, ctx.now?.() ?? new Date());
       const run = await runAsRoot(host.connection, host.login, [{ id: 'verify', title: `Restore ${backup.name} into ${scratch} and compare`, commands: verifyBackup(backup.path, scratch) }], ctx.observer);
       const result = compareCounts(run.result.lines);
-      return { host: host.connection.target.label, backup, result, ...(run.error ? { error: run.error } : {}) };
+      // pg_restore's own words say what is wrong with the file; the script around it would only hide them.
+      const error = run.error && new CommandFailedError(run.error.host, run.error.step, 'pg_restore', run.error.exitCode, run.error.outputTail);
+      return { host: host.connection.target.label, backup, result, ...(error ? { error } : {}) };
     });
   });
 }

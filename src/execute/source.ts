@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import type { Source } from '../plan/deploy.js';
 import { runLocal } from './deployer.js';
 
-const looksLikeUrl = (repo: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\s]+@[^/\s]+:/.test(repo);
+export const looksLikeUrl = (repo: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\s]+@[^/\s]+:/.test(repo);
 
 export interface ResolvedSource {
   source: Source;

@@ -1,0 +1,40 @@
+// The read-only probe of `slipway doctor`, run as the login user (a deploy runs as that user too). Its
+// `kind value...` lines are judged by plan/doctor.ts.
+import type { Snippet } from './command.js';
+import { quote } from './shell.js';
+
+export interface DoctorProbeWants {
+  basePath: string;
+  packages: readonly string[];
+  /** Programs every deploy runs on the server. */
+  commands: readonly string[];
+  /** For `source: fetch`: the repository the server must be able to read. */
+  fetchUrl?: string;
+}
+
+export function doctorProbe(wants: DoctorProbeWants): Snippet {
+  const lines = [
+    'echo "user $(id -un) $(id -u)"',
+    'if [ "$(id -u)" != 0 ]; then if sudo -n true >/dev/null 2>&1; then echo "sudo ok"; else echo "sudo no"; fi; fi',
+    // base_path may not exist yet: the nearest existing parent is on the disk it will use.
+    `p=${quote(wants.basePath)}; while [ ! -d "$p" ]; do p=$(dirname "$p"); done`,
+    `df -Pk "$p" | awk 'NR == 2 { print "disk", $2, $4, $6 }'`,
+    'echo "clock $(date +%s)"',
+    'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
+    `for c in ${wants.commands.map(quote).join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "command $c"; fi; done`,
+    ...(wants.packages.length > 0
+      ? [
+          'if command -v dpkg-query >/dev/null 2>&1; then echo "flag dpkg"; fi',
+          `dpkg-query -W -f=${quote('${Package} ${db:Status-Abbrev}\n')} ${wants.packages.map(quote).join(' ')} 2>/dev/null | while read -r name state; do if [ "$state" = ii ]; then echo "package $name"; fi; done`,
+        ]
+      : []),
+    ...(wants.fetchUrl
+      ? [
+          // As the deploy fetches: no prompt may wait for an answer that never comes.
+          `if command -v git >/dev/null 2>&1; then if out=$(GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND='ssh -o BatchMode=yes' timeout 30 git ls-remote -- ${quote(wants.fetchUrl)} HEAD 2>&1 >/dev/null); then echo "git-remote ok"; else echo "git-remote fail $(printf %s "$out" | grep -v '^$' | tail -n 1)"; fi; fi`,
+        ]
+      : []),
+    'true',
+  ];
+  return { shell: lines.join('\n') };
+}

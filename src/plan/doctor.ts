@@ -1,0 +1,109 @@
+// Judging a host for `slipway doctor` (pure): each check ok, warn or fail, and a one-line fix for the others.
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+export interface DoctorFacts {
+  user?: string;
+  uid?: number;
+  /** Undefined for root (no sudo needed). */
+  sudo?: boolean;
+  disk?: { totalKb: number; availableKb: number; mount: string };
+  /** The server's clock, in seconds since the epoch. */
+  clock?: number;
+  systemd: boolean;
+  dpkg: boolean;
+  commands: string[];
+  packages: string[];
+  /** `source: fetch` only: whether the server could list the repository, and git's last words if not. */
+  gitRemote?: { ok: boolean; error?: string };
+}
+
+export function parseDoctorFacts(output: string): DoctorFacts {
+  const facts: DoctorFacts = { systemd: false, dpkg: false, commands: [], packages: [] };
+  for (const line of output.split('\n')) {
+    const [kind = '', ...words] = line.trim().split(' ');
+    if (kind === 'user' && words.length === 2) {
+      facts.user = words[0]!;
+      facts.uid = Number(words[1]);
+    } else if (kind === 'sudo') facts.sudo = words[0] === 'ok';
+    else if (kind === 'disk' && words.length >= 3) facts.disk = { totalKb: Number(words[0]), availableKb: Number(words[1]), mount: words.slice(2).join(' ') };
+    else if (kind === 'clock' && /^\d+$/.test(words[0] ?? '')) facts.clock = Number(words[0]);
+    else if (kind === 'flag' && words[0] === 'systemd') facts.systemd = true;
+    else if (kind === 'flag' && words[0] === 'dpkg') facts.dpkg = true;
+    else if (kind === 'command' && words[0]) facts.commands.push(words[0]);
+    else if (kind === 'package' && words[0]) facts.packages.push(words[0]);
+    else if (kind === 'git-remote') facts.gitRemote = words[0] === 'ok' ? { ok: true } : { ok: false, error: words.slice(1).join(' ') };
+  }
+  return facts;
+}
+
+export interface DoctorInput {
+  env: string;
+  basePath: string;
+  source: { mode: 'push' } | { mode: 'fetch'; url: string };
+  /** apt packages a deploy needs (it installs the missing ones itself, given apt access). */
+  packages: readonly string[];
+  /** Programs a deploy runs. */
+  commands: readonly string[];
+  /** The app has processes, which run under systemd. */
+  needsSystemd: boolean;
+  /** Deployer's clock, in seconds since the epoch, at the middle of the probe's round trip. */
+  localClock: number;
+}
+
+const GB = 1024 * 1024;
+export const MAX_SKEW_SECONDS = 30;
+
+export function judgeHost(facts: DoctorFacts, input: DoctorInput): Check[] {
+  const checks: Check[] = [];
+  const add = (name: string, status: CheckStatus, detail: string, fix?: string) => checks.push({ name, status, detail, ...(fix && status !== 'ok' ? { fix } : {}) });
+
+  if (facts.uid === 0) add('sudo', 'ok', 'logged in as root');
+  else if (facts.sudo) add('sudo', 'ok', `${facts.user} has passwordless sudo`);
+  else add('sudo', 'fail', `${facts.user ?? 'the login user'} cannot run sudo without a password`, `as root on the server: echo '${facts.user ?? '<user>'} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/${facts.user ?? '<user>'}`);
+
+  if (!facts.disk) add('disk', 'warn', `could not read the free space of ${input.basePath}`, 'check that df works on the server');
+  else {
+    const { totalKb, availableKb, mount } = facts.disk;
+    const percent = totalKb > 0 ? Math.round((availableKb / totalKb) * 100) : 0;
+    const detail = `${(availableKb / GB).toFixed(1)} GB free on ${mount} (${percent} %)`;
+    const low = availableKb < GB || percent < 10;
+    add('disk', low ? 'warn' : 'ok', detail, `free space on ${mount}: fewer releases (keep_releases), shorter backups.retention_days, journalctl --vacuum-size=200M`);
+  }
+
+  if (input.source.mode === 'fetch') {
+    if (!facts.commands.includes('git')) add('git access', 'fail', 'git is not installed', 'apt-get install git (or slipway setup)');
+    else if (facts.gitRemote?.ok) add('git access', 'ok', `the server can read ${input.source.url}`);
+    else add('git access', 'fail', `the server cannot read ${input.source.url}: ${facts.gitRemote?.error || 'git ls-remote failed'}`, 'give the server read access (a deploy key in ~/.ssh of the login user, and the git host in its known_hosts), or use source: push');
+  } else {
+    add('git access', facts.commands.includes('git') ? 'ok' : 'fail', facts.commands.includes('git') ? 'git is installed (slipway pushes the code over its SSH connection)' : 'git is not installed', 'apt-get install git (or slipway setup)');
+  }
+
+  const missingCommands = input.commands.filter((c) => !facts.commands.includes(c));
+  add('programs', missingCommands.length === 0 ? 'ok' : 'fail', missingCommands.length === 0 ? `${input.commands.join(', ')} found` : `missing: ${missingCommands.join(', ')}`, `apt-get install ${missingCommands.map((c) => (c === 'flock' ? 'util-linux' : c)).join(' ')}`);
+  if (input.packages.length > 0) {
+    if (!facts.dpkg) add('packages', 'warn', 'not a Debian/Ubuntu server (no dpkg): install the packages yourself', `install: ${input.packages.join(' ')}`);
+    else {
+      const missing = input.packages.filter((p) => !facts.packages.includes(p));
+      add('packages', missing.length === 0 ? 'ok' : 'warn', missing.length === 0 ? `${input.packages.join(', ')} installed` : `not installed: ${missing.join(', ')} (a deploy installs them, given apt access)`, `slipway setup ${input.env}, or apt-get install ${missing.join(' ')}`);
+    }
+  }
+
+  if (facts.clock === undefined) add('clock', 'warn', 'could not read the server clock', 'check that date works on the server');
+  else {
+    const skew = facts.clock - input.localClock;
+    const detail = Math.abs(skew) <= 1 ? 'in step with this machine' : `${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} this machine`;
+    add('clock', Math.abs(skew) > MAX_SKEW_SECONDS ? 'warn' : 'ok', detail, 'enable time sync on the server: timedatectl set-ntp true (systemd-timesyncd or chrony)');
+  }
+
+  if (facts.systemd) add('systemd', 'ok', 'systemd runs the server');
+  else add('systemd', input.needsSystemd ? 'fail' : 'warn', 'systemd does not run on this server', input.needsSystemd ? 'deploy the processes to a server with systemd' : 'only apps without processes can be deployed here');
+  return checks;
+}
