@@ -51,7 +51,10 @@ function renderLine(command: Cmd, options: RenderOptions, heredocs: string[]): s
   if ('shell' in command) return command.shell;
   if ('if' in command) {
     const branch = (cmds: Cmd[]) => (cmds.length === 0 ? ':' : cmds.map((c) => renderCmd(c, options)).join('\n'));
-    return `if ${renderCmd(command.if, options)}; then\n${branch(command.then)}\nelse\n${branch(command.else)}\nfi`;
+    // The condition's heredocs follow its `; then` line, like any other line's.
+    const conditionDocs: string[] = [];
+    const condition = renderLine(command.if, options, conditionDocs);
+    return [`if ${condition}; then`, ...conditionDocs, branch(command.then), 'else', branch(command.else), 'fi'].join('\n');
   }
   if ('either' in command) {
     return `{ ${renderLine(command.either, options, heredocs)} || ${renderLine(command.orElse, options, heredocs)}; }`;

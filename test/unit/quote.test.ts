@@ -87,6 +87,10 @@ describe('renderCmd', () => {
     expect(renderCmd(unless(cmd('test', '-d', '/r'), cmd('git', 'init', '--bare', '/r')))).toBe('{ test -d /r || git init --bare /r; }');
     expect(renderCmd(unless(unless(cmd('a'), cmd('b')), cmd('c')))).toBe('{ { a || b; } || c; }');
     expect(renderCmd({ shell: 'for x in 1 2; do :; done' })).toBe('for x in 1 2; do :; done');
+    expect(renderCmd({ if: cmd('test', '-f', '/a b'), then: [cmd('cp', '/a b', '/c')], else: [] })).toBe("if test -f '/a b'; then\ncp '/a b' /c\nelse\n:\nfi");
+    expect(renderCmd({ if: { argv: ['grep', '-q', 'x'], stdin: { text: 'x' } }, then: [], else: [cmd('false')] })).toBe(
+      "if grep -q x <<'SLIPWAY_EOF_0'; then\nx\nSLIPWAY_EOF_0\n:\nelse\nfalse\nfi",
+    );
   });
 });
 

@@ -109,6 +109,19 @@ describe('heredoc stdin arrives byte for byte', () => {
     expect(stdout).toBe('ABC\n');
   });
 
+  it('as the condition of an if, and inside its branches', () => {
+    const command: Cmd = {
+      if: { argv: ['grep', '-q', 'yes'], stdin: { text: 'yes\n' } },
+      then: [{ argv: ['cat'], stdin: { text: 'then branch\n' } }, cmd('echo', 'after then')],
+      else: [cmd('echo', 'else branch')],
+    };
+    const { stdout, status, stderr } = sh('bash', renderCmd(command));
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    expect(stdout).toBe('then branch\nafter then\n');
+    expect(sh('bash', renderCmd({ ...command, if: { argv: ['grep', '-q', 'yes'], stdin: { text: 'no\n' } } })).stdout).toBe('else branch\n');
+  });
+
   it('in a full script, followed by more commands', () => {
     const script = renderScript([
       { id: 'one', title: '1', commands: [{ argv: ['cat'], stdin: { text: 'first' } }, unless(cmd('false'), { argv: ['cat'], stdin: { text: 'second\n' } }), cmd('echo', 'third')] },
