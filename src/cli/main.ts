@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.js';
 import { CommandFailedError, UserError } from '../errors.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerInspectCommands } from './inspect-commands.js';
+import { registerOpsCommands } from './ops-commands.js';
 import { registerSandbox } from './sandbox.js';
 import { registerSetupCommands } from './setup-commands.js';
 import { registerBackupCommands } from './backup-commands.js';
@@ -49,6 +50,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .showHelpAfterError();
   registerDeployCommands(program, io, argv);
   registerInspectCommands(program, io);
+  registerOpsCommands(program, io, argv);
   registerSandbox(program, io);
   registerSetupCommands(program, io, argv);
   registerBackupCommands(program, io, argv);

@@ -1,4 +1,5 @@
 // Names that reach a shell command or a path are held to strict patterns, checked before anything runs.
+import { createHash } from 'node:crypto';
 
 export const PROJECT_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 export const ENV_NAME = /^[a-z][a-z0-9_-]{0,30}$/;
@@ -8,7 +9,7 @@ export const PROCESS_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Host names and IPv4/IPv6 literals; `local` means this machine. */
-export const HOST = /^(local|[A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\[?[0-9a-fA-F:]+\]?)$/;
+export const HOST = /^(local|[A-Za-z0-9]([A-Za-z0-9._-]{0,252})|\[?[0-9a-fA-F:]+\]?)$/;
 /** A DNS name (letters, digits, dashes, dots); no wildcards, no ports. */
 export const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 export const ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]*$/;
@@ -21,10 +22,16 @@ export function isFullSha(ref: string): boolean {
 }
 
 /** A branch name as a directory name for per-branch deploys: `feature/Login_x` → `feature-login-x`. */
+/**
+ * A branch name as a directory name for per-branch deploys. A name that had to change (`feature/Login_x`) gets
+ * a short hash of the original (`feature-login-x-3f2a1c`), so `feature/a` and `feature-a` never share a directory.
+ */
 export function branchSlug(branch: string): string {
   const slug = branch
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return slug.slice(0, 50) || 'branch';
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50) || 'branch';
+  if (slug === branch) return slug;
+  return `${slug}-${createHash('sha256').update(branch).digest('hex').slice(0, 6)}`;
 }

@@ -44,7 +44,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
     pythonVersion: config.project.python_version,
     packages: [...packagesToProbe(config), ...webPackages(tier)],
     files: webFiles(tier),
-    slotProcess: tier?.strategy === 'blue-green' ? tier.process : undefined,
+    slotProcess: tier?.process, // restart too: slots left by blue/green must stop (strategyChange)
   };
   const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, resolved.sha, wants)));
   const cores = Math.min(...facts.map((f) => f.cores));

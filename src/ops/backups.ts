@@ -23,7 +23,7 @@ const asPostgres = 'runuser -u postgres --';
  * COPY block (COPY's text format escapes newlines in values). A damaged dump fails here, or in the restore.
  */
 function dumpCounts(file: string): string {
-  return `${asPostgres} pg_restore --data-only -f - < ${quote(file)} | awk '/^COPY / { t = $2; n = 0; copying = 1; next } copying && /^\\\\\\.$/ { print "dump " t " " n; copying = 0; next } copying { n++ }'`;
+  return `${asPostgres} pg_restore --data-only -f - < ${quote(file)} | awk '/^COPY / { t = substr($0, 6); sub(/ (\\(.*\\) )?FROM stdin;$/, "", t); n = 0; copying = 1; next } copying && /^\\\\\\.$/ { print "dump " t " " n; copying = 0; next } copying { n++ }'`;
 }
 
 /** Rows of every table of a database (ONLY: a parent's count must not include its children's rows). */

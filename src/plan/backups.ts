@@ -78,7 +78,7 @@ export function compareCounts(lines: readonly string[]): VerifyResult {
   const byTable = new Map<string, TableCheck>();
   const entry = (table: string) => byTable.get(table) ?? byTable.set(table, { table }).get(table)!;
   for (const line of lines) {
-    const match = /^(dump|restored) (\S+) (\d+)$/.exec(line.trim());
+    const match = /^(dump|restored) (.+) (\d+)$/.exec(line.trim());
     if (!match) continue;
     const check = entry(match[2]!);
     if (match[1] === 'dump') check.dump = Number(match[3]);

@@ -10,7 +10,7 @@ import type { AppProfile } from '../recipes/types.js';
 import { databaseStep, releaseChecks, systemPackagesStep, venvStep, type AppStepsInput } from './app-steps.js';
 import { appEnv, envFileText } from './env-file.js';
 import { unusedVenvs } from './venv.js';
-import { blueGreenSteps, siteSteps, slotPort, slotsOf, webPackages, webTierFor } from './web.js';
+import { blueGreenSteps, siteSteps, slotPort, slotsOf, strategyChange, webPackages, webTierFor } from './web.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
@@ -133,12 +133,14 @@ export function planDeployHost(input: DeployInput): HostPlan {
 
   const switchIndex = steps.length;
   const afterSwitch = hookCommands(config.hooks.after_switch);
+  const change = tier ? strategyChange(tier, layout, facts) : { steps: [], recovery: [] };
+  steps.push(...change.steps);
   let recovery: Step[];
   if (blueGreen && health) {
     const workers = unitNames;
     const bg = blueGreenSteps({ tier: blueGreen, layout, facts, to: id, from: facts.current, workers, afterSwitch, health: { ...health, path: profile.healthPath }, markBad: true });
     steps.push(...bg.steps);
-    recovery = bg.recovery;
+    recovery = change.recovery.length > 0 ? [...bg.recovery, { id: 'strategy-back', title: 'Start the in-place web service again', commands: change.recovery }] : bg.recovery;
   } else {
     steps.push(...switchSteps({ layout, to: id, units: unitNames, afterSwitch, health }));
     recovery = switchBackSteps(layout, facts.current, id, unitNames, true, previousHealth(facts, health));

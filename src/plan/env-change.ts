@@ -92,7 +92,8 @@ export function planEnvChange(input: EnvChangeInput): EnvHostPlan {
     recovery: {
       switchAt: 1,
       beforeSwitch: [{ id: 'env-discard', title: 'Discard the new .env', commands: [discardEnvFiles(file, 'both')] }],
-      afterSwitch: [{ id: 'env-restore', title: 'Restore the previous .env and restart', commands: [restoreEnvFile(file), ...restartUnits(units)] }],
+      // Back to the old file, and wait until the app answers again with it.
+      afterSwitch: [{ id: 'env-restore', title: 'Restore the previous .env and restart', commands: [restoreEnvFile(file), ...restartUnits(units), ...(health ? [healthProbe(health)] : [])] }],
     },
   };
 }

@@ -2,13 +2,14 @@
 // release: blue/green slots (start, check, route, drain) or a restart in place.
 import type { Config, ProcessConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
-import { cmd, type Step } from '../ops/command.js';
+import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { healthProbe, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { restartUnits, sha256 } from '../ops/services.js';
-import { cancelDrain, installSite, letsencryptCertificate, otherSlot, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
+import { cancelDrain, checkAndReload, installSite, letsencryptCertificate, otherSlot, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
 import { renderSite, renderUpstream, type SitePaths } from '../render/nginx.js';
-import { slotEnvFile } from '../render/systemd.js';
+import { slotEnvFile, unitName } from '../render/systemd.js';
+import { writeFile } from '../ops/files.js';
 import type { HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
 
@@ -158,4 +159,35 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
     ...(input.markBad ? [setStatus(layout, to, 'bad')] : []),
   ];
   return { steps, recovery: [{ id: 'switch-back', title: live ? `Send traffic back to the ${live} slot` : 'Stop the new slot', commands: back }] };
+}
+
+/**
+ * A change of http.strategy finds the other strategy's web service holding the port. restart → blue-green: the
+ * in-place service stops before the blue slot starts on its port (and starts again if the deploy fails);
+ * blue-green → restart: both slots stop and nginx goes back to the process's port. Requests drop once, while the
+ * new service starts. Without this the new service could not bind, and the old code passed the health check.
+ */
+export function strategyChange(tier: WebTier, layout: Layout, facts: HostFacts): { steps: Step[]; recovery: Cmd[] } {
+  if (tier.strategy === 'blue-green') {
+    const inPlace = unitName(layout, tier.process);
+    // Once a slot has gone live the in-place service was stopped; until then a failed deploy tries again.
+    if (facts.units[inPlace] === undefined || facts.liveSlot !== undefined) return { steps: [], recovery: [] };
+    return {
+      steps: [{ id: 'strategy', title: `Stop ${inPlace}: the ${tier.process} process moves to blue/green slots`, commands: [cmd('systemctl', 'disable', '--now', '--quiet', inPlace)] }],
+      recovery: [cmd('systemctl', 'enable', '--now', '--quiet', inPlace)],
+    };
+  }
+  const slots = (['blue', 'green'] as const).filter((slot) => facts.slots[slot]?.active);
+  if (slots.length === 0 && facts.liveSlot === undefined) return { steps: [], recovery: [] };
+  const backup = `${tier.paths.upstream}.slipway-prev`;
+  const commands: Cmd[] = [
+    ...cancelDrain(layout, 'blue'),
+    ...cancelDrain(layout, 'green'),
+    cmd('systemctl', 'disable', '--now', '--quiet', slotUnit(layout, tier.process, 'blue'), slotUnit(layout, tier.process, 'green')),
+    cmd('rm', '-f', layout.liveSlotFile),
+    { if: { argv: ['test', '-f', tier.paths.upstream] }, then: [cmd('cp', '-p', tier.paths.upstream, backup)], else: [] },
+    ...writeFile({ path: tier.paths.upstream, text: renderUpstream(layout.unitPrefix, tier.port) }),
+    checkAndReload([{ either: cmd('mv', '-f', backup, tier.paths.upstream), orElse: cmd('true') }]),
+  ];
+  return { steps: [{ id: 'strategy', title: `Stop the blue/green slots: the ${tier.process} process restarts in place on port ${tier.port}`, commands }], recovery: [] };
 }

@@ -15,7 +15,7 @@ export interface SitePaths {
 
 export interface SiteInput {
   http: Pick<Config['http'], 'domain' | 'aliases' | 'default_server' | 'tls' | 'client_max_body_size' | 'proxy_read_timeout' | 'frame_options'>;
-  /** nginx names may not contain dashes in variables: `shop-prod` → `shop_prod`. */
+  /** The app's unit prefix, also used (encoded) in nginx names. */
   prefix: string;
   paths: SitePaths;
   /** Absolute directory served at /static/ (through `current`), if any. */
@@ -26,7 +26,8 @@ export interface SiteInput {
   httpOnly?: boolean;
 }
 
-const variable = (prefix: string) => prefix.replace(/[^A-Za-z0-9_]/g, '_');
+/** nginx names allow letters, digits and _: other characters become _<hex>, so distinct prefixes stay distinct. */
+const variable = (prefix: string) => prefix.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
 
 export function renderUpstream(prefix: string, port: number): string {
   return [

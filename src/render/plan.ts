@@ -7,6 +7,13 @@ import type { HostPlan, Plan } from '../plan/types.js';
 
 const commandsOf = (step: Step) => step.commands.map((c) => renderCmd(c, { redact: true }));
 
+/** A Markdown code block whose fence is longer than any run of backticks inside (a hook may contain ```). */
+function codeBlock(lines: string[]): string[] {
+  const longest = Math.max(2, ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((run) => run.length))));
+  const fence = '`'.repeat(longest + 1);
+  return [`${fence}sh`, ...lines, fence];
+}
+
 function describeTarget(target: Target): string {
   if (target.kind === 'local') return 'this machine';
   return `ssh ${target.user ? `${target.user}@` : ''}${target.host}${target.port ? ` -p ${target.port}` : ''}`;
@@ -37,15 +44,15 @@ export function planText(plan: Plan): string {
 }
 
 function hostRunbook(host: HostPlan): string[] {
-  const lines = [`## ${host.target.label}`, '', `Connect: \`${describeTarget(host.target)}\`. Take the deploy lock first so no automated deploy runs meanwhile:`, '', '```sh', `exec 9>>${host.layout.lockFile} && flock -n 9`, '```', ''];
+  const lines = [`## ${host.target.label}`, '', `Connect: \`${describeTarget(host.target)}\`. Take the deploy lock first so no automated deploy runs meanwhile:`, '', ...codeBlock([`exec 9>>${host.layout.lockFile} && flock -n 9`]), ''];
   host.steps.forEach((step, i) => {
     if (i === host.switchIndex) lines.push('From here on, traffic moves to the new release. If a step fails, switch back (below).', '');
-    lines.push(`### ${i + 1}. ${step.title}${step.runsOn === 'deployer' ? ' (on your own machine, not the server)' : ''}`, '', '```sh', ...commandsOf(step), '```', '');
+    lines.push(`### ${i + 1}. ${step.title}${step.runsOn === 'deployer' ? ' (on your own machine, not the server)' : ''}`, '', ...codeBlock(commandsOf(step)), '');
   });
   if (host.onFailureBeforeSwitch.length > 0) {
-    lines.push('### If a step before the switch failed', '', '```sh', ...host.onFailureBeforeSwitch.flatMap(commandsOf), '```', '');
+    lines.push('### If a step before the switch failed', '', ...codeBlock(host.onFailureBeforeSwitch.flatMap(commandsOf)), '');
   }
-  lines.push('### If a step after the switch failed', '', '```sh', ...host.onFailureAfterSwitch.flatMap(commandsOf), '```', '');
+  lines.push('### If a step after the switch failed', '', ...codeBlock(host.onFailureAfterSwitch.flatMap(commandsOf)), '');
   return lines;
 }
 

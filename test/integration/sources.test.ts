@@ -65,7 +65,7 @@ describe('per-branch deploys (env branch)', () => {
     expect((await cli(project.dir, ['deploy', 'branch', '--ref', 'main'])).code).toBe(0);
     expect((await cli(project.dir, ['deploy', 'branch', '--ref', 'feature/Login_x'])).code).toBe(0);
     expect(readFileSync(join(project.basePath, 'shop/branch/main/current/VERSION'), 'utf8')).toBe('main\n');
-    expect(readFileSync(join(project.basePath, 'shop/branch/feature-login-x/current/VERSION'), 'utf8')).toBe('feature\n');
+    expect(readFileSync(join(project.basePath, 'shop/branch/feature-login-x-847dbe/current/VERSION'), 'utf8')).toBe('feature\n');
     const releases = await cli(project.dir, ['releases', 'branch', '--branch', 'feature/Login_x']);
     expect(releases.out).toMatch(/\*\s+\S+\s+ok\s+feature\/Login_x/);
   });

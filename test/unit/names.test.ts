@@ -14,8 +14,8 @@ describe('name patterns', () => {
   });
 
   it('hosts: names, IPv4, IPv6 and local; never an option', () => {
-    for (const ok of ['local', 'web1', 'app.example.com', '10.0.0.1', '::1', '[2001:db8::1]', 'fe80::1']) expect(HOST.test(ok), ok).toBe(true);
-    for (const bad of [...HOSTILE, '-p22', 'user@host', 'host:22', 'a_b']) expect(HOST.test(bad), JSON.stringify(bad)).toBe(false);
+    for (const ok of ['local', 'web1', 'app.example.com', '10.0.0.1', '::1', '[2001:db8::1]', 'fe80::1', 'my_server']) expect(HOST.test(ok), ok).toBe(true);
+    for (const bad of [...HOSTILE, '-p22', 'user@host', 'host:22', '_ab']) expect(HOST.test(bad), JSON.stringify(bad)).toBe(false);
   });
 
   it('project, environment and user names', () => {
@@ -39,9 +39,13 @@ describe('name patterns', () => {
   });
 
   it('branch slugs are safe directory and unit name parts', () => {
-    expect(branchSlug('feature/Login_x')).toBe('feature-login-x');
+    expect(branchSlug('feature/Login_x')).toBe('feature-login-x-847dbe');
+    // Names that had to change carry a hash of the original, so they never collide with one that did not.
+    expect(branchSlug('feature-a')).toBe('feature-a');
+    expect(branchSlug('feature/a')).not.toBe(branchSlug('feature-a'));
+    expect(branchSlug('Main')).not.toBe(branchSlug('main'));
     expect(branchSlug('main')).toBe('main');
-    expect(branchSlug('--weird..name//')).toBe('weird-name');
+    expect(branchSlug('--weird..name//')).toBe('weird-name-21c44b');
     expect(branchSlug('///')).toBe('branch');
     expect(branchSlug('a'.repeat(80))).toBe('a'.repeat(50));
     for (const hostile of HOSTILE) expect(branchSlug(hostile)).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);

@@ -281,23 +281,23 @@ describe('per-branch layout', () => {
     const config = withWeb({ per_branch: true, environment: 'branch', base_path: '/srv' });
     const p = plan({ config, branch: 'feature/Login_x' });
     expect(p.layout).toEqual({
-      root: '/srv/shop/branch/feature-login-x',
-      releases: '/srv/shop/branch/feature-login-x/releases',
-      shared: '/srv/shop/branch/feature-login-x/shared',
-      current: '/srv/shop/branch/feature-login-x/current',
-      nextCurrent: '/srv/shop/branch/feature-login-x/.current-next',
-      meta: '/srv/shop/branch/feature-login-x/.slipway',
-      repo: '/srv/shop/branch/feature-login-x/.slipway/repo.git',
-      lockFile: '/srv/shop/branch/feature-login-x/.slipway/deploy.lock',
-      holderFile: '/srv/shop/branch/feature-login-x/.slipway/lock-holder.json',
-      history: '/srv/shop/branch/feature-login-x/.slipway/history.jsonl',
-      envFile: '/srv/shop/branch/feature-login-x/shared/.env',
-      slots: '/srv/shop/branch/feature-login-x/slots',
-      liveSlotFile: '/srv/shop/branch/feature-login-x/.slipway/live-slot',
-      unitPrefix: 'shop-branch-feature-login-x',
+      root: '/srv/shop/branch/feature-login-x-847dbe',
+      releases: '/srv/shop/branch/feature-login-x-847dbe/releases',
+      shared: '/srv/shop/branch/feature-login-x-847dbe/shared',
+      current: '/srv/shop/branch/feature-login-x-847dbe/current',
+      nextCurrent: '/srv/shop/branch/feature-login-x-847dbe/.current-next',
+      meta: '/srv/shop/branch/feature-login-x-847dbe/.slipway',
+      repo: '/srv/shop/branch/feature-login-x-847dbe/.slipway/repo.git',
+      lockFile: '/srv/shop/branch/feature-login-x-847dbe/.slipway/deploy.lock',
+      holderFile: '/srv/shop/branch/feature-login-x-847dbe/.slipway/lock-holder.json',
+      history: '/srv/shop/branch/feature-login-x-847dbe/.slipway/history.jsonl',
+      envFile: '/srv/shop/branch/feature-login-x-847dbe/shared/.env',
+      slots: '/srv/shop/branch/feature-login-x-847dbe/slots',
+      liveSlotFile: '/srv/shop/branch/feature-login-x-847dbe/.slipway/live-slot',
+      unitPrefix: 'shop-branch-feature-login-x-847dbe',
       appUser: 'shop',
     });
-    expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-branch-feature-login-x-web.service', 'systemctl restart shop-branch-feature-login-x-web.service']);
+    expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-branch-feature-login-x-847dbe-web.service', 'systemctl restart shop-branch-feature-login-x-847dbe-web.service']);
   });
 
   it('derives the app user from the project name unless given', () => {

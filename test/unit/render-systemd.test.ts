@@ -71,9 +71,9 @@ describe('process unit', () => {
     expect(unitName(layout, 'web')).toBe('shop-web.service');
     expect(targetName(layout)).toBe('shop.target');
     const branch = layoutFor(testConfig({ per_branch: true, environment: 'branch' }), 'feature/Login_x');
-    expect(unitName(branch, 'web')).toBe('shop-branch-feature-login-x-web.service');
+    expect(unitName(branch, 'web')).toBe('shop-branch-feature-login-x-847dbe-web.service');
     expect(renderProcessUnit(branch, 'web', { command: 'run', roles: ['web'] }, 'shop')).toContain(
-      'PartOf=shop-branch-feature-login-x.target\n\n[Service]\nType=simple\nUser=shop\nGroup=shop\nWorkingDirectory=/opt/shop/branch/feature-login-x/current\nEnvironmentFile=-/opt/shop/branch/feature-login-x/shared/.env\n',
+      'PartOf=shop-branch-feature-login-x-847dbe.target\n\n[Service]\nType=simple\nUser=shop\nGroup=shop\nWorkingDirectory=/opt/shop/branch/feature-login-x-847dbe/current\nEnvironmentFile=-/opt/shop/branch/feature-login-x-847dbe/shared/.env\n',
     );
   });
 });

@@ -1,0 +1,69 @@
+// Day-2 commands: env, status, logs, handoff. Reading state, or (env set/unset) changing only the .env.
+import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import { gatherHandoff } from '../execute/handoff.js';
+import { showLogs } from '../execute/logs.js';
+import { layoutForRef } from '../execute/operation.js';
+import { hostStatuses } from '../execute/status.js';
+import { handoffMarkdown } from '../render/handoff.js';
+import { statusJson, statusText } from '../render/status.js';
+import { load, operationContext, type GlobalOptions } from './context.js';
+import { registerEnvCommands } from './env-commands.js';
+import type { Io } from './io.js';
+
+export function registerOpsCommands(program: Command, io: Io, argv: readonly string[]): void {
+  const globals = () => program.opts<GlobalOptions>();
+  registerEnvCommands(program, io, argv);
+
+  program
+    .command('status')
+    .description('per server: current release, unit states, health, disk use, last deploy, lock holder')
+    .argument('<env>', 'environment')
+    .option('--branch <branch>', 'for per-branch environments: which branch')
+    .option('--host <name>', 'only this server')
+    .option('--json', 'machine-readable output')
+    .action(async (env: string, options: { branch?: string; host?: string; json?: boolean }) => {
+      const loaded = await load(io, env, globals());
+      const statuses = await hostStatuses({ loaded, ...(options.host ? { only: options.host } : {}) }, layoutForRef(loaded, options.branch));
+      io.out(options.json ? statusJson(statuses) : statusText(statuses, new Date()));
+    });
+
+  program
+    .command('logs')
+    .description("journald output of the app's processes on every server, each line prefixed with host and process")
+    .argument('<env>', 'environment')
+    .argument('[process]', 'only this process (web, worker...)')
+    .option('-n, --lines <count>', 'lines per process', '50')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .option('--branch <branch>', 'for per-branch environments: which branch')
+    .option('--host <name>', 'only this server')
+    .action(async (env: string, processName: string | undefined, options: { lines: string; follow?: boolean; branch?: string; host?: string }) => {
+      if (!/^\d+$/.test(options.lines)) throw new UserError(`--lines expects a number, got ${options.lines}`);
+      const loaded = await load(io, env, globals());
+      const request = { process: processName, lines: Number(options.lines), follow: options.follow ?? false };
+      await showLogs({ loaded, ...(options.host ? { only: options.host } : {}) }, layoutForRef(loaded, options.branch), request, (host, line) => io.out(`${host} ${line}`));
+    });
+
+  program
+    .command('handoff')
+    .description('a Markdown note of what deploying --to needs beyond `git pull` (packages, migrations, static files, env vars, units), with the runbook')
+    .argument('<env>', 'environment')
+    .option('--from <sha>', 'the commit the servers run (default: the current release on the first server)')
+    .option('--to <ref>', 'branch, tag or commit to deploy (default: project.branch)')
+    .option('-o, --output <file>', 'write the note to this file instead of standard output')
+    .action(async (env: string, options: { from?: string; to?: string; output?: string }) => {
+      const loaded = await load(io, env, globals());
+      const ctx = operationContext(io, loaded, globals(), 'plan', argv);
+      const { input, handoff } = await gatherHandoff(ctx, { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) });
+      const note = handoffMarkdown(input, handoff);
+      if (!options.output) {
+        io.out(note);
+        return;
+      }
+      const path = resolve(io.cwd, options.output);
+      await writeFile(path, note);
+      io.err(`wrote ${path}`);
+    });
+}
