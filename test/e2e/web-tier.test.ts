@@ -214,19 +214,31 @@ describe('the web tier on sandbox servers', () => {
     });
   });
 
-  it('strategy restart runs one service in place and serves each new release', async () => {
+  it('strategy restart runs one service in place; changing strategy either way leaves one web service serving the new code', async () => {
     await withSandboxes(['e2e-web6'], async ([server]) => {
-      const repo = await helloBehindNginx(server!, { enabled: true, default_server: true, strategy: 'restart' });
       const site = { address: server!.address, host: server!.address };
-      await repo.commit('v1');
-      await repo.deploy();
+      const upstream = () => onServer(server!, "grep -o 'server 127.0.0.1:[0-9]*' /etc/nginx/slipway/hello.upstream.conf");
+      const deployWith = async (strategy: string, version: string) => {
+        await repo.configure([server!], { env_vars: {}, http: { enabled: true, default_server: true, strategy } });
+        await repo.commit(version);
+        return (await repo.deploy()).stderr;
+      };
+      const repo = await helloBehindNginx(server!, {});
+      await deployWith('blue-green', 'v1');
+      await deployWith('blue-green', 'v2'); // green (8001) serves, blue drains
+      expect(await upstream()).toBe('server 127.0.0.1:8001');
+
+      expect(await deployWith('restart', 'v3')).toContain('Stop the blue/green slots: the web process restarts in place on port 8000');
       expect(await runningUnits(server!)).toBe('hello-web.service');
-      expect(await versionThrough(site)).toBe('v1');
-      expect(await onServer(server!, 'cat /etc/nginx/slipway/hello.upstream.conf')).toContain('server 127.0.0.1:8000;');
-      await repo.commit('v2');
-      await repo.deploy();
-      expect(await waitFor(() => versionThrough(site).catch(() => undefined), (v) => v === 'v2', 5000)).toBe('v2');
+      expect(await upstream()).toBe('server 127.0.0.1:8000');
+      expect(await versionThrough(site)).toBe('v3');
+      await deployWith('restart', 'v4');
+      expect(await waitFor(() => versionThrough(site).catch(() => undefined), (v) => v === 'v4', 5000)).toBe('v4');
       expect(await runningUnits(server!)).toBe('hello-web.service');
+
+      expect(await deployWith('blue-green', 'v5')).toContain('Stop hello-web.service: the web process moves to blue/green slots');
+      expect(await runningUnits(server!)).toBe('hello-web@blue.service');
+      expect(await versionThrough(site)).toBe('v5');
     });
   });
 });
