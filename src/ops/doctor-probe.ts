@@ -31,7 +31,7 @@ export function doctorProbe(wants: DoctorProbeWants): Snippet {
     ...(wants.fetchUrl
       ? [
           // As the deploy fetches: no prompt may wait for an answer that never comes.
-          `if command -v git >/dev/null 2>&1; then if out=$(GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND='ssh -o BatchMode=yes' timeout 30 git ls-remote -- ${quote(wants.fetchUrl)} HEAD 2>&1 >/dev/null); then echo "git-remote ok"; else echo "git-remote fail $(printf %s "$out" | grep -v '^$' | tail -n 1)"; fi; fi`,
+          `if command -v git >/dev/null 2>&1; then if out=$(GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND='ssh -o BatchMode=yes' timeout 30 git ls-remote -- ${quote(wants.fetchUrl)} HEAD 2>&1 >/dev/null); then echo "git-remote ok"; else msg=$(printf '%s\\n' "$out" | grep '^fatal:' | head -n 1); echo "git-remote fail \${msg:-$(printf '%s\\n' "$out" | tail -n 1)}"; fi; fi`,
         ]
       : []),
     'true',

@@ -1,0 +1,111 @@
+// doctor: the probe's output parsed, each check judged from fake facts (with its fix), and the probe itself run
+// by bash on this machine.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { doctorReport } from '../../src/cli/doctor-command.js';
+import { doctorProbe } from '../../src/ops/doctor-probe.js';
+import { judgeHost, parseDoctorFacts, type DoctorFacts, type DoctorInput } from '../../src/plan/doctor.js';
+
+const NOW = 1_800_000_000;
+const input: DoctorInput = {
+  env: 'prod',
+  basePath: '/opt',
+  source: { mode: 'push' },
+  packages: ['python3-venv', 'postgresql'],
+  commands: ['bash', 'git', 'tar', 'curl', 'flock'],
+  needsSystemd: true,
+  localClock: NOW,
+};
+const healthy: DoctorFacts = {
+  user: 'root',
+  uid: 0,
+  disk: { totalKb: 20 * 1024 * 1024, availableKb: 10 * 1024 * 1024, mount: '/' },
+  clock: NOW + 1,
+  systemd: true,
+  dpkg: true,
+  commands: ['bash', 'git', 'tar', 'curl', 'flock'],
+  packages: ['python3-venv', 'postgresql'],
+};
+const byName = (facts: DoctorFacts, overrides: Partial<DoctorInput> = {}) => Object.fromEntries(judgeHost(facts, { ...input, ...overrides }).map((c) => [c.name, c]));
+
+describe('doctor checks', () => {
+  it('a healthy server: every check ok, none with a fix', () => {
+    expect(judgeHost(healthy, input)).toEqual([
+      { name: 'sudo', status: 'ok', detail: 'logged in as root' },
+      { name: 'disk', status: 'ok', detail: '10.0 GB free on / (50 %)' },
+      { name: 'git access', status: 'ok', detail: 'git is installed (slipway pushes the code over its SSH connection)' },
+      { name: 'programs', status: 'ok', detail: 'bash, git, tar, curl, flock found' },
+      { name: 'packages', status: 'ok', detail: 'python3-venv, postgresql installed' },
+      { name: 'clock', status: 'ok', detail: 'in step with this machine' },
+      { name: 'systemd', status: 'ok', detail: 'systemd runs the server' },
+    ]);
+  });
+
+  it('sudo: a non-root user needs it without a password', () => {
+    expect(byName({ ...healthy, user: 'deploy', uid: 1000, sudo: true }).sudo).toEqual({ name: 'sudo', status: 'ok', detail: 'deploy has passwordless sudo' });
+    expect(byName({ ...healthy, user: 'deploy', uid: 1000, sudo: false }).sudo).toEqual({
+      name: 'sudo',
+      status: 'fail',
+      detail: 'deploy cannot run sudo without a password',
+      fix: "as root on the server: echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy",
+    });
+  });
+
+  it('disk: a warning under 1 GB or under 10 %', () => {
+    expect(byName({ ...healthy, disk: { totalKb: 100 * 1024 * 1024, availableKb: 900 * 1024, mount: '/srv' } }).disk).toMatchObject({ status: 'warn', detail: '0.9 GB free on /srv (1 %)' });
+    expect(byName({ ...healthy, disk: { totalKb: 200 * 1024 * 1024, availableKb: 15 * 1024 * 1024, mount: '/' } }).disk).toMatchObject({ status: 'warn', detail: '15.0 GB free on / (8 %)' });
+    expect(byName({ ...healthy, disk: { totalKb: 200 * 1024 * 1024, availableKb: 15 * 1024 * 1024, mount: '/' } }).disk!.fix).toContain('keep_releases');
+  });
+
+  it('git access: fetch mode needs the server to read the repository', () => {
+    const fetch = { source: { mode: 'fetch' as const, url: 'git@github.com:acme/shop.git' } };
+    expect(byName({ ...healthy, gitRemote: { ok: true } }, fetch)['git access']).toEqual({ name: 'git access', status: 'ok', detail: 'the server can read git@github.com:acme/shop.git' });
+    const failed = byName({ ...healthy, gitRemote: { ok: false, error: 'Host key verification failed.' } }, fetch)['git access']!;
+    expect(failed).toMatchObject({ status: 'fail', detail: 'the server cannot read git@github.com:acme/shop.git: Host key verification failed.' });
+    expect(failed.fix).toContain('deploy key');
+    expect(byName({ ...healthy, commands: ['bash', 'tar', 'curl', 'flock'] })['git access']).toMatchObject({ status: 'fail', detail: 'git is not installed' });
+  });
+
+  it('programs fail, packages warn (a deploy installs them), clock skew warns, systemd fails only for apps with processes', () => {
+    const checks = byName({ ...healthy, commands: ['bash', 'git', 'tar'], packages: [], clock: NOW - 95, systemd: false });
+    expect(checks.programs).toEqual({ name: 'programs', status: 'fail', detail: 'missing: curl, flock', fix: 'apt-get install curl util-linux' });
+    expect(checks.packages).toMatchObject({ status: 'warn', fix: 'slipway setup prod, or apt-get install python3-venv postgresql' });
+    expect(checks.clock).toMatchObject({ status: 'warn', detail: '95 s behind this machine' });
+    expect(checks.systemd).toMatchObject({ status: 'fail' });
+    expect(byName({ ...healthy, systemd: false }, { needsSystemd: false }).systemd!.status).toBe('warn');
+    expect(byName({ ...healthy, clock: NOW + 30 }).clock).toMatchObject({ status: 'ok', detail: '30 s ahead of this machine' });
+  });
+
+  it('prints a fix under each problem', () => {
+    const report = doctorReport([{ host: 'web1', checks: [{ name: 'ssh', status: 'fail', detail: 'could not start a session', fix: 'check ssh' }, { name: 'disk', status: 'ok', detail: 'fine' }] }]);
+    expect(report).toBe(['web1  FAIL  ssh   could not start a session', '                  fix: check ssh', 'web1  ok    disk  fine'].join('\n'));
+  });
+});
+
+describe('doctor probe', () => {
+  it('parses its lines', () => {
+    expect(parseDoctorFacts(['user deploy 1000', 'sudo no', 'disk 1000 500 /srv', 'clock 123', 'flag systemd', 'flag dpkg', 'command git', 'package nginx', 'git-remote fail fatal: could not read'].join('\n'))).toEqual({
+      user: 'deploy',
+      uid: 1000,
+      sudo: false,
+      disk: { totalKb: 1000, availableKb: 500, mount: '/srv' },
+      clock: 123,
+      systemd: true,
+      dpkg: true,
+      commands: ['git'],
+      packages: ['nginx'],
+      gitRemote: { ok: false, error: 'fatal: could not read' },
+    });
+  });
+
+  it('runs read-only on this machine: a base path that does not exist yet is measured on its parent', () => {
+    const probe = doctorProbe({ basePath: '/nonexistent-slipway/deep/opt', packages: [], commands: ['bash', 'no-such-program-xyz'], fetchUrl: '/nonexistent-slipway/repo.git' });
+    const result = spawnSync('bash', ['-c', probe.shell], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    const facts = parseDoctorFacts(result.stdout);
+    expect(facts.disk?.mount).toBe(spawnSync('df', ['-P', '/'], { encoding: 'utf8' }).stdout.split('\n')[1]!.split(/\s+/).pop());
+    expect(facts.commands).toEqual(['bash']);
+    expect(Math.abs(facts.clock! - Date.now() / 1000)).toBeLessThan(5);
+    expect(facts.gitRemote).toMatchObject({ ok: false, error: expect.stringContaining('/nonexistent-slipway/repo.git') });
+  });
+});
