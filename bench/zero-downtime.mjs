@@ -1,0 +1,199 @@
+// Requests lost while slipway deploys and rolls back, under a steady load through nginx (`make bench-zero-downtime`,
+// as root): examples/django-app (gunicorn, 4 workers, behind nginx) on a sandbox server, 5 deploys and 2 rollbacks
+// with `http.strategy: blue-green`, then the same with `strategy: restart`, in one run.
+//   sudo node bench/zero-downtime.mjs [--server NAME] [--concurrency 8] [--path /version/]
+// The load: `concurrency` keep-alive HTTP/1.1 clients, each sending GET `path` to the server's address (port 80,
+// nginx) as soon as its previous answer arrived, from just before the first deploy until the last operation has
+// ended, never longer than 10 minutes. Failed = a non-2xx answer or a connection error. A request nginx's
+// keep-alive connection was closed under (no byte of answer: old nginx workers retire their idle connections
+// at each reload) is sent again once on a new connection, as browsers and curl do (RFC 9112 9.3.1); those are
+// counted as `retried`, and as failed if the retry fails too.
+// The default path, /version/, runs the whole Django stack (middleware, URL routing, a view reading the release's
+// VERSION file) without the database: the home page (`--path /`) writes a row per request and answers about
+// 30 times slower on a 2-core machine, too slow to reach 10,000 requests during the deploys.
+// Without --server, boots the sandbox server bench-zd and takes it down at the end. Prints figures only.
+// Needs `npm run build` and the sandbox image (`make sandbox-image`).
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'bin', 'slipway.js');
+const MAX_LOAD_MS = 10 * 60_000;
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(name);
+  return at >= 0 && args[at + 1] !== undefined ? args[at + 1] : fallback;
+};
+const givenServer = option('--server', undefined);
+const SERVER = givenServer ?? 'bench-zd';
+const concurrency = Number(option('--concurrency', '8'));
+const path = option('--path', '/version/');
+
+function exec(program, argv, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(program, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+async function must(program, argv, options) {
+  const result = await exec(program, argv, options);
+  if (result.code !== 0) throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`);
+  return result;
+}
+
+const slipway = (...argv) => must(process.execPath, [CLI, ...argv]);
+
+/** One GET through nginx; rejects with `reusedSocket` set when it failed on a kept-alive connection. */
+function get(address, agent) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: address, port: 80, path, agent, headers: { host: address }, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', (error) => {
+      error.reusedSocket = req.reusedSocket;
+      reject(error);
+    });
+    req.end();
+  });
+}
+
+const closedKeepAlive = (error) => error.reusedSocket === true && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
+
+function startLoad(address) {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const result = { total: 0, failed: 0, retried: 0, reasons: {}, started: performance.now(), ms: 0 };
+  const deadline = Date.now() + MAX_LOAD_MS;
+  let stopped = false;
+  const fail = (reason) => {
+    result.failed++;
+    result.reasons[reason] = (result.reasons[reason] ?? 0) + 1;
+  };
+  const client = async () => {
+    while (!stopped && Date.now() < deadline) {
+      result.total++;
+      try {
+        const answer = await get(address, agent).catch((error) => {
+          if (!closedKeepAlive(error)) throw error;
+          result.retried++;
+          return get(address, false); // on a new connection
+        });
+        if (answer.status < 200 || answer.status > 299) fail(`HTTP ${answer.status}`);
+      } catch (error) {
+        fail(error.code ?? error.message);
+      }
+    }
+  };
+  const clients = Promise.all(Array.from({ length: concurrency }, client));
+  return {
+    stop: async () => {
+      stopped = true;
+      await clients;
+      agent.destroy();
+      result.ms = performance.now() - result.started;
+      return result;
+    },
+  };
+}
+
+async function commit(repo, version) {
+  await writeFile(join(repo, 'VERSION'), `${version}\n`);
+  await must('git', ['-C', repo, 'add', '-A']);
+  await must('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '--quiet', '-m', version]);
+}
+
+async function configure(repo, strategy) {
+  const config = [
+    'servers:',
+    `  - sandbox: ${SERVER}`,
+    'processes:',
+    '  web:',
+    '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --workers 4',
+    'env_vars:',
+    '  SERVE_STATIC: "0"',
+    'http:',
+    '  enabled: true',
+    '  default_server: true',
+    `  strategy: ${strategy}`,
+    '',
+  ];
+  await writeFile(join(repo, 'deploy-sandbox.yml'), config.join('\n'));
+}
+
+async function timed(argv) {
+  const started = performance.now();
+  await slipway('-c', ...argv);
+  return (performance.now() - started) / 1000;
+}
+
+const stats = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return `median=${median.toFixed(2)} min=${sorted[0].toFixed(2)} max=${sorted.at(-1).toFixed(2)} n=${xs.length}`;
+};
+
+/** 5 deploys and 2 rollbacks under load: deploy, deploy, rollback, deploy, deploy, rollback, deploy. */
+async function round(repo, address, strategy, versions) {
+  await configure(repo, strategy);
+  await commit(repo, `${strategy}-${versions.next()}`);
+  await timed([repo, 'deploy', 'sandbox']); // the strategy's first deploy is not measured
+  const durations = { deploy: [], rollback: [] };
+  const load = startLoad(address);
+  for (const operation of ['deploy', 'deploy', 'rollback', 'deploy', 'deploy', 'rollback', 'deploy']) {
+    if (operation === 'deploy') {
+      await commit(repo, `${strategy}-${versions.next()}`);
+      durations.deploy.push(await timed([repo, 'deploy', 'sandbox']));
+    } else {
+      durations.rollback.push(await timed([repo, 'rollback', 'sandbox']));
+    }
+  }
+  const served = await load.stop();
+  const percent = ((100 * served.failed) / Math.max(served.total, 1)).toFixed(served.failed > 0 ? 1 : 0);
+  const reasons = Object.entries(served.reasons).map(([reason, n]) => `${reason}:${n}`).join(' ');
+  console.log(`${strategy} total=${served.total} failed=${served.failed} (${percent}%) retried=${served.retried} rps=${(served.total / (served.ms / 1000)).toFixed(0)} load_s=${(served.ms / 1000).toFixed(1)}${reasons ? ` reasons=${reasons}` : ''}`);
+  console.log(`${strategy} deploy_s ${stats(durations.deploy)}`);
+  console.log(`${strategy} rollback_s ${stats(durations.rollback)}`);
+}
+
+const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-'));
+try {
+  if (!givenServer) {
+    await exec(process.execPath, [CLI, 'sandbox', 'down', SERVER]);
+    await slipway('sandbox', 'up', SERVER);
+  }
+  const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
+  const address = listed.find((s) => s.name === SERVER && s.status === 'running')?.address;
+  if (!address) throw new Error(`sandbox server ${SERVER} is not running`);
+
+  await cp(join(ROOT, 'examples', 'django-app'), repo, { recursive: true });
+  await mkdir(join(repo, '.slipway'), { recursive: true });
+  await writeFile(join(repo, '.gitignore'), '.slipway/\n');
+  const secret = () => Math.random().toString(36).slice(2).padEnd(12, 'x');
+  await writeFile(join(repo, '.slipway', 'secrets-sandbox.env'), `DB_PASSWORD=${secret()}\nDJANGO_SECRET_KEY=${secret()}${secret()}${secret()}${secret()}\n`, { mode: 0o600 });
+  await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
+  let n = 0;
+  const versions = { next: () => `v${++n}` };
+
+  console.log(`load: ${concurrency} keep-alive clients, GET ${path} through nginx at ${address}; app: Django, gunicorn --workers 4`);
+  await round(repo, address, 'blue-green', versions);
+  await round(repo, address, 'restart', versions);
+} finally {
+  if (!givenServer) await exec(process.execPath, [CLI, 'sandbox', 'down', SERVER]);
+  await rm(repo, { recursive: true, force: true });
+}
