@@ -166,7 +166,8 @@ export function checkKeyLogin(input: { target: Target; loginUser: string; facts:
   if (target.kind !== 'ssh') return { ok: false, reason: 'slipway is not connected to this host over SSH, so it cannot tell that key login works' };
   if (facts.authorizedKeys === undefined) return { ok: false, reason: 'sshd is not installed' };
   if (facts.authorizedKeys === 0) {
-    const where = facts.sshd.authorizedkeysfile ?? '.ssh/authorized_keys';
+    const files = facts.sshd.authorizedkeysfile ?? '.ssh/authorized_keys';
+    const where = files === 'none' ? 'any authorized_keys file (AuthorizedKeysFile none)' : files;
     const command = facts.sshd.authorizedkeyscommand && facts.sshd.authorizedkeyscommand !== 'none' ? ' (keys from AuthorizedKeysCommand cannot be checked)' : '';
     return { ok: false, reason: `${loginUser} has no key in ${where}${command}: with passwords off, nobody could log in as ${loginUser} without one` };
   }
