@@ -17,17 +17,19 @@ function changeLines(change: RequirementsChange): string[] {
 }
 
 /** A plan step as the note shows it: where it is in the runbook below, and its commands. */
-function noteLines(notes: readonly PlanNote[]): string[] {
-  if (notes.length === 0) return [];
-  const lines = ['', 'The deploy does it here:', ''];
+function noteLines(notes: readonly PlanNote[], missing: string | undefined): string[] {
+  if (notes.length === 0) return missing ? ['', missing] : [];
+  const lines = ['', 'The deploy does it in the steps below:', ''];
   for (const n of notes) lines.push(`- ${n.host}, step ${n.number}: ${n.step.title}`);
-  const first = notes[0]!;
-  lines.push('', '```sh', ...first.step.commands.map((c) => renderCmd(c, { redact: true })), '```');
+  // Short steps are shown here; long ones (unit files) only in the runbook.
+  const commands = notes[0]!.step.commands.map((c) => renderCmd(c, { redact: true })).join('\n');
+  if (commands.split('\n').length <= 12) lines.push('', '```sh', commands, '```');
   return lines;
 }
 
-function section(title: string, body: string[], notes: readonly PlanNote[] = [], none = 'Nothing to do.'): string[] {
-  const content = [...body, ...noteLines(notes)];
+/** `missing`: said when the section has content but the plan has no step doing it. */
+function section(title: string, body: string[], notes: readonly PlanNote[] = [], none = 'Nothing to do.', missing?: string): string[] {
+  const content = body.length > 0 ? [...body, ...noteLines(notes, missing)] : [];
   return [`## ${title}`, '', ...(content.length > 0 ? content : [none]), ''];
 }
 
@@ -57,37 +59,37 @@ export function handoffMarkdown(input: HandoffInput, handoff: Handoff): string {
 
   const python = handoff.python.flatMap((p) => [`${code(p.path)}:`, '', ...changeLines(p.change), '']);
   const other = handoff.otherDependencyFiles.length > 0 ? [`Also changed (check by hand): ${handoff.otherDependencyFiles.map(code).join(', ')}`] : [];
-  lines.push(...section('Python packages', [...python, ...other], handoff.planNotes.python, 'No requirements changed.'));
+  lines.push(...section('Python packages', [...python, ...other], handoff.planNotes.python, 'No requirements changed.', 'Every host already has a venv with exactly these requirements: the deploy reuses it.'));
   if (handoff.node) lines.push(...section('Node packages', [`${code('package.json')}:`, '', ...changeLines(handoff.node)]));
 
-  const system = handoff.systemPackages.length > 0 ? [`The config asks for: ${handoff.systemPackages.map(code).join(', ')}.`] : [];
-  const missing = handoff.planNotes.packages.length === 0 && handoff.systemPackages.length > 0 ? ['All are installed on every host.'] : [];
-  lines.push(...section('System packages', [...system, ...missing], handoff.planNotes.packages, 'None configured.'));
-  lines.push(...section('Database', [], handoff.planNotes.database, 'No database steps.'));
+  const system = handoff.systemPackages.length > 0 || handoff.planNotes.packages.length > 0 ? [`The config asks for: ${handoff.systemPackages.map(code).join(', ') || '(none; the recipe or database needs some)'}.`] : [];
+  lines.push(...section('System packages', system, handoff.planNotes.packages, 'None needed.', 'All are installed on every host.'));
+  const database = handoff.planNotes.database.length > 0 ? ['The deploy ensures the database role and database (idempotent).'] : [];
+  lines.push(...section('Database', database, handoff.planNotes.database, 'No database steps.'));
 
   const { added, changed } = handoff.migrations;
   const migrations = [
     ...(added.length > 0 ? [`New migrations since ${short(from.sha)} (not applied on a server that runs it):`, '', ...added.map((m) => `- ${code(m)}`), ''] : []),
     ...(changed.length > 0 ? ['Existing migrations changed (already applied ones do not run again: check by hand):', '', ...changed.map((m) => `- ${code(m)}`), ''] : []),
   ];
-  lines.push(...section('Migrations', migrations, added.length > 0 || changed.length > 0 ? handoff.planNotes.migrations : [], 'No new migrations.'));
+  lines.push(...section('Migrations', migrations, handoff.planNotes.migrations, 'No new migrations.', 'The deploy runs no migrations for this app: run them by hand, or set `migrate.command` in the config.'));
 
   const statics = handoff.staticFiles.slice(0, 20).map((c) => `- ${c.status.slice(0, 1)} ${code(c.path)}`);
   const moreStatic = handoff.staticFiles.length > 20 ? [`- … and ${handoff.staticFiles.length - 20} more`] : [];
-  const staticBody = statics.length > 0 ? [`${handoff.staticFiles.length} static file(s) changed (run collectstatic):`, '', ...statics, ...moreStatic] : [];
-  lines.push(...section('Static files', staticBody, statics.length > 0 ? handoff.planNotes.static : [], 'No static files changed.'));
+  const staticBody = statics.length > 0 ? [`${handoff.staticFiles.length} static file(s) changed:`, '', ...statics, ...moreStatic] : [];
+  lines.push(...section('Static files', staticBody, handoff.planNotes.static, 'No static files changed.', 'The deploy runs no collectstatic for this app (only the Django recipe does): the files ship with the release as they are.'));
 
   const env = handoff.envMissing.map((e) => {
-    const how = e.required ? 'required (`os.environ[...]`)' : 'optional (has a fallback)';
+    const how = e.required ? 'required (`os.environ[...]`)' : 'read with `.get`/`getenv` (None or a default when unset)';
     const where = e.onHosts.length > 0 ? `; in the .env of ${e.onHosts.join(', ')} now, but not in the config` : '; not in the server .env, not in the config';
     return `- ${code(e.name)}: ${how}, read in ${e.files.map(code).join(', ')}${e.new ? ' (new in this change)' : ''}${where}`;
   });
   const envHow = env.length > 0 ? ['', 'Add each to `env_vars` in the config (secrets as `${NAME}`, the value in `.slipway/secrets-<env>.env`), or set it on the servers with `slipway env set <env> NAME --stdin`; the deploy rewrites .env from the config, so only the config keeps a value.'] : [];
-  lines.push(...section('Environment variables', [...env, ...envHow], [], 'Every variable the new code reads is in the config (or set by slipway).'));
+  lines.push(...section('Environment variables', [...env, ...envHow], [], 'Every variable the new code reads (as far as a scan of os.environ / os.getenv / env() calls sees) is in the config or set by slipway.'));
 
   const units = handoff.changedUnits.map((u) => `- ${u.host}: ${u.units.map(code).join(', ')}`);
   lines.push(...section('systemd units', units.length > 0 ? ['Unit files that change (the deploy reloads systemd):', '', ...units] : [], handoff.planNotes.units, 'No unit file changes.'));
-  if (handoff.planNotes.web.length > 0) lines.push(...section('nginx', [], handoff.planNotes.web));
+  if (handoff.planNotes.web.length > 0) lines.push(...section('nginx', ['The nginx site or its certificate changes (nginx is reloaded after a config test).'], handoff.planNotes.web));
 
   lines.push('## Steps', '', ...nested(planMarkdown(plan)));
   return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
