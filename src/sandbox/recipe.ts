@@ -49,7 +49,8 @@ export const imageRecipes: Record<string, ImageRecipe> = {
       'python3-django', 'gunicorn', 'python3-uvicorn', 'python3-fastapi', 'python3-psycopg2', 'python3-redis',
       'nodejs', 'logrotate', 'cron', 'openssl', 'libnss-myhostname',
     ],
-    offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'pebble', 'wrk'],
+    // ufw and unattended-upgrades: what `slipway setup` installs beyond the deploy stack.
+    offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'pebble', 'wrk', 'ufw', 'unattended-upgrades'],
     masked,
   },
   // Selectable where Ubuntu's archive is reachable (SLIPWAY_UBUNTU_MIRROR or ubuntu.sources) and
@@ -67,7 +68,7 @@ export const imageRecipes: Record<string, ImageRecipe> = {
       'python3-django', 'gunicorn', 'python3-uvicorn', 'python3-fastapi', 'python3-psycopg2', 'python3-redis',
       'nodejs', 'logrotate', 'cron', 'openssl', 'libnss-myhostname',
     ],
-    offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'wrk'],
+    offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'wrk', 'ufw', 'unattended-upgrades'],
     masked,
   },
 };
