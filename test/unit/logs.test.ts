@@ -1,0 +1,80 @@
+// `slipway logs`: which units are read, the exact journalctl commands, and the follow script run by bash
+// with a fake journalctl: lines are prefixed with their process, and a stop signal ends every journalctl.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { journalScript } from '../../src/ops/logs.js';
+import type { ReleaseManifest } from '../../src/plan/facts.js';
+import { layoutFor } from '../../src/plan/layout.js';
+import { logSources } from '../../src/plan/logs.js';
+import { fakeFacts, testConfig } from './fixtures/config.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'slipway-logs-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const layout = layoutFor(testConfig({ project: { name: 'shop' } }), 'main');
+const manifest: ReleaseManifest = { id: 'R1', sha: 'a'.repeat(40), ref: 'main', config_hash: 'h', deployed_by: 'me', created_at: 't', units: ['shop-web.service', 'shop-worker.service'] };
+const facts = fakeFacts({ current: 'R1', releases: [{ id: 'R1', status: 'ok', manifest }] });
+
+describe('which units', () => {
+  it('every process of the current release, or the one asked for; slot instances by pattern', () => {
+    expect(logSources({ facts, layout, instances: [], process: undefined, label: 'web1' })).toEqual([
+      { process: 'web', units: ['shop-web.service'] },
+      { process: 'worker', units: ['shop-worker.service'] },
+    ]);
+    expect(logSources({ facts, layout, instances: ['shop-web@blue.service'], process: 'web', label: 'web1' })).toEqual([{ process: 'web', units: ['shop-web.service', 'shop-web@*.service'] }]);
+  });
+
+  it('an unknown process names the ones there are', () => {
+    expect(() => logSources({ facts, layout, instances: [], process: 'cron', label: 'web1' })).toThrow('web1: no process cron (its processes: web, worker)');
+    expect(() => logSources({ facts: fakeFacts(), layout, instances: [], process: 'web', label: 'web1' })).toThrow('no app units are installed there');
+  });
+});
+
+describe('scripts', () => {
+  const sources = logSources({ facts, layout, instances: [], process: undefined, label: 'web1' });
+
+  it('without follow: the last lines of each process in turn', () => {
+    expect(journalScript(sources, 20, false).shell).toBe(
+      [
+        `journalctl -u shop-web.service -o short-iso --no-pager -n 20 2>&1 | while IFS= read -r line || [ -n "$line" ]; do printf '%s | %s\\n' web "$line"; done`,
+        `journalctl -u shop-worker.service -o short-iso --no-pager -n 20 2>&1 | while IFS= read -r line || [ -n "$line" ]; do printf '%s | %s\\n' worker "$line"; done`,
+      ].join('\n'),
+    );
+  });
+
+  it('a log line is printed as is: no % or backslash is interpreted', () => {
+    const bin = join(scratch, 'once');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'journalctl'), `#!/bin/sh\nprintf '%s\\n' 'a %s \\n $(id) line' 'second'\n`);
+    chmodSync(join(bin, 'journalctl'), 0o755);
+    const result = spawnSync('bash', ['-c', journalScript(sources.slice(0, 1), 5, false).shell], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(result.stdout).toBe('web | a %s \\n $(id) line\nweb | second\n');
+  });
+
+  it('follow: lines from every process as they come, and a TERM (connection gone, Ctrl-C) ends every journalctl', async () => {
+    const bin = join(scratch, 'follow');
+    mkdirSync(bin, { recursive: true });
+    // Prints its unit, then waits forever like journalctl -f; records its pid so the test can check it is gone.
+    writeFileSync(join(bin, 'journalctl'), `#!/bin/bash\necho $$ >> ${join(scratch, 'pids')}\necho "started $2"\nexec sleep 1000\n`);
+    chmodSync(join(bin, 'journalctl'), 0o755);
+    const child = spawn('bash', ['-c', journalScript(sources, 5, true).shell], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const deadline = Date.now() + 5000;
+    while ((!out.includes('worker | started shop-worker.service') || !out.includes('web | started shop-web.service')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(out.split('\n').filter(Boolean).sort()).toEqual(['web | started shop-web.service', 'worker | started shop-worker.service']);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const pids = spawnSync('cat', [join(scratch, 'pids')], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(pids).toHaveLength(2);
+    // Gone, or a zombie waiting for the container's init to reap it: either way no longer running.
+    const running = (pid: string) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    const until = Date.now() + 2000;
+    while (pids.some(running) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(pids.filter(running)).toEqual([]);
+  });
+});
