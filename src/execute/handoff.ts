@@ -12,6 +12,7 @@ import { envReadsOf } from '../plan/env-reads.js';
 import { buildHandoff, isRequirementsFile, type FileChange, type Handoff, type HandoffInput } from '../plan/handoff.js';
 import { preview } from './deploy.js';
 import { runLocal, runLocalChecked } from './deployer.js';
+import { looksLikeUrl } from './source.js';
 import { envKeysFrom, probeHost } from './host-probe.js';
 import { layoutForRef, withHosts, type OperationContext } from './operation.js';
 
@@ -19,8 +20,6 @@ import { layoutForRef, withHosts, type OperationContext } from './operation.js';
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 /** Set for the app's processes by systemd (User=) and slipway's units: never needed in .env. */
 const PROVIDED = ['PORT', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'LANG', 'INVOCATION_ID', 'JOURNAL_STREAM', 'SYSTEMD_EXEC_PID', ...Object.keys(venvEnvironment('/'))];
-
-const looksLikeUrl = (repo: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\s]+@[^/\s]+:/.test(repo);
 
 /** The repository to read commits from: project.repo when it is a path, else the config directory (a clone). */
 async function localGitDir(loaded: LoadedConfig): Promise<string> {
