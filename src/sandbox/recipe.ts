@@ -35,6 +35,15 @@ const masked = [
   'getty@tty1.service',
 ];
 
+/** The stack the scenarios deploy onto, the same on every image. */
+const stack = [
+  'python3-venv', 'python3-pip', 'git', 'curl', 'sudo', 'nginx', 'postgresql', 'redis-server',
+  'python3-django', 'gunicorn', 'python3-uvicorn', 'python3-fastapi', 'python3-psycopg2', 'python3-redis',
+  'nodejs', 'logrotate', 'cron', 'openssl',
+  // The hostname nspawn sets resolves without an /etc/hosts entry (sudo warns otherwise).
+  'libnss-myhostname',
+];
+
 export const imageRecipes: Record<string, ImageRecipe> = {
   bookworm: {
     name: 'bookworm',
@@ -43,12 +52,7 @@ export const imageRecipes: Record<string, ImageRecipe> = {
     components: ['main'],
     mirror: debianMirrorSource,
     base,
-    packages: [
-      // libnss-myhostname: the hostname nspawn sets resolves without an /etc/hosts entry (sudo warns otherwise).
-    'python3-venv', 'python3-pip', 'git', 'curl', 'sudo', 'nginx', 'postgresql', 'redis-server',
-      'python3-django', 'gunicorn', 'python3-uvicorn', 'python3-fastapi', 'python3-psycopg2', 'python3-redis',
-      'nodejs', 'logrotate', 'cron', 'openssl', 'libnss-myhostname',
-    ],
+    packages: stack,
     // ufw and unattended-upgrades: what `slipway setup` installs beyond the deploy stack.
     offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'pebble', 'wrk', 'ufw', 'unattended-upgrades'],
     masked,
@@ -62,12 +66,7 @@ export const imageRecipes: Record<string, ImageRecipe> = {
     components: ['main', 'universe'],
     mirror: ubuntuMirrorSource,
     base,
-    packages: [
-      // libnss-myhostname: the hostname nspawn sets resolves without an /etc/hosts entry (sudo warns otherwise).
-    'python3-venv', 'python3-pip', 'git', 'curl', 'sudo', 'nginx', 'postgresql', 'redis-server',
-      'python3-django', 'gunicorn', 'python3-uvicorn', 'python3-fastapi', 'python3-psycopg2', 'python3-redis',
-      'nodejs', 'logrotate', 'cron', 'openssl', 'libnss-myhostname',
-    ],
+    packages: stack,
     offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'wrk', 'ufw', 'unattended-upgrades'],
     masked,
   },
