@@ -26,6 +26,9 @@ async function helloBehindNginx(server: TestServer, http: Record<string, unknown
 
 const versionThrough = async (target: Target) => pageVersion((await get(target, '/')).body);
 
+/** Waits until nginx's last reload has retired its old workers, so a load started now meets only the new ones. */
+const reloadDone = (server: TestServer) => onServer(server, "sleep 1; while pgrep -f '[n]ginx: worker process is shutting down' >/dev/null; do sleep 0.1; done");
+
 /** Services of the hello app that systemd runs now. */
 const runningUnits = (server: TestServer) => onServer(server, "systemctl list-units --state=active --plain --no-legend 'hello*' | awk '{print $1}' | sort");
 
@@ -129,6 +132,7 @@ describe('the web tier on sandbox servers', () => {
         "printf 'server {\\n    listen 80 default_server;\\n    server_name rogue.test;\\n    return 418;\\n}\\n' > /etc/nginx/sites-enabled/rogue.conf",
         'nginx -t -q && systemctl reload nginx',
       ].join(' && '));
+      await reloadDone(server!);
       await repo.configure([server!], { env_vars: {}, http: { domain: 'shop.test', default_server: true } });
       await repo.commit('v2');
       const load = startLoad(shop, { concurrency: 4 });
@@ -160,6 +164,7 @@ describe('the web tier on sandbox servers', () => {
       expect(await versionThrough(site)).toBe('v1');
 
       await repo.commit('v2', { broken: true });
+      await reloadDone(server!);
       const load = startLoad(site, { concurrency: 8 });
       await new Promise((r) => setTimeout(r, 300));
       const failed = await repo.cli('deploy', 'sandbox');
@@ -190,6 +195,7 @@ describe('the web tier on sandbox servers', () => {
       await repo.deploy();
       const site = { address: server!.address, host: server!.address };
 
+      await reloadDone(server!);
       const load = startLoad(site, { concurrency: 8 });
       await repo.commit('v2');
       const deployed = await repo.deploy();
