@@ -7,7 +7,9 @@
 // ended, never longer than 10 minutes. Failed = a non-2xx answer or a connection error. A request nginx's
 // keep-alive connection was closed under (no byte of answer: old nginx workers retire their idle connections
 // at each reload) is sent again once on a new connection, as browsers and curl do (RFC 9112 9.3.1); those are
-// counted as `retried`, and as failed if the retry fails too.
+// counted as `retried`, and as failed if the retry fails too. Failed answers come back much faster than good ones
+// (nginx's 502 while nothing listens), so `failing_s`, the time in 100 ms windows with at least one failure, says
+// more about an outage than the percentage does.
 // The default path, /version/, runs the whole Django stack (middleware, URL routing, a view reading the release's
 // VERSION file) without the database: the home page (`--path /`) writes a row per request and answers about
 // 30 times slower on a 2-core machine, too slow to reach 10,000 requests during the deploys.
@@ -80,9 +82,12 @@ function startLoad(address) {
   const result = { total: 0, failed: 0, retried: 0, reasons: {}, started: performance.now(), ms: 0 };
   const deadline = Date.now() + MAX_LOAD_MS;
   let stopped = false;
+  const failingTenths = new Set(); // 100 ms windows with a failure: the time users saw errors
+  result.failingTenths = failingTenths;
   const fail = (reason) => {
     result.failed++;
     result.reasons[reason] = (result.reasons[reason] ?? 0) + 1;
+    failingTenths.add(Math.floor((performance.now() - result.started) / 100));
   };
   const client = async () => {
     while (!stopped && Date.now() < deadline) {
@@ -166,7 +171,7 @@ async function round(repo, address, strategy, versions) {
   const served = await load.stop();
   const percent = ((100 * served.failed) / Math.max(served.total, 1)).toFixed(served.failed > 0 ? 1 : 0);
   const reasons = Object.entries(served.reasons).map(([reason, n]) => `${reason}:${n}`).join(' ');
-  console.log(`${strategy} total=${served.total} failed=${served.failed} (${percent}%) retried=${served.retried} rps=${(served.total / (served.ms / 1000)).toFixed(0)} load_s=${(served.ms / 1000).toFixed(1)}${reasons ? ` reasons=${reasons}` : ''}`);
+  console.log(`${strategy} total=${served.total} failed=${served.failed} (${percent}%) retried=${served.retried} rps=${(served.total / (served.ms / 1000)).toFixed(0)} failing_s=${(served.failingTenths.size / 10).toFixed(1)} load_s=${(served.ms / 1000).toFixed(1)}${reasons ? ` reasons=${reasons}` : ''}`);
   console.log(`${strategy} deploy_s ${stats(durations.deploy)}`);
   console.log(`${strategy} rollback_s ${stats(durations.rollback)}`);
 }
