@@ -2,7 +2,7 @@
 # machine as root: they install what they need (apt packages, npm packages, the sandbox image).
 
 .PHONY: all install deps build lint test test-unit test-integration test-e2e demo bench bench-overhead \
-        bench-sandbox bench-deploy sandbox-deps sandbox-image clean
+        bench-sandbox bench-deploy bench-zero-downtime bench-rollback sandbox-deps sandbox-image clean
 
 all: build
 
@@ -45,7 +45,8 @@ sandbox-image: sandbox-deps build
 demo: deps sandbox-image
 	scripts/demo.sh
 
-bench: bench-overhead bench-sandbox bench-deploy
+# Figures, not pass/fail: CLI overhead, sandbox boot, deploy/redeploy/rollback times, failed requests under load.
+bench: bench-overhead bench-sandbox bench-deploy bench-zero-downtime bench-rollback
 
 bench-overhead: build
 	node bench/overhead.mjs
@@ -55,6 +56,12 @@ bench-sandbox: sandbox-image
 
 bench-deploy: sandbox-image
 	node bench/deploy.mjs
+
+bench-zero-downtime: sandbox-image
+	node bench/zero-downtime.mjs
+
+bench-rollback: sandbox-image
+	node bench/rollback.mjs
 
 clean:
 	rm -rf dist node_modules
