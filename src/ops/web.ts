@@ -100,12 +100,19 @@ export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
 }
 
 /** Send traffic to a slot: rewrite the upstream, check, reload gracefully; the slot starts at boot from now on. */
-export function routeTo(layout: Layout, paths: SitePaths, process: string, slot: Slot, upstream: string): Cmd[] {
+/** Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. */
+export function rewriteUpstream(paths: SitePaths, upstream: string): Cmd[] {
   const backup = `${paths.upstream}.slipway-prev`;
   return [
     { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
     ...writeFile({ path: paths.upstream, text: upstream }),
     checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
+  ];
+}
+
+export function routeTo(layout: Layout, paths: SitePaths, process: string, slot: Slot, upstream: string): Cmd[] {
+  return [
+    ...rewriteUpstream(paths, upstream),
     { argv: ['printf', '%s\\n', slot], stdoutTo: layout.liveSlotFile },
     cmd('systemctl', 'enable', '--quiet', slotUnit(layout, process, slot)),
     unless({ argv: ['systemctl', 'disable', '--quiet', slotUnit(layout, process, otherSlot(slot))], quiet: true }, cmd('true')),

@@ -6,10 +6,9 @@ import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { healthProbe, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { restartUnits, sha256 } from '../ops/services.js';
-import { cancelDrain, checkAndReload, installSite, letsencryptCertificate, otherSlot, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
+import { cancelDrain, installSite, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
 import { renderSite, renderUpstream, type SitePaths } from '../render/nginx.js';
 import { slotEnvFile, unitName } from '../render/systemd.js';
-import { writeFile } from '../ops/files.js';
 import type { HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
 
@@ -179,15 +178,12 @@ export function strategyChange(tier: WebTier, layout: Layout, facts: HostFacts):
   }
   const slots = (['blue', 'green'] as const).filter((slot) => facts.slots[slot]?.active);
   if (slots.length === 0 && facts.liveSlot === undefined) return { steps: [], recovery: [] };
-  const backup = `${tier.paths.upstream}.slipway-prev`;
   const commands: Cmd[] = [
     ...cancelDrain(layout, 'blue'),
     ...cancelDrain(layout, 'green'),
     cmd('systemctl', 'disable', '--now', '--quiet', slotUnit(layout, tier.process, 'blue'), slotUnit(layout, tier.process, 'green')),
     cmd('rm', '-f', layout.liveSlotFile),
-    { if: { argv: ['test', '-f', tier.paths.upstream] }, then: [cmd('cp', '-p', tier.paths.upstream, backup)], else: [] },
-    ...writeFile({ path: tier.paths.upstream, text: renderUpstream(layout.unitPrefix, tier.port) }),
-    checkAndReload([{ either: cmd('mv', '-f', backup, tier.paths.upstream), orElse: cmd('true') }]),
+    ...rewriteUpstream(tier.paths, renderUpstream(layout.unitPrefix, tier.port)),
   ];
   return { steps: [{ id: 'strategy', title: `Stop the blue/green slots: the ${tier.process} process restarts in place on port ${tier.port}`, commands }], recovery: [] };
 }
