@@ -49,6 +49,40 @@ describe('source: fetch', () => {
   });
 });
 
+describe('the classic three-argument form: ./deploy <repo_url> <branch|sha> <env>', () => {
+  let project: Project;
+  beforeAll(() => {
+    project = makeProject();
+    project.commit({ VERSION: 'classic\n', '.gitignore': '.slipway/\n' });
+    execFileSync('git', ['checkout', '-q', '-b', 'release'], { cwd: project.dir });
+    project.commit({ VERSION: 'classic-release\n' });
+    execFileSync('git', ['checkout', '-q', 'main'], { cwd: project.dir });
+    project.writeConfig('deploy-dev.yml', ['project:', '  name: shop', 'servers:', '  - host: local', `base_path: ${project.basePath}`, ''].join('\n'));
+  });
+  afterAll(() => project.cleanup());
+
+  it('deploys the given repository URL and branch with the environment file of the current directory', () => {
+    const script = join(import.meta.dirname, '../../deploy');
+    const out = execFileSync(script, [`file://${project.dir}`, 'release', 'dev'], { cwd: project.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toMatch(/deployed dev: \S+ is live on 1 host/);
+    expect(readFileSync(join(project.basePath, 'shop/current/VERSION'), 'utf8')).toBe('classic-release\n');
+  });
+
+  it('prints its usage and exits 2 with the wrong number of arguments', () => {
+    const script = join(import.meta.dirname, '../../deploy');
+    let status = 0;
+    let stderr = '';
+    try {
+      execFileSync(script, ['only-one'], { cwd: project.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      status = (error as { status: number }).status;
+      stderr = (error as { stderr: string }).stderr;
+    }
+    expect(status).toBe(2);
+    expect(stderr).toContain('usage: ./deploy <repo_url> <branch|sha> <env>');
+  });
+});
+
 describe('per-branch deploys (env branch)', () => {
   let project: Project;
   beforeAll(() => {
