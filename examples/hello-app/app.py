@@ -1,17 +1,23 @@
 """A minimal web app for trying slipway: Python 3's standard library only.
 
 GET /        a page showing this release's version (from the VERSION file) and the server's hostname
-GET /health  200 "ok"; 503 while a file named BROKEN exists in the release (to try a failed deploy)
+GET /health  200 "ok"; 503 while a file named BROKEN exists in the release (to try a failed deploy),
+             and 503 "draining" once SIGTERM arrived
 
-Listens on $BIND:$PORT (default 127.0.0.1:8000).
+Listens on $BIND:$PORT (default 127.0.0.1:8000). On SIGTERM it stops reporting ready, keeps answering for
+$DRAIN_SECONDS (default 0; set it when a load balancer polls /health), lets requests in progress finish, then
+exits. Behind slipway's blue/green switch traffic has already moved away before SIGTERM arrives.
 """
 import html
 import os
+import signal
 import socket
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+draining = threading.Event()
 
 
 def version() -> str:
@@ -24,7 +30,9 @@ def version() -> str:
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/health":
-            if (HERE / "BROKEN").exists():
+            if draining.is_set():
+                self.reply(503, "draining\n")
+            elif (HERE / "BROKEN").exists():
                 self.reply(503, "broken\n")
             else:
                 self.reply(200, "ok\n")
@@ -52,5 +60,17 @@ if __name__ == "__main__":
     bind = os.environ.get("BIND", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
     server = ThreadingHTTPServer((bind, port), Handler)
+    server.daemon_threads = False  # server_close() then waits for requests in progress
+
+    def stop(_signum: int, _frame: object) -> None:
+        # Not ready any more, but still answering for a moment: a proxy or a load balancer checking /health
+        # stops sending new requests while the ones in flight complete.
+        draining.set()
+        grace = float(os.environ.get("DRAIN_SECONDS", "0"))
+        threading.Timer(grace, server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
     print(f"hello {version()} listening on http://{bind}:{port}/", flush=True)
     server.serve_forever()
+    server.server_close()
+    print("hello stopped after draining", flush=True)
