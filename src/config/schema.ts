@@ -44,6 +44,7 @@ const processDef = obj(
     command: str('Command line, run from the release directory (`current`). `$PORT` is set for processes with a port.'),
     port: int('TCP port the process listens on (127.0.0.1), used by the health check and nginx.', { min: 1, max: 65535 }),
     roles: list('Only run on servers with one of these roles.', str('A role name.'), { default: ['web'] }),
+    stop_timeout: int('Seconds systemd waits after SIGTERM for work in progress to finish before SIGKILL (TimeoutStopSec).', { default: 35, min: 1, max: 3600 }),
   },
   { required: ['command'] },
 );

@@ -15,6 +15,8 @@ export interface ProcessConfig {
   command: string;
   port?: number;
   roles: string[];
+  /** TimeoutStopSec: seconds between SIGTERM and SIGKILL (default 35). */
+  stop_timeout?: number;
 }
 
 export interface Config {

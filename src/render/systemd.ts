@@ -52,7 +52,7 @@ export function renderProcessUnit(layout: Layout, name: string, process: Process
     // Graceful stop: SIGTERM to the main process, 35 s for in-flight work, then SIGKILL to the whole group.
     'KillMode=mixed',
     'KillSignal=SIGTERM',
-    'TimeoutStopSec=35',
+    `TimeoutStopSec=${process.stop_timeout ?? 35}`,
     'NoNewPrivileges=yes',
     'PrivateTmp=yes',
     'ProtectSystem=full',

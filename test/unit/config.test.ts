@@ -85,8 +85,8 @@ describe('a valid config', () => {
       'deploy-dev.yml': `${MINIMAL}processes:\n  web:\n    command: gunicorn app:app --bind 127.0.0.1:$PORT\n    port: 8000\n  worker: celery -A app worker\n`,
     });
     expect(loaded.config.processes).toEqual({
-      web: { command: 'gunicorn app:app --bind 127.0.0.1:$PORT', port: 8000, roles: ['web'] },
-      worker: { command: 'celery -A app worker', roles: ['web'] },
+      web: { command: 'gunicorn app:app --bind 127.0.0.1:$PORT', port: 8000, roles: ['web'], stop_timeout: 35 },
+      worker: { command: 'celery -A app worker', roles: ['web'], stop_timeout: 35 },
     });
   });
 
@@ -333,7 +333,7 @@ describe('cross-field rules', () => {
 
   it('leaves an implicit health check alone when it does not apply', async () => {
     const { loaded } = await load({ 'deploy-dev.yml': `${MINIMAL}processes:\n  worker: celery\n` });
-    expect(loaded.config.processes.worker).toEqual({ command: 'celery', roles: ['web'] });
+    expect(loaded.config.processes.worker).toEqual({ command: 'celery', roles: ['web'], stop_timeout: 35 });
   });
 });
 
