@@ -1,7 +1,8 @@
-// Deploy timings on a sandbox server, through the built CLI as a user runs it (`make bench-deploy`, as root):
+// Deploy timings on sandbox servers, through the built CLI as a user runs it (`make bench-deploy`, as root):
 //   cold first deploy; code-only redeploy, from the command's start to the new code answering over the
 //   server's address; rollback, from the command's start to the previous code answering; and the floor: one
-//   new ssh connection that runs `true`.
+//   new ssh connection that runs `true`. Two scenarios in the same run: `blue-green` (through nginx on port 80,
+//   the default once http is on) and `restart` (the app's own port, restarted in place).
 //   sudo node bench/deploy.mjs [--runs 5]
 // Prints figures only. Needs `npm run build` and the sandbox image (`make sandbox-image`).
 import { spawn } from 'node:child_process';
@@ -12,7 +13,15 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SERVER = 'bench-deploy';
+const SCENARIOS = [
+  {
+    name: 'blue-green',
+    server: 'bench-deploy-bg',
+    config: 'http:\n  enabled: true\n  default_server: true\n',
+    url: (address) => `http://${address}/`,
+  },
+  { name: 'restart', server: 'bench-deploy', config: 'env_vars:\n  BIND: 0.0.0.0\n', url: (address) => `http://${address}:8000/` },
+];
 // The sandbox's login key and known_hosts (docs/sandbox.md, "Where state lives").
 const SANDBOX_STATE = '/var/lib/slipway/sandbox';
 
@@ -39,9 +48,9 @@ async function must(program, argv, options) {
 
 const slipway = (...argv) => must(process.execPath, [join(ROOT, 'bin', 'slipway.js'), ...argv], { env: { ...process.env, HELLO_SECRET: 'bench-secret-value' } });
 
-async function versionAt(address) {
+async function versionAt(url) {
   try {
-    const response = await fetch(`http://${address}:8000/`, { signal: AbortSignal.timeout(1000) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
     return /<p>version ([^<]*)<\/p>/.exec(await response.text())?.[1];
   } catch {
     return undefined;
@@ -49,7 +58,7 @@ async function versionAt(address) {
 }
 
 /** Runs a slipway command while polling the page; returns seconds from the command's start to `version` answering, and to the command's exit. */
-async function timeUntilServed(address, version, argv) {
+async function timeUntilServed(url, version, argv) {
   const started = performance.now();
   const command = slipway(...argv);
   let servedAt;
@@ -57,11 +66,11 @@ async function timeUntilServed(address, version, argv) {
   command.catch((error) => (failed = error));
   const deadline = started + 60_000;
   while (servedAt === undefined && failed === undefined && performance.now() < deadline) {
-    if ((await versionAt(address)) === version) servedAt = performance.now();
+    if ((await versionAt(url)) === version) servedAt = performance.now();
     else await new Promise((r) => setTimeout(r, 5));
   }
   await command;
-  if (servedAt === undefined) throw new Error(`version ${version} never answered at ${address}`);
+  if (servedAt === undefined) throw new Error(`version ${version} never answered at ${url}`);
   return { servedS: (servedAt - started) / 1000, commandS: (performance.now() - started) / 1000 };
 }
 
@@ -90,50 +99,64 @@ async function sshTrue(address) {
   return (performance.now() - started) / 1000;
 }
 
-const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
-try {
-  await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', SERVER]);
-  await slipway('sandbox', 'up', SERVER);
-  const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
-  const address = listed.find((s) => s.name === SERVER).address;
+async function scenario({ name, server, config, url: urlFor }) {
+  const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
+  try {
+    await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', server]);
+    await slipway('sandbox', 'up', server);
+    const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
+    const address = listed.find((s) => s.name === server).address;
+    const url = urlFor(address);
 
-  await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
-  await writeFile(join(repo, 'deploy-sandbox.yml'), `servers:\n  - sandbox: ${SERVER}\nenv_vars:\n  BIND: 0.0.0.0\n`);
-  await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
-  await commit(repo, 'v1');
+    await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
+    await writeFile(join(repo, 'deploy-sandbox.yml'), `servers:\n  - sandbox: ${server}\n${config}`);
+    await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
+    await commit(repo, 'v1');
 
-  const cold = await timeUntilServed(address, 'v1', ['-c', repo, 'deploy', 'sandbox']);
-  console.log(`cold_first_deploy_s ${cold.commandS.toFixed(2)} (new code answering at ${cold.servedS.toFixed(2)})`);
+    const cold = await timeUntilServed(url, 'v1', ['-c', repo, 'deploy', 'sandbox']);
+    console.log(`${name} cold_first_deploy_s ${cold.commandS.toFixed(2)} (new code answering at ${cold.servedS.toFixed(2)})`);
 
-  const redeploy = { served: [], command: [] };
-  const rollback = { served: [], command: [] };
-  for (let i = 2; i < runs + 2; i++) {
-    await commit(repo, `v${i}`);
-    const deployed = await timeUntilServed(address, `v${i}`, ['-c', repo, 'deploy', 'sandbox']);
-    redeploy.served.push(deployed.servedS);
-    redeploy.command.push(deployed.commandS);
-    // Back to v1 each time: every rolled-back release is marked bad, so v1 stays the previous good one.
-    const rolled = await timeUntilServed(address, 'v1', ['-c', repo, 'rollback', 'sandbox']);
-    rollback.served.push(rolled.servedS);
-    rollback.command.push(rolled.commandS);
+    const redeploy = { served: [], command: [] };
+    const rollback = { served: [], command: [] };
+    for (let i = 2; i < runs + 2; i++) {
+      await commit(repo, `v${i}`);
+      const deployed = await timeUntilServed(url, `v${i}`, ['-c', repo, 'deploy', 'sandbox']);
+      redeploy.served.push(deployed.servedS);
+      redeploy.command.push(deployed.commandS);
+      // Back to v1 each time: every rolled-back release is marked bad, so v1 stays the previous good one.
+      const rolled = await timeUntilServed(url, 'v1', ['-c', repo, 'rollback', 'sandbox']);
+      rollback.served.push(rolled.servedS);
+      rollback.command.push(rolled.commandS);
+    }
+    console.log(`${name} redeploy_to_new_code_s ${stats(redeploy.served)}`);
+    console.log(`${name} redeploy_command_s ${stats(redeploy.command)}`);
+    console.log(`${name} rollback_to_previous_code_s ${stats(rollback.served)}`);
+    console.log(`${name} rollback_command_s ${stats(rollback.command)}`);
+    return address;
+  } finally {
+    await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', server]);
+    await rm(repo, { recursive: true, force: true });
   }
-  console.log(`redeploy_to_new_code_s ${stats(redeploy.served)}`);
-  console.log(`redeploy_command_s ${stats(redeploy.command)}`);
-  console.log(`rollback_to_previous_code_s ${stats(rollback.served)}`);
-  console.log(`rollback_command_s ${stats(rollback.command)}`);
+}
 
+for (const s of SCENARIOS) await scenario(s);
+
+// The floor, on a server of its own: one new ssh connection running `true`.
+const FLOOR = 'bench-deploy-floor';
+try {
+  await slipway('sandbox', 'up', FLOOR);
+  const address = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout).find((s) => s.name === FLOOR).address;
   const floor = [];
   for (let i = 0; i < runs; i++) floor.push(await sshTrue(address));
   console.log(`ssh_new_connection_true_s ${stats(floor)}`);
-
-  const startup = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    await slipway('--version');
-    startup.push((performance.now() - started) / 1000);
-  }
-  console.log(`cli_startup_version_s ${stats(startup)}`);
 } finally {
-  await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', SERVER]);
-  await rm(repo, { recursive: true, force: true });
+  await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', FLOOR]);
 }
+
+const startup = [];
+for (let i = 0; i < runs; i++) {
+  const started = performance.now();
+  await slipway('--version');
+  startup.push((performance.now() - started) / 1000);
+}
+console.log(`cli_startup_version_s ${stats(startup)}`);
