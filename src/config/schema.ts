@@ -1,5 +1,5 @@
 // slipway's configuration schema: deploy.yml (shared, optional) merged with deploy-<env>.yml.
-import { bool, int, list, map, obj, shorthand, str, type Field } from './schema-dsl.js';
+import { bool, int, list, map, obj, shorthand, str } from './schema-dsl.js';
 import {
   ABSOLUTE_PATH,
   DOMAIN,
@@ -184,13 +184,3 @@ export const configSchema = obj(
   { required: ['project', 'servers'] },
 );
 
-export function fieldAt(path: readonly string[]): Field | undefined {
-  let field: Field | undefined = configSchema;
-  for (const key of path) {
-    if (!field) return undefined;
-    if (field.kind === 'object') field = field.fields[key];
-    else if (field.kind === 'map') field = field.values;
-    else return undefined;
-  }
-  return field;
-}

@@ -82,8 +82,3 @@ export function switchCurrent(layout: Layout, id: string): Cmd[] {
 export function removeRelease(layout: Layout, id: string): Cmd {
   return unless(cmd('rm', '-rf', releaseDir(layout, id), releaseMeta(layout, id)), cmd('echo', `warning: could not remove old release ${id}`));
 }
-
-/** A hook from the config, run in the release directory. */
-export function hook(dir: string, line: string, user: string | undefined): Command {
-  return { argv: ['sh', '-c', line], cwd: dir, ...(user ? { user } : {}) };
-}

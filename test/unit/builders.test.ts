@@ -8,7 +8,6 @@ import { factsProbe } from '../../src/ops/probe.js';
 import {
   createRelease,
   fetchSource,
-  hook,
   linkShared,
   makeDirectories,
   markFailed,
@@ -20,6 +19,7 @@ import {
 } from '../../src/ops/release.js';
 import { ensureAppUser, installUnits, ownShared, restartUnits, sha256, stopUnits } from '../../src/ops/services.js';
 import { renderCmd } from '../../src/ops/shell.js';
+import { appCommand } from '../../src/ops/python.js';
 import { gitSshCommand, masterArgs, sshOptions } from '../../src/ops/ssh.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
@@ -96,9 +96,13 @@ describe('release builders', () => {
     expect(text(removeRelease(layout, ID))).toEqual([`{ rm -rf ${R} ${M} || echo 'warning: could not remove old release ${ID}'; }`]);
   });
 
-  it('hook runs a config line through sh -c in the release, as the app user when there is one', () => {
-    expect(text(hook(R, 'npm ci && npm run build', 'shop'))).toEqual([`(cd ${R} && sudo -n -H -u shop -- sh -c 'npm ci && npm run build')`]);
-    expect(text(hook(R, "echo 'it''s' $(date) `id`; rm -rf /", undefined))).toEqual([`(cd ${R} && sh -c 'echo '\\''it'\\'''\\''s'\\'' $(date) \`id\`; rm -rf /')`]);
+  it('hook runs a config line through sh -c in the release, with .env loaded, as the app user when there is one', () => {
+    expect(text(appCommand({ dir: R, line: 'npm ci && npm run build', user: 'shop', python: false }))).toEqual([
+      `(cd ${R} && sudo -n -H -u shop -- sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; npm ci && npm run build')`,
+    ]);
+    expect(text(appCommand({ dir: R, line: "echo 'it''s' $(date) `id`; rm -rf /", user: undefined, python: false }))).toEqual([
+      `(cd ${R} && sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; echo '\\''it'\\'''\\''s'\\'' $(date) \`id\`; rm -rf /')`,
+    ]);
   });
 });
 
