@@ -40,11 +40,11 @@ chmod 600 "$repo/.slipway/secrets-sandbox.env"
 step "slipway deploy sandbox"
 slipway -c "$repo" deploy sandbox
 
-step "On the server: curl -s http://127.0.0.1:8000/"
+step "On the server: curl -s http://127.0.0.1:8000/ (the blue slot, behind nginx)"
 slipway sandbox ssh demo1 -- curl -sS --max-time 5 http://127.0.0.1:8000/
 
-url="http://$address:8000/"
-step "From this machine: curl -s $url"
+url="http://$address/"
+step "From this machine, through nginx: curl -s $url"
 curl -sS --max-time 5 "$url"
 health=$(curl -sS --max-time 5 "${url}health/")
 [ "$health" = ok ] || { echo "error: ${url}health/ answered '$health', expected 'ok'" >&2; exit 1; }
