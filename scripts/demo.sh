@@ -40,8 +40,8 @@ chmod 600 "$repo/.slipway/secrets-sandbox.env"
 step "slipway deploy sandbox"
 slipway -c "$repo" deploy sandbox
 
-step "On the server: curl -s http://127.0.0.1:8000/ (the blue slot, behind nginx)"
-slipway sandbox ssh demo1 -- curl -sS --max-time 5 http://127.0.0.1:8000/
+step "On the server: curl -s http://127.0.0.1/ (nginx, then the live slot)"
+slipway sandbox ssh demo1 -- curl -sS --max-time 5 http://127.0.0.1/
 
 url="http://$address/"
 step "From this machine, through nginx: curl -s $url"
