@@ -42,12 +42,13 @@ export interface EnvChangeResult {
 /** Changes .env host by host and stops at the first failure; hosts after it are not touched. */
 export async function changeEnv(ctx: OperationContext, layout: Layout, change: EnvChange): Promise<EnvChangeResult[]> {
   return withHosts(ctx, lockFor(ctx, layout), async (connections) => {
-    const probed = await Promise.all(connections.map((c) => probeHost(c, layout, [envKeysProbe(layout.envFile), servicesProbe(layout)])));
+    const wants = { slotProcess: ctx.loaded.config.health.process };
+    const probed = await Promise.all(connections.map((c) => probeHost(c, layout, [envKeysProbe(layout.envFile), servicesProbe(layout)], wants)));
     // Plan every host before changing any: a host with nothing deployed stops the command before any change.
     const plans = connections.map((c, i) => {
       const { facts, lines } = probed[i]!;
       const instances = parseServices(lines).filter((u) => u.active === 'active' && isSlotInstance(u.name, layout)).map((u) => u.name);
-      return planEnvChange({ layout, facts, present: envKeysFrom(lines) ?? [], instances, change, label: c.target.label });
+      return planEnvChange({ layout, facts, present: envKeysFrom(lines) ?? [], instances, change, label: c.target.label, http: ctx.loaded.config.http });
     });
     const results: EnvChangeResult[] = [];
     for (const [i, connection] of connections.entries()) {

@@ -9,6 +9,8 @@ import { healthProbe } from '../ops/health.js';
 import type { Recovery } from '../ops/shell.js';
 import { restartUnits } from '../ops/services.js';
 import { appServices, currentManifest } from './app-units.js';
+import { blueGreenSteps, slotsOf, type WebTier } from './web.js';
+import { sitePaths, slotUnit } from '../ops/web.js';
 import { appEnv, envFileText } from './env-file.js';
 import type { HostFacts } from './facts.js';
 import type { Layout } from './layout.js';
@@ -65,6 +67,7 @@ export interface EnvChangeInput {
   instances: readonly string[];
   change: EnvChange;
   label: string;
+  http: Config['http'];
 }
 
 export function planEnvChange(input: EnvChangeInput): EnvHostPlan {
@@ -79,19 +82,41 @@ export function planEnvChange(input: EnvChangeInput): EnvHostPlan {
   const owner = facts.appUser && units.length > 0 ? layout.appUser : undefined;
   const edit = { keys: changedKeys(change), lines: change.kind === 'set' ? envFileText(change.values) : '' };
   const file = layout.envFile;
+  const write: Step = { id: 'env-write', title: `Write the new .env (${edit.keys.join(', ')})`, commands: writeNextEnvFile(file, edit, owner) };
+  const finish: Step = { id: 'env-finish', title: 'Remove the previous .env', commands: [discardEnvFiles(file, 'previous')] };
+  const beforeSwitch = [{ id: 'env-discard', title: 'Discard the new .env', commands: [discardEnvFiles(file, 'both')] }];
+  const web = currentManifest(facts)?.web;
+  if (web?.strategy === 'blue-green' && health) {
+    // Blue/green apps pick the new environment up like a deploy of the same release: a fresh slot, checked,
+    // then traffic moves and the old slot drains. No request is dropped; a bad value never gets traffic.
+    const tier: WebTier = { strategy: 'blue-green', process: web.process, port: web.port, paths: sitePaths(layout), http: input.http };
+    const workers = appServices(facts, layout);
+    const check = { path: new URL(health.url).pathname, expectedStatus: health.expectedStatus, timeoutSeconds: health.timeoutSeconds, retries: health.retries };
+    const bg = blueGreenSteps({ tier, layout, facts, to: facts.current, from: facts.current, workers, afterSwitch: [], health: check, markBad: false, freshStart: true });
+    return {
+      steps: [write, { id: 'env-switch', title: 'Switch .env', commands: [replaceEnvFile(file)] }, ...bg.steps, finish],
+      units: [...workers, slotUnit(layout, web.process, slotsOf(facts).idle)],
+      health: true,
+      recovery: {
+        switchAt: 1,
+        beforeSwitch,
+        afterSwitch: [{ id: 'env-restore', title: 'Restore the previous .env', commands: [restoreEnvFile(file)] }, ...bg.recovery],
+      },
+    };
+  }
   const steps: Step[] = [
-    { id: 'env-write', title: `Write the new .env (${edit.keys.join(', ')})`, commands: writeNextEnvFile(file, edit, owner) },
+    write,
     { id: 'env-switch', title: units.length > 0 ? `Switch .env and restart ${units.join(' ')}` : 'Switch .env', commands: [replaceEnvFile(file), ...restartUnits(units)] },
   ];
   if (health) steps.push({ id: 'health', title: `Check health: ${health.url}`, commands: [healthProbe(health)] });
-  steps.push({ id: 'env-finish', title: 'Remove the previous .env', commands: [discardEnvFiles(file, 'previous')] });
+  steps.push(finish);
   return {
     steps,
     units,
     health: health !== undefined,
     recovery: {
       switchAt: 1,
-      beforeSwitch: [{ id: 'env-discard', title: 'Discard the new .env', commands: [discardEnvFiles(file, 'both')] }],
+      beforeSwitch,
       // Back to the old file, and wait until the app answers again with it.
       afterSwitch: [{ id: 'env-restore', title: 'Restore the previous .env and restart', commands: [restoreEnvFile(file), ...restartUnits(units), ...(health ? [healthProbe(health)] : [])] }],
     },

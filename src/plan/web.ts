@@ -111,6 +111,8 @@ export interface BlueGreenInput {
   health: Omit<HealthCheck, 'url'> & { path: string };
   /** Mark `to` bad if traffic has to go back (deploy: yes; rollback: no). */
   markBad: boolean;
+  /** Start the idle slot even if it already runs `to` (its environment changed: `env set`). */
+  freshStart?: boolean;
 }
 
 const slotHealth = (input: BlueGreenInput, slot: Slot): HealthCheck => ({
@@ -129,7 +131,7 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
   const { tier, layout, facts, to } = input;
   const { live, idle } = slotsOf(facts);
   const upstream = (slot: Slot) => renderUpstream(layout.unitPrefix, slotPort(tier, slot));
-  const ready = facts.slots[idle]?.active && facts.slots[idle]?.release === to;
+  const ready = !input.freshStart && facts.slots[idle]?.active && facts.slots[idle]?.release === to;
   const steps: Step[] = [];
   if (!ready) {
     steps.push({

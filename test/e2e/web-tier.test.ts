@@ -220,6 +220,32 @@ describe('the web tier on sandbox servers', () => {
     });
   });
 
+  it('env set on a blue/green app moves traffic to a fresh slot with the new environment: zero failed requests', async () => {
+    await withSandboxes(['e2e-web7'], async ([server]) => {
+      const repo = await helloBehindNginx(server!, { enabled: true, default_server: true, drain_seconds: 2 });
+      await repo.commit('v1');
+      await repo.deploy();
+      const site = { address: server!.address, host: server!.address };
+      expect((await get(site, '/')).body).toContain('HELLO_SECRET is set');
+
+      await reloadDone(server!);
+      const load = startLoad(site, { concurrency: 8 });
+      const unset = await repo.cli('env', 'unset', 'sandbox', 'HELLO_SECRET');
+      const served = await load.stop();
+      expect(unset.code, unset.stderr).toBe(0);
+      expect(unset.stderr).toContain('in the green slot');
+      expect(unset.stderr).toContain('Send traffic to the green slot');
+      expect(served.failures).toEqual([]);
+      expect(served.retried).toBeLessThanOrEqual(8); // one reload, eight connections
+      expect(served.total).toBeGreaterThan(100);
+      expect((await get(site, '/')).body).toContain('HELLO_SECRET is not set');
+
+      // The serving slot was never restarted in place; the old one drains.
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(await runningUnits(server!)).toBe('hello-web@green.service');
+    });
+  });
+
   it('strategy restart runs one service in place; changing strategy either way leaves one web service serving the new code', async () => {
     await withSandboxes(['e2e-web6'], async ([server]) => {
       const site = { address: server!.address, host: server!.address };

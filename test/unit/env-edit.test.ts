@@ -77,7 +77,7 @@ describe('a change run by bash on a real .env', () => {
     const facts = fakeFacts({ current: 'R1', releases: [{ id: 'R1', status: 'ok', manifest }] });
     return { layout, facts };
   }
-  const plan = (s: ReturnType<typeof setup>, change: EnvChange, present: string[] = []) => planEnvChange({ ...s, present, instances: [], change, label: 'web1' });
+  const plan = (s: ReturnType<typeof setup>, change: EnvChange, present: string[] = []) => planEnvChange({ ...s, present, instances: [], change, label: 'web1', http: testConfig({}).http });
   /** What a program started with this file as its environment sees (bash reads it as systemd's EnvironmentFile= does). */
   const seen = (file: string, key: string) => bash(`set -a; . '${file}'; printf '%s' "\${${key}-<unset>}"`).stdout;
 
@@ -145,7 +145,7 @@ describe('the plan around the rewrite', () => {
   const facts = fakeFacts({ current: 'R1', releases: [{ id: 'R1', status: 'ok', manifest }], appUser: true });
 
   it('restarts the units the current release recorded (and running slot instances), then checks its health', () => {
-    const p = planEnvChange({ layout, facts, present: [], instances: ['shop-web@blue.service'], change: { kind: 'set', values: { A: '1' } }, label: 'web1' });
+    const p = planEnvChange({ layout, facts, present: [], instances: ['shop-web@blue.service'], change: { kind: 'set', values: { A: '1' } }, label: 'web1', http: config.http });
     expect(p.steps.map((s) => s.id)).toEqual(['env-write', 'env-switch', 'health', 'env-finish']);
     expect(p.units).toEqual(['shop-web.service', 'shop-worker.service', 'shop-web@blue.service']);
     expect(p.steps[1]!.commands.map((c) => renderCmd(c))).toEqual([
@@ -159,14 +159,26 @@ describe('the plan around the rewrite', () => {
   });
 
   it('the value appears in no command shown to a person', () => {
-    const p = planEnvChange({ layout, facts, present: [], instances: [], change: { kind: 'set', values: { TOKEN: 'hunter2-value' } }, label: 'web1' });
+    const p = planEnvChange({ layout, facts, present: [], instances: [], change: { kind: 'set', values: { TOKEN: 'hunter2-value' } }, label: 'web1', http: config.http });
     const shown = renderScript(p.steps, { redact: true }, p.recovery);
     expect(shown).not.toContain('hunter2-value');
     expect(renderScript(p.steps, {}, p.recovery)).toContain('TOKEN="hunter2-value"');
   });
 
   it('refuses a host where nothing is deployed', () => {
-    expect(() => planEnvChange({ layout, facts: fakeFacts(), present: [], instances: [], change: { kind: 'set', values: { A: '1' } }, label: 'web1' })).toThrow(/nothing is deployed/);
+    expect(() => planEnvChange({ layout, facts: fakeFacts(), present: [], instances: [], change: { kind: 'set', values: { A: '1' } }, label: 'web1', http: config.http })).toThrow(/nothing is deployed/);
+  });
+
+  it('moves a blue/green app to a fresh slot with the new .env instead of restarting the serving one', () => {
+    const bgManifest: ReleaseManifest = { ...manifest, units: ['shop-worker.service'], health, web: { process: 'web', port: 8000, strategy: 'blue-green' } };
+    const live = fakeFacts({ current: 'R1', releases: [{ id: 'R1', status: 'ok', manifest: bgManifest }], appUser: true, slots: { blue: { release: 'R1', active: true } }, liveSlot: 'blue' });
+    const p = planEnvChange({ layout, facts: live, present: [], instances: ['shop-web@blue.service'], change: { kind: 'set', values: { A: '1' } }, label: 'web1', http: config.http });
+    expect(p.steps.map((s) => s.id)).toEqual(['env-write', 'env-switch', 'slot', 'slot-health', 'route', 'switch', 'restart', 'drain', 'env-finish']);
+    const script = renderScript(p.steps, {}, p.recovery);
+    expect(script).not.toContain('systemctl restart shop-web@blue.service');
+    expect(script).toContain('systemctl restart shop-web@green.service');
+    expect(script).toContain('shop-drain-blue');
+    expect(p.recovery.afterSwitch.map((s) => s.id)).toEqual(['env-restore', 'switch-back']);
   });
 });
 
