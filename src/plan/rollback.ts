@@ -51,6 +51,14 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
   const afterSwitch = config.hooks.after_switch.map((line) => appCommand({ dir: releaseDir(layout, to), line, user: appUser, python: manifest?.venv !== undefined }));
   const abandoned = facts.current;
   const abandonedManifest = facts.releases.find((r) => r.id === abandoned)?.manifest;
+  const strategyOf = (m: typeof manifest) => m?.web?.strategy ?? 'restart';
+  if (manifest && abandonedManifest && strategyOf(manifest) !== strategyOf(abandonedManifest)) {
+    // The other strategy's service would hold the port: a deploy of the old commit handles the change safely.
+    throw new UserError(
+      `${target.label}: ${to} was deployed with http.strategy ${strategyOf(manifest)}, ${abandoned} with ${strategyOf(abandonedManifest)}: a rollback cannot change the strategy`,
+      `deploy the old commit instead: slipway deploy <env> --ref ${manifest.sha.slice(0, 12)}`,
+    );
+  }
   const web = manifest?.web ?? abandonedManifest?.web;
   const recorded = manifest?.health ?? abandonedManifest?.health;
   let steps: Step[];

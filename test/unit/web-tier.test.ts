@@ -143,3 +143,17 @@ describe('blue/green steps', () => {
     expect(text(steps)).toContain('shop-web@blue.service');
   });
 });
+
+describe('rollback across a change of http.strategy', () => {
+  it('is refused with the deploy to run instead, before anything changes', async () => {
+    const { planRollbackHost } = await import('../../src/plan/rollback.js');
+    const manifest = (id: string, strategy: 'blue-green' | 'restart') => ({ id, sha: `${id}${'0'.repeat(39)}`, ref: 'main', config_hash: 'h', deployed_by: 'me', created_at: 't', web: { process: 'web', port: 8000, strategy } });
+    const facts = parseFacts(
+      [`release r1 ok`, `manifest r1 ${JSON.stringify(manifest('1', 'restart'))}`, `release r2 ok`, `manifest r2 ${JSON.stringify(manifest('2', 'blue-green'))}`, 'current /opt/shop/releases/r2'].join('\n'),
+    );
+    const target = { kind: 'local', label: 'web1', roles: ['web'] } as const;
+    expect(() => planRollbackHost({ config: { hooks: { build: [], before_switch: [], after_switch: [] }, http: http() }, layout, target, facts, requested: undefined })).toThrow(
+      /deployed with http.strategy restart, r2 with blue-green: a rollback cannot change the strategy/,
+    );
+  });
+});
