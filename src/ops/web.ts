@@ -100,13 +100,22 @@ export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
 }
 
 /** Send traffic to a slot: rewrite the upstream, check, reload gracefully; the slot starts at boot from now on. */
-/** Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. */
+/**
+ * Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. An upstream that
+ * already says this (a recovery before traffic moved) is left alone: a reload would only make clients reconnect.
+ */
 export function rewriteUpstream(paths: SitePaths, upstream: string): Cmd[] {
   const backup = `${paths.upstream}.slipway-prev`;
   return [
-    { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
-    ...writeFile({ path: paths.upstream, text: upstream }),
-    checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
+    {
+      if: { argv: ['cmp', '-s', '-', paths.upstream], stdin: { text: upstream } },
+      then: [cmd('echo', 'nginx already sends traffic there')],
+      else: [
+        { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
+        ...writeFile({ path: paths.upstream, text: upstream }),
+        checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
+      ],
+    },
   ];
 }
 
