@@ -62,7 +62,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    return report(io, error, program.opts<{ verbose?: boolean }>().verbose ?? argv.includes('--verbose'));
+    const code = report(io, error, program.opts<{ verbose?: boolean }>().verbose ?? argv.includes('--verbose'));
+    // Interrupted (Ctrl-C): the failure reported is the stop the user asked for.
+    return process.exitCode === 130 ? 130 : code;
   } finally {
     process.exitCode = before;
   }

@@ -161,7 +161,12 @@ export class AgentSession {
     clearTimeout(timer);
   }
 
-  /** For Ctrl-C: end the connection now. */
+  /** For Ctrl-C: end the agent's input; the running script recovers and reports, and the agent then exits. */
+  interrupt(): void {
+    if (!this.exited) this.child.stdin.end();
+  }
+
+  /** For a second Ctrl-C: end the connection now. */
   kill(): void {
     if (!this.exited) this.child.kill('SIGTERM');
   }

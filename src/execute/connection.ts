@@ -32,7 +32,8 @@ export class ConnectionPool {
   }
 
   private async connectLocal(target: Target, lock: LockRequest | undefined): Promise<HostConnection> {
-    const session = await AgentSession.start(target.label, this.redactor, lock, (agent) => spawn('bash', ['-c', agent], { stdio: 'pipe' }));
+    // Own process group: Ctrl-C in the terminal reaches slipway only, which then stops the agent in order.
+    const session = await AgentSession.start(target.label, this.redactor, lock, (agent) => spawn('bash', ['-c', agent], { stdio: 'pipe', detached: true }));
     return { target, session, deployerEnv: {}, close: () => session.close() };
   }
 
@@ -41,7 +42,7 @@ export class ConnectionPool {
     this.controlDir ??= await mkdtemp(join(tmpdir().length < 20 ? tmpdir() : '/tmp', 'slw-'));
     const controlPath = join(this.controlDir, String(this.open.size));
     const session = await AgentSession.start(target.label, this.redactor, lock, (agent) =>
-      spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(agent)}`), { stdio: 'pipe' }),
+      spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(agent)}`), { stdio: 'pipe', detached: true }),
     );
     return {
       target,
@@ -55,6 +56,14 @@ export class ConnectionPool {
     await Promise.all([...this.open].map((c) => c.close()));
     this.open.clear();
     if (this.controlDir) await rm(this.controlDir, { recursive: true, force: true });
+  }
+
+  /**
+   * First Ctrl-C: tell every agent that slipway is going away (its input ends). The script in flight stops after
+   * its current command and repairs its host (marks the release failed, or switches back), then reports.
+   */
+  interruptAll(): void {
+    for (const connection of this.open) connection.session.interrupt();
   }
 
   killAll(): void {

@@ -54,12 +54,19 @@ export async function withHosts<T>(
 ): Promise<T> {
   const redactor = new Redactor(ctx.loaded.secrets);
   const pool = new ConnectionPool(redactor);
+  let interrupted = false;
   const onSignal = () => {
-    pool.killAll();
     process.exitCode = 130;
+    if (interrupted) {
+      pool.killAll();
+      return;
+    }
+    interrupted = true;
+    process.stderr.write('interrupted: stopping after the current command on each host (Ctrl-C again to cut the connections)\n');
+    pool.interruptAll();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const targets = await resolveTargets(ctx.loaded.config, ctx.only);
     const connections = await mapLimit(targets, ctx.loaded.config.ssh.concurrency, (target) => pool.connect(target, lock?.(target)));

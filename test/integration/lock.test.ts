@@ -83,6 +83,23 @@ describe.each(['local', 'ssh'] as const)('the deploy lock through the %s executo
     expect(await exited(first)).toBe(0);
   });
 
+  it('stops on Ctrl-C after the current command: the release is marked failed, the lock freed, exit 130', async () => {
+    const before = readlinkSync(join(root(), 'current'));
+    project.commit({ VERSION: 'v-interrupted\n' });
+    const interrupted = spawnDeploy(project.dir);
+    let stderr = '';
+    interrupted.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await until(async () => (await lockStatus()).includes('held'), 'the deploy to take the lock');
+    await new Promise((r) => setTimeout(r, 500));
+    interrupted.kill('SIGINT');
+    expect(await exited(interrupted), stderr).toBe(130);
+    expect(stderr).toContain('interrupted: stopping after the current command');
+    expect(readlinkSync(join(root(), 'current'))).toBe(before);
+    const stopped = readdirSync(join(root(), 'releases')).sort().at(-1)!;
+    expect(readFileSync(join(root(), '.slipway/releases', stopped, 'status'), 'utf8').trim()).toBe('failed');
+    expect(await lockStatus()).toContain('free');
+  });
+
   it('frees the lock when a deploy is killed with SIGKILL, and the killed release is never switched to', async () => {
     const before = readlinkSync(join(root(), 'current'));
     project.commit({ VERSION: 'v-killed\n' });
