@@ -5,14 +5,12 @@
 //   the default once http is on) and `restart` (the app's own port, restarted in place).
 //   sudo node bench/deploy.mjs [--runs 5]
 // Prints figures only. Needs `npm run build` and the sandbox image (`make sandbox-image`).
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { ROOT, cli, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCENARIOS = [
   {
     name: 'blue-green',
@@ -22,31 +20,12 @@ const SCENARIOS = [
   },
   { name: 'restart', server: 'bench-deploy', config: 'env_vars:\n  BIND: 0.0.0.0\n', url: (address) => `http://${address}:8000/` },
 ];
-// The sandbox's login key and known_hosts (docs/sandbox.md, "Where state lives").
-const SANDBOX_STATE = '/var/lib/slipway/sandbox';
 
-const args = process.argv.slice(2);
-const at = args.indexOf('--runs');
-const runs = at >= 0 ? Number(args[at + 1]) || 5 : 5;
+const runs = Number(option('--runs', '5')) || 5;
 
-function exec(program, argv, options = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(program, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
-async function must(program, argv, options) {
-  const result = await exec(program, argv, options);
-  if (result.code !== 0) throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`);
-  return result;
-}
 
-const slipway = (...argv) => must(process.execPath, [join(ROOT, 'bin', 'slipway.js'), ...argv], { env: { ...process.env, HELLO_SECRET: 'bench-secret-value' } });
+const slipway = cli({ HELLO_SECRET: 'bench-secret-value' });
 
 async function versionAt(url) {
   try {
@@ -74,28 +53,11 @@ async function timeUntilServed(url, version, argv) {
   return { servedS: (servedAt - started) / 1000, commandS: (performance.now() - started) / 1000 };
 }
 
-const stats = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return `median=${median.toFixed(2)} min=${sorted[0].toFixed(2)} max=${sorted.at(-1).toFixed(2)} n=${xs.length}`;
-};
 
-async function commit(repo, version) {
-  await writeFile(join(repo, 'VERSION'), `${version}\n`);
-  await must('git', ['-C', repo, 'add', '-A']);
-  await must('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '--quiet', '-m', version]);
-}
 
 async function sshTrue(address) {
   const started = performance.now();
-  await must('ssh', [
-    '-i', join(SANDBOX_STATE, 'id_ed25519'), '-l', 'root',
-    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${join(SANDBOX_STATE, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'ControlMaster=no', '-o', 'ControlPath=none', // always a new connection
-    address, 'true',
-  ]);
+  await must('ssh', [...sandboxSsh(address, true), 'true']);
   return (performance.now() - started) / 1000;
 }
 

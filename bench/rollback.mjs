@@ -6,55 +6,24 @@
 //   sudo node bench/rollback.mjs [--server NAME] [--rounds 5]
 // Without --server, boots the sandbox server bench-rb and takes it down at the end. Prints figures only.
 // Needs `npm run build` and the sandbox image (`make sandbox-image`).
-import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { CLI, ROOT, cli, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'slipway.js');
-// The sandbox's login key and known_hosts (docs/sandbox.md, "Where state lives").
-const SANDBOX_STATE = '/var/lib/slipway/sandbox';
 const DRAIN_SECONDS = 8;
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1] : fallback;
-};
 const givenServer = option('--server', undefined);
 const SERVER = givenServer ?? 'bench-rb';
 const rounds = Number(option('--rounds', '5'));
 
-function exec(program, argv, options = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(program, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
-async function must(program, argv, options) {
-  const result = await exec(program, argv, options);
-  if (result.code !== 0) throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`);
-  return result;
-}
 
-const slipway = (...argv) => must(process.execPath, [CLI, ...argv]);
+const slipway = cli();
 
-const onServer = (address, command) =>
-  must('ssh', [
-    '-i', join(SANDBOX_STATE, 'id_ed25519'), '-l', 'root',
-    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${join(SANDBOX_STATE, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-    address, command,
-  ]);
+const onServer = (address, command) => must('ssh', [...sandboxSsh(address), command]);
 
 /** The version /version/ answers through nginx (a new connection each time), or undefined. */
 function versionAt(address) {
@@ -88,18 +57,7 @@ async function timeRollback(repo, address, version) {
   return { servedS: (servedAt - started) / 1000, commandS: (performance.now() - started) / 1000 };
 }
 
-const stats = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return `median=${median.toFixed(2)} min=${sorted[0].toFixed(2)} max=${sorted.at(-1).toFixed(2)} n=${xs.length}`;
-};
 
-async function commit(repo, version) {
-  await writeFile(join(repo, 'VERSION'), `${version}\n`);
-  await must('git', ['-C', repo, 'add', '-A']);
-  await must('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '--quiet', '-m', version]);
-}
 
 const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-rb-'));
 try {

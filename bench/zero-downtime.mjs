@@ -15,46 +15,23 @@
 // 30 times slower on a 2-core machine, too slow to reach 10,000 requests during the deploys.
 // Without --server, boots the sandbox server bench-zd and takes it down at the end. Prints figures only.
 // Needs `npm run build` and the sandbox image (`make sandbox-image`).
-import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { CLI, ROOT, cli, commit, exec, must, option, stats } from './lib.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'slipway.js');
 const MAX_LOAD_MS = 10 * 60_000;
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1] : fallback;
-};
 const givenServer = option('--server', undefined);
 const SERVER = givenServer ?? 'bench-zd';
 const concurrency = Number(option('--concurrency', '8'));
 const path = option('--path', '/version/');
 
-function exec(program, argv, options = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(program, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
-async function must(program, argv, options) {
-  const result = await exec(program, argv, options);
-  if (result.code !== 0) throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`);
-  return result;
-}
 
-const slipway = (...argv) => must(process.execPath, [CLI, ...argv]);
+const slipway = cli();
 
 /** One GET through nginx; rejects with `reusedSocket` set when it failed on a kept-alive connection. */
 function get(address, agent) {
@@ -116,11 +93,6 @@ function startLoad(address) {
   };
 }
 
-async function commit(repo, version) {
-  await writeFile(join(repo, 'VERSION'), `${version}\n`);
-  await must('git', ['-C', repo, 'add', '-A']);
-  await must('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '--quiet', '-m', version]);
-}
 
 async function configure(repo, strategy) {
   const config = [
@@ -146,12 +118,6 @@ async function timed(argv) {
   return (performance.now() - started) / 1000;
 }
 
-const stats = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return `median=${median.toFixed(2)} min=${sorted[0].toFixed(2)} max=${sorted.at(-1).toFixed(2)} n=${xs.length}`;
-};
 
 /** 5 deploys and 2 rollbacks under load: deploy, deploy, rollback, deploy, deploy, rollback, deploy. */
 async function round(repo, address, strategy, versions) {

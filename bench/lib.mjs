@@ -1,0 +1,66 @@
+// What the benchmarks share: running the built CLI and other programs, options, statistics, committing a
+// version of an example app, and ssh to a sandbox server. Plain JS: the benches import nothing from src/.
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const CLI = join(ROOT, 'bin', 'slipway.js');
+// The sandbox's login key and known_hosts (docs/sandbox.md, "Where state lives").
+export const SANDBOX_STATE = '/var/lib/slipway/sandbox';
+
+const args = process.argv.slice(2);
+/** `--name value` from the command line, or the fallback. */
+export function option(name, fallback) {
+  const at = args.indexOf(name);
+  return at >= 0 && args[at + 1] !== undefined ? args[at + 1] : fallback;
+}
+
+export function exec(program, argv, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(program, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+export async function must(program, argv, options) {
+  const result = await exec(program, argv, options);
+  if (result.code !== 0) throw new Error(`${program} ${argv.join(' ')} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`);
+  return result;
+}
+
+/** The built CLI as a function of its arguments; `env` adds to this environment (secrets the example asks for). */
+export const cli =
+  (env = {}) =>
+  (...argv) =>
+    must(process.execPath, [CLI, ...argv], { env: { ...process.env, ...env } });
+
+export function stats(xs) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return `median=${median.toFixed(2)} min=${sorted[0].toFixed(2)} max=${sorted.at(-1).toFixed(2)} n=${xs.length}`;
+}
+
+/** Writes VERSION and commits everything in the example's repository. */
+export async function commit(repo, version) {
+  await writeFile(join(repo, 'VERSION'), `${version}\n`);
+  await must('git', ['-C', repo, 'add', '-A']);
+  await must('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '--quiet', '-m', version]);
+}
+
+/** ssh options for root on a sandbox server, host key checked; `fresh` forbids reusing a shared connection. */
+export function sandboxSsh(address, fresh = false) {
+  return [
+    '-i', join(SANDBOX_STATE, 'id_ed25519'), '-l', 'root',
+    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
+    '-o', `UserKnownHostsFile=${join(SANDBOX_STATE, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+    ...(fresh ? ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'] : []),
+    address,
+  ];
+}
