@@ -1,7 +1,7 @@
 // What the benchmarks share: running the built CLI and other programs, options, statistics, committing a
 // version of an example app, and ssh to a sandbox server. Plain JS: the benches import nothing from src/.
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,4 +63,26 @@ export function sandboxSsh(address, fresh = false) {
     ...(fresh ? ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'] : []),
     address,
   ];
+}
+
+/** The sandbox server's address: booted afresh unless `given` names a running one. */
+export async function serverAddress(server, given) {
+  const slipway = cli();
+  if (!given) {
+    await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
+    await slipway('sandbox', 'up', server);
+  }
+  const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
+  const address = listed.find((s) => s.name === server && s.status === 'running')?.address;
+  if (!address) throw new Error(`sandbox server ${server} is not running`);
+  return address;
+}
+
+/** examples/django-app copied into `repo`, with throwaway secrets in its untracked secrets file. */
+export async function prepareDjangoExample(repo) {
+  await cp(join(ROOT, 'examples', 'django-app'), repo, { recursive: true });
+  await mkdir(join(repo, '.slipway'), { recursive: true });
+  await writeFile(join(repo, '.gitignore'), '.slipway/\n');
+  const secret = () => Math.random().toString(36).slice(2).padEnd(12, 'x');
+  await writeFile(join(repo, '.slipway', 'secrets-sandbox.env'), `DB_PASSWORD=${secret()}\nDJANGO_SECRET_KEY=${secret()}${secret()}${secret()}${secret()}\n`, { mode: 0o600 });
 }

@@ -6,12 +6,12 @@
 //   sudo node bench/rollback.mjs [--server NAME] [--rounds 5]
 // Without --server, boots the sandbox server bench-rb and takes it down at the end. Prints figures only.
 // Needs `npm run build` and the sandbox image (`make sandbox-image`).
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CLI, ROOT, cli, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
+import { CLI, cli, prepareDjangoExample, serverAddress, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
 
 const DRAIN_SECONDS = 8;
 
@@ -61,19 +61,9 @@ async function timeRollback(repo, address, version) {
 
 const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-rb-'));
 try {
-  if (!givenServer) {
-    await exec(process.execPath, [CLI, 'sandbox', 'down', SERVER]);
-    await slipway('sandbox', 'up', SERVER);
-  }
-  const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
-  const address = listed.find((s) => s.name === SERVER && s.status === 'running')?.address;
-  if (!address) throw new Error(`sandbox server ${SERVER} is not running`);
+  const address = await serverAddress(SERVER, givenServer);
 
-  await cp(join(ROOT, 'examples', 'django-app'), repo, { recursive: true });
-  await mkdir(join(repo, '.slipway'), { recursive: true });
-  await writeFile(join(repo, '.gitignore'), '.slipway/\n');
-  const secret = () => Math.random().toString(36).slice(2).padEnd(12, 'x');
-  await writeFile(join(repo, '.slipway', 'secrets-sandbox.env'), `DB_PASSWORD=${secret()}\nDJANGO_SECRET_KEY=${secret()}${secret()}${secret()}${secret()}\n`, { mode: 0o600 });
+  await prepareDjangoExample(repo);
   await writeFile(
     join(repo, 'deploy-sandbox.yml'),
     [

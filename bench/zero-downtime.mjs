@@ -15,12 +15,12 @@
 // 30 times slower on a 2-core machine, too slow to reach 10,000 requests during the deploys.
 // Without --server, boots the sandbox server bench-zd and takes it down at the end. Prints figures only.
 // Needs `npm run build` and the sandbox image (`make sandbox-image`).
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CLI, ROOT, cli, commit, exec, must, option, stats } from './lib.mjs';
+import { CLI, cli, prepareDjangoExample, serverAddress, commit, exec, must, option, stats } from './lib.mjs';
 
 const MAX_LOAD_MS = 10 * 60_000;
 
@@ -144,19 +144,9 @@ async function round(repo, address, strategy, versions) {
 
 const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-'));
 try {
-  if (!givenServer) {
-    await exec(process.execPath, [CLI, 'sandbox', 'down', SERVER]);
-    await slipway('sandbox', 'up', SERVER);
-  }
-  const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
-  const address = listed.find((s) => s.name === SERVER && s.status === 'running')?.address;
-  if (!address) throw new Error(`sandbox server ${SERVER} is not running`);
+  const address = await serverAddress(SERVER, givenServer);
 
-  await cp(join(ROOT, 'examples', 'django-app'), repo, { recursive: true });
-  await mkdir(join(repo, '.slipway'), { recursive: true });
-  await writeFile(join(repo, '.gitignore'), '.slipway/\n');
-  const secret = () => Math.random().toString(36).slice(2).padEnd(12, 'x');
-  await writeFile(join(repo, '.slipway', 'secrets-sandbox.env'), `DB_PASSWORD=${secret()}\nDJANGO_SECRET_KEY=${secret()}${secret()}${secret()}${secret()}\n`, { mode: 0o600 });
+  await prepareDjangoExample(repo);
   await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
   let n = 0;
   const versions = { next: () => `v${++n}` };
