@@ -22,7 +22,7 @@ export function servicesProbe(layout: Pick<Layout, 'unitPrefix'>): Snippet {
 }
 
 /** `health CODE`: one request to the health URL the current release recorded in its manifest (000: no answer). */
-export function currentHealthProbe(layout: Pick<Layout, 'current' | 'meta'>, timeoutSeconds: number): Snippet {
+export function currentHealthProbe(layout: Pick<Layout, 'current' | 'meta' | 'liveSlotFile'>, timeoutSeconds: number): Snippet {
   const manifest = `${quote(layout.meta)}/releases/"$(basename "$(readlink ${quote(layout.current)})")"/manifest.json`;
   return {
     shell: [
@@ -30,6 +30,10 @@ export function currentHealthProbe(layout: Pick<Layout, 'current' | 'meta'>, tim
       // The manifest is slipway's own JSON: the health URL is the only "url" key in it.
       `url=$(grep -o '"url": *"[^"]*"' ${manifest} 2>/dev/null | head -n 1 | sed 's/^"url": *"//; s/"$//')`,
       `[ -n "$url" ] || exit 0`,
+      // Blue/green: the release serves from the live slot, whose port may differ from the one it started on.
+      `if [ -f ${quote(layout.liveSlotFile)} ]; then port=$(sed -n 's/^PORT=//p' ${quote(layout.meta)}/slot-"$(cat ${quote(layout.liveSlotFile)})".env 2>/dev/null); ` +
+        `if [ -n "$port" ]; then url=$(printf '%s' "$url" | sed "s#^\\(http://[^/:]*\\):[0-9]*#\\1:$port#"); fi; fi`,
+      'echo "healthurl $url"',
       `echo "health $(curl -s -o /dev/null -w '%{http_code}' --max-time ${Math.max(1, Math.floor(timeoutSeconds))} "$url" || true)"`,
     ].join('\n'),
   };

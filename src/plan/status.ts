@@ -90,7 +90,7 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
     units: appUnits(facts, layout, parseServices(lines)),
     health:
       manifest?.health && healthAnswer !== undefined
-        ? { url: manifest.health.url, status: code, expected: manifest.health.expectedStatus, ok: code === manifest.health.expectedStatus }
+        ? { url: record('healthurl')[0] ?? manifest.health.url, status: code, expected: manifest.health.expectedStatus, ok: code === manifest.health.expectedStatus }
         : null,
     disk_kb: { releases: kb(disk.get('releases')), venvs: kb(disk.get('venvs')), backups: kb(disk.get('shared/backups')) },
     last: parseHistory(record('last').join('\n')).at(-1) ?? null,

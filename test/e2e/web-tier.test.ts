@@ -244,6 +244,10 @@ describe('the web tier on sandbox servers', () => {
       // The serving slot was never restarted in place; the old one drains.
       await new Promise((r) => setTimeout(r, 4000));
       expect(await runningUnits(server!)).toBe('hello-web@green.service');
+      // status checks the slot that serves now (green, 8001), not the one the release first started in.
+      const status = await repo.cli('status', 'sandbox', '--json');
+      const health = (JSON.parse(status.stdout) as { health: { url: string; ok: boolean } }[])[0]!.health;
+      expect(health).toMatchObject({ url: 'http://127.0.0.1:8001/health', ok: true });
     });
   });
 
