@@ -76,9 +76,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const units = unitFiles(config.project.name, profile.processes, layout, processes, profile.python, blueGreen?.process);
   const unitNames = serviceNames(units);
   const slots = slotsOf(facts);
-  const health = blueGreen
-    ? healthCheckFor(config, { ...profile.processes, [blueGreen.process]: { ...profile.processes[blueGreen.process]!, port: slotPort(blueGreen, slots.idle) } }, profile.healthPath, processes)
-    : healthCheckFor(config, profile.processes, profile.healthPath, processes);
+  // Blue/green: the new release is checked in the slot it starts in.
+  const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, blueGreen ? slotPort(blueGreen, slots.idle) : undefined);
   const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations };
   const interpreter = profile.python ? interpreterFor(input) : undefined;
   const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: profile.python }));
@@ -86,10 +85,10 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const prepare: Cmd[] = [...makeDirectories(layout, config.shared.dirs, config.shared.files)];
   if (processes.length > 0) prepare.push(ensureAppUser(layout), ownShared(layout));
   const steps: Step[] = [];
-  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...webPackages(tier), ...(input.hostsDatabase && databaseStep(app) ? ['postgresql'] : [])], facts);
+  const database = input.hostsDatabase ? databaseStep(app) : undefined;
+  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...webPackages(tier), ...(database ? ['postgresql'] : [])], facts);
   if (packages) steps.push(packages);
   steps.push({ id: 'prepare', title: `Prepare ${layout.root}`, commands: prepare });
-  const database = input.hostsDatabase ? databaseStep(app) : undefined;
   if (database) steps.push(database);
 
   if (input.source.mode === 'fetch') {

@@ -29,12 +29,12 @@ export function unitFiles(project: string, processes: Processes, layout: Layout,
 /** Services restarted by name after a switch (templates are started per slot instead). */
 export const serviceNames = (units: readonly UnitFile[]) => units.filter((u) => u.name.endsWith('.service') && !u.name.includes('@.')).map((u) => u.name);
 
-/** The health check for a host, when the checked process runs there and listens on a port. */
-export function healthCheckFor(config: Pick<Config, 'health'>, processes: Processes, path: string, names: readonly string[]): HealthCheck | undefined {
+/** The health check for a host, when the checked process runs there and listens on a port (or on `port`: a slot's). */
+export function healthCheckFor(config: Pick<Config, 'health'>, processes: Processes, path: string, names: readonly string[], port?: number): HealthCheck | undefined {
   const process = processes[config.health.process];
   if (!process || process.port === undefined || !names.includes(config.health.process)) return undefined;
   return {
-    url: `http://127.0.0.1:${process.port}${path}`,
+    url: `http://127.0.0.1:${port ?? process.port}${path}`,
     expectedStatus: config.health.expected_status,
     timeoutSeconds: config.health.timeout,
     retries: config.health.retries,
