@@ -2,11 +2,13 @@
 // one host at a time (a value that breaks the app stops at the first host, which gets its old file back).
 import type { CommandFailedError } from '../errors.js';
 import { envKeysProbe } from '../ops/env.js';
-import { planEnvChange, type EnvChange } from '../plan/env-change.js';
+import { changedKeys, planEnvChange, type EnvChange } from '../plan/env-change.js';
+import { appendHistory, type HistoryEntry } from '../ops/history.js';
+import { renderScript } from '../ops/shell.js';
 import { isSlotInstance, parseServices } from '../plan/status.js';
 import { servicesProbe } from '../ops/status.js';
 import type { Layout } from '../plan/layout.js';
-import { lockFor, withHosts, type OperationContext } from './operation.js';
+import { deployer, lockFor, withHosts, type OperationContext } from './operation.js';
 import { envKeysFrom, probeHost } from './host-probe.js';
 import { runSteps } from './run-steps.js';
 
@@ -51,9 +53,31 @@ export async function changeEnv(ctx: OperationContext, layout: Layout, change: E
       return planEnvChange({ layout, facts, present: envKeysFrom(lines) ?? [], instances, change, label: c.target.label, http: ctx.loaded.config.http });
     });
     const results: EnvChangeResult[] = [];
+    const who = deployer();
     for (const [i, connection] of connections.entries()) {
       const plan = plans[i]!;
+      const started = Date.now();
       const outcome = await runSteps(connection, plan.steps, ctx.observer, plan.recovery);
+      if (plan.steps.length > 0) {
+        const { facts } = probed[i]!;
+        const manifest = facts.releases.find((r) => r.id === facts.current)?.manifest;
+        const entry: HistoryEntry = {
+          at: new Date(started).toISOString(),
+          action: 'env',
+          env: ctx.loaded.config.environment,
+          user: who.user,
+          machine: who.machine,
+          from: facts.current ?? null,
+          to: facts.current ?? null,
+          sha: manifest?.sha ?? null,
+          ref: manifest?.ref ?? null,
+          result: outcome.ok ? 'ok' : outcome.recovered === 'after' ? 'rolled-back' : 'failed',
+          duration_ms: Date.now() - started,
+          keys: changedKeys(change),
+          ...(outcome.error ? { error: `${connection.target.label}: ${outcome.error.step} failed (exit ${outcome.error.exitCode})` } : {}),
+        };
+        await connection.session.run(renderScript([{ id: 'history', title: 'Record history', commands: [appendHistory(layout, entry)] }]));
+      }
       results.push({
         host: connection.target.label,
         before: envKeysFrom(probed[i]!.lines) ?? [],

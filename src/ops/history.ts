@@ -4,7 +4,8 @@ import type { Layout } from '../plan/layout.js';
 
 export interface HistoryEntry {
   at: string;
-  action: 'deploy' | 'rollback';
+  /** `env`: an `env set`/`unset` (the key names are in `keys`; values are never recorded). */
+  action: 'deploy' | 'rollback' | 'env';
   env: string;
   user: string;
   machine: string;
@@ -15,6 +16,7 @@ export interface HistoryEntry {
   result: 'ok' | 'failed' | 'rolled-back';
   duration_ms: number;
   error?: string;
+  keys?: string[];
 }
 
 export function appendHistory(layout: Layout, entry: HistoryEntry): Command {

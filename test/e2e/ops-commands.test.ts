@@ -157,6 +157,13 @@ describe('day-2 commands on one server', () => {
     expect((await server().run('cat /opt/hello/shared/.env')).stdout).toBe(before);
     expect((await processEnv(server())).BIND).toBe('0.0.0.0');
     expect((await fetchPage(server().address))?.version).toBe('v1');
+    // Every env change is in the server's history, with key names only.
+    const history = await repo.cli('history', 'sandbox', '--json');
+    const entries = (JSON.parse(history.stdout) as { entries: { action: string; result: string; keys?: string[] }[] }[])[0]!.entries;
+    const changes = entries.filter((e) => e.action === 'env');
+    expect(changes.at(-1)).toMatchObject({ action: 'env', result: 'rolled-back', keys: ['BIND'] });
+    expect(changes.some((e) => e.result === 'ok' && e.keys?.includes('HELLO_SECRET'))).toBe(true);
+    expect(history.stdout).not.toContain('no.such.host.invalid');
   });
 
   it('logs web -n 5: the last lines, each prefixed with host and process', async () => {
