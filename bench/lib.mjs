@@ -86,3 +86,25 @@ export async function prepareDjangoExample(repo) {
   const secret = () => Math.random().toString(36).slice(2).padEnd(12, 'x');
   await writeFile(join(repo, '.slipway', 'secrets-sandbox.env'), `DB_PASSWORD=${secret()}\nDJANGO_SECRET_KEY=${secret()}${secret()}${secret()}${secret()}\n`, { mode: 0o600 });
 }
+
+/**
+ * deploy-sandbox.yml for the Django example on `server`: four gunicorn workers behind nginx (static files by
+ * nginx, not the app), with further `http:` settings given as `key: value` lines.
+ */
+export async function writeDjangoSandboxConfig(repo, server, httpSettings) {
+  const config = [
+    'servers:',
+    `  - sandbox: ${server}`,
+    'processes:',
+    '  web:',
+    '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --workers 4',
+    'env_vars:',
+    '  SERVE_STATIC: "0"',
+    'http:',
+    '  enabled: true',
+    '  default_server: true',
+    ...httpSettings.map((line) => `  ${line}`),
+    '',
+  ];
+  await writeFile(join(repo, 'deploy-sandbox.yml'), config.join('\n'));
+}

@@ -6,12 +6,12 @@
 //   sudo node bench/rollback.mjs [--server NAME] [--rounds 5]
 // Without --server, boots the sandbox server bench-rb and takes it down at the end. Prints figures only.
 // Needs `npm run build` and the sandbox image (`make sandbox-image`).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CLI, cli, prepareDjangoExample, serverAddress, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
+import { CLI, cli, prepareDjangoExample, serverAddress, writeDjangoSandboxConfig, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
 
 const DRAIN_SECONDS = 8;
 
@@ -64,23 +64,7 @@ try {
   const address = await serverAddress(SERVER, givenServer);
 
   await prepareDjangoExample(repo);
-  await writeFile(
-    join(repo, 'deploy-sandbox.yml'),
-    [
-      'servers:',
-      `  - sandbox: ${SERVER}`,
-      'processes:',
-      '  web:',
-      '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --workers 4',
-      'env_vars:',
-      '  SERVE_STATIC: "0"',
-      'http:',
-      '  enabled: true',
-      '  default_server: true',
-      `  drain_seconds: ${DRAIN_SECONDS}`,
-      '',
-    ].join('\n'),
-  );
+  await writeDjangoSandboxConfig(repo, SERVER, [`drain_seconds: ${DRAIN_SECONDS}`]);
   await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
   await commit(repo, 'v1');
   await slipway('-c', repo, 'deploy', 'sandbox');

@@ -15,12 +15,12 @@
 // 30 times slower on a 2-core machine, too slow to reach 10,000 requests during the deploys.
 // Without --server, boots the sandbox server bench-zd and takes it down at the end. Prints figures only.
 // Needs `npm run build` and the sandbox image (`make sandbox-image`).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CLI, cli, prepareDjangoExample, serverAddress, commit, exec, must, option, stats } from './lib.mjs';
+import { CLI, cli, prepareDjangoExample, serverAddress, writeDjangoSandboxConfig, commit, exec, must, option, stats } from './lib.mjs';
 
 const MAX_LOAD_MS = 10 * 60_000;
 
@@ -94,23 +94,7 @@ function startLoad(address) {
 }
 
 
-async function configure(repo, strategy) {
-  const config = [
-    'servers:',
-    `  - sandbox: ${SERVER}`,
-    'processes:',
-    '  web:',
-    '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --workers 4',
-    'env_vars:',
-    '  SERVE_STATIC: "0"',
-    'http:',
-    '  enabled: true',
-    '  default_server: true',
-    `  strategy: ${strategy}`,
-    '',
-  ];
-  await writeFile(join(repo, 'deploy-sandbox.yml'), config.join('\n'));
-}
+const configure = (repo, strategy) => writeDjangoSandboxConfig(repo, SERVER, [`strategy: ${strategy}`]);
 
 async function timed(argv) {
   const started = performance.now();

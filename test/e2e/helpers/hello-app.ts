@@ -1,13 +1,15 @@
 // The example app (examples/hello-app) as a git repository of its own in a temp dir, deployed with the real
 // CLI (`node bin/slipway.js`, a child process) to sandbox servers.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { TestServer } from './sandbox.js';
+import { ExampleRepo, run, type CliResult } from './example-repo.js';
+
+export type { CliResult };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLE = join(ROOT, 'examples', 'hello-app');
@@ -15,28 +17,16 @@ const EXAMPLE = join(ROOT, 'examples', 'hello-app');
 /** The value of ${HELLO_SECRET}: long and random, so finding it anywhere means it leaked. */
 export const SECRET = `e2e-secret-${randomBytes(12).toString('hex')}`;
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(program: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(program, args, { ...options, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Runs the built CLI as a user would, with HELLO_SECRET in its environment. */
 export function slipway(args: string[]): Promise<CliResult> {
   return run(process.execPath, [join(ROOT, 'bin', 'slipway.js'), ...args], { cwd: ROOT, env: { ...process.env, HELLO_SECRET: SECRET } });
 }
 
-export class HelloRepo {
-  private constructor(readonly dir: string) {}
+export class HelloRepo extends ExampleRepo {
+  private constructor(dir: string) {
+    super(dir);
+  }
 
   /** A copy of the example, committed as `main`, whose deploy-sandbox.yml targets the given sandbox servers. */
   static async create(servers: readonly TestServer[], extra: Record<string, unknown> = {}): Promise<HelloRepo> {
@@ -73,32 +63,6 @@ export class HelloRepo {
     return slipway(['-c', this.dir, ...args]);
   }
 
-  async deploy(): Promise<CliResult> {
-    const result = await this.cli('deploy', 'sandbox');
-    if (result.code !== 0) throw new Error(`deploy failed (exit ${result.code}):\n${result.stderr}`);
-    return result;
-  }
-
-  /** Deploy logs under .slipway/logs, oldest first. */
-  async logs(): Promise<string[]> {
-    const dir = join(this.dir, '.slipway', 'logs');
-    const names = (await readdir(dir).catch(() => [])).sort();
-    return names.map((name) => join(dir, name));
-  }
-
-  async readLogs(): Promise<string> {
-    const texts = await Promise.all((await this.logs()).map((path) => readFile(path, 'utf8')));
-    return texts.join('\n');
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
-  }
-
-  private async git(...args: string[]): Promise<void> {
-    const result = await run('git', args, { cwd: this.dir });
-    if (result.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
-  }
 }
 
 export interface Releases {

@@ -1,14 +1,16 @@
 // The Python examples (examples/django-app, examples/fastapi-app) as git repositories of their own in temp dirs,
 // deployed with the real CLI (`node bin/slipway.js`, a child process run in the repository) to sandbox servers;
 // and what the tests read back from those servers (the apps bind 127.0.0.1, so HTTP goes through curl there).
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { TestServer } from './sandbox.js';
+import { ExampleRepo, run, type CliResult } from './example-repo.js';
+
+export { run, type CliResult };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'slipway.js');
@@ -16,20 +18,6 @@ export const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
 
 export type Example = 'django-app' | 'fastapi-app';
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(program: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(program, args, { ...options, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /**
  * Long and random, so finding one anywhere means it leaked; with the characters that break naive quoting on the
@@ -37,11 +25,12 @@ export function run(program: string, args: string[], options: { cwd: string; env
  */
 const secret = (name: string) => `e2e-${name}-${randomBytes(16).toString('hex')} $HOME "q" 'a' \`x\` \\ %41 #h`;
 
-export class AppRepo {
+export class AppRepo extends ExampleRepo {
   /** The values of the ${NAME} placeholders, kept in the untracked .slipway/secrets-sandbox.env. */
   readonly secrets: Record<string, string>;
 
-  private constructor(readonly dir: string) {
+  private constructor(dir: string) {
+    super(dir);
     this.secrets = { DB_PASSWORD: secret('db-password'), DJANGO_SECRET_KEY: secret('django-key') };
   }
 
@@ -87,12 +76,6 @@ export class AppRepo {
     return run(process.execPath, [CLI, ...args], { cwd: this.dir, env });
   }
 
-  async deploy(): Promise<CliResult> {
-    const result = await this.cli('deploy', 'sandbox');
-    if (result.code !== 0) throw new Error(`deploy failed (exit ${result.code}):\n${result.stderr}`);
-    return result;
-  }
-
   /** The single server's releases, oldest first, and its current one. */
   async releases(): Promise<{ current: string | null; releases: { id: string; status: string }[] }> {
     const result = await this.cli('releases', 'sandbox', '--json');
@@ -102,22 +85,6 @@ export class AppRepo {
     return { current: host!.current, releases };
   }
 
-  /** Deploy logs under .slipway/logs, all of them as one text. */
-  async readLogs(): Promise<string> {
-    const dir = join(this.dir, '.slipway', 'logs');
-    const names = (await readdir(dir).catch(() => [])).sort();
-    const texts = await Promise.all(names.map((name) => readFile(join(dir, name), 'utf8')));
-    return texts.join('\n');
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
-  }
-
-  private async git(...args: string[]): Promise<void> {
-    const result = await run('git', args, { cwd: this.dir });
-    if (result.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${result.stderr}`);
-  }
 }
 
 /** Builds the slipway-probe wheel of `version` into `outdir` with the offline fixture builder. */
