@@ -24,8 +24,18 @@ export function operationContext(io: Io, loaded: LoadedConfig, options: GlobalOp
   return {
     loaded,
     observer: progressObserver({ io, verbose: options.verbose ?? false, ...(logFile ? { logFile } : {}) }),
-    command: ['slipway', ...argv].join(' '),
+    command: commandLine(argv),
     lockWaitSeconds: Number(options.lockWait ?? 0),
     ...(options.host ? { only: options.host } : {}),
   };
+}
+
+/**
+ * The command line as recorded on the servers (the lock holder): `env set KEY=VALUE` names the key only, since
+ * the holder file is readable by anyone on the server and outlives the command.
+ */
+export function commandLine(argv: readonly string[]): string {
+  const setting = argv.indexOf('env') >= 0 && argv[argv.indexOf('env') + 1] === 'set';
+  const words = setting ? argv.map((word) => word.replace(/^([A-Za-z_][A-Za-z0-9_]*)=.*$/s, '$1=***')) : argv;
+  return ['slipway', ...words].join(' ');
 }

@@ -2,7 +2,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { agentScript, exitMarker, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
+import { agentBootstrap, agentScript, exitMarker, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
 import { FAILED_COMMAND_MARKER, RECOVER_MARKER, STEP_MARKER } from '../ops/shell.js';
 import type { Redactor } from './redact.js';
 
@@ -50,10 +50,15 @@ export class AgentSession {
     child.on('exit', (code) => this.onExit(code ?? 255));
   }
 
-  /** Starts the agent through `spawnAgent(agentText)` and waits until it is ready (and holds the lock, if asked). */
-  static async start(label: string, redactor: Redactor, lock: LockRequest | undefined, spawnAgent: (agent: string) => ChildProcessWithoutNullStreams): Promise<AgentSession> {
+  /**
+   * Starts the agent through `spawnAgent(bootstrap)`, a short shell command that reads the agent from stdin, and
+   * waits until it is ready (and holds the lock, if asked).
+   */
+  static async start(label: string, redactor: Redactor, lock: LockRequest | undefined, spawnAgent: (bootstrap: string) => ChildProcessWithoutNullStreams): Promise<AgentSession> {
     const nonce = randomBytes(6).toString('hex');
-    const session = new AgentSession(label, spawnAgent(agentScript(nonce, lock)), redactor, nonce);
+    const agent = agentScript(nonce, lock);
+    const session = new AgentSession(label, spawnAgent(agentBootstrap(agent)), redactor, nonce);
+    session.child.stdin.write(agent);
     await new Promise<void>((resolve, reject) => {
       session.readyWaiter = { resolve, reject };
     });

@@ -33,7 +33,7 @@ export class ConnectionPool {
 
   private async connectLocal(target: Target, lock: LockRequest | undefined): Promise<HostConnection> {
     // Own process group: Ctrl-C in the terminal reaches slipway only, which then stops the agent in order.
-    const session = await AgentSession.start(target.label, this.redactor, lock, (agent) => spawn('bash', ['-c', agent], { stdio: 'pipe', detached: true }));
+    const session = await AgentSession.start(target.label, this.redactor, lock, (bootstrap) => spawn('bash', ['-c', bootstrap], { stdio: 'pipe', detached: true }));
     return { target, session, deployerEnv: {}, close: () => session.close() };
   }
 
@@ -41,8 +41,8 @@ export class ConnectionPool {
     // A short private directory: unix socket paths are limited to ~100 bytes.
     this.controlDir ??= await mkdtemp(join(tmpdir().length < 20 ? tmpdir() : '/tmp', 'slw-'));
     const controlPath = join(this.controlDir, String(this.open.size));
-    const session = await AgentSession.start(target.label, this.redactor, lock, (agent) =>
-      spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(agent)}`), { stdio: 'pipe', detached: true }),
+    const session = await AgentSession.start(target.label, this.redactor, lock, (bootstrap) =>
+      spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(bootstrap)}`), { stdio: 'pipe', detached: true }),
     );
     return {
       target,

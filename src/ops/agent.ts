@@ -55,6 +55,14 @@ export function agentScript(nonce: string, lock?: LockRequest): string {
   return lines.join('\n');
 }
 
+/**
+ * The remote command line that starts the agent: it reads the agent itself from stdin, so nothing of it (the
+ * lock holder's details) shows in the server's process list. `head -c` never reads past the agent's last byte.
+ */
+export function agentBootstrap(agent: string): string {
+  return `agent=$(head -c ${Buffer.byteLength(agent)}) && eval "$agent"`;
+}
+
 /** Lock state as seen by `slipway lock status`: free, or held with the holder's details. */
 export function lockStatusProbe(lockFile: string, holderFile: string): string {
   return [

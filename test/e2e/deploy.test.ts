@@ -50,7 +50,9 @@ describe('the example on one server', () => {
     expect(await fetchPage(server().address)).toEqual({ hostname: 'e2e-dep1', version: 'v1', secretSet: true });
 
     expect(samples.length).toBeGreaterThan(5);
-    expect(samples.some((s) => s.includes('##slipway-ready'))).toBe(true); // the deploy's agent was sampled
+    // The deploy's agent was sampled: its command line is the bootstrap only (the agent came on stdin).
+    expect(samples.some((s) => s.includes('agent=$(head -c '))).toBe(true);
+    expect(samples.some((s) => s.includes('##slipway-ready'))).toBe(false);
     expect(samples.filter((s) => s.includes(SECRET))).toEqual([]);
     expect(`${deployed.stdout}${deployed.stderr}`).not.toContain(SECRET);
     const logs = await repo.readLogs();

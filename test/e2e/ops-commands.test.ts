@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchPage, forgetHello, HelloRepo, releasesOn, SECRET, type CliResult } from './helpers/hello-app.js';
 import { useSandboxes, type TestServer } from './helpers/sandbox.js';
 import type { HostStatus } from '../../src/plan/status.js';
+import { sampleProcessList } from './helpers/python-app.js';
 
 const CLI = fileURLToPath(new URL('../../bin/slipway.js', import.meta.url));
 
@@ -95,11 +96,10 @@ describe('day-2 commands on one server', () => {
     expect((await processEnv(server())).HELLO_SECRET).toBeUndefined();
 
     const value = `rotated-${randomBytes(10).toString('hex')}`;
-    const ps = server().run('rm -f /tmp/stop-ps; while [ ! -e /tmp/stop-ps ]; do ps -eww -o args=; echo "#sample"; sleep 0.02; done');
+    const ps = sampleProcessList(server());
     await new Promise((r) => setTimeout(r, 300));
     const set = await slipwayWithInput(repo, ['env', 'set', 'sandbox', 'HELLO_SECRET', '--stdin'], `${value}\n`);
-    await server().run('touch /tmp/stop-ps');
-    const samples = (await ps).stdout.split('#sample\n');
+    const samples = await ps.stop();
     expect(set.code, set.stderr).toBe(0);
     expect(set.stdout).toBe('e2e-ops1: set HELLO_SECRET; restarted hello-web.service, healthy\n');
     expect((await fetchPage(server().address))?.secretSet).toBe(true);
@@ -114,9 +114,20 @@ describe('day-2 commands on one server', () => {
   });
 
   it('env set KEY=VALUE keeps quotes, $ and backslashes exactly; env list and env diff show key names only', async () => {
-    const value = `a "quoted" $HOME \`x\` \\ 'b'`;
+    const value = `a "quoted" $HOME \`x\` \\ 'b' ${randomBytes(6).toString('hex')}`;
+    const ps = sampleProcessList(server());
+    await new Promise((r) => setTimeout(r, 300));
     const set = await repo.cli('env', 'set', 'sandbox', `ODD=${value}`, 'GREETING=hi');
+    const samples = await ps.stop();
     expect(set.code, set.stderr).toBe(0);
+    // Not in any process's command line on the server while it ran, nor in any file but .env afterwards (the
+    // lock holder's record names the key only).
+    expect(samples.length).toBeGreaterThan(5);
+    expect(samples.filter((s) => s.includes(value.slice(-12)))).toEqual([]);
+    const holder = await server().run('cat /opt/hello/.slipway/lock-holder.json');
+    expect(holder.stdout).toContain(' env set sandbox ODD=*** GREETING=***"');
+    const files = await server().run(`grep -rlF ${value.slice(-12)} /opt/hello /tmp /var/tmp /root 2>/dev/null || true`);
+    expect(files.stdout.trim()).toBe('/opt/hello/shared/.env');
     expect(set.stdout).toContain('e2e-ops1: set ODD GREETING; restarted hello-web.service, healthy');
     const env = await processEnv(server());
     expect(env.ODD).toBe(value);
