@@ -26,6 +26,10 @@ function report(io: Io, outcome: OperationReport, verb: string): void {
     }
     throw failure;
   }
+  for (const result of outcome.results) {
+    const unfinished = result.outcome.unfinished;
+    if (unfinished) io.err(`warning: ${result.host}: "${unfinished.step}" stopped (exit ${unfinished.exitCode}) after the release passed its checks: it stays live; the next deploy removes what is left${unfinished.outputTail.length > 0 ? `\n  | ${unfinished.outputTail.join('\n  | ')}` : ''}`);
+  }
   const to = outcome.plan.hosts[0]?.to ?? '';
   io.out(`${verb} ${outcome.plan.env}: ${to} is live on ${outcome.results.length} host(s) in ${(outcome.durationMs / 1000).toFixed(1)}s`);
 }

@@ -35,7 +35,8 @@ function lockRequest(layout: Layout, ctx: OperationContext): LockRequest {
   return {
     lockFile: layout.lockFile,
     holderFile: layout.holderFile,
-    holder: { user: who.user, machine: who.machine, pid: process.pid, command: ctx.command, started_at: new Date().toISOString() },
+    // Redacted as well: whatever the command line carried must not reach a file on the server.
+    holder: { user: who.user, machine: who.machine, pid: process.pid, command: new Redactor(ctx.loaded.secrets).redact(ctx.command), started_at: new Date().toISOString() },
     waitSeconds: ctx.lockWaitSeconds,
   };
 }
@@ -94,7 +95,13 @@ export interface HostResult {
 export async function executePlan(connections: HostConnection[], plan: Plan, limit: number, observer: StepObserver): Promise<HostResult[]> {
   const hosts = plan.hosts;
   const results: HostResult[] = hosts.map((p) => ({ host: p.target.label, plan: p, outcome: { ok: true }, switchedBack: false }));
-  const recovery = (p: HostPlan, switchAt: number): Recovery => ({ switchAt, beforeSwitch: p.onFailureBeforeSwitch, afterSwitch: p.onFailureAfterSwitch });
+  const recovery = (p: HostPlan, switchAt: number, commitAt: number): Recovery => ({
+    switchAt,
+    beforeSwitch: p.onFailureBeforeSwitch,
+    afterSwitch: p.onFailureAfterSwitch,
+    commitAt,
+    afterCommit: p.onInterruptedCommit,
+  });
   const undoOthers = async (pick: (p: HostPlan) => Step[], after: boolean) => {
     await mapLimit(hosts, limit, async (p, i) => {
       if (!results[i]!.outcome.ok) return;
@@ -105,25 +112,35 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
 
   if (hosts.length === 1) {
     const host = hosts[0]!;
-    const outcome = await runSteps(connections[0]!, host.steps, observer, recovery(host, host.switchIndex));
+    const outcome = await runSteps(connections[0]!, host.steps, observer, recovery(host, host.switchIndex, host.commitIndex));
     results[0]!.outcome = outcome;
     results[0]!.switchedBack = outcome.recovered === 'after';
     return results;
   }
 
-  const prepared = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(0, p.switchIndex), observer, recovery(p, -1)));
+  const prepared = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(0, p.switchIndex), observer, recovery(p, -1, -1)));
   prepared.forEach((outcome, i) => (results[i]!.outcome = outcome));
   if (prepared.some((o) => !o.ok)) {
     await undoOthers((p) => p.onFailureBeforeSwitch, false);
     return results;
   }
-  const switched = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(p.switchIndex), observer, recovery(p, 0)));
+  // Every host switches and proves itself before any commits: a host whose bookkeeping is then interrupted
+  // keeps the new release, and so do all the others, which were healthy too.
+  const switched = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(p.switchIndex, p.commitIndex), observer, recovery(p, 0, -1)));
   switched.forEach((outcome, i) => {
     if (outcome.ok) return;
     results[i]!.outcome = { ...outcome, failedIndex: (outcome.failedIndex ?? 0) + hosts[i]!.switchIndex };
     results[i]!.switchedBack = outcome.recovered === 'after';
   });
-  if (switched.some((o) => !o.ok)) await undoOthers((p) => p.onFailureAfterSwitch, true);
+  if (switched.some((o) => !o.ok)) {
+    await undoOthers((p) => p.onFailureAfterSwitch, true);
+    return results;
+  }
+  const committed = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(p.commitIndex), observer, recovery(p, 0, 0)));
+  committed.forEach((outcome, i) => {
+    const reports = [prepared[i]!, switched[i]!, outcome].flatMap((o) => o.reports ?? []);
+    results[i]!.outcome = { ...outcome, reports };
+  });
   return results;
 }
 

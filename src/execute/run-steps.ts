@@ -14,6 +14,11 @@ export interface StepsOutcome {
   recovered?: 'before' | 'after';
   /** Output of steps marked `report` (checks whose warnings the user should read). */
   reports?: { title: string; lines: string[] }[];
+  /**
+   * A step after the commit point failed or was interrupted: the change stands (ok stays true), and this says
+   * what was left undone (old releases not yet removed), for a warning.
+   */
+  unfinished?: CommandFailedError;
 }
 
 export interface StepObserver {
@@ -34,11 +39,16 @@ export function batches(steps: readonly Step[]): Step[][] {
   return result;
 }
 
-/** The recovery for one batch of a host's steps: which step (if any) in it switches traffic. */
+/** A step index of the whole run as seen by one batch: 0 when it came before the batch, -1 when after it. */
+function batchIndex(index: number | undefined, offset: number, size: number): number {
+  if (index === undefined || index < 0) return -1;
+  return index < offset ? 0 : index < offset + size ? index - offset : -1;
+}
+
+/** The recovery for one batch of a host's steps: which step (if any) in it switches traffic, and commits. */
 function batchRecovery(recovery: Recovery | undefined, offset: number, size: number): Recovery | undefined {
   if (!recovery) return undefined;
-  const switchAt = recovery.switchAt < 0 ? -1 : recovery.switchAt < offset ? 0 : recovery.switchAt < offset + size ? recovery.switchAt - offset : -1;
-  return { ...recovery, switchAt };
+  return { ...recovery, switchAt: batchIndex(recovery.switchAt, offset, size), commitAt: batchIndex(recovery.commitAt, offset, size) };
 }
 
 /**
@@ -87,8 +97,10 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
         // A check that ends in `false` (the health probe) says more in its output than in its command.
         const command = result.failedCommand === 'false' ? '' : (result.failedCommand ?? step.commands.map((c) => renderCmd(c, { redact: true })).join('; '));
         const failedIndex = offset + index;
+        const error = new CommandFailedError(host, step.title, command, result.code, tail.filter((l) => l.trim() !== ''));
+        if (recovery?.commitAt !== undefined && recovery.commitAt >= 0 && failedIndex >= recovery.commitAt) return { ok: true, reports, unfinished: error };
         const recovered = result.recovered.length === 0 || !recovery ? undefined : failedIndex >= recovery.switchAt && recovery.switchAt >= 0 ? 'after' : 'before';
-        return { ok: false, failedIndex, error: new CommandFailedError(host, step.title, command, result.code, tail.filter((l) => l.trim() !== '')), reports, ...(recovered ? { recovered } : {}) };
+        return { ok: false, failedIndex, error, reports, ...(recovered ? { recovered } : {}) };
       }
     }
     offset += batch.length;

@@ -76,28 +76,41 @@ export const FAILED_COMMAND_MARKER = '##slipway-failed-command ';
 
 /**
  * What a script does itself when it fails, so the host ends in a safe state even if slipway or the
- * connection is gone by then: before the switch, mark the release failed; from the switch on, switch back.
+ * connection is gone by then: before the switch, mark the release failed; from the switch on, switch back;
+ * from the commit on (the new release passed every check and serves), keep it and only record that.
  */
 export interface Recovery {
   /** Index (in this script's steps) of the step that switches traffic; -1 when the script has none. */
   switchAt: number;
   beforeSwitch: readonly Step[];
   afterSwitch: readonly Step[];
+  /**
+   * Index of the first step after which the change stands (bookkeeping: mark good, remove old releases); -1 or
+   * absent when the script has none. Switching back a healthy, serving release for a failed cleanup would
+   * only undo a good deploy, and would race the drain of the old slot.
+   */
+  commitAt?: number;
+  afterCommit?: readonly Step[];
 }
+
+const hasCommit = (recovery: Recovery) => recovery.commitAt !== undefined && recovery.commitAt >= 0;
 
 function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] {
   const block = (steps: readonly Step[]) => steps.flatMap((step) => [`    echo ${quote(`${RECOVER_MARKER}${step.id}`)}`, ...step.commands.map((c) => `    ${renderCmd(c, options)}`)]);
   const before = block(recovery.beforeSwitch);
   const after = block(recovery.afterSwitch);
+  const committed = block(recovery.afterCommit ?? []);
   return [
     'slipway_switched=0',
     'slipway_recover() {',
     '  slipway_rc=$?',
     '  trap - EXIT',
+    // A second signal (a second Ctrl-C, the agent's watchdog) must not cut the repair short.
+    "  trap '' TERM INT HUP",
     '  [ "$slipway_rc" = 0 ] && exit 0',
     // Recovery is best effort: every command runs even if one fails.
     '  set +e',
-    '  if [ "$slipway_switched" = 1 ]; then',
+    ...(hasCommit(recovery) ? ['  if [ "$slipway_switched" = 2 ]; then', ...(committed.length > 0 ? committed : ['    :']), '  elif [ "$slipway_switched" = 1 ]; then'] : ['  if [ "$slipway_switched" = 1 ]; then']),
     ...(after.length > 0 ? after : ['    :']),
     '  else',
     ...(before.length > 0 ? before : ['    :']),
@@ -122,6 +135,7 @@ export function renderScript(steps: readonly Step[], options: RenderOptions = {}
   steps.forEach((step, i) => {
     lines.push(`echo ${quote(`${STEP_MARKER}${step.id}`)}`);
     if (recovery && i === recovery.switchAt) lines.push('slipway_switched=1');
+    if (recovery && i === recovery.commitAt) lines.push('slipway_switched=2');
     for (const command of step.commands) lines.push(renderCmd(command, options));
   });
   return `${lines.join('\n')}\n`;

@@ -1,5 +1,6 @@
 // Builders for the web tier: nginx site and upstream, certificates, and the blue/green slots.
-import { cmd, unless, type Cmd } from './command.js';
+import { cmd, unless, type Cmd, type Snippet } from './command.js';
+import { quote } from './shell.js';
 import { writeFile } from './files.js';
 import type { Layout } from '../plan/layout.js';
 import type { SitePaths } from '../render/nginx.js';
@@ -133,4 +134,13 @@ export function drainSlot(layout: Layout, process: string, slot: Slot, seconds: 
   const stop = cmd('systemctl', 'stop', slotUnit(layout, process, slot));
   if (seconds === 0) return [stop];
   return [...cancelDrain(layout, slot), cmd('systemd-run', '--quiet', `--unit=${drainUnit(layout, slot)}`, `--on-active=${seconds}s`, '--timer-property=AccuracySec=1s', ...stop.argv)];
+}
+
+/**
+ * For a switch back: the slot that served before is running and answering (started again if its drain already
+ * stopped it: the unit still points at its release). The condition under which traffic may go back to it.
+ */
+export function slotAnswers(layout: Layout, process: string, slot: Slot, probe: Snippet): Snippet {
+  const unit = quote(slotUnit(layout, process, slot));
+  return { shell: `{ systemctl reset-failed ${unit} >/dev/null 2>&1; systemctl start ${unit} && {\n${probe.shell}\n}; }` };
 }

@@ -151,6 +151,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const remove = releasesToRemove([...facts.releases.map((r) => r.id), id], config.keep_releases, protect);
   const keptVenvs = new Set([...(input.venvKey ? [input.venvKey] : []), ...facts.releases.filter((r) => !remove.includes(r.id)).flatMap((r) => (r.manifest?.venv ? [r.manifest.venv] : []))]);
   const dropVenvs = unusedVenvs(facts.venvs, keptVenvs);
+  const commitIndex = steps.length;
   steps.push({
     id: 'finish',
     title: 'Mark the release good and remove old releases',
@@ -164,8 +165,11 @@ export function planDeployHost(input: DeployInput): HostPlan {
     to: id,
     steps,
     switchIndex,
+    commitIndex,
     onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [markFailed(layout, id)] }],
     onFailureAfterSwitch: recovery,
+    // Old releases left in place are removed by the next deploy; the release itself is whole once marked.
+    onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok')] }],
     warnings: [],
   };
 }

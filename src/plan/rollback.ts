@@ -79,11 +79,9 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
     steps = switchSteps({ layout, to, units, afterSwitch, health: manifest?.health });
     recovery = switchBackSteps(layout, abandoned, to, units, false, abandonedManifest?.health);
   }
-  steps.push({
-    id: 'finish',
-    title: abandoned ? `Mark ${abandoned} bad so the next rollback skips it` : `Mark ${to} good`,
-    commands: [...(abandoned ? [setStatus(layout, abandoned, 'bad')] : []), setStatus(layout, to, 'ok')],
-  });
+  const commitIndex = steps.length;
+  const marks = [...(abandoned ? [setStatus(layout, abandoned, 'bad')] : []), setStatus(layout, to, 'ok')];
+  steps.push({ id: 'finish', title: abandoned ? `Mark ${abandoned} bad so the next rollback skips it` : `Mark ${to} good`, commands: marks });
   return {
     target,
     layout,
@@ -91,8 +89,10 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
     to,
     steps,
     switchIndex: 0,
+    commitIndex,
     onFailureBeforeSwitch: [],
     onFailureAfterSwitch: recovery,
+    onInterruptedCommit: [{ id: 'keep', title: `Keep ${to}: it passed its checks and serves`, commands: marks }],
     warnings: [],
   };
 }

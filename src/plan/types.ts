@@ -13,8 +13,15 @@ export interface HostPlan {
   steps: Step[];
   /** Index of the first step that changes what serves traffic; a failure from there on switches back. */
   switchIndex: number;
+  /**
+   * Index of the first step after which the change stands: the new release passed its checks and serves, and
+   * what follows is bookkeeping. A failure or an interruption from there on keeps it (onInterruptedCommit).
+   */
+  commitIndex: number;
   onFailureBeforeSwitch: Step[];
   onFailureAfterSwitch: Step[];
+  /** Run by the host script if it stops after the commit point: what makes the kept release's record whole. */
+  onInterruptedCommit: Step[];
   warnings: string[];
 }
 

@@ -6,7 +6,7 @@ import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { healthProbe, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { restartUnits, sha256 } from '../ops/services.js';
-import { cancelDrain, installSite, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
+import { cancelDrain, installSite, slotAnswers, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
 import { renderSite, renderUpstream, type SitePaths } from '../render/nginx.js';
 import { slotEnvFile, unitName } from '../render/systemd.js';
 import type { HostFacts } from './facts.js';
@@ -152,14 +152,22 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
     steps.push({ id: 'drain', title: drain > 0 ? `Stop the ${live} slot after ${drain}s of draining` : `Stop the ${live} slot`, commands: drainSlot(layout, tier.process, live, drain) });
   }
 
-  const back = [
-    ...(live ? routeTo(layout, tier.paths, tier.process, live, upstream(live)) : []),
-    ...(input.from ? switchCurrent(layout, input.from) : []),
-    ...restartUnits(input.workers),
-    ...(ready ? [] : [cmd('systemctl', 'stop', slotUnit(layout, tier.process, idle))]),
-    ...(input.markBad ? [setStatus(layout, to, 'bad')] : []),
+  const mark = input.markBad ? [setStatus(layout, to, 'bad')] : [];
+  // A slot started here stops; one that already ran (a rollback within the drain period) drains as it was going to.
+  const leaveIdle = ready ? drainSlot(layout, tier.process, idle, tier.http.drain_seconds) : [cmd('systemctl', 'stop', slotUnit(layout, tier.process, idle))];
+  const undo = [...(input.from ? switchCurrent(layout, input.from) : []), ...restartUnits(input.workers), ...leaveIdle, ...mark];
+  if (!live) return { steps, recovery: [{ id: 'switch-back', title: 'Stop the new slot', commands: undo }] };
+  const back: Cmd[] = [
+    // The drain this run armed for the live slot must not stop it once it serves again.
+    ...cancelDrain(layout, live),
+    {
+      // Traffic goes back only to a slot that answers: never to a stopped process.
+      if: slotAnswers(layout, tier.process, live, healthProbe(slotHealth(input, live))),
+      then: [...routeTo(layout, tier.paths, tier.process, live, upstream(live)), ...undo],
+      else: [cmd('echo', `the ${live} slot does not answer: the ${idle} slot keeps running and nginx is left as it is`), ...mark],
+    },
   ];
-  return { steps, recovery: [{ id: 'switch-back', title: live ? `Send traffic back to the ${live} slot` : 'Stop the new slot', commands: back }] };
+  return { steps, recovery: [{ id: 'switch-back', title: `Send traffic back to the ${live} slot`, commands: back }] };
 }
 
 /**

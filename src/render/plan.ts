@@ -38,7 +38,8 @@ export function planText(plan: Plan): string {
     lines.push('', `== ${host.target.label} (${describeTarget(host.target)}) ==`, `# holds ${host.layout.lockFile} from connect to finish`);
     lines.push(...stepsText(host.steps, 1));
     if (host.onFailureBeforeSwitch.length > 0) lines.push('# if a step before the switch fails:', ...host.onFailureBeforeSwitch.flatMap(commandsOf));
-    lines.push('# if a step from the switch on fails:', ...host.onFailureAfterSwitch.flatMap(commandsOf));
+    lines.push(`# if a step from the switch to step ${host.commitIndex} fails:`, ...host.onFailureAfterSwitch.flatMap(commandsOf));
+    lines.push(`# if step ${host.commitIndex + 1} or a later one fails, the new release stays (it passed its checks):`, ...host.onInterruptedCommit.flatMap(commandsOf));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -47,6 +48,7 @@ function hostRunbook(host: HostPlan): string[] {
   const lines = [`## ${host.target.label}`, '', `Connect: \`${describeTarget(host.target)}\`. Take the deploy lock first so no automated deploy runs meanwhile:`, '', ...codeBlock([`exec 9>>${host.layout.lockFile} && flock -n 9`]), ''];
   host.steps.forEach((step, i) => {
     if (i === host.switchIndex) lines.push('From here on, traffic moves to the new release. If a step fails, switch back (below).', '');
+    if (i === host.commitIndex) lines.push('The new release passed its checks and serves: from here on it stays. If a step fails, the next deploy finishes it.', '');
     lines.push(`### ${i + 1}. ${step.title}${step.runsOn === 'deployer' ? ' (on your own machine, not the server)' : ''}`, '', ...codeBlock(commandsOf(step)), '');
   });
   if (host.onFailureBeforeSwitch.length > 0) {
@@ -83,9 +85,11 @@ export function planJson(plan: Plan): string {
         from: h.from ?? null,
         to: h.to,
         switch_index: h.switchIndex,
+        commit_index: h.commitIndex,
         steps: h.steps.map(stepJson),
         on_failure_before_switch: h.onFailureBeforeSwitch.map(stepJson),
         on_failure_after_switch: h.onFailureAfterSwitch.map(stepJson),
+        on_interrupted_commit: h.onInterruptedCommit.map(stepJson),
       })),
     },
     null,

@@ -6,7 +6,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HelloRepo, releasesOn } from './helpers/hello-app.js';
+import { HelloRepo, nginxReloadDone, releasesOn, runningHelloUnits } from './helpers/hello-app.js';
 import { FIXTURES, onServer, waitFor } from './helpers/python-app.js';
 import { withSandboxes, type TestServer } from './helpers/sandbox.js';
 import { get, pageVersion, startLoad, webSocketEcho, type Target } from './helpers/web-client.js';
@@ -26,11 +26,9 @@ async function helloBehindNginx(server: TestServer, http: Record<string, unknown
 
 const versionThrough = async (target: Target) => pageVersion((await get(target, '/')).body);
 
-/** Waits until nginx's last reload has retired its old workers, so a load started now meets only the new ones. */
-const reloadDone = (server: TestServer) => onServer(server, "sleep 1; while pgrep -f '[n]ginx: worker process is shutting down' >/dev/null; do sleep 0.1; done");
+const reloadDone = nginxReloadDone;
 
-/** Services of the hello app that systemd runs now. */
-const runningUnits = (server: TestServer) => onServer(server, "systemctl list-units --state=active --plain --no-legend 'hello*' | awk '{print $1}' | sort");
+const runningUnits = runningHelloUnits;
 
 /**
  * Pebble on the server: its ACME API on localhost:14000 behind a listener certificate from a throwaway CA (the

@@ -103,6 +103,7 @@ describe('the note', () => {
         from: 'R1',
         to: 'R2',
         switchIndex: 4,
+        commitIndex: 5,
         steps: [
           { id: 'release', title: 'Create release R2', commands: [cmd('mkdir', '/opt/shop/releases/R2')] },
           { id: 'venv', title: 'Create venv abc and install dependencies', commands: [cmd('python3', '-m', 'venv', '/opt/shop/venvs/abc')] },
@@ -112,6 +113,7 @@ describe('the note', () => {
         ],
         onFailureBeforeSwitch: [],
         onFailureAfterSwitch: [{ id: 'switch-back', title: 'Switch back to R1', commands: [cmd('true')] }],
+        onInterruptedCommit: [],
         warnings: [],
       },
     ],

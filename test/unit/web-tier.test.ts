@@ -133,8 +133,27 @@ describe('blue/green steps', () => {
     expect(steps.map((s) => s.id)).toEqual(['route', 'switch', 'restart', 'drain']);
     expect(steps[0]!.title).toBe('Send traffic to the blue slot (still running: instant)');
     expect(text(steps)).toContain('systemctl stop shop-drain-blue.timer shop-drain-blue.service');
-    // Recovery never stops a slot it did not start.
-    expect(text(recovery)).not.toContain('systemctl stop shop-web@blue.service');
+    // Recovery never stops at once a slot it did not start: blue drains again, as it was going to.
+    expect(text(recovery)).not.toMatch(/^systemctl stop shop-web@blue.service/m);
+    expect(text(recovery)).toContain('systemd-run --quiet --unit=shop-drain-blue --on-active=30s --timer-property=AccuracySec=1s systemctl stop shop-web@blue.service');
+  });
+
+  it('switches back only to a slot that answers, after disarming its drain (started again if the drain stopped it)', () => {
+    const facts = parseFacts(['slot blue r1 active', 'live blue'].join('\n'));
+    const { recovery } = blueGreenSteps(input(facts));
+    const lines = text(recovery).split('\n');
+    expect(lines.slice(0, 5)).toEqual([
+      '## switch-back',
+      '{ systemctl stop shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
+      '{ systemctl reset-failed shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
+      'if { systemctl reset-failed shop-web@blue.service >/dev/null 2>&1; systemctl start shop-web@blue.service && {',
+      "status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8000/health/ || true)",
+    ]);
+    const otherwise = lines.slice(lines.lastIndexOf('else'));
+    expect(otherwise).toEqual(['else', "echo 'the blue slot does not answer: the green slot keeps running and nginx is left as it is'", "printf '%s\\n' bad > /opt/shop/.slipway/releases/r2/status", 'fi']);
+    const then = lines.slice(0, lines.lastIndexOf('else')).join('\n');
+    expect(then).toContain('systemctl stop shop-web@green.service');
+    expect(then).toContain('ln -sfn /opt/shop/releases/r1');
   });
 
   it('starts the first slot as blue when nothing serves yet, with nothing to drain', () => {

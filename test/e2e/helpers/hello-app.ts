@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { TestServer } from './sandbox.js';
+import { spawn } from 'node:child_process';
 import { ExampleRepo, run, type CliResult } from './example-repo.js';
 
 export type { CliResult };
@@ -63,6 +64,37 @@ export class HelloRepo extends ExampleRepo {
     return slipway(['-c', this.dir, ...args]);
   }
 
+  /**
+   * `slipway -c <repo> ...args`, sent `signal` as soon as its progress shows `line` (as a user pressing Ctrl-C, or
+   * a kill -9, at that step). Resolves with what it printed and how it ended.
+   */
+  cliInterrupted(line: string, signal: NodeJS.Signals, ...args: string[]): Promise<CliResult & { signal: string | null; interrupted: boolean }> {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'slipway.js'), '-c', this.dir, ...args], { cwd: ROOT, env: { ...process.env, HELLO_SECRET: SECRET } });
+    let stdout = '';
+    let stderr = '';
+    let interrupted = false;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!interrupted && stderr.includes(line)) {
+        interrupted = true;
+        child.kill(signal);
+      }
+    });
+    return new Promise((resolve) => child.on('close', (code, sig) => resolve({ code: code ?? -1, signal: sig, stdout, stderr, interrupted })));
+  }
+
+}
+
+/** Services of the hello app that systemd runs now, sorted, one per line. */
+export async function runningHelloUnits(server: TestServer): Promise<string> {
+  const result = await server.run("systemctl list-units --state=active --plain --no-legend 'hello*' | awk '{print $1}' | sort");
+  return result.stdout.trim();
+}
+
+/** Waits until nginx's last reload has retired its old workers, so a load started now meets only the new ones. */
+export async function nginxReloadDone(server: TestServer): Promise<void> {
+  await server.run("sleep 1; while pgrep -f '[n]ginx: worker process is shutting down' >/dev/null; do sleep 0.1; done");
 }
 
 export interface Releases {

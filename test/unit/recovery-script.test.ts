@@ -1,0 +1,53 @@
+// The recovery a host script runs by itself, by a real bash: which undo runs depends on how far the script got,
+// and a script stopped (SIGTERM from the agent when slipway is gone) after the commit point keeps the release.
+// The TERM takes effect once the command in flight ends, as on a host.
+import { spawn, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { cmd, type Step } from '../../src/ops/command.js';
+import { renderScript, type Recovery } from '../../src/ops/shell.js';
+
+const step = (id: string, ...argv: string[]): Step => ({ id, title: id, commands: [argv.length > 0 ? cmd(...argv) : cmd('echo', `ran ${id}`)] });
+const undo = (id: string): Step => ({ id, title: id, commands: [cmd('echo', `undo ${id}`)] });
+const recovery: Recovery = { switchAt: 1, beforeSwitch: [undo('mark-failed')], afterSwitch: [undo('switch-back')], commitAt: 3, afterCommit: [undo('keep')] };
+const steps = (failAt: number) => ['release', 'switch', 'health', 'finish', 'cleanup'].map((id, i) => (i === failAt ? step(id, 'false') : step(id)));
+const run = (script: string) => spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+const undone = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('undo '));
+
+describe('host script recovery', () => {
+  it('before the switch marks the release failed; from the switch on switches back; from the commit on keeps it', () => {
+    expect(undone(run(renderScript(steps(0), {}, recovery)).stdout)).toEqual(['undo mark-failed']);
+    expect(undone(run(renderScript(steps(1), {}, recovery)).stdout)).toEqual(['undo switch-back']);
+    expect(undone(run(renderScript(steps(2), {}, recovery)).stdout)).toEqual(['undo switch-back']);
+    expect(undone(run(renderScript(steps(3), {}, recovery)).stdout)).toEqual(['undo keep']);
+    const late = run(renderScript(steps(4), {}, recovery));
+    expect(late.status).toBe(1);
+    expect(undone(late.stdout)).toEqual(['undo keep']);
+    expect(undone(run(renderScript(steps(-1), {}, recovery)).stdout)).toEqual([]);
+  });
+
+  it('without a commit point, a failure in the last step still switches back', () => {
+    const plain: Recovery = { switchAt: recovery.switchAt, beforeSwitch: recovery.beforeSwitch, afterSwitch: recovery.afterSwitch };
+    expect(undone(run(renderScript(steps(4), {}, plain)).stdout)).toEqual(['undo switch-back']);
+  });
+
+  it('a SIGTERM during a slow step after the commit keeps the release; during one before it switches back', async () => {
+    const stopped = async (slowAt: number) => {
+      const slow = steps(-1).map((s, i) => (i === slowAt ? { ...s, commands: [cmd('echo', 'slow'), cmd('sleep', '1')] } : s));
+      const child = spawn('bash', ['-c', renderScript(slow, {}, recovery)]);
+      let out = '';
+      let signals = 0;
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        // Again while it recovers: the repair still runs to its end.
+        if (out.includes('slow\n') && signals < 2) {
+          signals += 1;
+          child.kill('SIGTERM');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      return { code, undone: undone(out) };
+    };
+    expect(await stopped(4)).toEqual({ code: 143, undone: ['undo keep'] });
+    expect(await stopped(2)).toEqual({ code: 143, undone: ['undo switch-back'] });
+  }, 10_000);
+});
