@@ -15,6 +15,8 @@ export interface BootSpec {
   persist: boolean;
   authorizedKeysFile: string;
   hostKeyFile: string;
+  /** The server's own hosts file (hosts-file.ts), bound read-write: the server may add lines of its own. */
+  hostsFile: string;
   /** systemd is the host's init: let nspawn allocate its own scope (see hostRunsSystemd). */
   hostSystemd: boolean;
 }
@@ -36,6 +38,7 @@ export function nspawnArgs(spec: BootSpec): string[] {
     `--bind-ro=${spec.authorizedKeysFile}:/root/.ssh/authorized_keys`,
     `--bind-ro=${spec.hostKeyFile}:/etc/ssh/ssh_host_ed25519_key`,
     `--bind-ro=${spec.hostKeyFile}.pub:/etc/ssh/ssh_host_ed25519_key.pub`,
+    `--bind=${spec.hostsFile}:/etc/hosts`,
   ];
 }
 

@@ -1,11 +1,20 @@
 // What a crashed run leaves behind: a state whose nspawn is dead, a namespace (with the container's processes
-// still in it if nspawn was SIGKILLed), a host veth. Every up and down sweeps them, under the registry lock, so a
-// user never has to know the names to clean up by hand.
+// still in it if nspawn was SIGKILLed), a host veth, a host address on the bridge. Every up and down sweeps them,
+// under the registry lock, so a user never has to know the names to clean up by hand.
 import { rm, stat } from 'node:fs/promises';
+import { bridgeAddressIndexes } from './bridge.js';
 import { isAlive, sleep } from './host.js';
-import { namespacePids, networkDown, removeHostVeth, sandboxHostVeths, sandboxNamespaces } from './network.js';
+import {
+  namespacePids,
+  networkDown,
+  removeBridgeAddress,
+  removeHostVeth,
+  sandboxHostVeths,
+  sandboxNamespaces,
+} from './network.js';
 import { persistentRootFile, serverDir, type SandboxPaths } from './paths.js';
 import { readRegistry, removeServerState, type ServerEntry } from './registry.js';
+import { syncSharedNetwork } from './shared-network.js';
 
 export interface LeftoverFacts {
   entries: ServerEntry[];
@@ -13,6 +22,8 @@ export interface LeftoverFacts {
   namespaces: string[];
   /** Indexes of `slwNh` host veths. */
   hostVeths: number[];
+  /** Indexes N of the host addresses 10.77.N.1 on the bridge. */
+  bridgeAddresses: number[];
 }
 
 export interface LeftoverPlan {
@@ -20,6 +31,7 @@ export interface LeftoverPlan {
   servers: { name: string; index: number | undefined }[];
   namespaces: string[];
   hostVeths: number[];
+  bridgeAddresses: number[];
 }
 
 /** Pure: anything not belonging to a running or booting server is a leftover. */
@@ -36,6 +48,7 @@ export function planLeftoverCleanup(facts: LeftoverFacts): LeftoverPlan {
     servers,
     namespaces: facts.namespaces.filter((n) => !liveNames.has(n) && !staleNames.has(n)),
     hostVeths: facts.hostVeths.filter((i) => !liveIndexes.has(i) && !staleIndexes.has(i)),
+    bridgeAddresses: facts.bridgeAddresses.filter((i) => !liveIndexes.has(i) && !staleIndexes.has(i)),
   };
 }
 
@@ -67,11 +80,13 @@ export async function removeServerRemains(
   if (purge || !persistent) await rm(serverDir(paths, name), { recursive: true, force: true });
 }
 
+/** Also brings what servers share in line with who is left: the hosts files, and the bridge if no one is. */
 export async function cleanLeftovers(paths: SandboxPaths, log: (line: string) => void = () => undefined): Promise<void> {
   const plan = planLeftoverCleanup({
     entries: await readRegistry(paths),
     namespaces: await sandboxNamespaces(),
     hostVeths: await sandboxHostVeths(),
+    bridgeAddresses: await bridgeAddressIndexes(),
   });
   for (const server of plan.servers) {
     log(`cleaning up ${server.name}, left over by a run that crashed`);
@@ -86,4 +101,9 @@ export async function cleanLeftovers(paths: SandboxPaths, log: (line: string) =>
     log(`removing leftover interface slw${index}h`);
     await removeHostVeth(index);
   }
+  for (const index of plan.bridgeAddresses) {
+    log(`removing leftover address 10.77.${index}.1 from the sandbox bridge`);
+    await removeBridgeAddress(index);
+  }
+  await syncSharedNetwork(paths);
 }

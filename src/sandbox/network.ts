@@ -1,7 +1,9 @@
-// Each server gets its own network namespace joined to the host by one veth pair: the host reaches the server at
-// 10.77.N.2 and the server reaches only the host at 10.77.N.1. No route, NAT or forwarding is added, so a server
-// can talk to nothing but its host (which is why the image carries every package a scenario needs).
+// Each server gets its own network namespace joined by one veth pair to the sandbox bridge (bridge.ts): the
+// server is 10.77.N.2/16, so every other server is on its link, and the host answers on the bridge at 10.77.N.1,
+// the address this server has always known its host by. No default route, NAT or forwarding is added, so a
+// server talks to other servers and to its host only (which is why the image carries every package a scenario needs).
 import { readdir } from 'node:fs/promises';
+import { BRIDGE } from './bridge.js';
 import { runHost, mustRun } from './host.js';
 import { hostAddress, serverAddress } from './registry.js';
 
@@ -11,27 +13,41 @@ export const netnsPath = (name: string): string => `/run/netns/${netnsName(name)
 /** Interface names must fit in 15 characters: `slw250h` is the longest. */
 export const hostVeth = (index: number): string => `slw${index}h`;
 export const serverVeth = (index: number): string => `slw${index}s`;
+/**
+ * The server's MAC follows from its address, so a server booted later at a freed address has the MAC the host and
+ * the other servers still hold in their ARP caches: no lookups stalling on an entry for a server that is gone.
+ */
+export const serverMac = (index: number): string => `02:77:00:00:${index.toString(16).padStart(2, '0')}:02`;
 
+/**
+ * The host address goes on the bridge as a /24 so that the host still talks to server N from 10.77.N.1, as before
+ * the bridge. The bridge must exist (ensureBridge, under the registry lock).
+ */
 export function networkUpCommands(name: string, index: number): string[][] {
   const ns = netnsName(name);
   const host = hostVeth(index);
   const peer = serverVeth(index);
   return [
     ['ip', 'netns', 'add', ns],
-    ['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer],
+    ['ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'address', serverMac(index)],
     ['ip', 'link', 'set', peer, 'netns', ns],
-    ['ip', 'addr', 'add', `${hostAddress(index)}/24`, 'dev', host],
+    ['ip', 'link', 'set', host, 'master', BRIDGE],
     ['ip', 'link', 'set', host, 'up'],
+    ['ip', 'addr', 'replace', `${hostAddress(index)}/24`, 'dev', BRIDGE],
     ['ip', '-n', ns, 'link', 'set', 'lo', 'up'],
-    ['ip', '-n', ns, 'addr', 'add', `${serverAddress(index)}/24`, 'dev', peer],
+    ['ip', '-n', ns, 'addr', 'add', `${serverAddress(index)}/16`, 'dev', peer],
     ['ip', '-n', ns, 'link', 'set', peer, 'up'],
   ];
 }
 
-/** Deleting the host end removes the pair; both commands are allowed to find nothing. */
+const bridgeAddressDelete = (index: number): string[] => [
+  'ip', 'addr', 'del', `${hostAddress(index)}/24`, 'dev', BRIDGE,
+];
+
+/** Deleting the host end removes the pair; every command is allowed to find nothing. */
 export function networkDownCommands(name: string, index: number | undefined): string[][] {
   const commands: string[][] = [];
-  if (index !== undefined) commands.push(['ip', 'link', 'del', hostVeth(index)]);
+  if (index !== undefined) commands.push(['ip', 'link', 'del', hostVeth(index)], bridgeAddressDelete(index));
   commands.push(['ip', 'netns', 'del', netnsName(name)]);
   return commands;
 }
@@ -47,6 +63,11 @@ export async function networkDown(name: string, index: number | undefined): Prom
 /** Deletes a leftover host veth found by index alone (its server's state may be gone). */
 export async function removeHostVeth(index: number): Promise<void> {
   await runHost(['ip', 'link', 'del', hostVeth(index)]);
+}
+
+/** Deletes a leftover host address 10.77.N.1 from the bridge, found by index alone. */
+export async function removeBridgeAddress(index: number): Promise<void> {
+  await runHost(bridgeAddressDelete(index));
 }
 
 /** Server names that have a namespace on this host. */

@@ -32,3 +32,5 @@ export const consoleLogFile = (p: SandboxPaths, name: string): string => join(se
 /** The private copy of the image a `--persist` server boots from, kept across down/up. */
 export const persistentRootFile = (p: SandboxPaths, name: string): string => join(serverDir(p, name), 'rootfs');
 export const lockDir = (p: SandboxPaths): string => join(p.stateDir, 'lock');
+/** Bind-mounted onto the server's /etc/hosts: its own lines plus the names of every live server (hosts-file.ts). */
+export const serverHostsFile = (p: SandboxPaths, name: string): string => join(serverDir(p, name), 'hosts');

@@ -16,10 +16,12 @@ import {
   persistentRootFile,
   sandboxPaths,
   serverDir,
+  serverHostsFile,
   serversDir,
   type SandboxPaths,
 } from './paths.js';
 import { preflight } from './preflight.js';
+import { syncSharedNetwork } from './shared-network.js';
 import {
   allocateIndex,
   isServerProcess,
@@ -101,6 +103,8 @@ export async function sandboxUp(name: string, opts: UpOptions = {}): Promise<UpR
     };
     await mkdir(serverDir(paths, name), { recursive: true });
     await writeServerState(paths, state);
+    // Now booting, so it gets its hosts file and the others learn its name before it boots.
+    await syncSharedNetwork(paths);
     return { fresh: true, state };
   });
 
@@ -124,6 +128,7 @@ export async function sandboxUp(name: string, opts: UpOptions = {}): Promise<UpR
         persist: state.persist,
         authorizedKeysFile: keys.publicKeyFile,
         hostKeyFile: keys.hostKeyFile,
+        hostsFile: serverHostsFile(paths, name),
         hostSystemd: await hostRunsSystemd(),
       },
       logFile,
@@ -136,6 +141,8 @@ export async function sandboxUp(name: string, opts: UpOptions = {}): Promise<UpR
   } catch (err) {
     if (state.pid !== null) await stopProcess(state.pid, 5_000);
     await removeServerRemains(paths, name, state.index);
+    // The others drop its name now; should that fail, the next up or down does it, and the boot error matters more.
+    await withDirLock(lockDir(paths), () => cleanLeftovers(paths, log)).catch(() => undefined);
     throw err;
   }
 }

@@ -24,21 +24,28 @@ describe('leftover cleanup plan', () => {
       entries: [entry('web1', 1, 'running'), entry('web2', 2, 'booting')],
       namespaces: ['web1', 'web2'],
       hostVeths: [1, 2],
+      bridgeAddresses: [1, 2],
     });
-    expect(plan).toEqual({ servers: [], namespaces: [], hostVeths: [] });
+    expect(plan).toEqual({ servers: [], namespaces: [], hostVeths: [], bridgeAddresses: [] });
   });
 
-  it('removes stale servers, and namespaces and veths that belong to no live server', () => {
+  it('removes stale servers, and namespaces, veths and bridge addresses that belong to no live server', () => {
     const plan = planLeftoverCleanup({
       entries: [entry('web1', 1, 'running'), entry('old', 3, 'stale'), { name: 'db', status: 'stopped', state: undefined }],
       namespaces: ['web1', 'old', 'ghost'],
       hostVeths: [1, 3, 9],
+      bridgeAddresses: [1, 3, 9, 12],
     });
-    expect(plan).toEqual({ servers: [{ name: 'old', index: 3 }], namespaces: ['ghost'], hostVeths: [9] });
+    expect(plan).toEqual({
+      servers: [{ name: 'old', index: 3 }],
+      namespaces: ['ghost'],
+      hostVeths: [9],
+      bridgeAddresses: [9, 12],
+    });
   });
 
   it('removes a server directory without a state file', () => {
-    const plan = planLeftoverCleanup({ entries: [{ name: 'torn', status: 'stale', state: undefined }], namespaces: [], hostVeths: [] });
+    const plan = planLeftoverCleanup({ entries: [{ name: 'torn', status: 'stale', state: undefined }], namespaces: [], hostVeths: [], bridgeAddresses: [] });
     expect(plan.servers).toEqual([{ name: 'torn', index: undefined }]);
   });
 });

@@ -6,7 +6,7 @@ import { ensureImage, sandboxDown, sandboxTarget, sandboxUp, sshOptions } from '
 
 export interface TestServer {
   name: string;
-  /** 10.77.N.2, reachable from the host only. */
+  /** 10.77.N.2, reachable from the host and the other sandbox servers only. */
   address: string;
   /** Options for `ssh` that log in as root with the sandbox key and strict host checking: `ssh ...sshArgs address cmd`. */
   sshArgs: string[];
