@@ -1,5 +1,6 @@
 // The health check, run on the host against the process itself (not through a proxy), with backoff.
 import type { Snippet } from './command.js';
+import { listenerCheck } from './ports.js';
 import { quote } from './shell.js';
 
 export interface HealthCheck {
@@ -7,6 +8,8 @@ export interface HealthCheck {
   expectedStatus: number;
   timeoutSeconds: number;
   retries: number;
+  /** The unit that must own the listener the answer came from (absent in manifests written before it existed). */
+  unit?: string;
 }
 
 /** Delays between attempts: start fast (a restarted app is often up within 100 ms), double up to 2 s. */
@@ -30,6 +33,13 @@ export function healthProbe(check: HealthCheck): Snippet {
       `for delay in ${delays}; do [ "$status" = ${expected} ] && break; sleep "$delay"; status=$(${curl} || true); done`,
       // The URL carries the configured path: quoted like every other value, never inside double quotes.
       `[ "$status" = ${expected} ] || { printf 'health check failed: %s answered %s, expected %s\\n' ${quote(check.url)} "$status" ${expected}; false; }`,
+      // The answer counts only if it came from the process just started, not from whatever held the port.
+      ...(check.unit ? [listenerCheck({ port: urlPort(check.url), units: [check.unit], mustListen: true }).shell] : []),
     ].join('\n'),
   };
 }
+
+const urlPort = (url: string) => {
+  const parsed = new URL(url);
+  return Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
+};

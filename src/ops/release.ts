@@ -50,17 +50,25 @@ export function linkShared(layout: Layout, id: string, dirs: readonly string[], 
   return commands;
 }
 
+/**
+ * The release's record, written before its directory: a release interrupted at any point after this is listed
+ * with its ref and deployer (and marked failed by the recovery), never as an anonymous `unknown`.
+ */
 export function writeManifest(layout: Layout, manifest: ReleaseManifest): Cmd[] {
   const meta = releaseMeta(layout, manifest.id);
+  return [cmd('mkdir', '-p', meta), { argv: ['tee', `${meta}/manifest.json`], stdin: { text: `${JSON.stringify(manifest, null, 2)}\n` }, stdoutTo: '/dev/null' }];
+}
+
+/** Once the release directory is complete: its lockfile hashes, and status prepared. */
+export function sealRelease(layout: Layout, id: string): Cmd[] {
+  const meta = releaseMeta(layout, id);
   return [
-    cmd('mkdir', '-p', meta),
-    { argv: ['tee', `${meta}/manifest.json`], stdin: { text: `${JSON.stringify(manifest, null, 2)}\n` }, stdoutTo: '/dev/null' },
     // Lockfile hashes tell a later rollback or handoff whether dependencies changed between releases.
     {
-      argv: ['find', releaseDir(layout, manifest.id), '-maxdepth', '1', '-type', 'f', '(', '-name', 'requirements*.txt', '-o', '-name', 'package-lock.json', '-o', '-name', 'poetry.lock', '-o', '-name', 'Pipfile.lock', '-o', '-name', 'yarn.lock', ')', '-exec', 'sha256sum', '{}', '+'],
+      argv: ['find', releaseDir(layout, id), '-maxdepth', '1', '-type', 'f', '(', '-name', 'requirements*.txt', '-o', '-name', 'package-lock.json', '-o', '-name', 'poetry.lock', '-o', '-name', 'Pipfile.lock', '-o', '-name', 'yarn.lock', ')', '-exec', 'sha256sum', '{}', '+'],
       stdoutTo: `${meta}/lockfiles.sha256`,
     },
-    setStatus(layout, manifest.id, 'prepared'),
+    setStatus(layout, id, 'prepared'),
   ];
 }
 

@@ -2,7 +2,7 @@
 import type { Config } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
-import { createRelease, fetchSource, linkShared, makeDirectories, markFailed, pushSource, removeRelease, setStatus, writeManifest } from '../ops/release.js';
+import { createRelease, fetchSource, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest } from '../ops/release.js';
 import { ensureAppUser, installUnits, ownShared } from '../ops/services.js';
 import { appCommand, removeVenv } from '../ops/python.js';
 import type { HealthCheck } from '../ops/health.js';
@@ -14,7 +14,8 @@ import { blueGreenSteps, siteSteps, slotPort, slotsOf, strategyChange, webPackag
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
-import { healthCheckFor, processesOn, serviceNames, unitFiles } from './processes.js';
+import { healthCheckFor, portStep, processesOn, serviceNames, unitFiles } from './processes.js';
+import { slotUnit } from '../ops/web.js';
 import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
 import { pushUrl, type Target } from './target.js';
@@ -77,7 +78,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const unitNames = serviceNames(units);
   const slots = slotsOf(facts);
   // Blue/green: the new release is checked in the slot it starts in.
-  const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, blueGreen ? slotPort(blueGreen, slots.idle) : undefined);
+  const slot = blueGreen ? { port: slotPort(blueGreen, slots.idle), unit: slotUnit(layout, blueGreen.process, slots.idle) } : undefined;
+  const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, layout, slot);
   const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations };
   const interpreter = profile.python ? interpreterFor(input) : undefined;
   const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: profile.python }));
@@ -98,11 +100,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   }
 
   const env = appEnv(config);
-  const release: Cmd[] = [...createRelease(layout, id, sha), ...linkShared(layout, id, config.shared.dirs, config.shared.files)];
-  // Build steps (collectstatic, hooks) run as the app user and write into the release.
-  if (appUser) release.push(cmd('chown', '-R', `${appUser}:${appUser}`, dir));
-  if (Object.keys(env).length > 0) release.push(...envFileCommands(layout, id, env, appUser));
-  release.push(
+  const release: Cmd[] = [
     ...writeManifest(layout, {
       id,
       sha,
@@ -115,7 +113,13 @@ export function planDeployHost(input: DeployInput): HostPlan {
       ...(health ? { health } : {}),
       ...(tier ? { web: { process: tier.process, port: tier.port, strategy: tier.strategy } } : {}),
     }),
-  );
+    ...createRelease(layout, id, sha),
+    ...linkShared(layout, id, config.shared.dirs, config.shared.files),
+  ];
+  // Build steps (collectstatic, hooks) run as the app user and write into the release.
+  if (appUser) release.push(cmd('chown', '-R', `${appUser}:${appUser}`, dir));
+  if (Object.keys(env).length > 0) release.push(...envFileCommands(layout, id, env, appUser));
+  release.push(...sealRelease(layout, id));
   steps.push({ id: 'release', title: `Create release ${id}`, commands: release });
   if (interpreter) steps.push(venvStep(app, interpreter));
 
@@ -129,6 +133,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
     const upstreamPort = blueGreen ? slotPort(blueGreen, slots.live ?? slots.idle) : tier.port;
     steps.push(...siteSteps({ tier, layout, facts, staticDir: config.http.static_dir ?? profile.staticDir, mediaDir: config.http.media_dir, upstreamPort }));
   }
+
+  if (health) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port)));
 
   const switchIndex = steps.length;
   const afterSwitch = hookCommands(config.hooks.after_switch);

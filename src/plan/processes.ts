@@ -3,6 +3,9 @@ import type { Config, ProcessConfig } from '../config/types.js';
 import { renderAppTarget, renderProcessUnit, slotTemplateName, targetName, unitName } from '../render/systemd.js';
 import type { UnitFile } from '../ops/services.js';
 import type { HealthCheck } from '../ops/health.js';
+import type { Step } from '../ops/command.js';
+import { listenerCheck } from '../ops/ports.js';
+import { slotUnit } from '../ops/web.js';
 import type { Layout } from './layout.js';
 import type { Target } from './target.js';
 
@@ -29,14 +32,27 @@ export function unitFiles(project: string, processes: Processes, layout: Layout,
 /** Services restarted by name after a switch (templates are started per slot instead). */
 export const serviceNames = (units: readonly UnitFile[]) => units.filter((u) => u.name.endsWith('.service') && !u.name.includes('@.')).map((u) => u.name);
 
-/** The health check for a host, when the checked process runs there and listens on a port (or on `port`: a slot's). */
-export function healthCheckFor(config: Pick<Config, 'health'>, processes: Processes, path: string, names: readonly string[], port?: number): HealthCheck | undefined {
+/**
+ * The health check for a host, when the checked process runs there and listens on a port (or on `slot.port`: a
+ * blue/green slot's), answered by the process's own unit (or the slot's).
+ */
+export function healthCheckFor(config: Pick<Config, 'health'>, processes: Processes, path: string, names: readonly string[], layout: Layout, slot?: { port: number; unit: string }): HealthCheck | undefined {
   const process = processes[config.health.process];
   if (!process || process.port === undefined || !names.includes(config.health.process)) return undefined;
   return {
-    url: `http://127.0.0.1:${port ?? process.port}${path}`,
+    url: `http://127.0.0.1:${slot?.port ?? process.port}${path}`,
     expectedStatus: config.health.expected_status,
     timeoutSeconds: config.health.timeout,
     retries: config.health.retries,
+    unit: slot?.unit ?? unitName(layout, config.health.process),
   };
+}
+
+/**
+ * Before anything switches: the port the new web process is to listen on is free, or held by one of this app's
+ * own web units (which the switch restarts or stops). Anything else there would take the new process's place.
+ */
+export function portStep(layout: Layout, process: string, port: number): Step {
+  const units = [unitName(layout, process), slotUnit(layout, process, 'blue'), slotUnit(layout, process, 'green')];
+  return { id: 'port', title: `Check that port ${port} is free for the ${process} process`, commands: [listenerCheck({ port, units, mustListen: false })] };
 }

@@ -120,6 +120,7 @@ const slotHealth = (input: BlueGreenInput, slot: Slot): HealthCheck => ({
   expectedStatus: input.health.expectedStatus,
   timeoutSeconds: input.health.timeoutSeconds,
   retries: input.health.retries,
+  unit: slotUnit(input.layout, input.tier.process, slot),
 });
 
 /**

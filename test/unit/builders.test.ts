@@ -16,6 +16,7 @@ import {
   setStatus,
   switchCurrent,
   writeManifest,
+  sealRelease,
 } from '../../src/ops/release.js';
 import { ensureAppUser, installUnits, ownShared, restartUnits, sha256, stopUnits } from '../../src/ops/services.js';
 import { renderCmd } from '../../src/ops/shell.js';
@@ -79,11 +80,10 @@ describe('release builders', () => {
     expect(linkShared(layout, ID, [], [])).toEqual([]);
   });
 
-  it('writeManifest records the release, its lockfile hashes and status prepared', () => {
+  it('writeManifest records the release; sealRelease its lockfile hashes and status prepared', () => {
     const manifest = { id: ID, sha: SHA, ref: 'main', config_hash: '0123456789abcdef', deployed_by: 'me@laptop', created_at: '2024-01-02T03:04:05.678Z' };
-    expect(text(writeManifest(layout, manifest))).toEqual([
-      `mkdir -p ${M}`,
-      `tee ${M}/manifest.json > /dev/null <<'SLIPWAY_EOF_0'\n${JSON.stringify(manifest, null, 2)}\nSLIPWAY_EOF_0`,
+    expect(text(writeManifest(layout, manifest))).toEqual([`mkdir -p ${M}`, `tee ${M}/manifest.json > /dev/null <<'SLIPWAY_EOF_0'\n${JSON.stringify(manifest, null, 2)}\nSLIPWAY_EOF_0`]);
+    expect(text(sealRelease(layout, ID))).toEqual([
       `find ${R} -maxdepth 1 -type f '(' -name 'requirements*.txt' -o -name package-lock.json -o -name poetry.lock -o -name Pipfile.lock -o -name yarn.lock ')' -exec sha256sum '{}' + > ${M}/lockfiles.sha256`,
       `printf '%s\\n' prepared > ${M}/status`,
     ]);

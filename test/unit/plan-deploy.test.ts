@@ -126,8 +126,12 @@ describe('code transport', () => {
 describe('with processes', () => {
   it('creates the app user, owns shared/, installs units, restarts and checks health', () => {
     const p = plan({ config: withWeb() });
-    expect(ids(p.steps)).toEqual(['prepare', 'push', 'release', 'units', 'switch', 'restart', 'health', 'finish']);
-    expect(p.switchIndex).toBe(4);
+    expect(ids(p.steps)).toEqual(['prepare', 'push', 'release', 'units', 'port', 'switch', 'restart', 'health', 'finish']);
+    expect(p.switchIndex).toBe(5);
+    expect(p.commitIndex).toBe(8);
+    expect(step(p.steps, 'port')?.title).toBe('Check that port 8000 is free for the web process');
+    expect(shell(step(p.steps, 'port')).join('\n')).toContain("grep -qF -e /shop-web.service -e /shop-web@blue.service -e /shop-web@green.service \"/proc/$pid/cgroup\"");
+    expect(shell(step(p.steps, 'health')).join('\n')).toContain("printf 'nothing of %s listens on port %s\\n' shop-web.service 8000");
     expect(shell(p.steps[0]).slice(-2)).toEqual([
       '{ id -u shop >/dev/null 2>&1 || useradd --system --user-group --home-dir /opt/shop --no-create-home --shell /usr/sbin/nologin shop; }',
       'chown -R shop:shop /opt/shop/shared',
@@ -156,8 +160,8 @@ describe('with processes', () => {
 
   it('runs hooks in the release as the app user, in their places around the switch', () => {
     const p = plan({ config: withWeb({ hooks: { build: ['npm ci', 'npm run build'], before_switch: ['./manage.py migrate'], after_switch: ['curl -X POST $HOOK'] } }) });
-    expect(ids(p.steps)).toEqual(['prepare', 'push', 'release', 'build', 'units', 'before-switch', 'switch', 'restart', 'after-switch', 'health', 'finish']);
-    expect(p.switchIndex).toBe(6);
+    expect(ids(p.steps)).toEqual(['prepare', 'push', 'release', 'build', 'units', 'before-switch', 'port', 'switch', 'restart', 'after-switch', 'health', 'finish']);
+    expect(p.switchIndex).toBe(7);
     expect(shell(step(p.steps, 'build'))).toEqual([hookLine('npm ci', 'shop'), hookLine('npm run build', 'shop')]);
     expect(shell(step(p.steps, 'before-switch'))).toEqual([hookLine('./manage.py migrate', 'shop')]);
     expect(shell(step(p.steps, 'after-switch'))).toEqual([hookLine('curl -X POST $HOOK', 'shop')]);
@@ -175,8 +179,10 @@ describe('with processes', () => {
     const worker = plan({ config, target: { ...sshTarget, roles: ['worker'] } as Target });
     expect(ids(worker.steps)).toEqual(['prepare', 'push', 'release', 'units', 'switch', 'restart', 'finish']);
     expect(shell(step(worker.steps, 'restart'))).toEqual(['systemctl reset-failed shop-worker.service', 'systemctl restart shop-worker.service']);
-    expect(healthCheckFor(config, config.processes, '/health', ['worker'])).toBeUndefined();
-    expect(healthCheckFor(config, config.processes, '/up', ['web'])).toEqual({ url: 'http://127.0.0.1:8000/up', expectedStatus: 200, timeoutSeconds: 5, retries: 10 });
+    const layout = layoutFor(config, 'main');
+    expect(healthCheckFor(config, config.processes, '/health', ['worker'], layout)).toBeUndefined();
+    expect(healthCheckFor(config, config.processes, '/up', ['web'], layout)).toEqual({ url: 'http://127.0.0.1:8000/up', expectedStatus: 200, timeoutSeconds: 5, retries: 10, unit: 'shop-web.service' });
+    expect(healthCheckFor(config, config.processes, '/up', ['web'], layout, { port: 8001, unit: 'shop-web@green.service' })).toMatchObject({ url: 'http://127.0.0.1:8001/up', unit: 'shop-web@green.service' });
   });
 
   it('refuses processes on a host without systemd', () => {

@@ -55,6 +55,8 @@ const MANIFEST = [
   'SLIPWAY_EOF_0',
 ];
 const RELEASE = [
+  'mkdir -p /opt/shop/.slipway/releases/NEW',
+  ...MANIFEST,
   'mkdir /opt/shop/releases/NEW',
   `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C /opt/shop/releases/NEW`,
   'install -m 600 /dev/null /opt/shop/shared/.env.slipway-new',
@@ -63,8 +65,6 @@ const RELEASE = [
   'SLIPWAY_EOF_0',
   'mv -f /opt/shop/shared/.env.slipway-new /opt/shop/shared/.env',
   'ln -sfn /opt/shop/shared/.env /opt/shop/releases/NEW/.env',
-  'mkdir -p /opt/shop/.slipway/releases/NEW',
-  ...MANIFEST,
   "find /opt/shop/releases/NEW -maxdepth 1 -type f '(' -name 'requirements*.txt' -o -name package-lock.json -o -name poetry.lock -o -name Pipfile.lock -o -name yarn.lock ')' -exec sha256sum '{}' + > /opt/shop/.slipway/releases/NEW/lockfiles.sha256",
   "printf '%s\\n' prepared > /opt/shop/.slipway/releases/NEW/status",
 ];
@@ -202,7 +202,9 @@ describe('plan as JSON', () => {
     const [host] = json.hosts;
     expect(host).toMatchObject({ host: 'web1', root: '/opt/shop', from: 'R1', to: 'NEW', switch_index: 3 });
     expect(host!.steps.map((s) => `${s.id}@${s.runs_on}`)).toEqual(['prepare@host', 'push@deployer', 'release@host', 'switch@host', 'finish@host']);
-    expect(host!.steps[2]!.commands).toEqual([...RELEASE.slice(0, 3), RELEASE.slice(3, 6).join('\n'), ...RELEASE.slice(6, 9), MANIFEST.join('\n'), ...RELEASE.slice(-2)]);
+    const rest = RELEASE.slice(1 + MANIFEST.length);
+    expect(host!.steps[2]!.commands).toEqual([RELEASE[0], MANIFEST.join('\n'), ...rest.slice(0, 3), rest.slice(3, 6).join('\n'), ...rest.slice(6)]);
+    expect(host).toMatchObject({ commit_index: 4, on_interrupted_commit: [{ id: 'keep' }] });
     expect(host!.on_failure_before_switch.map((s) => s.id)).toEqual(['mark-failed']);
     expect(host!.on_failure_after_switch[0]!.commands).toHaveLength(3);
   });

@@ -88,7 +88,7 @@ export class HelloRepo extends ExampleRepo {
 
 /** Services of the hello app that systemd runs now, sorted, one per line. */
 export async function runningHelloUnits(server: TestServer): Promise<string> {
-  const result = await server.run("systemctl list-units --state=active --plain --no-legend 'hello*' | awk '{print $1}' | sort");
+  const result = await server.run("systemctl list-units --type=service --state=active --plain --no-legend 'hello*' | awk '{print $1}' | sort");
   return result.stdout.trim();
 }
 

@@ -1,7 +1,8 @@
-// Interrupted deploys and rollbacks on a real sandbox server, behind nginx with blue/green slots (issue 14's first
-// findings): slipway killed (-9) or stopped with Ctrl-C while the release is already checked and serving must
-// leave that release live and good, with the old slot drained as planned, never traffic sent to a stopped
-// slot; an interrupted rollback within the drain period leaves no slot running without its drain timer.
+// Faults on a real sandbox server, behind nginx with blue/green slots (issue 14's first findings): slipway
+// killed (-9) or stopped with Ctrl-C while the release is already checked and serving must leave that release
+// live and good, with the old slot drained as planned, never traffic sent to a stopped slot; an interrupted
+// rollback within the drain period leaves no slot running without its drain timer; a stranger holding the new
+// slot's port (answering 200 on /health) is an error before anything switches, not a passed health check.
 import { afterEach, describe, expect, it } from 'vitest';
 import { HelloRepo, nginxReloadDone, releasesOn, runningHelloUnits } from './helpers/hello-app.js';
 import { onServer } from './helpers/python-app.js';
@@ -24,11 +25,50 @@ async function helloRepo(server: TestServer, extra: Record<string, unknown> = {}
 }
 
 /** Fills a release with many small files, so removing it (the last step's cleanup) takes a few seconds. */
-const slowToRemove = (server: TestServer, id: string) => onServer(server, `mkdir -p /opt/hello/releases/${id}/junk && cd /opt/hello/releases/${id}/junk && seq 1 60000 | xargs touch`);
+const slowToRemove = (server: TestServer, id: string) => onServer(server, `mkdir -p /opt/hello/releases/${id}/junk && cd /opt/hello/releases/${id}/junk && seq 1 30000 | xargs touch`);
 
 const settle = () => new Promise((r) => setTimeout(r, (DRAIN + 2) * 1000));
 
-describe('interrupted operations on a sandbox server', () => {
+/** A process slipway did not start, answering 200 to everything on `port`, in a unit of its own. */
+const STRANGER = (port: number) => `cat > /tmp/stranger.py <<'PY'
+import http.server as h
+class A(h.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'<p>version stranger</p>')
+h.HTTPServer(('127.0.0.1', ${port}), A).serve_forever()
+PY
+systemd-run --quiet --unit=stranger-${port} python3 /tmp/stranger.py
+for i in $(seq 50); do curl -sf http://127.0.0.1:${port}/health >/dev/null && exit 0; sleep 0.1; done; exit 1`;
+
+describe('faults on a sandbox server', () => {
+  it('a stranger on the port the new slot needs is a clear error before anything switches; the site keeps serving', async () => {
+    await withSandboxes(['e2e-int4'], async ([server]) => {
+      const repo = await helloRepo(server!);
+      await repo.commit('v1');
+      await repo.deploy();
+      await onServer(server!, STRANGER(8001));
+      await repo.commit('v2');
+      const failed = await repo.cli('deploy', 'sandbox');
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('Check that port 8001 is free for the web process failed on e2e-int4');
+      expect(failed.stderr).toContain('port 8001 is held by a process slipway did not start');
+      expect(failed.stderr).toContain('python3 /tmp/stranger.py');
+      expect(failed.stderr).not.toContain('Start ');
+      const site = { address: server!.address, host: server!.address };
+      expect(pageVersion((await get(site, '/')).body)).toBe('v1');
+      const { current, releases } = (await releasesOn(repo))['e2e-int4']!;
+      expect(current).toBe(releases[0]!.id);
+      expect(releases.map((r) => r.status)).toEqual(['ok', 'failed']);
+
+      // Once the stranger is gone, the same deploy goes through.
+      await onServer(server!, 'systemctl stop stranger-8001');
+      await repo.deploy();
+      expect(pageVersion((await get(site, '/')).body)).toBe('v2');
+    });
+  });
+
   for (const signal of ['SIGKILL', 'SIGINT'] as const) {
     it(`${signal === 'SIGKILL' ? 'kill -9' : 'Ctrl-C'} during "${FINISH}" keeps the checked release live; the old slot drains; nothing fails`, async () => {
       const name = signal === 'SIGKILL' ? 'e2e-int1' : 'e2e-int2';

@@ -1,0 +1,40 @@
+// Who listens on a port, by systemd unit: a health check that got its answer from a process slipway did not
+// start proves nothing (a stranger on the port once passed for the new release, and nginx was switched to it).
+import type { Snippet } from './command.js';
+import { quote } from './shell.js';
+
+export interface ListenerCheck {
+  port: number;
+  /** Units whose processes may listen there (a process belongs to the unit whose cgroup holds it). */
+  units: readonly string[];
+  /** Also require that one of them does listen (after a health check); otherwise only strangers fail it. */
+  mustListen: boolean;
+}
+
+/**
+ * Lists the pids listening on the port (`ss -p` sees other users' sockets only as root, hence sudo), then
+ * each pid's cgroup: one outside the given units is a stranger, named with its command line.
+ */
+export function listenerCheck({ port, units, mustListen }: ListenerCheck): Snippet {
+  const ss = `ss -Hltnp ${quote(`sport = :${port}`)}`;
+  const ours = units.flatMap((u) => ['-e', quote(`/${u}`)]).join(' ');
+  const lines = [
+    `command -v ss >/dev/null || { echo 'ss is not installed: install iproute2'; false; }`,
+    // No listener at all is an empty list, not a failure (grep finds nothing).
+    `slipway_listeners=$( { if [ "$(id -u)" = 0 ]; then ${ss}; else sudo -n ${ss}; fi; } | { grep -o 'pid=[0-9]*' || true; } | cut -d= -f2 | sort -u)`,
+    'slipway_ours=0; slipway_strangers=',
+    'for pid in $slipway_listeners; do',
+    `  if grep -qF ${ours} "/proc/$pid/cgroup" 2>/dev/null; then slipway_ours=1; else slipway_strangers="$slipway_strangers $pid"; fi`,
+    'done',
+    'if [ -n "$slipway_strangers" ]; then',
+    `  printf 'port %s is held by a process slipway did not start (not %s):\\n' ${port} ${quote(units.join(' or '))}`,
+    '  ps -o pid=,user=,args= -p "${slipway_strangers# }" | sed "s/^/  /" || true',
+    `  printf 'stop it, or give the process another port\\n'`,
+    '  false',
+  ];
+  if (mustListen) {
+    lines.push(`elif [ "$slipway_ours" = 0 ]; then`, `  printf 'nothing of %s listens on port %s\\n' ${quote(units.join(' or '))} ${port}`, '  false');
+  }
+  lines.push('fi');
+  return { shell: lines.join('\n') };
+}
