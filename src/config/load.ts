@@ -1,8 +1,9 @@
 // Loads deploy.yml + deploy-<env>.yml: parse with positions, merge, validate, apply rules, resolve secrets.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { configErrors } from './diagnostics.js';
+import { LIMITS, readBoundedText } from './limits.js';
 import { mergeLocated, parseLocated, type Located } from './located.js';
 import { ENV_NAME } from './names.js';
 import { rules, locate } from './rules.js';
@@ -11,21 +12,7 @@ import { readSecretsFile, resolvePlaceholders } from './secrets.js';
 import type { Config, LoadedConfig } from './types.js';
 import { formatDiagnostic, validateValue, type Diagnostic } from './validate.js';
 
-export class ConfigError extends UserError {
-  constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
-    this.name = 'ConfigError';
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
+export { ConfigError } from './diagnostics.js';
 
 export interface LoadOptions {
   dir: string;
@@ -38,8 +25,8 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   if (!ENV_NAME.test(env)) throw new UserError(`environment name ${JSON.stringify(env)} is not valid: use lowercase letters, digits, - and _, starting with a letter`);
   const basePath = join(dir, 'deploy.yml');
   const envPath = join(dir, `deploy-${env}.yml`);
-  const baseText = await readOptional(basePath);
-  const envText = await readOptional(envPath);
+  const baseText = await readBoundedText(basePath);
+  const envText = await readBoundedText(envPath);
   if (envText === undefined) throw new UserError(`no deploy-${env}.yml in ${dir}`, `create it (it may be as small as \`servers: [{host: local}]\`) or pick an existing environment`);
   const files = baseText === undefined ? [envPath] : [basePath, envPath];
   const envTree = parseLocated(envText, envPath);
@@ -49,12 +36,12 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
 
   const diagnostics: Diagnostic[] = [];
   const config = validateValue(configSchema, root, '', diagnostics, root.loc) as Config;
-  if (diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(diagnostics.filter((d) => d.severity === 'error'));
+  if (diagnostics.some((d) => d.severity === 'error')) throw configErrors(diagnostics.filter((d) => d.severity === 'error'));
   config.environment ??= env;
   if (env === 'branch') config.per_branch = true;
   for (const rule of rules) rule(config, root, diagnostics, env);
   const errors = diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) throw new ConfigError(errors);
+  if (errors.length > 0) throw configErrors(errors);
 
   const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
   const secretsFile = join(dir, '.slipway', `secrets-${env}.env`);
@@ -63,6 +50,7 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   const missing: Diagnostic[] = [];
   const resolve = (text: string, path: (string | number)[]): string => {
     const result = resolvePlaceholders(text, [fromFile, processEnv]);
+    if (result.tooLong) missing.push({ loc: locate(root, path), path: path.join('.'), message: `longer than ${LIMITS.resolvedValue / 1024} KiB once its \${NAME} placeholders are filled in`, severity: 'error' });
     for (const name of result.missing) {
       missing.push({ loc: locate(root, path), path: path.join('.'), message: `secret \${${name}} is not set: export ${name}=... or add it to ${secretsFile}`, severity: 'error' });
     }
@@ -81,7 +69,7 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   if (superuser.password) superuser.password = resolve(superuser.password, ['django', 'superuser', 'password']);
   const redis = config.setup.redis;
   if (redis.password) redis.password = resolve(redis.password, ['setup', 'redis', 'password']);
-  if (missing.length > 0) throw new ConfigError(missing);
+  if (missing.length > 0) throw configErrors(missing);
 
   return {
     config,

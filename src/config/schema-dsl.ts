@@ -7,8 +7,14 @@ export interface Doc {
   actedOnBy?: string;
 }
 
+/**
+ * A string's checked form, beyond what a pattern can say: the value as slipway uses it (a path normalized) or
+ * why it is refused, as the rest of a sentence that starts with the quoted value.
+ */
+export type Form = (value: string) => { value: string } | { refused: string };
+
 export type Field =
-  | ({ kind: 'string'; default?: string; pattern?: RegExp; patternHint?: string; enum?: readonly string[] } & Doc)
+  | ({ kind: 'string'; default?: string; pattern?: RegExp; patternHint?: string; enum?: readonly string[]; form?: Form } & Doc)
   | ({ kind: 'integer'; default?: number; min?: number; max?: number } & Doc)
   | ({ kind: 'boolean'; default?: boolean } & Doc)
   | ({ kind: 'array'; items: Field; default?: unknown[] } & Doc)

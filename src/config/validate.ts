@@ -1,28 +1,16 @@
 // Checks a located tree against the schema, fills defaults, and collects every problem as a diagnostic
 // naming file:line:column and the key path, so one run shows them all.
 import type { Field } from './schema-dsl.js';
-import { formatLoc, type Loc, type Located } from './located.js';
+import { joinPath, shown, type Diagnostic, type Loc } from './diagnostics.js';
+import type { Located } from './located.js';
 
-export interface Diagnostic {
-  loc: Loc;
-  path: string;
-  message: string;
-  severity: 'error' | 'warning';
-}
-
-export function formatDiagnostic(d: Diagnostic): string {
-  return `${formatLoc(d.loc)}: ${d.path || '(top level)'}: ${d.message}`;
-}
-
-function joinPath(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  return path ? `${path}.${key}` : key;
-}
+export { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 
 function describe(value: unknown): string {
   if (value === null) return 'nothing';
   if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === 'string') return `string ${shown(value)}`;
+  return typeof value === 'object' ? 'a mapping' : `${typeof value} ${String(value)}`;
 }
 
 function defaultOf(field: Field): unknown {
@@ -54,9 +42,13 @@ export function validateValue(field: Field, node: Located | undefined, path: str
       if (node.kind !== 'scalar' || node.value === null || typeof node.value === 'object') return error(loc, `expected ${field.description.replace(/\.$/, '').toLowerCase()} (a string), got ${node.kind === 'scalar' ? describe(node.value) : describe(node.kind === 'seq' ? [] : {})}`);
       // A plain number keeps the text as written: `python_version: 3.10` is "3.10", not "3.1".
       const value = typeof node.value === 'number' && node.source !== undefined ? node.source : String(node.value);
-      if (field.enum && !field.enum.includes(value)) return error(loc, `expected one of ${field.enum.join(', ')}, got ${JSON.stringify(value)}`);
-      if (field.pattern && !field.pattern.test(value)) return error(loc, `${JSON.stringify(value)} is not ${field.patternHint ?? `valid (must match ${field.pattern.source})`}`);
-      return value;
+      // No command line, environment variable or file slipway writes can carry a NUL.
+      if (value.includes('\0')) return error(loc, `${shown(value)} contains a NUL character: remove it`);
+      if (field.enum && !field.enum.includes(value)) return error(loc, `expected one of ${field.enum.join(', ')}, got ${shown(value)}`);
+      if (field.pattern && !field.pattern.test(value)) return error(loc, `${shown(value)} is not ${field.patternHint ?? `valid (must match ${field.pattern.source})`}`);
+      if (!field.form) return value;
+      const checked = field.form(value);
+      return 'refused' in checked ? error(loc, `${shown(value)} ${checked.refused}`) : checked.value;
     }
     case 'integer': {
       const value = node.kind === 'scalar' ? node.value : undefined;
@@ -86,10 +78,11 @@ export function validateValue(field: Field, node: Located | undefined, path: str
       for (const [key, entry] of node.entries) {
         if (key.startsWith('x-')) continue;
         if (field.keyPattern && !field.keyPattern.test(key)) {
-          out.push({ loc: entry.keyLoc, path: joinPath(path, key), message: `${JSON.stringify(key)} is not ${field.keyHint ?? 'a valid key'}`, severity: 'error' });
+          out.push({ loc: entry.keyLoc, path: joinPath(path, key), message: `${shown(key)} is not ${field.keyHint ?? 'a valid key'}`, severity: 'error' });
           continue;
         }
-        result[key] = validateValue(field.values, entry.node, joinPath(path, key), out, entry.keyLoc);
+        // Defined, not assigned: `__proto__:` is a key like any other here, not the object's prototype.
+        Object.defineProperty(result, key, { value: validateValue(field.values, entry.node, joinPath(path, key), out, entry.keyLoc), enumerable: true, writable: true, configurable: true });
       }
       return result;
     }
@@ -98,7 +91,8 @@ export function validateValue(field: Field, node: Located | undefined, path: str
       const result: Record<string, unknown> = {};
       for (const [key, entry] of node.entries) {
         if (key.startsWith('x-')) continue;
-        if (!(key in field.fields)) {
+        // Own keys only: `constructor:` or `toString:` must not pass as known because every object has them.
+        if (!Object.hasOwn(field.fields, key)) {
           const known = Object.keys(field.fields).join(', ');
           out.push({ loc: entry.keyLoc, path: joinPath(path, key), message: `unknown key (expected one of: ${known}; keys starting with x- are free)`, severity: 'error' });
         }
