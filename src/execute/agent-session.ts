@@ -2,8 +2,8 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { agentBootstrap, agentScript, exitMarker, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
-import { FAILED_COMMAND_MARKER, RECOVER_MARKER, STEP_MARKER } from '../ops/shell.js';
+import { agentBootstrap, agentScript, exitMarker, HEARTBEAT_SECONDS, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
+import { FAILED_COMMAND_MARKER, RECORDED_MARKER, RECOVER_MARKER, STEP_MARKER } from '../ops/shell.js';
 import type { Redactor } from './redact.js';
 
 export interface ScriptResult {
@@ -17,6 +17,8 @@ export interface ScriptResult {
   failedCommand?: string;
   /** Recovery steps the script ran after failing (see Recovery in ops/shell.ts). */
   recovered: string[];
+  /** The script's recovery wrote the operation's history line on the host itself. */
+  recorded?: boolean;
 }
 
 interface Pending {
@@ -32,6 +34,8 @@ export class AgentSession {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly preamble: string[] = [];
   private exited = false;
+  /** stdin was ended (close, Ctrl-C): no more heartbeats. */
+  private inputEnded = false;
   private readonly marker: string;
   private readyWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
@@ -107,6 +111,10 @@ export class AgentSession {
       pending.onStep?.(id, true);
       return;
     }
+    if (line === RECORDED_MARKER) {
+      pending.result.recorded = true;
+      return;
+    }
     if (line.startsWith(FAILED_COMMAND_MARKER)) {
       pending.result.failedCommand ??= line.slice(FAILED_COMMAND_MARKER.length);
       return;
@@ -148,7 +156,17 @@ export class AgentSession {
             resolve({ ...result, code: 255, lines: ['connection to the host was lost'] });
             return;
           }
-          this.pending = { result, resolve, ...callbacks };
+          const heartbeat = setInterval(() => {
+            if (!this.inputEnded) this.child.stdin.write('\n');
+          }, HEARTBEAT_SECONDS * 1000);
+          this.pending = {
+            result,
+            resolve: (done) => {
+              clearInterval(heartbeat);
+              resolve(done);
+            },
+            ...callbacks,
+          };
           this.child.stdin.write(`${Buffer.byteLength(script)}\n${script}`);
         }),
     );
@@ -160,7 +178,7 @@ export class AgentSession {
   async close(): Promise<void> {
     if (this.exited) return;
     const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.stdin.end();
+    this.endInput();
     const timer = setTimeout(() => this.child.kill('SIGTERM'), 5000);
     await done;
     clearTimeout(timer);
@@ -168,7 +186,12 @@ export class AgentSession {
 
   /** For Ctrl-C: end the agent's input; the running script recovers and reports, and the agent then exits. */
   interrupt(): void {
-    if (!this.exited) this.child.stdin.end();
+    if (!this.exited) this.endInput();
+  }
+
+  private endInput(): void {
+    this.inputEnded = true;
+    this.child.stdin.end();
   }
 
   /** For a second Ctrl-C: end the connection now. */

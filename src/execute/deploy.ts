@@ -98,19 +98,11 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
 }
 
 async function execute(ctx: OperationContext, connections: HostConnection[], plan: Plan, started: number): Promise<OperationReport> {
-  const results = await executePlan(connections, plan, ctx.loaded.config.ssh.concurrency, ctx.observer);
-  const durationMs = Date.now() - started;
   const who = deployer();
-  await recordHistory(connections, results, {
-    at: new Date(started).toISOString(),
-    action: plan.action,
-    env: plan.env,
-    user: who.user,
-    machine: who.machine,
-    sha: plan.sha,
-    ref: plan.ref,
-    duration_ms: durationMs,
-  });
+  const entry = { at: new Date(started).toISOString(), action: plan.action, env: plan.env, user: who.user, machine: who.machine, sha: plan.sha, ref: plan.ref };
+  const results = await executePlan(connections, plan, ctx.loaded.config.ssh.concurrency, ctx.observer, { entry, startedMs: started });
+  const durationMs = Date.now() - started;
+  await recordHistory(connections, results, { ...entry, duration_ms: durationMs });
   return { plan, results, durationMs };
 }
 

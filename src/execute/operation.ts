@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { CommandFailedError } from '../errors.js';
 import type { LockRequest } from '../ops/agent.js';
 import type { Step } from '../ops/command.js';
-import { appendHistory, type HistoryEntry } from '../ops/history.js';
+import { appendHistory, recordFromHost, type HistoryEntry, type PendingEntry } from '../ops/history.js';
 import { factsProbe, type ProbeWants } from '../ops/probe.js';
 import { renderScript, type Recovery } from '../ops/shell.js';
 import { parseFacts, type HostFacts } from '../plan/facts.js';
@@ -92,7 +92,7 @@ export interface HostResult {
  * several hosts, every host is prepared before any is switched, and a failure after the switch switches every
  * host back: no host is left on a different release than the others.
  */
-export async function executePlan(connections: HostConnection[], plan: Plan, limit: number, observer: StepObserver): Promise<HostResult[]> {
+export async function executePlan(connections: HostConnection[], plan: Plan, limit: number, observer: StepObserver, history?: OperationRecord): Promise<HostResult[]> {
   const hosts = plan.hosts;
   const results: HostResult[] = hosts.map((p) => ({ host: p.target.label, plan: p, outcome: { ok: true }, switchedBack: false }));
   const recovery = (p: HostPlan, switchAt: number, commitAt: number): Recovery => ({
@@ -101,6 +101,8 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
     afterSwitch: p.onFailureAfterSwitch,
     commitAt,
     afterCommit: p.onInterruptedCommit,
+    // A host that has to repair itself also records it: the client may be gone by then.
+    ...(history ? { record: recordFromHost(p.layout, { ...history.entry, from: p.from ?? null, to: p.to }, p.target.label, history.startedMs) } : {}),
   });
   const undoOthers = async (pick: (p: HostPlan) => Step[], after: boolean) => {
     await mapLimit(hosts, limit, async (p, i) => {
@@ -144,9 +146,17 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   return results;
 }
 
+/** The history line of an operation as known before it runs, and when it started (for the host's duration). */
+export interface OperationRecord {
+  entry: Omit<PendingEntry, 'from' | 'to'>;
+  startedMs: number;
+}
+
+/** The client's history line per host, except where the host already wrote its own while repairing. */
 export async function recordHistory(connections: HostConnection[], results: HostResult[], entry: Omit<HistoryEntry, 'from' | 'to' | 'result' | 'error'>): Promise<void> {
   await Promise.all(
     results.map(async (result, i) => {
+      if (result.outcome.recorded) return;
       const failed = results.find((r) => !r.outcome.ok);
       const line: HistoryEntry = {
         ...entry,

@@ -19,6 +19,8 @@ export interface StepsOutcome {
    * what was left undone (old releases not yet removed), for a warning.
    */
   unfinished?: CommandFailedError;
+  /** The host wrote this operation's history line itself (its recovery ran): the client must not add another. */
+  recorded?: boolean;
 }
 
 export interface StepObserver {
@@ -98,9 +100,10 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
         const command = result.failedCommand === 'false' ? '' : (result.failedCommand ?? step.commands.map((c) => renderCmd(c, { redact: true })).join('; '));
         const failedIndex = offset + index;
         const error = new CommandFailedError(host, step.title, command, result.code, tail.filter((l) => l.trim() !== ''));
-        if (recovery?.commitAt !== undefined && recovery.commitAt >= 0 && failedIndex >= recovery.commitAt) return { ok: true, reports, unfinished: error };
+        const recorded = result.recorded ? { recorded: true } : {};
+        if (recovery?.commitAt !== undefined && recovery.commitAt >= 0 && failedIndex >= recovery.commitAt) return { ok: true, reports, unfinished: error, ...recorded };
         const recovered = result.recovered.length === 0 || !recovery ? undefined : failedIndex >= recovery.switchAt && recovery.switchAt >= 0 ? 'after' : 'before';
-        return { ok: false, failedIndex, error, reports, ...(recovered ? { recovered } : {}) };
+        return { ok: false, failedIndex, error, reports, ...(recovered ? { recovered } : {}), ...recorded };
       }
     }
     offset += batch.length;

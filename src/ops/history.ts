@@ -1,6 +1,7 @@
 // The append-only deploy log on each host (.slipway/history.jsonl).
-import type { Command } from './command.js';
+import type { Command, Snippet } from './command.js';
 import type { Layout } from '../plan/layout.js';
+import { quote } from './shell.js';
 
 export interface HistoryEntry {
   at: string;
@@ -13,7 +14,10 @@ export interface HistoryEntry {
   to: string | null;
   sha: string | null;
   ref: string | null;
-  result: 'ok' | 'failed' | 'rolled-back';
+  /** `interrupted`: slipway or its connection went away mid-operation; `outcome` says what the host did then. */
+  result: 'ok' | 'failed' | 'rolled-back' | 'interrupted';
+  /** Written by the host itself when it repaired after a failure or an interruption. */
+  outcome?: 'release-failed' | 'switched-back' | 'kept';
   duration_ms: number;
   error?: string;
   keys?: string[];
@@ -21,6 +25,22 @@ export interface HistoryEntry {
 
 export function appendHistory(layout: Layout, entry: HistoryEntry): Command {
   return { argv: ['tee', '-a', layout.history], stdin: { text: `${JSON.stringify(entry)}\n` }, stdoutTo: '/dev/null' };
+}
+
+/** What the client knows of an operation before it runs: the line a host completes if it has to end it alone. */
+export type PendingEntry = Omit<HistoryEntry, 'result' | 'duration_ms' | 'error' | 'outcome'>;
+
+/**
+ * For a host script's recovery: append the operation's line from the host itself, so it exists even when the
+ * client is gone. The script's recovery sets $slipway_result, $slipway_outcome and $slipway_error (JSON-safe).
+ * The duration counts from the client's start by the host's clock (never below 0 when the clocks disagree).
+ */
+export function recordFromHost(layout: Layout, entry: PendingEntry, host: string, startedMs: number): Snippet {
+  const head = JSON.stringify(entry).slice(0, -1);
+  const tail = `,"result":"%s","outcome":"%s","error":"%s: %s","duration_ms":%s}\\n`;
+  return {
+    shell: `printf ${quote(`%s${tail}`)} ${quote(head)} "$slipway_result" "$slipway_outcome" ${quote(JSON.stringify(host).slice(1, -1))} "$slipway_error" "$(( slipway_ms = $(date +%s%3N) - ${startedMs}, slipway_ms < 0 ? 0 : slipway_ms ))" >> ${quote(layout.history)}`,
+  };
 }
 
 export function parseHistory(text: string): HistoryEntry[] {

@@ -1,5 +1,5 @@
 // The one place where data becomes shell text. Everything that reaches a shell passes through `quote`.
-import type { Cmd, Command, Step } from './command.js';
+import type { Cmd, Command, Snippet, Step } from './command.js';
 
 const SAFE_WORD = /^[A-Za-z0-9_\-+=.,/:@%]+$/;
 
@@ -91,17 +91,30 @@ export interface Recovery {
    */
   commitAt?: number;
   afterCommit?: readonly Step[];
+  /** Appends the operation's history line from the host (see recordFromHost), then says so (RECORDED_MARKER). */
+  record?: Snippet;
 }
+
+export const RECORDED_MARKER = '##slipway-recorded';
 
 const hasCommit = (recovery: Recovery) => recovery.commitAt !== undefined && recovery.commitAt >= 0;
 
 function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] {
   const block = (steps: readonly Step[]) => steps.flatMap((step) => [`    echo ${quote(`${RECOVER_MARKER}${step.id}`)}`, ...step.commands.map((c) => `    ${renderCmd(c, options)}`)]);
-  const before = block(recovery.beforeSwitch);
-  const after = block(recovery.afterSwitch);
-  const committed = block(recovery.afterCommit ?? []);
+  // With a record, each branch says what it did, for the host's own history line.
+  const said = (outcome: string, result: string) => (recovery.record ? [`    slipway_outcome=${outcome} slipway_result=${result}`] : []);
+  const before = [...said('release-failed', 'failed'), ...block(recovery.beforeSwitch)];
+  const after = [...said('switched-back', 'rolled-back'), ...block(recovery.afterSwitch)];
+  const committed = [...said('kept', 'ok'), ...block(recovery.afterCommit ?? [])];
+  const record = recovery.record
+    ? [
+        '  if [ "$slipway_rc" = 143 ]; then slipway_result=interrupted slipway_error="interrupted during $slipway_step"; else slipway_error="$slipway_step failed (exit $slipway_rc)"; fi',
+        `  ${recovery.record.shell}`,
+        `  echo ${quote(RECORDED_MARKER)}`,
+      ]
+    : [];
   return [
-    'slipway_switched=0',
+    'slipway_switched=0 slipway_step=',
     'slipway_recover() {',
     '  slipway_rc=$?',
     '  trap - EXIT',
@@ -115,6 +128,7 @@ function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] 
     '  else',
     ...(before.length > 0 ? before : ['    :']),
     '  fi',
+    ...record,
     '  exit "$slipway_rc"',
     '}',
     'trap slipway_recover EXIT',
@@ -134,6 +148,7 @@ export function renderScript(steps: readonly Step[], options: RenderOptions = {}
   if (recovery) lines.push("trap '' PIPE", ...recoveryFunction(recovery, options));
   steps.forEach((step, i) => {
     lines.push(`echo ${quote(`${STEP_MARKER}${step.id}`)}`);
+    if (recovery?.record) lines.push(`slipway_step=${quote(JSON.stringify(step.title).slice(1, -1))}`);
     if (recovery && i === recovery.switchAt) lines.push('slipway_switched=1');
     if (recovery && i === recovery.commitAt) lines.push('slipway_switched=2');
     for (const command of step.commands) lines.push(renderCmd(command, options));

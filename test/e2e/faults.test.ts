@@ -8,6 +8,7 @@ import { HelloRepo, nginxReloadDone, releasesOn, runningHelloUnits } from './hel
 import { onServer } from './helpers/python-app.js';
 import { withSandboxes, type TestServer } from './helpers/sandbox.js';
 import { get, pageVersion, startLoad } from './helpers/web-client.js';
+import type { HistoryEntry } from '../../src/ops/history.js';
 
 let repos: HelloRepo[] = [];
 afterEach(async () => {
@@ -26,6 +27,12 @@ async function helloRepo(server: TestServer, extra: Record<string, unknown> = {}
 
 /** Fills a release with many small files, so removing it (the last step's cleanup) takes a few seconds. */
 const slowToRemove = (server: TestServer, id: string) => onServer(server, `mkdir -p /opt/hello/releases/${id}/junk && cd /opt/hello/releases/${id}/junk && seq 1 30000 | xargs touch`);
+
+async function historyOf(repo: HelloRepo): Promise<HistoryEntry[]> {
+  const result = await repo.cli('history', 'sandbox', '--json');
+  expect(result.code, result.stderr).toBe(0);
+  return (JSON.parse(result.stdout) as { entries: HistoryEntry[] }[])[0]!.entries;
+}
 
 const settle = () => new Promise((r) => setTimeout(r, (DRAIN + 2) * 1000));
 
@@ -107,6 +114,9 @@ describe('faults on a sandbox server', () => {
         // The cleanup really was cut short: the second old release is still there, for the next deploy.
         expect(after.releases.map((r) => r.id)).toContain(before[1]);
         expect((await runningHelloUnits(server!)).split('\n').filter((u) => u.startsWith('hello-web@'))).toHaveLength(1);
+        // The host wrote the interrupted deploy's line itself, once, whether or not slipway was still there.
+        const lines = (await historyOf(repo)).filter((e) => e.to === v5.id);
+        expect(lines).toMatchObject([{ action: 'deploy', result: 'interrupted', outcome: 'kept', error: `${name}: interrupted during ${FINISH}` }]);
 
         // The next deploy needs no manual step and finishes the cleanup.
         await repo.commit('v6');
@@ -141,6 +151,7 @@ describe('faults on a sandbox server', () => {
       const { current, releases } = (await releasesOn(repo))['e2e-int3']!;
       expect(current).toBe(releases[1]!.id);
       expect(releases.map((r) => r.status)).toEqual(['ok', 'ok']);
+      expect((await historyOf(repo)).at(-1)).toMatchObject({ action: 'rollback', from: releases[1]!.id, to: releases[0]!.id, result: 'interrupted', outcome: 'switched-back' });
     });
   });
 });

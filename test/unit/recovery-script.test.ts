@@ -2,6 +2,13 @@
 // and a script stopped (SIGTERM from the agent when slipway is gone) after the commit point keeps the release.
 // The TERM takes effect once the command in flight ends, as on a host.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { parseHistory, recordFromHost } from '../../src/ops/history.js';
+import { layoutFor } from '../../src/plan/layout.js';
+import { testConfig } from './fixtures/config.js';
 import { describe, expect, it } from 'vitest';
 import { cmd, type Step } from '../../src/ops/command.js';
 import { renderScript, type Recovery } from '../../src/ops/shell.js';
@@ -50,4 +57,28 @@ describe('host script recovery', () => {
     expect(await stopped(4)).toEqual({ code: 143, undone: ['undo keep'] });
     expect(await stopped(2)).toEqual({ code: 143, undone: ['undo switch-back'] });
   }, 10_000);
+});
+
+describe('the history line a host writes while it repairs', () => {
+  const base = mkdtempSync(join(tmpdir(), 'slipway-record-'));
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+  const layout = { ...layoutFor(testConfig({ base_path: base }), 'main'), history: join(base, 'history.jsonl') };
+  const entry = { at: '2026-12-01T10:00:00.000Z', action: 'deploy' as const, env: 'prod', user: 'me', machine: 'laptop', from: 'R1', to: 'R2', sha: 'a'.repeat(40), ref: 'main' };
+  const recording: Recovery = { ...recovery, record: recordFromHost(layout, entry, 'web "1"', Date.now()) };
+  const titled = (failAt: number) => steps(failAt).map((s) => ({ ...s, title: `the "${s.id}" step` }));
+
+  it('says what the host did, and where it stopped, in one valid JSON line per repair', async () => {
+    expect(run(renderScript(titled(0), {}, recording)).stdout).toContain('##slipway-recorded');
+    run(renderScript(titled(2), {}, recording));
+    run(renderScript(titled(4), {}, recording));
+    expect(run(renderScript(titled(-1), {}, recording)).stdout).not.toContain('##slipway-recorded');
+    const lines = parseHistory(readFileSync(layout.history, 'utf8'));
+    expect(lines.map((l) => [l.result, l.outcome, l.error])).toEqual([
+      ['failed', 'release-failed', 'web "1": the "release" step failed (exit 1)'],
+      ['rolled-back', 'switched-back', 'web "1": the "health" step failed (exit 1)'],
+      ['ok', 'kept', 'web "1": the "cleanup" step failed (exit 1)'],
+    ]);
+    expect(lines[0]).toMatchObject(entry);
+    expect(lines.every((l) => l.duration_ms >= 0 && l.duration_ms < 60_000)).toBe(true);
+  });
 });
