@@ -20,7 +20,12 @@ export const READY_MARKER = '##slipway-ready';
 export const LOCK_HELD_MARKER = '##slipway-lock-held';
 export const exitMarker = (nonce: string) => `##slipway-exit-${nonce}`;
 
-export function agentScript(nonce: string, lock?: LockRequest): string {
+/** slipway sends an empty line this often while a script runs, so the host can tell a silent partition. */
+export const HEARTBEAT_SECONDS = 5;
+/** A host that hears nothing for this long stops the script: longer than ssh's own dead-peer detection (15 s). */
+export const SILENCE_SECONDS = 20;
+
+export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = SILENCE_SECONDS): string {
   const lines: string[] = [];
   if (lock) {
     const dir = lock.lockFile.slice(0, lock.lockFile.lastIndexOf('/'));
@@ -39,13 +44,17 @@ export function agentScript(nonce: string, lock?: LockRequest): string {
     'exec 3<&0',
     `echo ${quote(READY_MARKER)}`,
     'while IFS= read -r size; do',
+    // A heartbeat that arrived after its script ended.
+    '  [ -z "$size" ] && continue',
     '  script=$(head -c "$size")',
     // The lock descriptor stays with the agent only: a service started by a script must not inherit it.
     `  ( ${lock ? 'exec 9>&-; ' : ''}eval "$script" ) </dev/null 2>&1 &`,
     '  job=$!',
-    // slipway sends nothing while a script runs, so end-of-file here means slipway or the connection is gone:
-    // the script is told to stop (it finishes its current command, then recovers) instead of running on blind.
-    '  { IFS= read -r _ || kill -TERM "$job" 2>/dev/null; } <&3 &',
+    // While a script runs slipway sends only heartbeats (empty lines). End-of-file means slipway or the
+    // connection is gone, and silence means a partition ssh has not noticed yet (the client gives up after
+    // 15 s): either way the script is told to stop (it finishes its current command, then recovers) instead of
+    // running on blind and going live while the client reports a failure.
+    `  { while IFS= read -r -t ${silenceSeconds} _; do :; done; kill -TERM "$job" 2>/dev/null; } <&3 &`,
     '  watchdog=$!',
     '  wait "$job"; rc=$?',
     '  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null',
