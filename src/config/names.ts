@@ -16,6 +16,10 @@ export const ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 /** Paths inside a release (shared dirs and files): relative, no `..`. */
 export const RELATIVE_PATH = /^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]+$/;
 export const PACKAGE_NAME = /^[a-z0-9][a-z0-9.+-]*$/;
+/** The path (and query) of an HTTP URL: a leading /, then only characters a URL carries unencoded. */
+export const HTTP_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,1000}$/;
+/** An e-mail address as certbot and Django take it on their command lines: no spaces, no leading -. */
+export const EMAIL = /^(?!-)[^\s@\x00-\x1f\x7f]{1,64}@[A-Za-z0-9.-]{1,253}$/;
 
 export function isFullSha(ref: string): boolean {
   return /^[0-9a-f]{40}$/.test(ref);

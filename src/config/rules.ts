@@ -101,4 +101,29 @@ const backupUnitIsFree: Rule = (config, root, out) => {
   }
 };
 
-export const rules: Rule[] = [databaseIsComplete, superuserIsComplete, serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted, redisIsComplete, backupUnitIsFree];
+/**
+ * Each shared path becomes a link into shared/: one inside another (`media` and `media/thumbs`) would be linked
+ * through the first link, inside shared/media, and a path listed twice is linked twice.
+ */
+const sharedPathsAreApart: Rule = (config, root, out) => {
+  const seen = new Map<string, string>();
+  const listed = [...config.shared.dirs.map((path, i) => ({ path, key: ['shared', 'dirs', i] as const })), ...config.shared.files.map((path, i) => ({ path, key: ['shared', 'files', i] as const }))];
+  for (const { path, key } of listed) {
+    const name = `${key[0]}.${key[1]}[${key[2]}]`;
+    const twice = seen.get(path);
+    if (twice) error(out, locate(root, [...key]), name, `${JSON.stringify(path)} is listed twice (also ${twice}): keep one`);
+    seen.set(path, twice ?? name);
+  }
+  // Each path against its own parents only: the cost grows with the text of the paths, not with their count squared.
+  for (const { path, key } of listed) {
+    const parts = path.split('/');
+    let parent = '';
+    for (let n = 0; n < parts.length - 1; n += 1) {
+      parent = n === 0 ? (parts[0] ?? '') : `${parent}/${parts[n] ?? ''}`;
+      const other = seen.get(parent);
+      if (other) error(out, locate(root, [...key]), `${key[0]}.${key[1]}[${key[2]}]`, `${JSON.stringify(path)} is inside ${other} (${JSON.stringify(parent)}), which is shared already: list only ${JSON.stringify(parent)}`);
+    }
+  }
+};
+
+export const rules: Rule[] = [databaseIsComplete, superuserIsComplete, serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted, redisIsComplete, backupUnitIsFree, sharedPathsAreApart];

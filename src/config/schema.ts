@@ -1,12 +1,15 @@
 // slipway's configuration schema: deploy.yml (shared, optional) merged with deploy-<env>.yml.
+import { absolutePath, findLinks, inside, localFile, repository, requirement, url } from './forms.js';
 import { bool, int, list, map, obj, shorthand, str } from './schema-dsl.js';
 import {
   ABSOLUTE_PATH,
   DOMAIN,
+  EMAIL,
   ENV_NAME,
   ENV_VAR_NAME,
   GIT_REF,
   HOST,
+  HTTP_PATH,
   PACKAGE_NAME,
   PROCESS_NAME,
   PROJECT_NAME,
@@ -14,11 +17,14 @@ import {
   UNIX_USER,
 } from './names.js';
 
-
 // Readable forms of the name patterns, for error messages.
 const REF_HINT = 'a branch, tag or SHA (letters, digits, . _ / -; no leading -, no .. or //)';
 const USER_HINT = 'a Unix user name (lowercase letters, digits, _ and -)';
 const RELATIVE_HINT = 'a relative path inside the release (letters, digits, . _ / -; no leading / and no ..)';
+const ABSOLUTE_HINT = 'an absolute path (letters, digits, . _ / -)';
+const ROLE = { pattern: /^[a-z][a-z0-9-]*$/, patternHint: 'a role name (lowercase letters, digits, dashes)' };
+const inRelease = (example: string) => ({ pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT, form: inside('the release', example) });
+const pipUrl = url(['https', 'http', 'file']);
 
 const server = obj(
   'One server to deploy to.',
@@ -27,13 +33,13 @@ const server = obj(
     sandbox: str('Name of a `slipway sandbox` server to deploy to instead of `host` (its address and key are looked up).', { pattern: /^[a-z][a-z0-9-]{0,30}$/ }),
     user: str('SSH user. Defaults to your ~/.ssh/config, then your login name.', { pattern: UNIX_USER, patternHint: USER_HINT }),
     port: int('SSH port. Defaults to your ~/.ssh/config, then 22.', { min: 1, max: 65535 }),
-    identity_file: str('SSH private key to use (otherwise ssh-agent and ~/.ssh/config).'),
-    known_hosts_file: str('known_hosts file to verify the host key against (otherwise ~/.ssh/known_hosts).'),
+    identity_file: str('SSH private key to use (otherwise ssh-agent and ~/.ssh/config).', { form: localFile }),
+    known_hosts_file: str('known_hosts file to verify the host key against (otherwise ~/.ssh/known_hosts).', { form: localFile }),
     host_key_checking: str('How unknown host keys are treated: `yes` (must already be known) or `accept-new` (trust on first use).', {
       enum: ['yes', 'accept-new'],
       default: 'yes',
     }),
-    roles: list('Roles of this server (web, worker, db, ...).', str('A role name.', { pattern: /^[a-z][a-z0-9-]*$/ }), { default: ['web'] }),
+    roles: list('Roles of this server (web, worker, db, ...).', str('A role name.', ROLE), { default: ['web'] }),
   },
   {},
 );
@@ -43,7 +49,7 @@ const processDef = obj(
   {
     command: str('Command line, run from the release directory (`current`). `$PORT` is set for processes with a port.'),
     port: int('TCP port the process listens on (127.0.0.1), used by the health check and nginx.', { min: 1, max: 65535 }),
-    roles: list('Only run on servers with one of these roles.', str('A role name.'), { default: ['web'] }),
+    roles: list('Only run on servers with one of these roles.', str('A role name.', ROLE), { default: ['web'] }),
     stop_timeout: int('Seconds systemd waits after SIGTERM for work in progress to finish before SIGKILL (TimeoutStopSec).', { default: 35, min: 1, max: 3600 }),
   },
   { required: ['command'] },
@@ -56,7 +62,7 @@ export const configSchema = obj(
       'The application being deployed.',
       {
         name: str('Project name: used for directories, unit names and the app user.', { pattern: PROJECT_NAME, patternHint: 'lowercase letters, digits and dashes, starting with a letter' }),
-        repo: str('Git repository: a URL the servers can fetch, or a local path that slipway pushes from. Defaults to the directory holding the config.'),
+        repo: str('Git repository: a URL the servers can fetch (ssh://, https://, user@host:path, file:///), or a local path that slipway pushes from. Defaults to the directory holding the config.', { form: repository }),
         branch: str('Branch, tag or SHA deployed when none is given.', { default: 'main', pattern: GIT_REF, patternHint: REF_HINT }),
         source: str('How code reaches the servers: `push` (slipway pushes over its SSH connection), `fetch` (the server fetches `repo`), `auto` (push for local paths, fetch for URLs).', {
           enum: ['auto', 'push', 'fetch'],
@@ -71,12 +77,12 @@ export const configSchema = obj(
     environment: str('Environment name; defaults to the `<env>` of deploy-<env>.yml.', { pattern: ENV_NAME, patternHint: 'lowercase letters, digits, - and _, starting with a letter' }),
     per_branch: bool('Deploy each branch side by side under {base_path}/{project}/{env}/{branch-slug}. Always on for env `branch`.', { default: false }),
     servers: list('Servers this environment deploys to.', server),
-    base_path: str('Directory under which {project} lives on each server.', { default: '/opt', pattern: ABSOLUTE_PATH, patternHint: 'an absolute path (letters, digits, . _ / -)' }),
+    base_path: str('Directory under which {project} lives on each server.', { default: '/opt', pattern: ABSOLUTE_PATH, patternHint: ABSOLUTE_HINT, form: absolutePath }),
     keep_releases: int('How many releases to keep per host (current, previous and the new one are never deleted).', { default: 5, min: 2, max: 100 }),
     app_user: str('Unix user the app runs as (created if missing, no login shell). Defaults to the project name.', { pattern: UNIX_USER, patternHint: USER_HINT }),
     shared: obj('Persistent paths kept under shared/ and linked into every release.', {
-      dirs: list('Directories (relative to the release), e.g. media, logs.', str('A relative path.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT })),
-      files: list('Files (relative to the release).', str('A relative path.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT })),
+      dirs: list('Directories (relative to the release), e.g. media, logs.', str('A relative path.', inRelease('media'))),
+      files: list('Files (relative to the release).', str('A relative path.', inRelease('config/local.py'))),
     }),
     env_vars: map('Environment written to the app\'s .env (0600). Write secrets as ${NAME}: resolved from your environment or .slipway/secrets-<env>.env, never committed.', str('A value.'), {
       keyPattern: ENV_VAR_NAME,
@@ -84,8 +90,8 @@ export const configSchema = obj(
     }),
     dependencies: obj('What the app needs installed.', {
       system: list('Debian/Ubuntu packages installed with apt (only the missing ones).', str('A package name.', { pattern: PACKAGE_NAME })),
-      python: list('Extra Python requirements (pip specifiers), installed after the requirements files.', str('A requirement.')),
-      requirements_files: list('Requirements files in the repo.', str('A relative path.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT }), { default: undefined }),
+      python: list('Extra Python requirements (pip specifiers), installed after the requirements files.', str('A requirement.', { form: requirement })),
+      requirements_files: list('Requirements files in the repo.', str('A relative path.', inRelease('requirements.txt')), { default: undefined }),
     }),
     python: obj('Python apps: each release runs in a venv keyed by the Python version, requirements and pip settings, reused while they do not change.', {
       system_site_packages: bool('Let the venv see packages installed with apt (python3-django...), e.g. where PyPI is not reachable.', { default: false }),
@@ -93,9 +99,9 @@ export const configSchema = obj(
       setuptools_version: str('setuptools version pinned in every new venv; unset keeps the venv\'s own.', { pattern: /^\d+(\.\d+)*$/ }),
     }),
     pip: obj('Where pip finds packages (private indexes, offline wheelhouses).', {
-      index_url: str('--index-url: the package index to use instead of PyPI.'),
-      extra_index_url: list('--extra-index-url: further indexes.', str('A URL.')),
-      find_links: list('--find-links: directories (relative to the release, or absolute) or URLs holding wheels.', str('A path or URL.')),
+      index_url: str('--index-url: the package index to use instead of PyPI.', { form: pipUrl }),
+      extra_index_url: list('--extra-index-url: further indexes.', str('A URL.', { form: pipUrl })),
+      find_links: list('--find-links: directories (relative to the release, or absolute) or URLs holding wheels.', str('A path or URL.', { form: findLinks })),
       no_index: bool('--no-index: use only find_links (and already installed packages).', { default: false }),
     }),
     django: obj('Django apps (framework django).', {
@@ -103,8 +109,8 @@ export const configSchema = obj(
       collectstatic: bool('Run collectstatic into each release before the switch.', { default: true }),
       check_deploy: bool('Run `manage.py check --deploy` and report its warnings (never fails the deploy).', { default: true }),
       superuser: obj('Create this superuser if it does not exist (non-interactive).', {
-        username: str('User name.', { pattern: /^[A-Za-z0-9_@.+-]{1,150}$/ }),
-        email: str('E-mail address.'),
+        username: str('User name.', { pattern: /^(?!-)[A-Za-z0-9_@.+-]{1,150}$/, patternHint: 'a Django user name (letters, digits, @ . + - _; no leading -)' }),
+        email: str('E-mail address.', { pattern: EMAIL, patternHint: 'an e-mail address' }),
         password: str('Password; write it as ${NAME}.'),
       }),
     }),
@@ -123,7 +129,7 @@ export const configSchema = obj(
       name: str('Database name.', { pattern: /^[a-z_][a-z0-9_]{0,62}$/ }),
       user: str('Database role.', { pattern: /^[a-z_][a-z0-9_]{0,62}$/ }),
       password: str('Role password; write it as ${NAME}.'),
-      host: str('Database host as the app reaches it; the database is created on the servers with role `db`, or on every server when none has it.', { default: 'localhost' }),
+      host: str('Database host as the app reaches it; the database is created on the servers with role `db`, or on every server when none has it.', { default: 'localhost', pattern: HOST, patternHint: 'a host name or an address' }),
       port: int('Database port.', { default: 5432, min: 1, max: 65535 }),
     }),
     http: obj('The public site: nginx in front of the web process, TLS, and how a deploy moves traffic. On when `domain` is set (or `enabled: true`).', {
@@ -132,23 +138,26 @@ export const configSchema = obj(
       aliases: list('Other names served by the site.', str('A domain name.', { pattern: DOMAIN, patternHint: 'a domain name' })),
       default_server: bool('Also answer requests for any other host name on this server (e.g. its address).', { default: false }),
       tls: str('TLS certificates: `letsencrypt` (certbot, renewed by its timer), `self-signed`, or `none` (HTTP only).', { enum: ['none', 'self-signed', 'letsencrypt'], default: 'none' }),
-      acme_server: str('ACME directory URL for `letsencrypt` (a staging or test server such as Pebble for trials).', { default: 'https://acme-v02.api.letsencrypt.org/directory' }),
-      acme_email: str('Account e-mail for `letsencrypt` (expiry notices).'),
-      acme_ca_bundle: str('CA bundle on the server that certbot trusts for acme_server (a test server\'s own CA).', { pattern: ABSOLUTE_PATH }),
+      acme_server: str('ACME directory URL for `letsencrypt` (a staging or test server such as Pebble for trials).', { default: 'https://acme-v02.api.letsencrypt.org/directory', form: url(['https']) }),
+      acme_email: str('Account e-mail for `letsencrypt` (expiry notices).', { pattern: EMAIL, patternHint: 'an e-mail address' }),
+      acme_ca_bundle: str('CA bundle on the server that certbot trusts for acme_server (a test server\'s own CA).', { pattern: ABSOLUTE_PATH, patternHint: ABSOLUTE_HINT, form: absolutePath }),
       strategy: str('`blue-green`: start the new release in the idle slot, check it, move nginx to it, drain the old slot (no dropped requests). `restart`: restart in place (drops requests while the app restarts; for apps that cannot run twice).', {
         enum: ['blue-green', 'restart'],
         default: 'blue-green',
       }),
       drain_seconds: int('Seconds the old slot keeps running after traffic moved away, so in-flight requests finish; a rollback within it is instant.', { default: 30, min: 0, max: 3600 }),
-      static_dir: str('Directory in the release served at /static/ by nginx. Defaults to the recipe\'s (Django: staticfiles).', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT }),
-      media_dir: str('Directory under shared/ served at /media/.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT }),
+      static_dir: str('Directory in the release served at /static/ by nginx. Defaults to the recipe\'s (Django: staticfiles).', inRelease('staticfiles')),
+      media_dir: str('Directory under shared/ served at /media/.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT, form: inside('shared/', 'media') }),
       client_max_body_size: str('Largest request body nginx accepts.', { default: '10m', pattern: /^\d+[kmg]?$/ }),
       proxy_read_timeout: int('Seconds nginx waits for the app to answer.', { default: 60, min: 1, max: 3600 }),
       frame_options: str('X-Frame-Options header.', { enum: ['DENY', 'SAMEORIGIN'], default: 'DENY' }),
     }),
     health: obj('Health check run on each host after the switch; a failure switches back.', {
-      path: str('HTTP path to check on the web process. Defaults to the recipe\'s (/health/ for Django, /health otherwise).'),
-      process: str('Process whose port is checked.', { default: 'web' }),
+      path: str('HTTP path to check on the web process. Defaults to the recipe\'s (/health/ for Django, /health otherwise).', {
+        pattern: HTTP_PATH,
+        patternHint: 'a URL path starting with / (no spaces, quotes or control characters), e.g. /health',
+      }),
+      process: str('Process whose port is checked.', { default: 'web', pattern: PROCESS_NAME, patternHint: 'a process name (lowercase letters, digits, dashes)' }),
       expected_status: int('Expected HTTP status.', { default: 200, min: 100, max: 599 }),
       timeout: int('Seconds per attempt.', { default: 5, min: 1, max: 120 }),
       retries: int('Attempts before giving up (with backoff).', { default: 10, min: 1, max: 100 }),

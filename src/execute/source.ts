@@ -2,6 +2,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { Config } from '../config/types.js';
+import { repoProblem } from '../config/forms.js';
 import { GIT_REF, isFullSha } from '../config/names.js';
 import { UserError } from '../errors.js';
 import type { Source } from '../plan/deploy.js';
@@ -24,6 +25,9 @@ async function gitDirOf(path: string): Promise<string> {
 export async function resolveSource(config: Pick<Config, 'project'>, configDir: string, ref: string): Promise<ResolvedSource> {
   if (!GIT_REF.test(ref)) throw new UserError(`ref ${JSON.stringify(ref)} is not a valid branch, tag or SHA`);
   const repo = config.project.repo ?? '.';
+  // A --repo on the command line replaces project.repo after the config was checked: check it the same way.
+  const problem = repoProblem(repo);
+  if (problem) throw new UserError(`repository ${JSON.stringify(repo)} ${problem}`);
   const isUrl = looksLikeUrl(repo);
   const mode = config.project.source === 'auto' ? (isUrl ? 'fetch' : 'push') : config.project.source;
 
