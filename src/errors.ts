@@ -1,5 +1,6 @@
 // The error taxonomy: the CLI's one handler prints a UserError as one line with its fix, a CommandFailedError
 // with the host, command and the last lines of its output, and anything else as a bug.
+import { SILENCE_SECONDS } from './ops/agent.js';
 
 /** Something the user must fix: bad config or arguments, or remote state such as a held lock. */
 export class UserError extends Error {
@@ -28,7 +29,7 @@ export class CommandFailedError extends Error {
   get hint(): string | undefined {
     if (this.exitCode === 127) return 'a program was not found on the host: install it or add it to dependencies.system';
     if (this.exitCode === 137) return 'the process was killed (SIGKILL), often by the out-of-memory killer';
-    if (this.exitCode === 255) return 'ssh could not reach the host or the connection dropped';
+    if (this.exitCode === 255) return `ssh could not reach the host or the connection dropped: a host that loses slipway stops within ${SILENCE_SECONDS} s, repairs itself and records what it did (see \`slipway history <env>\` once it answers again)`;
     return undefined;
   }
 }

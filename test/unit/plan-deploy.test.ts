@@ -74,14 +74,14 @@ describe('a first deploy without processes', () => {
     expect(p.steps[1]).toMatchObject({ title: 'Push abc1234 to the host', runsOn: 'deployer' });
     expect(shell(p.steps[1])).toEqual([`git --git-dir=/home/me/shop/.git push --quiet --force ssh://web1/opt/shop/.slipway/repo.git ${SHA}:refs/slipway/${NEW}`]);
     expect(shell(p.steps[2])).toEqual([
-      `mkdir ${R}`,
-      `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C ${R}`,
       `mkdir -p ${M}`,
       `tee ${M}/manifest.json > /dev/null <<'SLIPWAY_EOF_0'\n${JSON.stringify(
         { id: NEW, sha: SHA, ref: 'main', config_hash: '0123456789abcdef', deployed_by: 'me@laptop', created_at: '2024-03-01T12:00:00.000Z', units: [] },
         null,
         2,
       )}\nSLIPWAY_EOF_0`,
+      `mkdir ${R}`,
+      `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C ${R}`,
       `find ${R} -maxdepth 1 -type f '(' -name 'requirements*.txt' -o -name package-lock.json -o -name poetry.lock -o -name Pipfile.lock -o -name yarn.lock ')' -exec sha256sum '{}' + > ${M}/lockfiles.sha256`,
       `printf '%s\\n' prepared > ${M}/status`,
     ]);
