@@ -27,6 +27,7 @@ export class CommandFailedError extends Error {
   }
 
   get hint(): string | undefined {
+    if (this.outputTail.some((line) => line.startsWith('No space left on device'))) return 'free disk space on the host (old releases, venvs and backups: `slipway status <env>` shows their sizes), then deploy again';
     if (this.exitCode === 127) return 'a program was not found on the host: install it or add it to dependencies.system';
     if (this.exitCode === 137) return 'the process was killed (SIGKILL), often by the out-of-memory killer';
     if (this.exitCode === 255) return `ssh could not reach the host or the connection dropped: a host that loses slipway stops within ${SILENCE_SECONDS} s, repairs itself and records what it did (see \`slipway history <env>\` once it answers again)`;

@@ -1,5 +1,6 @@
 // Builders for the release engine on a host: directories, code, shared links, manifest, status, switch.
-import { cmd, pipe, unless, type Cmd, type Command } from './command.js';
+import { cmd, pipe, unless, type Cmd, type Command, type Snippet } from './command.js';
+import { quote } from './shell.js';
 import { releaseDir, releaseMeta, type Layout } from '../plan/layout.js';
 import type { ReleaseManifest, ReleaseStatus } from '../plan/facts.js';
 
@@ -89,4 +90,18 @@ export function switchCurrent(layout: Layout, id: string): Cmd[] {
 /** Removing an old release must never fail a deploy: a permission problem becomes a warning. */
 export function removeRelease(layout: Layout, id: string): Cmd {
   return unless(cmd('rm', '-rf', releaseDir(layout, id), releaseMeta(layout, id)), cmd('echo', `warning: could not remove old release ${id}`));
+}
+
+/**
+ * After a failure, whatever the failing program printed (ensurepip's own error, a tar error): say so when the
+ * filesystem under `path` is out of space or inodes, the cause the user needs to see.
+ */
+export function fullDiskNote(path: string): Snippet {
+  const p = quote(path);
+  return {
+    shell: [
+      `df -Pk ${p} 2>/dev/null | awk 'NR == 2 && $4 < 10240 { printf "No space left on device: %s has %d KiB free\\n", $6, $4 }' || true`,
+      `df -Pi ${p} 2>/dev/null | awk 'NR == 2 && $2 > 0 && $4 < 100 { printf "No space left on device: %s has %d inodes free\\n", $6, $4 }' || true`,
+    ].join('\n'),
+  };
 }

@@ -2,7 +2,7 @@
 import type { Config } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
-import { createRelease, fetchSource, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest } from '../ops/release.js';
+import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest } from '../ops/release.js';
 import { ensureAppUser, installUnits, ownShared } from '../ops/services.js';
 import { appCommand, removeVenv } from '../ops/python.js';
 import type { HealthCheck } from '../ops/health.js';
@@ -129,10 +129,11 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (install.length > 0) steps.push({ id: 'units', title: 'Install systemd units', commands: install });
   if (config.hooks.before_switch.length > 0) steps.push({ id: 'before-switch', title: 'Run before_switch hooks', commands: hookCommands(config.hooks.before_switch) });
 
-  if (tier) {
-    const upstreamPort = blueGreen ? slotPort(blueGreen, slots.live ?? slots.idle) : tier.port;
-    steps.push(...siteSteps({ tier, layout, facts, staticDir: config.http.static_dir ?? profile.staticDir, mediaDir: config.http.media_dir, upstreamPort }));
-  }
+  const site = tier ? siteSteps({ tier, layout, facts, staticDir: config.http.static_dir ?? profile.staticDir, mediaDir: config.http.media_dir, upstreamPort: blueGreen ? slotPort(blueGreen, slots.live ?? slots.idle) : tier.port }) : [];
+  // A first blue/green site would send nginx's traffic to a slot that does not run yet (502s): it is installed
+  // once the slot answers. Otherwise the site changes before anything switches, under the running slot.
+  const siteAfterSlot = blueGreen !== undefined && !slots.live && !facts.files[blueGreen.paths.site];
+  if (!siteAfterSlot) steps.push(...site);
 
   if (health) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port)));
 
@@ -143,7 +144,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   let recovery: Step[];
   if (blueGreen && health) {
     const workers = unitNames;
-    const bg = blueGreenSteps({ tier: blueGreen, layout, facts, to: id, from: facts.current, workers, afterSwitch, health: { ...health, path: profile.healthPath }, markBad: true });
+    const bg = blueGreenSteps({ tier: blueGreen, layout, facts, to: id, from: facts.current, workers, afterSwitch, health: { ...health, path: profile.healthPath }, markBad: true, beforeRoute: siteAfterSlot ? site : [] });
     steps.push(...bg.steps);
     recovery = change.recovery.length > 0 ? [...bg.recovery, { id: 'strategy-back', title: 'Start the in-place web service again', commands: change.recovery }] : bg.recovery;
   } else {
@@ -172,7 +173,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps,
     switchIndex,
     commitIndex,
-    onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [markFailed(layout, id)] }],
+    onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [fullDiskNote(layout.root), markFailed(layout, id)] }],
     onFailureAfterSwitch: recovery,
     // Old releases left in place are removed by the next deploy; the release itself is whole once marked.
     onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok')] }],

@@ -113,6 +113,8 @@ export interface BlueGreenInput {
   markBad: boolean;
   /** Start the idle slot even if it already runs `to` (its environment changed: `env set`). */
   freshStart?: boolean;
+  /** Steps between the new slot's check and the route (a first deploy's nginx site). */
+  beforeRoute?: Step[];
 }
 
 const slotHealth = (input: BlueGreenInput, slot: Slot): HealthCheck => ({
@@ -142,6 +144,7 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
     });
     steps.push({ id: 'slot-health', title: `Check the ${idle} slot: ${slotHealth(input, idle).url}`, commands: [healthProbe(slotHealth(input, idle))] });
   }
+  steps.push(...(input.beforeRoute ?? []));
   // A slot reused as it runs (a rollback within the drain period) must not be stopped by its pending drain.
   const keep = ready ? cancelDrain(layout, idle) : [];
   steps.push({ id: 'route', title: `Send traffic to the ${idle} slot${ready ? ' (still running: instant)' : ''}`, commands: [...keep, ...routeTo(layout, tier.paths, tier.process, idle, upstream(idle))] });

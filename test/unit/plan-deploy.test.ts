@@ -4,6 +4,7 @@ import type { Config } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
 import type { Cmd, Step } from '../../src/ops/command.js';
 import { installUnits, sha256 } from '../../src/ops/services.js';
+import { fullDiskNote } from '../../src/ops/release.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { releasesToRemove } from '../../src/plan/cleanup.js';
 import { planDeployHost, type DeployInput, type Source } from '../../src/plan/deploy.js';
@@ -91,7 +92,7 @@ describe('a first deploy without processes', () => {
 
   it('marks the release failed before the switch, and stops the first release after it', () => {
     expect(p.onFailureBeforeSwitch.map((s) => [s.id, ...shell(s)])).toEqual([
-      ['mark-failed', `{ test '!' -d /opt/shop/.slipway/releases/${NEW} || printf '%s\\n' failed > /opt/shop/.slipway/releases/${NEW}/status; }`],
+      ['mark-failed', renderCmd(fullDiskNote('/opt/shop')), `{ test '!' -d /opt/shop/.slipway/releases/${NEW} || printf '%s\\n' failed > /opt/shop/.slipway/releases/${NEW}/status; }`],
     ]);
     expect(p.onFailureAfterSwitch.map((s) => [s.id, s.title, ...shell(s)])).toEqual([
       ['switch-back', 'Stop the failed first release', 'rm -f /opt/shop/current', `printf '%s\\n' bad > /opt/shop/.slipway/releases/${NEW}/status`],
@@ -205,6 +206,16 @@ describe('with processes', () => {
         shell(step(p.steps, 'health'))[0],
       ],
     ]);
+  });
+
+  it('installs a first blue/green site only once the new slot answers; later site changes come before the switch', () => {
+    const config = withWeb({ http: { ...withWeb().http, enabled: true } });
+    const first = plan({ config });
+    expect(ids(first.steps)).toEqual(['system-packages', 'prepare', 'push', 'release', 'units', 'port', 'slot', 'slot-health', 'site', 'route', 'switch', 'finish']);
+    expect(first.switchIndex).toBe(ids(first.steps).indexOf('slot'));
+    const live = plan({ config, facts: fakeFacts({ current: rid(1), releases: [rid(1)], packages: ['nginx'], slots: { blue: { release: rid(1), active: true } }, liveSlot: 'blue' }) });
+    expect(ids(live.steps).indexOf('site')).toBeLessThan(live.switchIndex);
+    expect(ids(live.steps).slice(live.switchIndex)).toEqual(['slot', 'slot-health', 'route', 'switch', 'drain', 'finish']);
   });
 
   it('stops the app on a failed first deploy', () => {

@@ -90,6 +90,8 @@ describe('plan as text', () => {
         '## 5. Mark the release good and remove old releases',
         "printf '%s\\n' ok > /opt/shop/.slipway/releases/NEW/status",
         '# if a step before the switch fails:',
+        `df -Pk /opt/shop 2>/dev/null | awk 'NR == 2 && $4 < 10240 { printf "No space left on device: %s has %d KiB free\\n", $6, $4 }' || true`,
+        `df -Pi /opt/shop 2>/dev/null | awk 'NR == 2 && $2 > 0 && $4 < 100 { printf "No space left on device: %s has %d inodes free\\n", $6, $4 }' || true`,
         "{ test '!' -d /opt/shop/.slipway/releases/NEW || printf '%s\\n' failed > /opt/shop/.slipway/releases/NEW/status; }",
         '# if a step from the switch to step 4 fails:',
         'ln -sfn /opt/shop/releases/R1 /opt/shop/.current-next',
