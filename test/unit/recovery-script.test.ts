@@ -67,7 +67,7 @@ describe('the history line a host writes while it repairs', () => {
   const recording: Recovery = { ...recovery, record: recordFromHost(layout, entry, 'web "1"', Date.now()) };
   const titled = (failAt: number) => steps(failAt).map((s) => ({ ...s, title: `the "${s.id}" step` }));
 
-  it('says what the host did, and where it stopped, in one valid JSON line per repair', async () => {
+  it('says what the host did, and where it stopped, in one valid JSON line per repair', () => {
     expect(run(renderScript(titled(0), {}, recording)).stdout).toContain('##slipway-recorded');
     run(renderScript(titled(2), {}, recording));
     run(renderScript(titled(4), {}, recording));
