@@ -78,6 +78,12 @@ export class AgentSession {
       this.onLine(line);
       newline = this.buffer.indexOf('\n');
     }
+    // Output with no line end (a binary file printed by mistake) is cut into lines rather than held whole.
+    if (this.buffer.length > OUTPUT_LIMITS.lineChars) {
+      const line = this.buffer;
+      this.buffer = '';
+      this.onLine(line);
+    }
   }
 
   private onLine(raw: string): void {
@@ -119,8 +125,12 @@ export class AgentSession {
       pending.result.failedCommand ??= line.slice(FAILED_COMMAND_MARKER.length);
       return;
     }
-    pending.result.lines.push(line);
-    if (pending.result.lastStep) pending.result.byStep.get(pending.result.lastStep)?.push(line);
+    const kept = line.length > OUTPUT_LIMITS.lineChars ? `${line.slice(0, OUTPUT_LIMITS.lineChars)} [cut]` : line;
+    keepLast(pending.result.lines, kept);
+    if (pending.result.lastStep) {
+      const step = pending.result.byStep.get(pending.result.lastStep);
+      if (step) keepLast(step, kept);
+    }
     pending.onLine?.(line);
   }
 
@@ -198,6 +208,18 @@ export class AgentSession {
   kill(): void {
     if (!this.exited) this.child.kill('SIGTERM');
   }
+}
+
+/**
+ * A script's output kept in memory: the last lines, each cut to a length. The facts probe stays far below it;
+ * a build that prints without end (the full output is in the local deploy log) cannot exhaust memory.
+ */
+export const OUTPUT_LIMITS = { lines: 100_000, lineChars: 256 * 1024 };
+
+function keepLast(lines: string[], line: string): void {
+  lines.push(line);
+  // Trimmed in batches, so a long run of output costs linear time.
+  if (lines.length > OUTPUT_LIMITS.lines * 1.1) lines.splice(0, lines.length - OUTPUT_LIMITS.lines);
 }
 
 function describeHolder(json: string): string {

@@ -44,7 +44,7 @@ function lockRequest(layout: Layout, ctx: OperationContext): LockRequest {
 export async function gatherFacts(connection: HostConnection, layout: Layout, sha: string | undefined, wants: ProbeWants = {}): Promise<HostFacts> {
   const result = await connection.session.run(factsProbe(layout, sha, wants).shell);
   if (result.code !== 0) throw new CommandFailedError(connection.target.label, 'Read the host state', 'facts probe', result.code, result.lines.slice(-10));
-  return parseFacts(result.lines.join('\n'));
+  return parseFacts(result.lines.join('\n'), `${connection.target.label}: the facts probe`);
 }
 
 /** A session over every host: connections are closed on the way out and on Ctrl-C. */

@@ -1,5 +1,6 @@
 // What slipway knows about a host before planning: gathered by one read-only probe, parsed here (pure).
 import type { HealthCheck } from '../ops/health.js';
+import { UserError } from '../errors.js';
 
 export type ReleaseStatus = 'prepared' | 'ok' | 'failed' | 'bad' | 'unknown';
 
@@ -57,14 +58,41 @@ export interface HostFacts {
 
 const STATUSES: ReleaseStatus[] = ['prepared', 'ok', 'failed', 'bad'];
 
+/**
+ * What a host may report, bounded: names from the host become paths in commands (a release removed, a venv
+ * dropped), so one that could leave its directory (`..`, a slash) or pass for an option is refused, and a
+ * manifest whose fields do not have their form is dropped (the release stays listed, without details).
+ */
+const NAME = /^[A-Za-z0-9_@:+][A-Za-z0-9_.@:+-]*$/;
+const VENV_KEY = /^[0-9a-f]{6,64}$/;
+export const FACTS_LIMITS = { lines: 50_000, lineBytes: 256 * 1024 };
+
+const isName = (value: string) => value.length <= 200 && NAME.test(value) && value !== '.' && value !== '..';
+
+function checkedManifest(value: unknown): ReleaseManifest | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as Partial<ReleaseManifest>;
+  if (typeof m.id !== 'string' || !isName(m.id) || typeof m.sha !== 'string' || !/^[0-9a-f]{40,64}$/.test(m.sha)) return undefined;
+  if (m.venv !== undefined && (typeof m.venv !== 'string' || !VENV_KEY.test(m.venv))) return undefined;
+  if (m.units !== undefined && (!Array.isArray(m.units) || !m.units.every((u) => typeof u === 'string' && isName(u)))) return undefined;
+  if (m.health !== undefined && (typeof m.health?.url !== 'string' || !/^http:\/\/127\.0\.0\.1:\d{1,5}\//.test(m.health.url))) return undefined;
+  return m as ReleaseManifest;
+}
+
 /** Parses the probe's line records: `current ID`, `release ID STATUS`, `manifest ID JSON`, `unit NAME SHA`, `flag NAME`. */
-export function parseFacts(output: string): HostFacts {
+export function parseFacts(output: string, source = 'the facts probe'): HostFacts {
   const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], files: {}, slots: {} };
   const byId = new Map<string, ReleaseFact>();
-  for (const line of output.split('\n')) {
+  const lines = output.split('\n');
+  if (lines.length > FACTS_LIMITS.lines) throw new UserError(`${source}: ${lines.length} lines, more than the ${FACTS_LIMITS.lines} a host's state can have`, 'look for a directory under releases/ or venvs/ that is not slipway\'s');
+  for (const [index, line] of lines.entries()) {
+    if (line.length > FACTS_LIMITS.lineBytes) throw new UserError(`${source}: line ${index + 1}: longer than ${FACTS_LIMITS.lineBytes} bytes`, 'a manifest.json under .slipway/releases/ is damaged or not slipway\'s');
     const [kind, a = '', ...rest] = line.trim().split(' ');
     const b = rest.join(' ');
-    if (kind === 'current' && a) facts.current = a.split('/').pop();
+    if (kind === 'current' && a) {
+      const id = a.split('/').pop() ?? '';
+      if (isName(id)) facts.current = id;
+    } else if (kind !== 'file' && kind !== 'python' && a && !isName(a)) continue;
     else if (kind === 'release' && a) {
       const status = (STATUSES as string[]).includes(b) ? (b as ReleaseStatus) : 'unknown';
       const fact: ReleaseFact = { id: a, status };
@@ -73,7 +101,8 @@ export function parseFacts(output: string): HostFacts {
     } else if (kind === 'manifest' && a) {
       const fact = byId.get(a);
       try {
-        if (fact) fact.manifest = JSON.parse(b) as ReleaseManifest;
+        const manifest = fact ? checkedManifest(JSON.parse(b)) : undefined;
+        if (fact && manifest) fact.manifest = manifest;
       } catch {
         // A damaged manifest leaves the release listed without details rather than failing the deploy.
       }
@@ -85,7 +114,7 @@ export function parseFacts(output: string): HostFacts {
     else if (kind === 'cores' && /^\d+$/.test(a)) facts.cores = Math.max(1, Number(a));
     else if (kind === 'python' && a) facts.python = [a, b].filter(Boolean).join(' ');
     else if (kind === 'package' && a) facts.packages.push(a);
-    else if (kind === 'venv' && a) facts.venvs.push(a);
+    else if (kind === 'venv' && VENV_KEY.test(a)) facts.venvs.push(a);
     else if (kind === 'file' && a && b) facts.files[a] = b;
     else if (kind === 'slot' && (a === 'blue' || a === 'green')) {
       const [release = '-', state = ''] = rest;
