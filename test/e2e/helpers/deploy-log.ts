@@ -21,8 +21,11 @@ export interface Run {
 const RUN = /^### (\S+) run\n([\s\S]*?)^### end$/gm;
 const STEP = /^echo '##slipway-step ([^']+)'$/;
 const DEPLOYER = '# on the deployer\n';
-/** The script's own bookkeeping (which part of it ran, for its self-recovery), not a command of a step. */
-const BOOKKEEPING = /^slipway_[a-z_]+=\d+$/;
+/**
+ * The script's own bookkeeping (which part of it ran, and the step it is in, for its self-recovery and the
+ * history line it writes then), not a command of a step.
+ */
+const BOOKKEEPING = /^slipway_(switched=\d+|step=.*)$/;
 
 export function parseRuns(log: string): Run[] {
   const runs: Run[] = [];
