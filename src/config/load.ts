@@ -9,7 +9,7 @@ import { ENV_NAME } from './names.js';
 import { rules, locate } from './rules.js';
 import { configSchema } from './schema.js';
 import { readSecretsFile, resolvePlaceholders } from './secrets.js';
-import type { Config, LoadedConfig } from './types.js';
+import type { Config, LoadedConfig, ValidatedConfig } from './types.js';
 import { formatDiagnostic, validateValue, type Diagnostic } from './validate.js';
 
 export { ConfigError } from './diagnostics.js';
@@ -35,9 +35,10 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   if (root.kind !== 'map') throw new UserError(`${envPath}:1:1: (top level): expected a mapping of keys`);
 
   const diagnostics: Diagnostic[] = [];
-  const config = validateValue(configSchema, root, '', diagnostics, root.loc) as Config;
+  const validated = validateValue(configSchema, root, '', diagnostics, root.loc) as ValidatedConfig;
   if (diagnostics.some((d) => d.severity === 'error')) throw configErrors(diagnostics.filter((d) => d.severity === 'error'));
-  config.environment ??= env;
+  // Spread, then set: the keys keep their order (and so the config hash) whichever way environment was given.
+  const config: Config = { ...validated, environment: validated.environment ?? env };
   if (env === 'branch') config.per_branch = true;
   for (const rule of rules) rule(config, root, diagnostics, env);
   const errors = diagnostics.filter((d) => d.severity === 'error');

@@ -1,5 +1,6 @@
 // A small schema language: every key carries a description and (where optional) a default, so one definition
-// gives validation, defaults, the editor JSON Schema and the configuration reference in the README.
+// gives validation, defaults, the editor JSON Schema, the configuration reference in the README and, through
+// the builders' types, the TypeScript type of the validated config (`Infer`).
 
 export interface Doc {
   description: string;
@@ -23,37 +24,56 @@ export type Field =
   /** A string shorthand that expands to an object (e.g. a process given as just its command). */
   | ({ kind: 'shorthand'; object: Field & { kind: 'object' }; expand: string } & Doc);
 
+// The value type rides on each field as a property that exists only for the compiler: the builders never
+// set it, so the runtime objects (and the JSON Schema made from them) are unchanged.
+declare const carried: unique symbol;
+/** `T` is what the field validates to; `P` whether its key is always there afterwards (a default, or an object). */
+export type Typed<F extends Field, T, P extends boolean> = F & { readonly [carried]?: { value: T; present: P } };
+
+/** What a field validates to (defaults applied); `unknown` for a field built without the typed builders. */
+export type Infer<F> = F extends { readonly [carried]?: { value: infer T } } ? T : unknown;
+type Present<F> = F extends { readonly [carried]?: { present: true } } ? true : false;
+
+// Spells an intersection out as one object type, so editors and type errors show the config's keys.
+export type Flat<T> = { [K in keyof T]: T[K] } & unknown;
+/** An object's keys: present when required, defaulted or themselves objects; optional (`?`) otherwise. */
+export type Shape<Fs extends Record<string, Field>, Required extends string> = Flat<
+  { [K in keyof Fs as K extends Required ? K : Present<Fs[K]> extends true ? K : never]: Infer<Fs[K]> } & {
+    [K in keyof Fs as K extends Required ? never : Present<Fs[K]> extends true ? never : K]?: Infer<Fs[K]>;
+  }
+>;
+
 type Opts<F> = Omit<F, 'kind' | 'description'>;
 type Of<K extends Field['kind']> = Extract<Field, { kind: K }>;
+/** Whether the options give a default: `{ default: undefined }` explicitly takes away a builder's own. */
+type Defaults<O, Otherwise extends boolean> = O extends { default: infer D } ? (undefined extends D ? false : true) : Otherwise;
+type None = Record<never, never>;
 
-export const str = (description: string, opts: Opts<Of<'string'>> = {}): Field => ({ kind: 'string', description, ...opts });
-export const int = (description: string, opts: Opts<Of<'integer'>> = {}): Field => ({ kind: 'integer', description, ...opts });
-export const bool = (description: string, opts: Opts<Of<'boolean'>> = {}): Field => ({ kind: 'boolean', description, ...opts });
-export const list = (description: string, items: Field, opts: Omit<Opts<Of<'array'>>, 'items'> = {}): Field => ({
-  kind: 'array',
-  description,
-  items,
-  default: [],
-  ...opts,
-});
-export const obj = (
+// `const` keeps an enum's values as literals, so `enum: ['yes', 'accept-new']` types the key as 'yes' | 'accept-new'.
+export const str = <const O extends Opts<Of<'string'>> = None>(description: string, opts?: O) =>
+  ({ kind: 'string', description, ...opts }) as Typed<Of<'string'>, O extends { enum: readonly (infer E extends string)[] } ? E : string, Defaults<O, false>>;
+export const int = <O extends Opts<Of<'integer'>> = None>(description: string, opts?: O) =>
+  ({ kind: 'integer', description, ...opts }) as Typed<Of<'integer'>, number, Defaults<O, false>>;
+export const bool = <O extends Opts<Of<'boolean'>> = None>(description: string, opts?: O) =>
+  ({ kind: 'boolean', description, ...opts }) as Typed<Of<'boolean'>, boolean, Defaults<O, false>>;
+/** A list defaults to empty, so its key is present unless the options say `default: undefined`. */
+export const list = <I extends Field, O extends Omit<Opts<Of<'array'>>, 'items' | 'default'> & { default?: Infer<I>[] | undefined } = None>(
   description: string,
-  fields: Record<string, Field>,
-  opts: Omit<Opts<Of<'object'>>, 'fields'> = {},
-): Of<'object'> => ({ kind: 'object', description, fields, ...opts });
-export const map = (description: string, values: Field, opts: Omit<Opts<Of<'map'>>, 'values'> = {}): Field => ({
-  kind: 'map',
-  description,
-  values,
-  default: {},
-  ...opts,
-});
-export const shorthand = (description: string, object: Of<'object'>, expand: string): Field => ({
-  kind: 'shorthand',
-  description,
-  object,
-  expand,
-});
+  items: I,
+  opts?: O,
+) => ({ kind: 'array', description, items, default: [], ...opts }) as Typed<Of<'array'>, Infer<I>[], Defaults<O, true>>;
+/** `required` names keys of `fields` (a typo is a type error); an object's key is always present once validated. */
+export const obj = <Fs extends Record<string, Field>, const R extends readonly (keyof Fs & string)[] = readonly []>(
+  description: string,
+  fields: Fs,
+  opts: Omit<Opts<Of<'object'>>, 'fields' | 'required'> & { required?: R } = {},
+) => ({ kind: 'object', description, fields, ...opts }) as Typed<Of<'object'>, Shape<Fs, R[number]>, true>;
+/** A map defaults to empty, like a list. */
+export const map = <V extends Field, O extends Omit<Opts<Of<'map'>>, 'values'> = None>(description: string, values: V, opts?: O) =>
+  ({ kind: 'map', description, values, default: {}, ...opts }) as Typed<Of<'map'>, Record<string, Infer<V>>, Defaults<O, true>>;
+/** Validates to the object's type: the string form is expanded into it before anything else sees it. */
+export const shorthand = <O extends Of<'object'>>(description: string, object: O, expand: string & keyof Infer<O>) =>
+  ({ kind: 'shorthand', description, object, expand }) as Typed<Of<'shorthand'>, Infer<O>, false>;
 
 /** JSON Schema (draft 2020-12) for editors; `x-` keys are allowed everywhere an object is. */
 export function toJsonSchema(field: Field): Record<string, unknown> {

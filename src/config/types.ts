@@ -1,85 +1,33 @@
-// The validated configuration, as the rest of slipway sees it (defaults applied, secrets resolved).
+// The validated configuration, as the rest of slipway sees it (defaults applied, secrets resolved). The
+// config's shape comes from src/config/schema.ts through the builders' types, so it is written once; only
+// what loading adds on top of validation is spelled out here.
+import type { Flat, Infer } from './schema-dsl.js';
+import type { configSchema } from './schema.js';
 
-export interface ServerConfig {
-  host?: string;
-  sandbox?: string;
-  user?: string;
-  port?: number;
-  identity_file?: string;
-  known_hosts_file?: string;
-  host_key_checking: 'yes' | 'accept-new';
-  roles: string[];
-}
+/** Exactly what validation yields: keys with a default (and objects) present, the others optional. */
+export type ValidatedConfig = Infer<typeof configSchema>;
 
-export interface ProcessConfig {
-  command: string;
-  port?: number;
-  roles: string[];
-  /** TimeoutStopSec: seconds between SIGTERM and SIGKILL (default 35). */
-  stop_timeout?: number;
-}
+type ValidatedProcess = ValidatedConfig['processes'][string];
 
-export interface Config {
-  project: {
-    name: string;
-    repo?: string;
-    branch: string;
-    source: 'auto' | 'push' | 'fetch';
-    framework: 'auto' | 'django' | 'fastapi' | 'python' | 'generic';
-    python_version?: string;
-    node_version?: string;
-  };
-  environment: string;
-  per_branch: boolean;
-  servers: ServerConfig[];
-  base_path: string;
-  keep_releases: number;
-  app_user?: string;
-  shared: { dirs: string[]; files: string[] };
-  env_vars: Record<string, string>;
-  dependencies: { system: string[]; python: string[]; requirements_files?: string[] };
-  python: { system_site_packages: boolean; pip_version?: string; setuptools_version?: string };
-  pip: { index_url?: string; extra_index_url: string[]; find_links: string[]; no_index: boolean };
-  django: {
-    settings_module?: string;
-    collectstatic: boolean;
-    check_deploy: boolean;
-    superuser: { username?: string; email?: string; password?: string };
-  };
-  migrate: { command?: string; check?: string; backup: boolean };
-  smoke?: string;
-  processes: Record<string, ProcessConfig>;
-  database: { engine: 'postgresql' | 'none'; name?: string; user?: string; password?: string; host: string; port: number };
-  http: {
-    enabled?: boolean;
-    domain?: string;
-    aliases: string[];
-    default_server: boolean;
-    tls: 'none' | 'self-signed' | 'letsencrypt';
-    acme_server: string;
-    acme_email?: string;
-    acme_ca_bundle?: string;
-    strategy: 'blue-green' | 'restart';
-    drain_seconds: number;
-    static_dir?: string;
-    media_dir?: string;
-    client_max_body_size: string;
-    proxy_read_timeout: number;
-    frame_options: 'DENY' | 'SAMEORIGIN';
-  };
-  health: { path?: string; process: string; expected_status: number; timeout: number; retries: number };
-  hooks: { build: string[]; before_switch: string[]; after_switch: string[] };
-  ssh: { concurrency: number; connect_timeout: number };
-  backups: { retention_days: number; schedule: string; plain_sql_gzip: boolean };
-  setup: {
-    ufw: boolean;
-    ssh_hardening: boolean;
-    unattended_upgrades: boolean;
-    redis: { enabled: boolean; password?: string; maxmemory: string; appendonly: boolean };
-    journald_max_use: string;
-    logrotate_keep: number;
-  };
-}
+export type ServerConfig = ValidatedConfig['servers'][number];
+
+/**
+ * A process as the planner and the unit renderer take it: the config's (validated, with `stop_timeout`) or a
+ * recipe's default process, which leaves `stop_timeout` to the renderer's fallback.
+ */
+export type ProcessConfig = Flat<Omit<ValidatedProcess, 'stop_timeout'> & { stop_timeout?: ValidatedProcess['stop_timeout'] }>;
+
+/**
+ * `environment` is always set: loadConfig fills it from deploy-<env>.yml when the file leaves it out. The
+ * processes keep `stop_timeout` optional, as before the type was inferred: configs built in code (the
+ * planner tests' overrides) give processes without it, and the unit renderer falls back to the default.
+ */
+export type Config = Flat<
+  Omit<ValidatedConfig, 'environment' | 'processes'> & {
+    environment: string;
+    processes: Record<string, ProcessConfig>;
+  }
+>;
 
 /** A loaded configuration plus what was learned while loading it. */
 export interface LoadedConfig {
