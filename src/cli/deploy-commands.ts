@@ -5,6 +5,7 @@ import { deploy, preview, rollback, type OperationReport } from '../execute/depl
 import { failureOf } from '../execute/operation.js';
 import { planJson, planMarkdown, planText } from '../render/plan.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
+import { table } from './output.js';
 import type { Io } from './io.js';
 
 function lockWaitOption(value: string): string {
@@ -12,7 +13,20 @@ function lockWaitOption(value: string): string {
   return value;
 }
 
+/** With several hosts, one row per host at the end: what happened there and how long it worked. */
+function hostTable(outcome: OperationReport): string {
+  const failure = failureOf(outcome.results);
+  const rows = [['HOST', 'RESULT', 'RELEASE', 'TIME']];
+  for (const r of outcome.results) {
+    const result = !r.outcome.ok ? `failed: ${r.outcome.error?.step ?? ''}` : r.switchedBack ? 'switched back' : failure ? 'not switched' : r.outcome.unfinished ? 'ok (cleanup left for the next deploy)' : 'ok';
+    const release = !failure ? r.plan.to : (r.plan.from ?? '-');
+    rows.push([r.host, result, release, `${(r.busyMs / 1000).toFixed(1)}s`]);
+  }
+  return table(rows);
+}
+
 function report(io: Io, outcome: OperationReport, verb: string): void {
+  if (outcome.results.length > 1) io.err(hostTable(outcome));
   for (const result of outcome.results) {
     for (const section of result.outcome.reports ?? []) {
       io.err(`${result.host}: ${section.title}:`);

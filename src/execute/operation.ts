@@ -85,6 +85,8 @@ export interface HostResult {
   outcome: StepsOutcome;
   /** Whether traffic was switched back after a failure. */
   switchedBack: boolean;
+  /** Time this host spent running its steps (waits for the other hosts excluded). */
+  busyMs: number;
 }
 
 /**
@@ -94,7 +96,13 @@ export interface HostResult {
  */
 export async function executePlan(connections: HostConnection[], plan: Plan, limit: number, observer: StepObserver, history?: OperationRecord): Promise<HostResult[]> {
   const hosts = plan.hosts;
-  const results: HostResult[] = hosts.map((p) => ({ host: p.target.label, plan: p, outcome: { ok: true }, switchedBack: false }));
+  const results: HostResult[] = hosts.map((p) => ({ host: p.target.label, plan: p, outcome: { ok: true }, switchedBack: false, busyMs: 0 }));
+  const run = async (i: number, steps: Step[], rec?: Recovery) => {
+    const started = Date.now();
+    const outcome = await runSteps(connections[i]!, steps, observer, rec);
+    results[i]!.busyMs += Date.now() - started;
+    return outcome;
+  };
   const recovery = (p: HostPlan, switchAt: number, commitAt: number): Recovery => ({
     switchAt,
     beforeSwitch: p.onFailureBeforeSwitch,
@@ -107,20 +115,20 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   const undoOthers = async (pick: (p: HostPlan) => Step[], after: boolean) => {
     await mapLimit(hosts, limit, async (p, i) => {
       if (!results[i]!.outcome.ok) return;
-      const outcome = await runSteps(connections[i]!, pick(p), observer);
+      const outcome = await run(i, pick(p));
       results[i]!.switchedBack = after && outcome.ok;
     });
   };
 
   if (hosts.length === 1) {
     const host = hosts[0]!;
-    const outcome = await runSteps(connections[0]!, host.steps, observer, recovery(host, host.switchIndex, host.commitIndex));
+    const outcome = await run(0, host.steps, recovery(host, host.switchIndex, host.commitIndex));
     results[0]!.outcome = outcome;
     results[0]!.switchedBack = outcome.recovered === 'after';
     return results;
   }
 
-  const prepared = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(0, p.switchIndex), observer, recovery(p, -1, -1)));
+  const prepared = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(0, p.switchIndex), recovery(p, -1, -1)));
   prepared.forEach((outcome, i) => (results[i]!.outcome = outcome));
   if (prepared.some((o) => !o.ok)) {
     await undoOthers((p) => p.onFailureBeforeSwitch, false);
@@ -128,7 +136,7 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   }
   // Every host switches and proves itself before any commits: a host whose bookkeeping is then interrupted
   // keeps the new release, and so do all the others, which were healthy too.
-  const switched = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(p.switchIndex, p.commitIndex), observer, recovery(p, 0, -1)));
+  const switched = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(p.switchIndex, p.commitIndex), recovery(p, 0, -1)));
   switched.forEach((outcome, i) => {
     if (outcome.ok) return;
     results[i]!.outcome = { ...outcome, failedIndex: (outcome.failedIndex ?? 0) + hosts[i]!.switchIndex };
@@ -138,7 +146,7 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
     await undoOthers((p) => p.onFailureAfterSwitch, true);
     return results;
   }
-  const committed = await mapLimit(hosts, limit, (p, i) => runSteps(connections[i]!, p.steps.slice(p.commitIndex), observer, recovery(p, 0, 0)));
+  const committed = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(p.commitIndex), recovery(p, 0, 0)));
   committed.forEach((outcome, i) => {
     const reports = [prepared[i]!, switched[i]!, outcome].flatMap((o) => o.reports ?? []);
     results[i]!.outcome = { ...outcome, reports };

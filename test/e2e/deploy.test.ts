@@ -159,7 +159,12 @@ describe('the example on three servers', () => {
   it('prepares every server before switching any, and all of them answer with the same release', async () => {
     const repo = await newRepo(servers);
     await repo.commit('v1');
-    await repo.deploy();
+    const deployed = await repo.deploy();
+    // The summary: one row per host, its result, the release it serves and its time.
+    const rows = deployed.stderr.split('\n').filter((l) => /^(HOST|e2e-)\S*\s+(RESULT|ok)\s/.test(l));
+    expect(rows[0]).toMatch(/^HOST\s+RESULT\s+RELEASE\s+TIME$/);
+    expect(rows.slice(1).map((r) => r.split(/\s+/)[0])).toEqual(names);
+    expect(rows.slice(1).every((r) => /\sok\s+\S+-\w{7}\s+\d+\.\ds$/.test(r))).toBe(true);
 
     const pages = await Promise.all(servers.map((s) => fetchPage(s.address)));
     expect(pages).toEqual(names.map((hostname) => ({ hostname, version: 'v1', secretSet: true })));
