@@ -44,7 +44,9 @@ export class HelloRepo extends ExampleRepo {
     const config = {
       servers: servers.map((s) => ({ sandbox: s.name })),
       env_vars: { BIND: '0.0.0.0' },
-      health: { retries: 3 }, // a broken release fails in about a second instead of ten
+      // A broken release fails in about two seconds instead of ten; a healthy one has 1.5 s to listen even on a
+      // loaded machine (3 tries, 0.3 s, was too short for python3 to start there).
+      health: { retries: 5 },
       ...extra,
     };
     await writeFile(join(this.dir, 'deploy-sandbox.yml'), stringify(config));
