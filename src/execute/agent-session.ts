@@ -2,7 +2,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { agentBootstrap, agentScript, exitMarker, HEARTBEAT_SECONDS, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
+import { agentBootstrap, agentScript, exitMarker, GOODBYE, HEARTBEAT_SECONDS, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
 import { FAILED_COMMAND_MARKER, RECORDED_MARKER, RECOVER_MARKER, STEP_MARKER } from '../ops/shell.js';
 import type { Redactor } from './redact.js';
 
@@ -188,6 +188,8 @@ export class AgentSession {
   async close(): Promise<void> {
     if (this.exited) return;
     const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    // A goodbye first: the agent ends cleanly, without finishing an operation's pending history line.
+    if (!this.inputEnded) this.child.stdin.write(`${GOODBYE}\n`);
     this.endInput();
     const timer = setTimeout(() => this.child.kill('SIGTERM'), 5000);
     await done;

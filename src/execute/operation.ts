@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { CommandFailedError } from '../errors.js';
 import type { LockRequest } from '../ops/agent.js';
 import type { Step } from '../ops/command.js';
-import { appendHistory, recordFromHost, type HistoryEntry, type PendingEntry } from '../ops/history.js';
+import { appendHistory, clearPending, pendingFromHost, recordFromHost, type HistoryEntry, type PendingEntry } from '../ops/history.js';
 import { factsProbe, type ProbeWants } from '../ops/probe.js';
 import { renderScript, type Recovery } from '../ops/shell.js';
 import { parseFacts, type HostFacts } from '../plan/facts.js';
@@ -37,6 +37,7 @@ function lockRequest(layout: Layout, ctx: OperationContext): LockRequest {
     holderFile: layout.holderFile,
     // Redacted as well: whatever the command line carried must not reach a file on the server.
     holder: { user: who.user, machine: who.machine, pid: process.pid, command: new Redactor(ctx.loaded.secrets).redact(ctx.command), started_at: new Date().toISOString() },
+    history: { history: layout.history, pendingHistory: layout.pendingHistory },
     waitSeconds: ctx.lockWaitSeconds,
   };
 }
@@ -110,7 +111,7 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
     commitAt,
     afterCommit: p.onInterruptedCommit,
     // A host that has to repair itself also records it: the client may be gone by then.
-    ...(history ? { record: recordFromHost(p.layout, { ...history.entry, from: p.from ?? null, to: p.to }, p.target.label, history.startedMs) } : {}),
+    ...(history ? hostRecords(p, history) : {}),
   });
   const undoOthers = async (pick: (p: HostPlan) => Step[], after: boolean) => {
     await mapLimit(hosts, limit, async (p, i) => {
@@ -154,6 +155,11 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   return results;
 }
 
+function hostRecords(p: HostPlan, history: OperationRecord): Pick<Recovery, 'record' | 'pending'> {
+  const entry = { ...history.entry, from: p.from ?? null, to: p.to };
+  return { record: recordFromHost(p.layout, entry, p.target.label, history.startedMs), pending: pendingFromHost(p.layout, entry, p.target.label, history.startedMs) };
+}
+
 /** The history line of an operation as known before it runs, and when it started (for the host's duration). */
 export interface OperationRecord {
   entry: Omit<PendingEntry, 'from' | 'to'>;
@@ -173,7 +179,7 @@ export async function recordHistory(connections: HostConnection[], results: Host
         result: !failed ? 'ok' : result.switchedBack ? 'rolled-back' : 'failed',
         ...(failed?.outcome.error ? { error: `${failed.host}: ${failed.outcome.error.step} failed (exit ${failed.outcome.error.exitCode})` } : {}),
       };
-      await connections[i]!.session.run(renderScript([{ id: 'history', title: 'Record history', commands: [appendHistory(result.plan.layout, line)] }]));
+      await connections[i]!.session.run(renderScript([{ id: 'history', title: 'Record history', commands: [appendHistory(result.plan.layout, line), clearPending(result.plan.layout)] }]));
     }),
   );
 }

@@ -4,6 +4,7 @@
 // Why one process: the lock is a kernel `flock` held by this shell. When slipway dies (even by SIGKILL) or the
 // connection drops, the agent's stdin closes, the loop ends and the kernel frees the lock: it cannot go stale.
 // Every script runs inside the lock, and a script costs one round trip instead of one SSH session each.
+import { finishPending } from './history.js';
 import { quote } from './shell.js';
 
 export interface LockRequest {
@@ -13,7 +14,12 @@ export interface LockRequest {
   holder: Record<string, string | number>;
   /** Seconds to wait for another deploy to finish; 0 fails at once. */
   waitSeconds: number;
+  /** Where an operation's pending history line is finished when slipway vanishes between two scripts. */
+  history?: { history: string; pendingHistory: string };
 }
+
+/** What slipway sends instead of a script's size when it is done: anything else ending the input is unclean. */
+export const GOODBYE = '0';
 
 export const LOCK_HELD_EXIT = 75;
 export const READY_MARKER = '##slipway-ready';
@@ -46,6 +52,7 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
     'while IFS= read -r size; do',
     // A heartbeat that arrived after its script ended.
     '  [ -z "$size" ] && continue',
+    `  [ "$size" = ${GOODBYE} ] && { slipway_done=1; break; }`,
     '  script=$(head -c "$size")',
     // The lock descriptor stays with the agent only: a service started by a script must not inherit it.
     `  ( ${lock ? 'exec 9>&-; ' : ''}eval "$script" ) </dev/null 2>&1 &`,
@@ -61,6 +68,8 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
     `  printf '\\n${exitMarker(nonce)} %s\\n' "$rc"`,
     'done',
   );
+  // Gone without a goodbye while no script ran (a kill between two steps): the operation still gets its line.
+  if (lock?.history) lines.push(`[ "\${slipway_done:-0}" = 1 ] || { ${finishPending(lock.history)}; }`);
   return lines.join('\n');
 }
 

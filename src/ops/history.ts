@@ -39,9 +39,33 @@ export function recordFromHost(layout: Layout, entry: PendingEntry, host: string
   const head = JSON.stringify(entry).slice(0, -1);
   const tail = `,"result":"%s","outcome":"%s","error":"%s: %s","duration_ms":%s}\\n`;
   return {
-    shell: `printf ${quote(`%s${tail}`)} ${quote(head)} "$slipway_result" "$slipway_outcome" ${quote(JSON.stringify(host).slice(1, -1))} "$slipway_error" "$(( slipway_ms = $(date +%s%3N) - ${startedMs}, slipway_ms < 0 ? 0 : slipway_ms ))" >> ${quote(layout.history)}`,
+    shell: [
+      `printf ${quote(`%s${tail}`)} ${quote(head)} "$slipway_result" "$slipway_outcome" ${quote(jsonText(host))} "$slipway_error" "${hostElapsed(startedMs)}" >> ${quote(layout.history)}`,
+      `rm -f ${quote(layout.pendingHistory)}`,
+    ].join('\n'),
   };
 }
+
+/**
+ * Written at the start of each script of an operation: what the agent appends to history if slipway goes
+ * away while no script runs (between two scripts, during a push), when no recovery is there to write it.
+ */
+export function pendingFromHost(layout: Layout, entry: PendingEntry, host: string, startedMs: number): Snippet {
+  const line = `${JSON.stringify({ ...entry, result: 'interrupted', error: `${host}: slipway went away between two steps`, duration_ms: 0 }).slice(0, -2)}`;
+  return { shell: `printf '%s\\n%s\\n' ${quote(line)} ${startedMs} > ${quote(layout.pendingHistory)}` };
+}
+
+/** The agent's half, on an unclean end of its input: the pending line, with the duration by the host's clock. */
+export function finishPending(layout: Pick<Layout, 'history' | 'pendingHistory'>): string {
+  const pending = quote(layout.pendingHistory);
+  return `if [ -s ${pending} ]; then { IFS= read -r head; IFS= read -r started; } < ${pending}; printf '%s%s}\\n' "$head" "${hostElapsed('$started')}" >> ${quote(layout.history)}; fi; rm -f ${pending}`;
+}
+
+/** Clearing the pending line once the client has written the operation's own. */
+export const clearPending = (layout: Layout): Snippet => ({ shell: `rm -f ${quote(layout.pendingHistory)}` });
+
+const jsonText = (text: string) => JSON.stringify(text).slice(1, -1);
+const hostElapsed = (started: number | string) => `$(( slipway_ms = $(date +%s%3N) - ${started}, slipway_ms < 0 ? 0 : slipway_ms ))`;
 
 export function parseHistory(text: string): HistoryEntry[] {
   const entries: HistoryEntry[] = [];

@@ -93,6 +93,8 @@ export interface Recovery {
   afterCommit?: readonly Step[];
   /** Appends the operation's history line from the host (see recordFromHost), then says so (RECORDED_MARKER). */
   record?: Snippet;
+  /** Run first: leaves the line the agent finishes if slipway vanishes after this script (see pendingFromHost). */
+  pending?: Snippet;
 }
 
 export const RECORDED_MARKER = '##slipway-recorded';
@@ -146,6 +148,7 @@ export function renderScript(steps: readonly Step[], options: RenderOptions = {}
   const lines = ['set -euo pipefail', `trap 'echo "${FAILED_COMMAND_MARKER}$BASH_COMMAND"' ERR`];
   // With nobody reading the output any more, a write must fail (and trigger recovery), not kill the script.
   if (recovery) lines.push("trap '' PIPE", ...recoveryFunction(recovery, options));
+  if (recovery?.pending) lines.push(recovery.pending.shell);
   steps.forEach((step, i) => {
     lines.push(`echo ${quote(`${STEP_MARKER}${step.id}`)}`);
     if (recovery?.record) lines.push(`slipway_step=${quote(JSON.stringify(step.title).slice(1, -1))}`);

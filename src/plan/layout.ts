@@ -15,6 +15,8 @@ export interface Layout {
   lockFile: string;
   holderFile: string;
   history: string;
+  /** The running operation's history line, for the agent to finish if slipway vanishes between two scripts. */
+  pendingHistory: string;
   envFile: string;
   /** Blue/green: `slots/blue` and `slots/green` link to the release each web slot runs. */
   slots: string;
@@ -43,6 +45,7 @@ export function layoutFor(config: Config, branch: string): Layout {
     lockFile: `${meta}/deploy.lock`,
     holderFile: `${meta}/lock-holder.json`,
     history: `${meta}/history.jsonl`,
+    pendingHistory: `${meta}/history.pending`,
     envFile: `${root}/shared/.env`,
     slots: `${root}/slots`,
     liveSlotFile: `${meta}/live-slot`,

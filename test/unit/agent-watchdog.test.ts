@@ -39,3 +39,42 @@ describe('agent watchdog', () => {
     expect(out).toContain('finished');
   });
 });
+
+describe('an operation interrupted between two scripts', () => {
+  it('gets its history line from the agent when the input ends without a goodbye, and none after one', async () => {
+    const { mkdtempSync, readFileSync, rmSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { pendingFromHost } = await import('../../src/ops/history.js');
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-pending-'));
+    const files = { history: join(dir, 'history.jsonl'), pendingHistory: join(dir, 'history.pending') };
+    const lock = { lockFile: join(dir, 'deploy.lock'), holderFile: join(dir, 'holder.json'), holder: { user: 'me' }, waitSeconds: 0, history: files };
+    const entry = { at: 't', action: 'deploy' as const, env: 'prod', user: 'me', machine: 'm', from: 'R1', to: 'R2', sha: null, ref: 'main' };
+    const pending = pendingFromHost({ ...files } as never, entry, 'web1', Date.now()).shell;
+    const session = async (goodbye: boolean) => {
+      const agent = spawn('bash', ['-c', agentScript('p3nd', lock)]);
+      let out = '';
+      await new Promise<void>((resolve) => {
+        agent.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes(exitMarker('p3nd'))) resolve();
+        });
+        agent.stdin.write(`${Buffer.byteLength(pending)}\n${pending}`);
+      });
+      agent.stdin.end(goodbye ? '0\n' : undefined);
+      await new Promise((resolve) => agent.on('close', resolve));
+    };
+    try {
+      await session(true);
+      expect(existsSync(files.history)).toBe(false);
+      await session(false);
+      const lines = readFileSync(files.history, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ ...entry, result: 'interrupted', error: 'web1: slipway went away between two steps' });
+      expect(typeof lines[0]!.duration_ms).toBe('number');
+      expect(existsSync(files.pendingHistory)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

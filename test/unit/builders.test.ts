@@ -215,6 +215,7 @@ describe('remote agent', () => {
     "echo '##slipway-ready'",
     'while IFS= read -r size; do',
     '  [ -z "$size" ] && continue',
+    '  [ "$size" = 0 ] && { slipway_done=1; break; }',
     '  script=$(head -c "$size")',
     '  ( exec 9>&-; eval "$script" ) </dev/null 2>&1 &',
     '  job=$!',
