@@ -308,6 +308,7 @@ describe('per-branch layout', () => {
       lockFile: '/srv/shop/branch/feature-login-x-847dbe/.slipway/deploy.lock',
       holderFile: '/srv/shop/branch/feature-login-x-847dbe/.slipway/lock-holder.json',
       history: '/srv/shop/branch/feature-login-x-847dbe/.slipway/history.jsonl',
+      pendingHistory: '/srv/shop/branch/feature-login-x-847dbe/.slipway/history.pending',
       envFile: '/srv/shop/branch/feature-login-x-847dbe/shared/.env',
       slots: '/srv/shop/branch/feature-login-x-847dbe/slots',
       liveSlotFile: '/srv/shop/branch/feature-login-x-847dbe/.slipway/live-slot',
