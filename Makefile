@@ -2,7 +2,7 @@
 # machine as root: they install what they need (apt packages, npm packages, the sandbox image).
 
 .PHONY: all install deps build lint test test-unit test-integration test-e2e demo bench bench-overhead \
-        bench-sandbox bench-deploy bench-zero-downtime bench-rollback sandbox-deps sandbox-image clean
+        bench-sandbox bench-deploy bench-zero-downtime bench-rollback chaos sandbox-deps sandbox-image clean
 
 all: build
 
@@ -62,6 +62,11 @@ bench-zero-downtime: sandbox-image
 
 bench-rollback: sandbox-image
 	node bench/rollback.mjs
+
+# Faults on purpose (kill -9 at every step, link cuts, reboot, power-off, full disk, racing deploys), under load:
+# one row of figures per case, in under 20 minutes. Figures, not pass/fail; see docs/reliability.md.
+chaos: sandbox-image
+	node bench/chaos.mjs
 
 clean:
 	rm -rf dist node_modules
