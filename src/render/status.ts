@@ -36,7 +36,7 @@ function hostText(s: HostStatus, now: Date): string[] {
   else row('health', '(no health check recorded)');
   row('disk', `releases ${formatSize(s.disk_kb.releases)}, venvs ${formatSize(s.disk_kb.venvs)}, backups ${formatSize(s.disk_kb.backups)}`);
   const l = s.last;
-  row('last', l ? `${l.action} ${l.result} ${since(l.at, now)} by ${l.user}@${l.machine}${l.error ? `: ${l.error}` : ''}` : '(no history)');
+  row('last', l ? `${l.action} ${l.result}${l.outcome ? ` (${l.outcome})` : ''} ${since(l.at, now)} by ${l.user}@${l.machine}${l.error ? `: ${l.error}` : ''}` : '(no history)');
   const h = s.lock.holder;
   row('lock', s.lock.state === 'held' && h ? `held by ${String(h.user)}@${String(h.machine)} (pid ${String(h.pid)}), running \`${String(h.command)}\` since ${String(h.started_at)}` : s.lock.state);
   return lines;

@@ -107,6 +107,12 @@ describe('parsing and showing', () => {
     expect(appUnits(facts, layout, listed).map((u) => `${u.name} ${u.active}`)).toEqual(['shop-web.service active', 'shop-web@blue.service active', 'shop-worker.service not-found']);
   });
 
+  it('says what the host did with an operation it had to finish alone', () => {
+    const interrupted = { ...history, result: 'interrupted', outcome: 'kept', error: 'web1: interrupted during Mark the release good and remove old releases' };
+    const status = parseStatus({ host: 'web1', layout, lines: [...lines.filter((l) => !l.startsWith('last ')), `last ${JSON.stringify(interrupted)}`], now: NOW });
+    expect(statusText([status], NOW)).toContain('  last    deploy interrupted (kept) 1h00m ago by ann@laptop: web1: interrupted during Mark the release good and remove old releases\n');
+  });
+
   it('no answer from the health URL is status null, not ok', () => {
     const status = parseStatus({ host: 'web1', layout, lines: [...lines.filter((l) => !l.startsWith('health')), 'health 000'], now: NOW });
     expect(status.health).toMatchObject({ status: null, ok: false });
