@@ -66,7 +66,19 @@ export class AgentSession {
     await new Promise<void>((resolve, reject) => {
       session.readyWaiter = { resolve, reject };
     });
+    session.beat();
     return session;
+  }
+
+  /** Heartbeats from ready to the end: the host stops and frees the lock when they stop coming (ops/agent.ts). */
+  private beat(): void {
+    const heartbeat = setInterval(() => {
+      if (this.inputEnded || this.exited) clearInterval(heartbeat);
+      else this.child.stdin.write('\n');
+    }, HEARTBEAT_SECONDS * 1000);
+    // A heartbeat alone must not keep slipway running.
+    heartbeat.unref();
+    this.child.once('exit', () => clearInterval(heartbeat));
   }
 
   private onData(chunk: string): void {
@@ -166,17 +178,7 @@ export class AgentSession {
             resolve({ ...result, code: 255, lines: ['connection to the host was lost'] });
             return;
           }
-          const heartbeat = setInterval(() => {
-            if (!this.inputEnded) this.child.stdin.write('\n');
-          }, HEARTBEAT_SECONDS * 1000);
-          this.pending = {
-            result,
-            resolve: (done) => {
-              clearInterval(heartbeat);
-              resolve(done);
-            },
-            ...callbacks,
-          };
+          this.pending = { result, resolve, ...callbacks };
           this.child.stdin.write(`${Buffer.byteLength(script)}\n${script}`);
         }),
     );

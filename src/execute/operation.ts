@@ -155,9 +155,14 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   return results;
 }
 
-function hostRecords(p: HostPlan, history: OperationRecord): Pick<Recovery, 'record' | 'pending'> {
+function hostRecords(p: HostPlan, history: OperationRecord): Pick<Recovery, 'record' | 'pending' | 'pendingKept'> {
   const entry = { ...history.entry, from: p.from ?? null, to: p.to };
-  return { record: recordFromHost(p.layout, entry, p.target.label, history.startedMs), pending: pendingFromHost(p.layout, entry, p.target.label, history.startedMs) };
+  const { label } = p.target;
+  return {
+    record: recordFromHost(p.layout, entry, label, history.startedMs),
+    pending: pendingFromHost(p.layout, entry, label, history.startedMs),
+    pendingKept: pendingFromHost(p.layout, entry, label, history.startedMs, true),
+  };
 }
 
 /** The history line of an operation as known before it runs, and when it started (for the host's duration). */

@@ -26,7 +26,7 @@ export const READY_MARKER = '##slipway-ready';
 export const LOCK_HELD_MARKER = '##slipway-lock-held';
 export const exitMarker = (nonce: string) => `##slipway-exit-${nonce}`;
 
-/** slipway sends an empty line this often while a script runs, so the host can tell a silent partition. */
+/** slipway sends an empty line this often for as long as it is connected, so the host can tell a silent partition. */
 export const HEARTBEAT_SECONDS = 5;
 /** A host that hears nothing for this long stops the script: longer than ssh's own dead-peer detection (15 s). */
 export const SILENCE_SECONDS = 20;
@@ -49,7 +49,9 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
     // fd 3 keeps the connection's stdin for the watchdog: background jobs otherwise get /dev/null.
     'exec 3<&0',
     `echo ${quote(READY_MARKER)}`,
-    'while IFS= read -r size; do',
+    // Idle too, a silent input ends the agent (and frees the lock): a partition must not hold it for the hours
+    // TCP takes to notice.
+    `while IFS= read -r -t ${silenceSeconds} size; do`,
     // A heartbeat that arrived after its script ended.
     '  [ -z "$size" ] && continue',
     `  [ "$size" = ${GOODBYE} ] && { slipway_done=1; break; }`,

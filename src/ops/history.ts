@@ -50,8 +50,9 @@ export function recordFromHost(layout: Layout, entry: PendingEntry, host: string
  * Written at the start of each script of an operation: what the agent appends to history if slipway goes
  * away while no script runs (between two scripts, during a push), when no recovery is there to write it.
  */
-export function pendingFromHost(layout: Layout, entry: PendingEntry, host: string, startedMs: number): Snippet {
-  const line = `${JSON.stringify({ ...entry, result: 'interrupted', error: `${host}: slipway went away between two steps`, duration_ms: 0 }).slice(0, -2)}`;
+export function pendingFromHost(layout: Layout, entry: PendingEntry, host: string, startedMs: number, kept = false): Snippet {
+  const what = kept ? { outcome: 'kept', error: `${host}: slipway went away after the release passed its checks` } : { error: `${host}: slipway went away between two steps` };
+  const line = `${JSON.stringify({ ...entry, result: 'interrupted', ...what, duration_ms: 0 }).slice(0, -2)}`;
   return { shell: `printf '%s\\n%s\\n' ${quote(line)} ${startedMs} > ${quote(layout.pendingHistory)}` };
 }
 

@@ -95,6 +95,8 @@ export interface Recovery {
   record?: Snippet;
   /** Run first: leaves the line the agent finishes if slipway vanishes after this script (see pendingFromHost). */
   pending?: Snippet;
+  /** Run at the commit point: the pending line says the release was kept. */
+  pendingKept?: Snippet;
 }
 
 export const RECORDED_MARKER = '##slipway-recorded';
@@ -153,7 +155,7 @@ export function renderScript(steps: readonly Step[], options: RenderOptions = {}
     lines.push(`echo ${quote(`${STEP_MARKER}${step.id}`)}`);
     if (recovery?.record) lines.push(`slipway_step=${quote(JSON.stringify(step.title).slice(1, -1))}`);
     if (recovery && i === recovery.switchAt) lines.push('slipway_switched=1');
-    if (recovery && i === recovery.commitAt) lines.push('slipway_switched=2');
+    if (recovery && i === recovery.commitAt) lines.push('slipway_switched=2', ...(recovery.pendingKept ? [recovery.pendingKept.shell] : []));
     for (const command of step.commands) lines.push(renderCmd(command, options));
   });
   return `${lines.join('\n')}\n`;

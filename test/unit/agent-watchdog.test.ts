@@ -78,3 +78,19 @@ describe('an operation interrupted between two scripts', () => {
     }
   });
 });
+
+describe('an idle agent', () => {
+  it('ends by itself (freeing its lock) when no heartbeat comes, and stays while they do', async () => {
+    const wait = async (beatMs: number, ms: number) => {
+      const agent = spawn('bash', ['-c', agentScript('1dle', undefined, 1)]);
+      const beat = beatMs > 0 ? setInterval(() => agent.stdin.write('\n'), beatMs) : undefined;
+      const ended = await Promise.race([new Promise((resolve) => agent.on('close', () => resolve(true))), new Promise((resolve) => setTimeout(() => resolve(false), ms))]);
+      clearInterval(beat);
+      agent.stdin.end();
+      if (!ended) await new Promise((resolve) => agent.on('close', resolve));
+      return ended;
+    };
+    expect(await wait(0, 3000)).toBe(true);
+    expect(await wait(300, 2500)).toBe(false);
+  });
+});

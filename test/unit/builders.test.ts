@@ -213,7 +213,7 @@ describe('remote agent', () => {
   const loop = [
     'exec 3<&0',
     "echo '##slipway-ready'",
-    'while IFS= read -r size; do',
+    'while IFS= read -r -t 20 size; do',
     '  [ -z "$size" ] && continue',
     '  [ "$size" = 0 ] && { slipway_done=1; break; }',
     '  script=$(head -c "$size")',
