@@ -7,6 +7,7 @@ import { LIMITS, readBoundedText } from './limits.js';
 import { mergeLocated, parseLocated, type Located } from './located.js';
 import { ENV_NAME } from './names.js';
 import { rules, locate } from './rules.js';
+import { dataServerRules } from './data-server-rules.js';
 import { configSchema } from './schema.js';
 import { readSecretsFile, resolvePlaceholders } from './secrets.js';
 import type { Config, LoadedConfig, ValidatedConfig } from './types.js';
@@ -40,7 +41,7 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   // Spread, then set: the keys keep their order (and so the config hash) whichever way environment was given.
   const config: Config = { ...validated, environment: validated.environment ?? env };
   if (env === 'branch') config.per_branch = true;
-  for (const rule of rules) rule(config, root, diagnostics, env);
+  for (const rule of [...rules, ...dataServerRules]) rule(config, root, diagnostics, env);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) throw configErrors(errors);
 

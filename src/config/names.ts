@@ -10,6 +10,8 @@ export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Host names and IPv4/IPv6 literals; `local` means this machine. */
 export const HOST = /^(local|[A-Za-z0-9]([A-Za-z0-9._-]{0,252})|\[?[0-9a-fA-F:]+\]?)$/;
+/** An IPv4 address (dotted quad) or an IPv6 address (hex groups and colons, no zone, no brackets). */
+export const IP_ADDRESS = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}|(?=[0-9a-fA-F:]*:)[0-9a-fA-F:]{2,39})$/;
 /** A DNS name (letters, digits, dashes, dots); no wildcards, no ports. */
 export const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 export const ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]*$/;

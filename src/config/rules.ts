@@ -74,7 +74,8 @@ const secretsAreNotCommitted: Rule = (config, root, out, env) => {
 
 const databaseIsComplete: Rule = (config, root, out) => {
   const db = config.database;
-  if (db.engine !== 'postgresql') return;
+  // An external database (database.url) is complete as its URL.
+  if (db.engine !== 'postgresql' || db.url) return;
   for (const key of ['name', 'user', 'password'] as const) {
     if (!db[key]) error(out, locate(root, ['database']), `database.${key}`, `required for engine postgresql`);
   }

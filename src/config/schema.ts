@@ -10,6 +10,7 @@ import {
   GIT_REF,
   HOST,
   HTTP_PATH,
+  IP_ADDRESS,
   PACKAGE_NAME,
   PROCESS_NAME,
   PROJECT_NAME,
@@ -40,6 +41,7 @@ const server = obj(
       default: 'yes',
     }),
     roles: list('Roles of this server (web, worker, db, ...).', str('A role name.', ROLE), { default: ['web'] }),
+    private_address: str('IP address the other servers of the environment reach this one by (a private network); defaults to `host` when that is an address, or the sandbox server\'s address. Needed for a `db` or `redis` server and the app servers that use it when `host` is a name.', { pattern: IP_ADDRESS, patternHint: 'an IPv4 or IPv6 address' }),
   },
   {},
 );
@@ -131,6 +133,9 @@ export const configSchema = obj(
       password: str('Role password; write it as ${NAME}.'),
       host: str('Database host as the app reaches it; the database is created on the servers with role `db`, or on every server when none has it.', { default: 'localhost', pattern: HOST, patternHint: 'a host name or an address' }),
       port: int('Database port.', { default: 5432, min: 1, max: 65535 }),
+      url: str('An external or managed PostgreSQL instead of one slipway sets up: the whole URL (postgresql://user:password@host:port/name?sslmode=require), written as ${NAME}. Nothing is installed or created; it reaches the app as DATABASE_URL.'),
+      tls_cert: str('With a `db` server: certificate file on that server for PostgreSQL\'s TLS (PEM). Unset: slipway creates a self-signed one there.', { pattern: ABSOLUTE_PATH, patternHint: ABSOLUTE_HINT, form: absolutePath }),
+      tls_key: str('With a `db` server: the private key of `tls_cert` on that server (readable by postgres, mode 0600 or 0640).', { pattern: ABSOLUTE_PATH, patternHint: ABSOLUTE_HINT, form: absolutePath }),
     }),
     http: obj('The public site: nginx in front of the web process, TLS, and how a deploy moves traffic. On when `domain` is set (or `enabled: true`).', {
       enabled: bool('Put nginx in front of the web process. Defaults to on when `domain` is set.'),

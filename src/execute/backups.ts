@@ -19,6 +19,7 @@ interface DbHost {
 
 function specOf(loaded: LoadedConfig, layout: Layout): BackupSpec {
   const { database, backups } = loaded.config;
+  if (database.url) throw new UserError('this environment\'s database is external (database.url): slipway does not back it up', 'use the backups of the service that runs it');
   if (database.engine !== 'postgresql' || !database.name) throw new UserError('this environment has no database to back up (database.engine is not postgresql)');
   return backupSpec(layout, database.name, backups);
 }

@@ -12,6 +12,8 @@ import type { AppProfile, RepoFiles } from '../recipes/types.js';
 import { venvKey } from '../plan/venv.js';
 import { webFiles, webPackages, webTierFor } from '../plan/web.js';
 import { UserError } from '../errors.js';
+import { deployPlacement } from '../plan/data-servers.js';
+import { configureDatabaseServer, environmentTopology } from './data-servers.js';
 
 export interface OperationReport {
   plan: Plan;
@@ -54,10 +56,8 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   // One release id on every host, so `releases` and `rollback <id>` mean the same thing everywhere.
   const id = releaseId(now, resolved.sha, facts.flatMap((f) => f.releases.map((r) => r.id)));
   const who = deployer();
-  // The database lives on the servers with role db; with none, on every server (each has its own localhost).
-  const dbRole = connections.some((c) => c.target.roles.includes('db'));
-  const hostsDatabase = connections.map((c) => !dbRole || c.target.roles.includes('db'));
-  const migrator = Math.max(0, hostsDatabase.indexOf(true));
+  // The database lives on the server with role db; with none, on every server (each has its own localhost).
+  const data = deployPlacement(config, await environmentTopology(ctx.loaded), connections.map((c) => c.target));
   return {
     action: 'deploy',
     env: config.environment,
@@ -78,8 +78,9 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         releaseId: id,
         deployedBy: `${who.user}@${who.machine}`,
         now,
-        hostsDatabase: hostsDatabase[i]!,
-        runsMigrations: i === migrator,
+        hostsDatabase: data.hostsDatabase[i]!,
+        runsMigrations: i === data.migrator,
+        endpoints: data.endpoints,
       }),
     ),
   };
@@ -109,7 +110,11 @@ async function execute(ctx: OperationContext, connections: HostConnection[], pla
 export async function deploy(ctx: OperationContext, ref: string | undefined): Promise<OperationReport> {
   const started = Date.now();
   const layout = layoutForRef(ctx.loaded, ref);
-  return withHosts(ctx, lockFor(ctx, layout), async (connections) => execute(ctx, connections, await planDeploy(ctx, ref, connections), started));
+  return withHosts(ctx, lockFor(ctx, layout), async (connections) => {
+    const plan = await planDeploy(ctx, ref, connections);
+    await configureDatabaseServer(ctx, connections, await environmentTopology(ctx.loaded));
+    return execute(ctx, connections, plan, started);
+  });
 }
 
 export async function rollback(ctx: OperationContext, requested: string | undefined, branch: string | undefined): Promise<OperationReport> {

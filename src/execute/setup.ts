@@ -3,7 +3,9 @@ import type { CommandFailedError } from '../errors.js';
 import type { Step } from '../ops/command.js';
 import { setupProbe } from '../ops/setup-probe.js';
 import type { Layout } from '../plan/layout.js';
-import { databaseHosts, packagesItem, planSetupItems, setupWants, type SetupItem } from '../plan/setup.js';
+import { packagesItem, planSetupItems, setupWants, type SetupItem } from '../plan/setup.js';
+import { holdsDatabase, holdsRedis, type Topology } from '../plan/data-servers.js';
+import { environmentTopology } from './data-servers.js';
 import { parseSetupFacts, type SetupFacts } from '../plan/setup-facts.js';
 import type { HostConnection } from './connection.js';
 import { layoutForRef, lockFor, withHosts, type OperationContext } from './operation.js';
@@ -46,10 +48,10 @@ async function runItems(ctx: OperationContext, connection: HostConnection, login
   return { results, ...(run?.error ? { error: run.error } : {}) };
 }
 
-async function setupHost(ctx: OperationContext, connection: HostConnection, layout: Layout, hostsDatabase: boolean): Promise<SetupHostReport> {
+async function setupHost(ctx: OperationContext, connection: HostConnection, layout: Layout, topology: Topology): Promise<SetupHostReport> {
   const host = connection.target.label;
   const login = await loginOf(connection);
-  const base = { config: ctx.loaded.config, layout, loginUser: login.user, hostsDatabase };
+  const base = { config: ctx.loaded.config, layout, loginUser: login.user, hostsDatabase: holdsDatabase(topology, host), hostsRedis: holdsRedis(topology, host), topology };
   const wants = setupWants(base);
   let facts = await probe(connection, login, wants);
 
@@ -65,8 +67,7 @@ async function setupHost(ctx: OperationContext, connection: HostConnection, layo
 /** Prepares every host of the environment; under the deploy lock, so no deploy runs meanwhile. */
 export async function setup(ctx: OperationContext): Promise<SetupHostReport[]> {
   const layout = layoutForRef(ctx.loaded, undefined);
-  return withHosts(ctx, lockFor(ctx, layout), async (connections) => {
-    const hostsDatabase = databaseHosts(connections.map((c) => c.target));
-    return mapLimit(connections, ctx.loaded.config.ssh.concurrency, (c, i) => setupHost(ctx, c, layout, hostsDatabase[i]!));
-  });
+  // Where the database and Redis live is decided from every server, also when `--host` picks one.
+  const topology = await environmentTopology(ctx.loaded);
+  return withHosts(ctx, lockFor(ctx, layout), async (connections) => mapLimit(connections, ctx.loaded.config.ssh.concurrency, (c) => setupHost(ctx, c, layout, topology)));
 }

@@ -1,11 +1,13 @@
 // Resolving config servers into targets (the only I/O: looking up sandbox servers' addresses and keys).
+import { isIP } from 'node:net';
 import type { Config, ServerConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import type { Target } from '../plan/target.js';
 import { sandboxTarget } from '../sandbox/registry.js';
 
 export async function resolveTarget(server: ServerConfig, config: Pick<Config, 'ssh'>): Promise<Target> {
-  const common = { roles: server.roles, hostKeyChecking: server.host_key_checking, connectTimeout: config.ssh.connect_timeout };
+  const configured = server.private_address ? { privateAddress: server.private_address } : {};
+  const common = { roles: server.roles, hostKeyChecking: server.host_key_checking, connectTimeout: config.ssh.connect_timeout, ...configured };
   if (server.sandbox) {
     const found = await sandboxTarget(server.sandbox);
     if (!found) throw new UserError(`sandbox server ${server.sandbox} is not running`, `start it: sudo slipway sandbox up ${server.sandbox}`);
@@ -17,15 +19,18 @@ export async function resolveTarget(server: ServerConfig, config: Pick<Config, '
       port: found.port,
       identityFile: found.identityFile,
       knownHostsFile: found.knownHostsFile,
+      // Sandbox servers share one network: the address slipway reaches them by is the one they reach each other by.
+      privateAddress: found.address,
       ...common,
     };
   }
-  if (server.host === 'local') return { kind: 'local', label: 'local', roles: server.roles };
+  if (server.host === 'local') return { kind: 'local', label: 'local', roles: server.roles, ...configured };
   const host = server.host!;
   return {
     kind: 'ssh',
     label: host,
     host,
+    ...(isIP(host) ? { privateAddress: host } : {}),
     ...(server.user ? { user: server.user } : {}),
     ...(server.port ? { port: server.port } : {}),
     ...(server.identity_file ? { identityFile: server.identity_file } : {}),

@@ -12,7 +12,7 @@ export interface SetupProbeWants {
   /** The user slipway logs in as: sshd hardening needs to know whether that user has a key. */
   loginUser: string;
   /** PostgreSQL role and database of the app, when this host holds the database. */
-  database?: { name: string; user: string };
+  database?: { name: string; user: string; server?: { dropInName: string; certFile: string } };
   redisConf?: { file: string; includeLine: string };
   timer?: string;
 }
@@ -48,7 +48,19 @@ function firewallProbe(): string[] {
   ];
 }
 
-function postgresProbe(db: { name: string; user: string }): string[] {
+/** A database server's own settings: where its files are, how it listens, and the sha256 of what slipway writes there. */
+function postgresServerProbe(psql: string, server: { dropInName: string; certFile: string }): string[] {
+  return [
+    `  conf=$(${psql} 'SHOW config_file'); hba=$(${psql} 'SHOW hba_file')`,
+    '  echo "pg-config-file $conf"; echo "pg-hba-file $hba"',
+    `  echo "pg-ssl $(${psql} 'SHOW ssl')"`,
+    `  ${psql} ${quote("SELECT 'pg-listen-source ' || coalesce(sourcefile, '-') FROM pg_settings WHERE name = 'listen_addresses'")}`,
+    `  for f in "\${conf%/*}/conf.d/${server.dropInName}" "$hba"; do if [ -f "$f" ]; then echo "file $(sha256sum < "$f" | cut -d' ' -f1) $f"; fi; done`,
+    `  if [ -s ${quote(server.certFile)} ]; then echo "pg-cert"; fi`,
+  ];
+}
+
+export function postgresProbe(db: NonNullable<SetupProbeWants['database']>): string[] {
   const psql = `runuser -u postgres -- psql -AtX -q -d postgres -c`;
   const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
   return [
@@ -58,6 +70,7 @@ function postgresProbe(db: { name: string; user: string }): string[] {
     `  ${psql} ${quote(`SELECT 'pg-role ' || coalesce(rolpassword, 'none') FROM pg_authid WHERE rolname = ${literal(db.user)}`)}`,
     `  ${psql} ${quote(`SELECT 'pg-db ' || datname FROM pg_database WHERE datname = ${literal(db.name)}`)}`,
     `  ${psql} ${quote("SELECT 'pg-hba ' || line_number || ' ' || type || ' ' || array_to_string(database, ',') || ' ' || coalesce(address, '-') || ' ' || coalesce(netmask, '-') FROM pg_hba_file_rules WHERE type LIKE 'host%'")}`,
+    ...(db.server ? postgresServerProbe(psql, db.server) : []),
     'fi',
   ];
 }
@@ -81,4 +94,9 @@ export function setupProbe(wants: SetupProbeWants): Snippet {
     'true',
   ];
   return { shell: lines.join('\n') };
+}
+
+/** Only PostgreSQL's state: what a deploy reads on the database server before configuring it. */
+export function databaseProbe(db: NonNullable<SetupProbeWants['database']>): Snippet {
+  return { shell: ['cd /', ...postgresProbe(db), 'true'].join('\n') };
 }

@@ -1,7 +1,7 @@
 // The steps that make a release of a Python app runnable before the switch: system packages, database,
 // venv, static files, checks, migrations (after a backup), superuser, smoke test.
 import type { Config } from '../config/types.js';
-import type { Step } from '../ops/command.js';
+import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
 import { installPackages } from '../ops/apt.js';
 import { backupDatabase, ensureDatabase } from '../ops/postgres.js';
@@ -10,6 +10,8 @@ import { releaseMeta, type Layout } from './layout.js';
 import type { AppProfile } from '../recipes/types.js';
 import type { HostFacts } from './facts.js';
 import { unless } from '../ops/command.js';
+import { remoteDump, type RemoteDatabase } from '../ops/db-server.js';
+import type { Endpoints } from './data-servers.js';
 
 export interface AppStepsInput {
   config: Pick<Config, 'project' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django'>;
@@ -25,6 +27,37 @@ export interface AppStepsInput {
   hostsDatabase: boolean;
   /** Migrations run on one host only. */
   runsMigrations: boolean;
+  /** Where the database is, when it is not this host's own (a database server). */
+  endpoints?: Endpoints;
+}
+
+/** The database as libpq reaches it from an app server, when it is elsewhere: a database server, or database.url. */
+export function remoteDatabase(db: AppStepsInput['config']['database'], endpoints: Endpoints | undefined): RemoteDatabase | undefined {
+  if (db.url) {
+    let url: URL;
+    try {
+      url = new URL(db.url);
+    } catch {
+      return undefined;
+    }
+    const sslmode = url.searchParams.get('sslmode');
+    const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    if (!url.hostname || !name) return undefined;
+    return { host: url.hostname, port: Number(url.port || 5432), name, user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), ...(sslmode ? { sslmode } : {}) };
+  }
+  if (!endpoints?.database || !db.name || !db.user || !db.password) return undefined;
+  return { host: endpoints.database.host, port: db.port, name: db.name, user: db.user, password: db.password, sslmode: 'require' };
+}
+
+/** The pre-migration dump: pg_dump as postgres on the database's own host, over the network from an app server. */
+function dumpCommands(input: AppStepsInput, file: string): Cmd[] | undefined {
+  const db = input.config.database;
+  if (db.engine !== 'postgresql') return undefined;
+  const remote = remoteDatabase(db, input.endpoints);
+  // An app server may lack the client tools; Debian's postgresql-client brings pg_dump.
+  if (remote) return [unless({ argv: ['sh', '-c', 'command -v pg_dump'], quiet: true }, installPackages(['postgresql-client'])), remoteDump(remote, file)];
+  if (db.url || input.endpoints?.database || !db.name) return undefined;
+  return backupDatabase(db.name, file);
 }
 
 export function systemPackagesStep(packages: readonly string[], facts: HostFacts): Step | undefined {
@@ -87,15 +120,15 @@ export function releaseChecks(input: AppStepsInput): Step[] {
     });
   }
   if (profile.migrate && input.runsMigrations) {
-    const db = config.database;
     const backupFile = `${layout.shared}/backups/${id}-pre-migrate.dump`;
+    const dump = config.migrate.backup ? dumpCommands(input, backupFile) : undefined;
     const backup =
-      config.migrate.backup && db.engine === 'postgresql' && db.name
+      dump
         ? [
             // A dump holds every row of the app: readable by root only, like .env.
             cmd('install', '-d', '-m', '700', `${layout.shared}/backups`),
             cmd('install', '-m', '600', '/dev/null', backupFile),
-            ...backupDatabase(db.name, backupFile),
+            ...dump,
             { argv: ['printf', '%s\\n', backupFile], stdoutTo: `${releaseMeta(layout, id)}/backup` },
           ]
         : [];

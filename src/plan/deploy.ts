@@ -20,6 +20,7 @@ import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
 import { pushUrl, type Target } from './target.js';
 import type { HostPlan } from './types.js';
+import type { Endpoints } from './data-servers.js';
 
 export type Source = { mode: 'push'; gitDir: string } | { mode: 'fetch'; url: string };
 
@@ -29,6 +30,8 @@ export interface DeployInput {
   profile: AppProfile;
   /** Key of the venv the release needs (Python apps). */
   venvKey: string | undefined;
+  /** Where the app reaches its database and Redis when they are not this host's own (a database server). */
+  endpoints?: Endpoints;
   layout: Layout;
   target: Target;
   facts: HostFacts;
@@ -80,7 +83,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   // Blue/green: the new release is checked in the slot it starts in.
   const slot = blueGreen ? { port: slotPort(blueGreen, slots.idle), unit: slotUnit(layout, blueGreen.process, slots.idle) } : undefined;
   const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, layout, slot);
-  const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations };
+  const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations, ...(input.endpoints ? { endpoints: input.endpoints } : {}) };
   const interpreter = profile.python ? interpreterFor(input) : undefined;
   const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: profile.python }));
 
@@ -99,7 +102,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps.push({ id: 'push', title: `Push ${sha.slice(0, 7)} to the host`, runsOn: 'deployer', commands: [pushSource(input.source.gitDir, pushUrl(target, layout.repo), sha, id)] });
   }
 
-  const env = appEnv(config);
+  const env = appEnv(config, input.endpoints);
   const release: Cmd[] = [
     ...writeManifest(layout, {
       id,

@@ -124,7 +124,11 @@ export function planEnvChange(input: EnvChangeInput): EnvHostPlan {
 }
 
 /** Keys the deploy writes to .env: the config's env_vars and DATABASE_URL. */
-export const configKeys = (config: Pick<Config, 'env_vars' | 'database'>) => Object.keys(appEnv(config)).sort();
+/** Key names only: where Redis runs changes REDIS_URL's value, never whether the deploy writes it. */
+export const configKeys = (config: Pick<Config, 'env_vars' | 'database' | 'setup'>) => {
+  const redis = config.setup.redis;
+  return Object.keys(appEnv(config, redis.enabled && redis.password ? { redis: { host: '127.0.0.1', password: redis.password } } : {})).sort();
+};
 
 export interface EnvDiff {
   /** In the config, not in the server's .env (the app runs without them until the next deploy). */

@@ -14,6 +14,17 @@ export interface HbaRule {
   netmask: string;
 }
 
+/** A database server's settings (asked for only there). */
+export interface PostgresServerFacts {
+  configFile?: string;
+  hbaFile?: string;
+  ssl?: string;
+  /** The file that sets listen_addresses (postgresql.auto.conf after ALTER SYSTEM). */
+  listenSource?: string;
+  /** slipway's certificate exists. */
+  cert: boolean;
+}
+
 export interface SetupFacts {
   systemd: boolean;
   /** Of the packages asked about, those installed. */
@@ -29,7 +40,7 @@ export interface SetupFacts {
   /** Present when ufw is installed. */
   firewall?: { usable: boolean; reason?: string; status: string[] };
   /** Present when PostgreSQL answers. */
-  postgres?: { listen: string; verifier?: string; database: boolean; hba: HbaRule[] };
+  postgres?: { listen: string; verifier?: string; database: boolean; hba: HbaRule[]; server?: PostgresServerFacts };
   redisInclude: boolean;
   /** The backup timer is enabled and active. */
   timer: boolean;
@@ -38,6 +49,7 @@ export interface SetupFacts {
 export function parseSetupFacts(output: string): SetupFacts {
   const facts: SetupFacts = { systemd: false, packages: [], appUser: false, dirs: {}, files: {}, sshd: {}, redisInclude: false, timer: false };
   const pg = () => (facts.postgres ??= { listen: '', database: false, hba: [] });
+  const server = () => (pg().server ??= { cert: false });
   for (const raw of output.split('\n')) {
     const line = raw.trimEnd();
     const [kind = '', ...words] = line.split(' ');
@@ -65,6 +77,11 @@ export function parseSetupFacts(output: string): SetupFacts {
     else if (kind === 'pg-listen') pg().listen = rest;
     else if (kind === 'pg-role') pg().verifier = rest;
     else if (kind === 'pg-db') pg().database = true;
+    else if (kind === 'pg-config-file' && rest) server().configFile = rest;
+    else if (kind === 'pg-hba-file' && rest) server().hbaFile = rest;
+    else if (kind === 'pg-ssl') server().ssl = rest;
+    else if (kind === 'pg-listen-source') server().listenSource = rest;
+    else if (kind === 'pg-cert') server().cert = true;
     else if (kind === 'pg-hba' && words.length >= 5) {
       pg().hba.push({ line: Number(words[0]), type: words[1]!, databases: words[2]!.split(','), address: words[3]!, netmask: words[4]! });
     }

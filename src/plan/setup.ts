@@ -27,6 +27,9 @@ import type { Layout } from './layout.js';
 import { passwordMatches } from './pg-password.js';
 import type { SetupFacts } from './setup-facts.js';
 import type { Target } from './target.js';
+import { dbServerItem, dbServerProbe } from './db-server.js';
+import type { Topology } from './data-servers.js';
+import { allowFrom } from '../ops/db-server.js';
 
 export type SetupConfig = Pick<Config, 'dependencies' | 'database' | 'setup' | 'backups'>;
 
@@ -38,6 +41,10 @@ export interface SetupInput {
   loginUser: string;
   /** This host holds the database (and Redis): it has role db, or no server does. */
   hostsDatabase: boolean;
+  /** This host runs Redis: it has role redis; with no redis server, the same as hostsDatabase. */
+  hostsRedis?: boolean;
+  /** Where the database and Redis live for the whole environment; unset: on each host, local only. */
+  topology?: Topology;
   facts: SetupFacts;
 }
 
@@ -61,15 +68,25 @@ export function databaseHosts(targets: readonly Target[]): boolean[] {
 }
 
 const postgresWanted = (config: SetupConfig, hostsDatabase: boolean) => hostsDatabase && config.database.engine === 'postgresql' && !!config.database.name;
-const redisWanted = (config: SetupConfig, hostsDatabase: boolean) => hostsDatabase && config.setup.redis.enabled && !!config.setup.redis.password;
+const redisWanted = (config: SetupConfig, hostsRedis: boolean) => hostsRedis && config.setup.redis.enabled && !!config.setup.redis.password;
 
-export function setupPackages(config: SetupConfig, hostsDatabase: boolean): string[] {
+type Placed = Pick<SetupInput, 'hostsDatabase' | 'hostsRedis' | 'topology'>;
+const redisHere = (input: Placed) => input.hostsRedis ?? input.hostsDatabase;
+/** The private address of the service this host runs for the app servers, when it runs one for them. */
+const serverAddress = (input: Placed, service: 'database' | 'redis') => {
+  const placement = input.topology?.[service];
+  const here = service === 'database' ? input.hostsDatabase : redisHere(input);
+  return here && placement?.kind === 'server' ? placement.server.address : undefined;
+};
+const clientsOf = (input: Placed) => [...new Set(input.topology?.appServers.map((s) => s.address) ?? [])];
+
+export function setupPackages(config: SetupConfig, hostsDatabase: boolean, hostsRedis = hostsDatabase): string[] {
   return [
     ...new Set([
       ...config.dependencies.system,
       'python3-venv', 'git', 'curl', 'sudo', 'nginx', 'logrotate',
       ...(postgresWanted(config, hostsDatabase) ? ['postgresql'] : []),
-      ...(redisWanted(config, hostsDatabase) ? ['redis-server'] : []),
+      ...(redisWanted(config, hostsRedis) ? ['redis-server'] : []),
       ...(config.setup.ufw ? ['ufw'] : []),
       ...(config.setup.unattended_upgrades ? ['unattended-upgrades'] : []),
     ]),
@@ -88,6 +105,7 @@ interface Files {
 
 function files(input: Omit<SetupInput, 'facts' | 'target'>): Files {
   const { config, layout, hostsDatabase } = input;
+  const redisAddress = serverAddress(input, 'redis');
   const redis = config.setup.redis;
   const spec = postgresWanted(config, hostsDatabase) ? backupSpec(layout, config.database.name!, config.backups) : undefined;
   return {
@@ -96,8 +114,8 @@ function files(input: Omit<SetupInput, 'facts' | 'target'>): Files {
     journald: { path: JOURNALD_DROP_IN, text: renderJournaldLimits(config.setup.journald_max_use) },
     logrotate: { path: `/etc/logrotate.d/${layout.unitPrefix}`, text: renderLogrotate({ logDir: `${layout.shared}/logs`, appUser: layout.appUser, keep: config.setup.logrotate_keep }) },
     nginx: { path: NGINX_BASE, text: renderNginxBase() },
-    ...(redisWanted(config, hostsDatabase)
-      ? { redis: { path: REDIS_DROP_IN, text: renderRedisConfig({ password: redis.password!, maxmemory: redis.maxmemory, appendonly: redis.appendonly }), mode: '640', owner: 'redis', group: 'redis', secret: true } }
+    ...(redisWanted(config, redisHere(input))
+      ? { redis: { path: REDIS_DROP_IN, text: renderRedisConfig({ password: redis.password!, maxmemory: redis.maxmemory, appendonly: redis.appendonly, ...(redisAddress ? { address: redisAddress } : {}) }), mode: '640', owner: 'redis', group: 'redis', secret: true } }
       : {}),
     ...(spec
       ? {
@@ -131,12 +149,12 @@ export function setupWants(input: Omit<SetupInput, 'facts' | 'target'>): SetupPr
   const all = [f.sshd, f.autoUpgrades, f.journald, f.logrotate, f.nginx, ...(f.redis ? [f.redis] : []), ...(f.timer ? [f.timer.script, f.timer.service, f.timer.timer] : [])];
   const db = config.database;
   return {
-    packages: setupPackages(config, hostsDatabase),
+    packages: setupPackages(config, hostsDatabase, redisHere(input)),
     appUser: layout.appUser,
     dirs: directories({ layout, loginUser }).map((d) => d.path),
     files: all.map((file) => file.path),
     loginUser,
-    ...(postgresWanted(config, hostsDatabase) ? { database: { name: db.name!, user: db.user! } } : {}),
+    ...(postgresWanted(config, hostsDatabase) ? { database: { name: db.name!, user: db.user!, ...(serverAddress(input, 'database') ? { server: dbServerProbe } : {}) } } : {}),
     ...(f.redis ? { redisConf: { file: '/etc/redis/redis.conf', includeLine: REDIS_INCLUDE } } : {}),
     ...(f.timer ? { timer: timerName(layout.unitPrefix) } : {}),
   };
@@ -145,8 +163,8 @@ export function setupWants(input: Omit<SetupInput, 'facts' | 'target'>): SetupPr
 const changedFile = (facts: SetupFacts, file: ConfigFile) => facts.files[file.path] !== sha256(file.text);
 
 /** The first item, run (and the host probed again) before the others are planned: they need what it installs. */
-export function packagesItem(input: Pick<SetupInput, 'config' | 'hostsDatabase' | 'facts'>): SetupItem {
-  const missing = setupPackages(input.config, input.hostsDatabase).filter((p) => !input.facts.packages.includes(p));
+export function packagesItem(input: Pick<SetupInput, 'config' | 'hostsDatabase' | 'hostsRedis' | 'facts'>): SetupItem {
+  const missing = setupPackages(input.config, input.hostsDatabase, redisHere(input)).filter((p) => !input.facts.packages.includes(p));
   return item('packages', missing.length > 0 ? `System packages: install ${missing.join(' ')}` : 'System packages', missing.length > 0 ? [installPackages(missing)] : []);
 }
 
@@ -174,19 +192,35 @@ export function checkKeyLogin(input: { target: Target; loginUser: string; facts:
   return { ok: true };
 }
 
+/** Ports a database or Redis server opens to the app servers' addresses only. */
+function serverPorts(input: SetupInput): { port: number; from: string[] }[] {
+  const clients = clientsOf(input);
+  return [
+    ...(serverAddress(input, 'database') && postgresWanted(input.config, input.hostsDatabase) ? [{ port: input.config.database.port, from: clients }] : []),
+    ...(serverAddress(input, 'redis') && redisWanted(input.config, redisHere(input)) ? [{ port: 6379, from: clients }] : []),
+  ];
+}
+
 function firewallItem(input: SetupInput): SetupItem {
   const { facts } = input;
-  const title = 'Firewall (ufw): only SSH, 80 and 443 in';
+  const opened = serverPorts(input);
+  const title = `Firewall (ufw): only SSH, 80 and 443 in${opened.map((o) => `, ${o.port} from the app servers`).join('')}`;
   if (!facts.firewall) return item('firewall', title, [], { skip: { reason: 'ufw is not installed' } });
   if (!facts.firewall.usable) return item('firewall', title, [], { skip: { reason: `ufw cannot run on this host (${facts.firewall.reason || 'iptables is not usable'}), no firewall rules were applied` } });
   const sshPorts = (facts.sshd.port ?? '22').split(' ').filter(Boolean);
   const wanted = [...sshPorts, '80', '443'];
   const status = facts.firewall.status;
   const allowed = (port: string) => status.some((line) => new RegExp(`^${port}/tcp\\s+ALLOW IN\\s`).test(line));
+  // `5432/tcp  ALLOW IN  10.77.2.2`: ufw prints the source address last.
+  const fromLine = (port: number, address: string) => (line: string) => line.startsWith(`${port}/tcp `) && /\sALLOW IN\s/.test(line) && line.trimEnd().endsWith(` ${address}`);
+  const missing = opened.flatMap((o) => o.from.filter((a) => !status.some(fromLine(o.port, a))).map((a) => ({ port: o.port, address: a })));
+  const ours = (line: string) => opened.some((o) => o.from.some((a) => fromLine(o.port, a)(line)));
   const ready = status.includes('Status: active') && status.some((line) => line.startsWith('Default: deny (incoming), allow (outgoing)')) && wanted.every(allowed);
-  const extra = status.filter((line) => /\sALLOW IN\s/.test(line) && !wanted.some((port) => new RegExp(`^${port}/tcp(\\s|\\s\\(v6\\)\\s)`).test(line)));
+  const extra = status.filter((line) => /\sALLOW IN\s/.test(line) && !ours(line) && !wanted.some((port) => new RegExp(`^${port}/tcp(\\s|\\s\\(v6\\)\\s)`).test(line)));
   const warnings = extra.map((line) => `ufw also allows: ${line.replace(/\s+/g, ' ')} (not added by slipway: remove it with \`ufw delete\` if it is not needed)`);
-  return item('firewall', title, ready ? [] : firewallCommands(sshPorts), { warnings });
+  // The app servers' rules come before ufw is enabled, so they never lose a connection they had.
+  const rules = missing.flatMap((m) => allowFrom(m.port, [m.address]));
+  return item('firewall', title, ready ? rules : [...rules, ...firewallCommands(sshPorts)], { warnings });
 }
 
 function sshItem(input: SetupInput, file: ConfigFile): SetupItem {
@@ -202,13 +236,24 @@ function postgresItems(input: SetupInput): SetupItem[] {
   const { config, facts, target } = input;
   const db = config.database;
   const pg = facts.postgres;
+  if (serverAddress(input, 'database') && input.topology) {
+    const server = dbServerItem({ config, topology: input.topology, label: target.label, facts });
+    const serverItem = item(server.id, server.title, server.commands, server.skip ? { skip: server.skip } : {});
+    return pg ? [serverItem, roleItem(input)] : [serverItem];
+  }
   if (!pg) return [item('postgres-access', 'PostgreSQL: local connections only', [], { skip: { reason: `PostgreSQL does not answer on ${target.label}: see \`systemctl status postgresql\`` } })];
   const wide = pg.hba.filter((rule) => (rule.databases.includes('all') || rule.databases.includes(db.name!)) && (rule.address === 'all' || ((rule.address === '0.0.0.0' || rule.address === '::') && (rule.netmask === '0.0.0.0' || rule.netmask === '::'))));
   const warnings = wide.map((rule) => `pg_hba.conf line ${rule.line} accepts ${db.name} connections from any address; with listen_addresses = localhost none can arrive, but remove the line`);
   const access = item('postgres-access', 'PostgreSQL: local connections only', pg.listen === 'localhost' ? [] : postgresLocalOnly(), { warnings });
-  const current = pg.verifier !== undefined && pg.verifier !== 'none' && passwordMatches(pg.verifier, db.user!, db.password!) && pg.database;
-  const database = item('database', `PostgreSQL role ${db.user} and database ${db.name}`, current ? [] : [ensureDatabase({ name: db.name!, user: db.user!, password: db.password! })]);
-  return [access, database];
+  return [access, roleItem(input)];
+}
+
+/** The app's role (its password checked against the stored verifier) and database. */
+export function roleItem({ config, facts }: Pick<SetupInput, 'config' | 'facts'>): SetupItem {
+  const db = config.database;
+  const pg = facts.postgres;
+  const current = pg?.verifier !== undefined && pg.verifier !== 'none' && passwordMatches(pg.verifier, db.user!, db.password!) && pg.database;
+  return item('database', `PostgreSQL role ${db.user} and database ${db.name}`, current ? [] : [ensureDatabase({ name: db.name!, user: db.user!, password: db.password! })]);
 }
 
 /** Every item after the packages, in the order they run. */
@@ -241,7 +286,8 @@ export function planSetupItems(input: SetupInput): SetupItem[] {
   }
   if (f.redis) {
     const commands = changedFile(facts, f.redis) || !facts.redisInclude ? redisConfig({ file: f.redis, mainConf: '/etc/redis/redis.conf', includeLine: REDIS_INCLUDE }) : [];
-    items.push(item('redis', `Redis: localhost only, password, maxmemory ${config.setup.redis.maxmemory}`, commands));
+    const address = serverAddress(input, 'redis');
+    items.push(item('redis', `Redis: ${address ? `localhost and ${address}` : 'localhost only'}, password, maxmemory ${config.setup.redis.maxmemory}`, commands));
   }
   return items;
 }

@@ -1,11 +1,13 @@
 // A server as the executor reaches it: this machine, or an SSH destination with its options resolved.
 
+/** `privateAddress`: the IP address the other servers of the environment reach this one by, when known. */
 export type Target =
-  | { kind: 'local'; label: string; roles: string[] }
+  | { kind: 'local'; label: string; roles: string[]; privateAddress?: string }
   | {
       kind: 'ssh';
       label: string;
       roles: string[];
+      privateAddress?: string;
       host: string;
       user?: string;
       port?: number;

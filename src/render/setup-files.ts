@@ -25,6 +25,8 @@ export interface RedisSettings {
   password: string;
   maxmemory: string;
   appendonly: boolean;
+  /** A Redis server's private address, where the app servers reach it (besides loopback). */
+  address?: string;
 }
 
 /** Commands that empty or reconfigure the whole server, or block it: an app never needs them. */
@@ -46,12 +48,13 @@ export function redisString(text: string): string {
 }
 
 /** Included at the end of redis.conf, so these lines win over the distribution's. Holds the password: 0640 redis. */
-export function renderRedisConfig({ password, maxmemory, appendonly }: RedisSettings): string {
+export function renderRedisConfig({ password, maxmemory, appendonly, address }: RedisSettings): string {
   return [
     HEADER,
     '# Included from the end of /etc/redis/redis.conf: the values here win.',
     // `-::1`: listen on IPv6 loopback when the host has it, without failing when it does not.
-    'bind 127.0.0.1 -::1',
+    `bind 127.0.0.1 -::1${address ? ` ${address}` : ''}`,
+    // With a password set, protected mode still refuses nothing; it stays on as the fallback should one be lost.
     'protected-mode yes',
     `requirepass ${redisString(password)}`,
     `maxmemory ${maxmemory.toLowerCase()}`,

@@ -37,8 +37,19 @@ describe('config types inferred from the schema', () => {
       known_hosts_file?: string;
       host_key_checking: 'yes' | 'accept-new';
       roles: string[];
+      private_address?: string;
     }>();
-    expectTypeOf<Config['database']>().toEqualTypeOf<{ engine: 'postgresql' | 'none'; name?: string; user?: string; password?: string; host: string; port: number }>();
+    expectTypeOf<Config['database']>().toEqualTypeOf<{
+      engine: 'postgresql' | 'none';
+      name?: string;
+      user?: string;
+      password?: string;
+      host: string;
+      port: number;
+      url?: string;
+      tls_cert?: string;
+      tls_key?: string;
+    }>();
     expectTypeOf<Config['http']['strategy']>().toEqualTypeOf<'blue-green' | 'restart'>();
     expectTypeOf<Config['http']['enabled']>().toEqualTypeOf<boolean | undefined>();
     expectTypeOf<Config['per_branch']>().toEqualTypeOf<boolean>();

@@ -197,7 +197,7 @@ describe('errors name file:line:column and the key path', () => {
       `<dir>/deploy-dev.yml:5:1: kep_releases: unknown key (expected one of: ${TOP_KEYS}; keys starting with x- are free)`,
     ]);
     expect(await errors({ 'deploy-dev.yml': 'project:\n  name: shop\nservers:\n  - host: local\n    prot: 22\n' })).toEqual([
-      '<dir>/deploy-dev.yml:5:5: servers[0].prot: unknown key (expected one of: host, sandbox, user, port, identity_file, known_hosts_file, host_key_checking, roles; keys starting with x- are free)',
+      '<dir>/deploy-dev.yml:5:5: servers[0].prot: unknown key (expected one of: host, sandbox, user, port, identity_file, known_hosts_file, host_key_checking, roles, private_address; keys starting with x- are free)',
     ]);
   });
 

@@ -8,7 +8,7 @@ SERVE_STATIC       1 to let Django serve the collected static files itself (unti
 """
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -38,7 +38,8 @@ def database_from_url(url: str) -> dict:
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
         # A health check must answer quickly when the database is unreachable, not hang on the TCP connect.
-        "OPTIONS": {"connect_timeout": 3},
+        # `?sslmode=require` (a database server reached over the network) is passed on to libpq.
+        "OPTIONS": {"connect_timeout": 3, **{k: v for k, v in parse_qsl(parts.query) if k == "sslmode"}},
     }
 
 
