@@ -3,6 +3,7 @@ import type { Located, Loc } from './located.js';
 import type { Diagnostic } from './validate.js';
 import type { Config } from './types.js';
 import { SECRET_KEY, hasPlaceholder } from './secrets.js';
+import { topologyRules } from './topology-rules.js';
 
 /** Where the value at a key path was written, falling back to the nearest parent that exists. */
 export function locate(root: Located, path: (string | number)[]): Loc {
@@ -127,4 +128,4 @@ const sharedPathsAreApart: Rule = (config, root, out) => {
   }
 };
 
-export const rules: Rule[] = [databaseIsComplete, superuserIsComplete, serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted, redisIsComplete, backupUnitIsFree, sharedPathsAreApart];
+export const rules: Rule[] = [databaseIsComplete, superuserIsComplete, serversNameATarget, portsAreDistinct, healthProcessExists, secretsAreNotCommitted, redisIsComplete, backupUnitIsFree, sharedPathsAreApart, ...topologyRules];

@@ -53,6 +53,7 @@ const processDef = obj(
     port: int('TCP port the process listens on (127.0.0.1), used by the health check and nginx.', { min: 1, max: 65535 }),
     roles: list('Only run on servers with one of these roles.', str('A role name.', ROLE), { default: ['web'] }),
     stop_timeout: int('Seconds systemd waits after SIGTERM for work in progress to finish before SIGKILL (TimeoutStopSec).', { default: 35, min: 1, max: 3600 }),
+    singleton: bool('Run on exactly one server: the first in `servers` order that has one of `roles` (a scheduler). A deploy that moves it stops it on the old server before it starts on the new one.', { default: false }),
   },
   { required: ['command'] },
 );
@@ -171,6 +172,12 @@ export const configSchema = obj(
       build: list('After the code is in place, before the switch (e.g. compile assets).', str('A shell command.')),
       before_switch: list('Right before `current` moves.', str('A shell command.')),
       after_switch: list('After the switch and restart, before the health check.', str('A shell command.')),
+    }),
+    deploy: obj('How a deploy moves across several servers.', {
+      batch_size: str('Once every server is prepared, switch this many at a time, in `servers` order: a count (`2`) or a percentage of the servers (`25%`, rounded up). A failure in any batch switches every switched server back. Defaults to all at once for blue/green, 1 for `http.strategy: restart`.', {
+        pattern: /^\d{1,4}%?$/,
+        patternHint: 'a count such as 2 or a percentage such as 25%',
+      }),
     }),
     ssh: obj('SSH behaviour.', {
       concurrency: int('Hosts deployed in parallel.', { default: 10, min: 1, max: 200 }),

@@ -13,9 +13,9 @@ export type ServerConfig = ValidatedConfig['servers'][number];
 
 /**
  * A process as the planner and the unit renderer take it: the config's (validated, with `stop_timeout`) or a
- * recipe's default process, which leaves `stop_timeout` to the renderer's fallback.
+ * recipe's default process, which leaves `stop_timeout` to the renderer's fallback (and is never a singleton).
  */
-export type ProcessConfig = Flat<Omit<ValidatedProcess, 'stop_timeout'> & { stop_timeout?: ValidatedProcess['stop_timeout'] }>;
+export type ProcessConfig = Flat<Omit<ValidatedProcess, 'stop_timeout' | 'singleton'> & { stop_timeout?: ValidatedProcess['stop_timeout']; singleton?: ValidatedProcess['singleton'] }>;
 
 /**
  * `environment` is always set: loadConfig fills it from deploy-<env>.yml when the file leaves it out. The

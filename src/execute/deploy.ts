@@ -14,6 +14,10 @@ import { webFiles, webPackages, webTierFor } from '../plan/web.js';
 import { UserError } from '../errors.js';
 import { deployPlacement } from '../plan/data-servers.js';
 import { configureDatabaseServer, environmentTopology } from './data-servers.js';
+import { serverLabel, singletonMoves, singletonPlacement, switchBatches, topologyNotes } from '../plan/topology.js';
+import { singletonRecord } from '../plan/handover.js';
+import { stopMovedSingletons } from './singletons.js';
+import { unitName } from '../render/systemd.js';
 
 export interface OperationReport {
   plan: Plan;
@@ -58,11 +62,20 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const who = deployer();
   // The database lives on the server with role db; with none, on every server (each has its own localhost).
   const data = deployPlacement(config, await environmentTopology(ctx.loaded), connections.map((c) => c.target));
+  // Placement from every configured server, so a deploy to some of them (--host) never moves a singleton.
+  const placement = singletonPlacement(profile.processes, config.servers);
+  const topology = { placement, record: singletonRecord(placement, config.servers) };
+  const reached = connections.map((c) => c.target.label);
+  const moves = singletonMoves({ placement, recorded: facts.map((f) => f.singletons), reached, configured: config.servers.map(serverLabel), unit: (p) => unitName(layout, p) });
+  const batches = switchBatches(connections.length, config.deploy.batch_size, config.http.strategy);
   return {
     action: 'deploy',
     env: config.environment,
     ref: resolved.ref,
     sha: resolved.sha,
+    batches,
+    notes: topologyNotes(placement, moves, batches, reached),
+    moves,
     hosts: connections.map((connection, i) =>
       planDeployHost({
         config,
@@ -81,6 +94,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         hostsDatabase: data.hostsDatabase[i]!,
         runsMigrations: i === data.migrator,
         endpoints: data.endpoints,
+        topology,
       }),
     ),
   };
@@ -89,11 +103,13 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
 async function planRollback(ctx: OperationContext, requested: string | undefined, branch: string | undefined, connections: HostConnection[]): Promise<Plan> {
   const layout = layoutForRef(ctx.loaded, branch);
   const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, undefined, { slotProcess: ctx.loaded.config.health.process })));
+  const { config } = ctx.loaded;
   return {
     action: 'rollback',
-    env: ctx.loaded.config.environment,
+    env: config.environment,
     ref: null,
     sha: null,
+    batches: switchBatches(connections.length, config.deploy.batch_size, config.http.strategy),
     hosts: connections.map((connection, i) => planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested })),
   };
 }
@@ -110,8 +126,9 @@ async function execute(ctx: OperationContext, connections: HostConnection[], pla
 export async function deploy(ctx: OperationContext, ref: string | undefined): Promise<OperationReport> {
   const started = Date.now();
   const layout = layoutForRef(ctx.loaded, ref);
-  return withHosts(ctx, lockFor(ctx, layout), async (connections) => {
+  return withHosts(ctx, lockFor(ctx, layout), async (connections, redactor) => {
     const plan = await planDeploy(ctx, ref, connections);
+    await stopMovedSingletons(ctx, plan.moves ?? [], redactor);
     await configureDatabaseServer(ctx, connections, await environmentTopology(ctx.loaded));
     return execute(ctx, connections, plan, started);
   });

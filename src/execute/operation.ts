@@ -113,11 +113,12 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
     // A host that has to repair itself also records it: the client may be gone by then.
     ...(history ? hostRecords(p, history) : {}),
   });
-  const undoOthers = async (pick: (p: HostPlan) => Step[], after: boolean) => {
+  /** `after`: whether this host had switched (then it switches back; otherwise it only undoes its preparation). */
+  const undoOthers = async (after: (i: number) => boolean) => {
     await mapLimit(hosts, limit, async (p, i) => {
       if (!results[i]!.outcome.ok) return;
-      const outcome = await run(i, pick(p));
-      results[i]!.switchedBack = after && outcome.ok;
+      const outcome = await run(i, after(i) ? p.onFailureAfterSwitch : p.onFailureBeforeSwitch);
+      results[i]!.switchedBack = after(i) && outcome.ok;
     });
   };
 
@@ -132,24 +133,31 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   const prepared = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(0, p.switchIndex), recovery(p, -1, -1)));
   prepared.forEach((outcome, i) => (results[i]!.outcome = outcome));
   if (prepared.some((o) => !o.ok)) {
-    await undoOthers((p) => p.onFailureBeforeSwitch, false);
+    await undoOthers(() => false);
     return results;
   }
   // Every host switches and proves itself before any commits: a host whose bookkeeping is then interrupted
   // keeps the new release, and so do all the others, which were healthy too.
-  const switched = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(p.switchIndex, p.commitIndex), recovery(p, 0, -1)));
+  // Batch after batch (deploy.batch_size); a failing batch ends the switching, and every host switched so far
+  // goes back with it: all-or-nothing.
+  const switched: (StepsOutcome | undefined)[] = hosts.map(() => undefined);
+  for (const batch of plan.batches ?? [hosts.map((_, i) => i)]) {
+    const outcomes = await mapLimit(batch, limit, (i) => run(i, hosts[i]!.steps.slice(hosts[i]!.switchIndex, hosts[i]!.commitIndex), recovery(hosts[i]!, 0, -1)));
+    batch.forEach((i, k) => (switched[i] = outcomes[k]));
+    if (outcomes.some((o) => !o.ok)) break;
+  }
   switched.forEach((outcome, i) => {
-    if (outcome.ok) return;
+    if (!outcome || outcome.ok) return;
     results[i]!.outcome = { ...outcome, failedIndex: (outcome.failedIndex ?? 0) + hosts[i]!.switchIndex };
     results[i]!.switchedBack = outcome.recovered === 'after';
   });
-  if (switched.some((o) => !o.ok)) {
-    await undoOthers((p) => p.onFailureAfterSwitch, true);
+  if (switched.some((o) => o !== undefined && !o.ok)) {
+    await undoOthers((i) => switched[i] !== undefined);
     return results;
   }
   const committed = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(p.commitIndex), recovery(p, 0, 0)));
   committed.forEach((outcome, i) => {
-    const reports = [prepared[i]!, switched[i]!, outcome].flatMap((o) => o.reports ?? []);
+    const reports = [prepared[i]!, switched[i] ?? { ok: true }, outcome].flatMap((o) => o.reports ?? []);
     results[i]!.outcome = { ...outcome, reports };
   });
   return results;

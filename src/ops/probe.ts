@@ -51,6 +51,7 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
       `echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; ` +
       `if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
     `if [ -d .slipway/repo.git ]; then echo "flag repo"; fi`,
+    `if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi`,
     `for v in venvs/*/; do if [ -f "$v${'.slipway-complete'}" ]; then echo "venv $(basename "$v")"; fi; done`,
   ];
   if (sha) lines.push(`if git --git-dir=.slipway/repo.git cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null; then echo "flag commit"; fi`);

@@ -21,6 +21,8 @@ import { switchBackSteps, switchSteps } from './switch.js';
 import { pushUrl, type Target } from './target.js';
 import type { HostPlan } from './types.js';
 import type { Endpoints } from './data-servers.js';
+import { deployHandover, type HostTopology } from './deploy-handover.js';
+import { unitName } from '../render/systemd.js';
 
 export type Source = { mode: 'push'; gitDir: string } | { mode: 'fetch'; url: string };
 
@@ -45,6 +47,8 @@ export interface DeployInput {
   hostsDatabase: boolean;
   /** Migrations (and the superuser) run on one host only. */
   runsMigrations: boolean;
+  /** Where singletons run (from every configured server, not only those this deploy reaches). */
+  topology: HostTopology;
 }
 
 function envFileCommands(layout: Layout, id: string, vars: Record<string, string>, owner: string | undefined): Cmd[] {
@@ -69,7 +73,7 @@ function interpreterFor(input: DeployInput): string {
 
 export function planDeployHost(input: DeployInput): HostPlan {
   const { config, layout, target, facts, sha, releaseId: id, profile } = input;
-  const processes = processesOn(profile.processes, target);
+  const processes = processesOn(profile.processes, target, input.topology.placement);
   if (processes.length > 0 && !facts.systemd) {
     throw new UserError(`${target.label}: processes are configured (${processes.join(', ')}) but systemd does not run there`, 'run the processes elsewhere, or deploy to a host with systemd');
   }
@@ -79,6 +83,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const blueGreen = tier?.strategy === 'blue-green' ? tier : undefined;
   const units = unitFiles(config.project.name, profile.processes, layout, processes, profile.python, blueGreen?.process);
   const unitNames = serviceNames(units);
+  const handover = deployHandover({ layout, target, facts, processes: profile.processes, services: unitNames, topology: input.topology, handledElsewhere: tier ? [unitName(layout, tier.process)] : [] });
   const slots = slotsOf(facts);
   // Blue/green: the new release is checked in the slot it starts in.
   const slot = blueGreen ? { port: slotPort(blueGreen, slots.idle), unit: slotUnit(layout, blueGreen.process, slots.idle) } : undefined;
@@ -139,6 +144,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (!siteAfterSlot) steps.push(...site);
 
   if (health) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port)));
+  steps.push(...handover.beforeSwitch);
 
   const switchIndex = steps.length;
   const afterSwitch = hookCommands(config.hooks.after_switch);
@@ -146,13 +152,13 @@ export function planDeployHost(input: DeployInput): HostPlan {
   steps.push(...change.steps);
   let recovery: Step[];
   if (blueGreen && health) {
-    const workers = unitNames;
+    const workers = handover.restarted;
     const bg = blueGreenSteps({ tier: blueGreen, layout, facts, to: id, from: facts.current, workers, afterSwitch, health: { ...health, path: profile.healthPath }, markBad: true, beforeRoute: siteAfterSlot ? site : [] });
     steps.push(...bg.steps);
     recovery = change.recovery.length > 0 ? [...bg.recovery, { id: 'strategy-back', title: 'Start the in-place web service again', commands: change.recovery }] : bg.recovery;
   } else {
-    steps.push(...switchSteps({ layout, to: id, units: unitNames, afterSwitch, health }));
-    recovery = switchBackSteps(layout, facts.current, id, unitNames, true, previousHealth(facts, health));
+    steps.push(...switchSteps({ layout, to: id, units: handover.restarted, afterSwitch, health }));
+    recovery = switchBackSteps(layout, facts.current, id, handover.restarted, true, previousHealth(facts, health));
   }
 
   const good = goodReleases(facts).filter((r) => r !== facts.current);
@@ -167,6 +173,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     title: 'Mark the release good and remove old releases',
     commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r)), ...dropVenvs.map((v) => removeVenv(layout, v))],
   });
+  steps.push(...handover.commit);
 
   return {
     target,
@@ -176,10 +183,10 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps,
     switchIndex,
     commitIndex,
-    onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [fullDiskNote(layout.root), markFailed(layout, id)] }],
-    onFailureAfterSwitch: recovery,
+    onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [fullDiskNote(layout.root), markFailed(layout, id)] }, ...handover.recovery],
+    onFailureAfterSwitch: [...recovery, ...handover.recovery],
     // Old releases left in place are removed by the next deploy; the release itself is whole once marked.
-    onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok')] }],
+    onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok'), ...handover.interrupted] }],
     warnings: [],
   };
 }

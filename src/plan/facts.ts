@@ -1,6 +1,8 @@
 // What slipway knows about a host before planning: gathered by one read-only probe, parsed here (pure).
 import type { HealthCheck } from '../ops/health.js';
 import { UserError } from '../errors.js';
+import { HOST, UNIX_USER } from '../config/names.js';
+import type { RecordedServer } from './handover.js';
 
 export type ReleaseStatus = 'prepared' | 'ok' | 'failed' | 'bad' | 'unknown';
 
@@ -54,6 +56,8 @@ export interface HostFacts {
   slots: Partial<Record<'blue' | 'green', { release?: string; active: boolean }>>;
   /** The slot nginx sends traffic to. */
   liveSlot?: 'blue' | 'green';
+  /** Where the last deploy placed each singleton process (`.slipway/singletons`). */
+  singletons?: Record<string, RecordedServer>;
 }
 
 const STATUSES: ReleaseStatus[] = ['prepared', 'ok', 'failed', 'bad'];
@@ -77,6 +81,19 @@ function checkedManifest(value: unknown): ReleaseManifest | undefined {
   if (m.units !== undefined && (!Array.isArray(m.units) || !m.units.every((u) => typeof u === 'string' && isName(u)))) return undefined;
   if (m.health !== undefined && (typeof m.health?.url !== 'string' || !/^http:\/\/127\.0\.0\.1:\d{1,5}\//.test(m.health.url))) return undefined;
   return m as ReleaseManifest;
+}
+
+/** A recorded singleton server becomes an ssh destination: each field must have its form, or the record is dropped. */
+function checkedServer(text: string): RecordedServer | undefined {
+  try {
+    const s = JSON.parse(text) as Partial<Record<keyof RecordedServer, unknown>>;
+    const optional = (value: unknown, form: RegExp) => value === undefined || (typeof value === 'string' && form.test(value) && !value.startsWith('-'));
+    if (typeof s.server !== 'string' || !isName(s.server) || !optional(s.host, HOST) || !optional(s.sandbox, /^[a-z][a-z0-9-]{0,30}$/) || !optional(s.user, UNIX_USER)) return undefined;
+    if (s.port !== undefined && (typeof s.port !== 'number' || !Number.isInteger(s.port) || s.port < 1 || s.port > 65535)) return undefined;
+    return s as RecordedServer;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Parses the probe's line records: `current ID`, `release ID STATUS`, `manifest ID JSON`, `unit NAME SHA`, `flag NAME`. */
@@ -120,6 +137,10 @@ export function parseFacts(output: string, source = 'the facts probe'): HostFact
       const [release = '-', state = ''] = rest;
       facts.slots[a] = { ...(release !== '-' ? { release } : {}), active: state === 'active' };
     } else if (kind === 'live' && (a === 'blue' || a === 'green')) facts.liveSlot = a;
+    else if (kind === 'singleton' && a) {
+      const server = checkedServer(b);
+      if (server) facts.singletons = { ...facts.singletons, [a]: server };
+    }
   }
   facts.releases.sort((x, y) => x.id.localeCompare(y.id));
   return facts;

@@ -8,12 +8,14 @@ import { listenerCheck } from '../ops/ports.js';
 import { slotUnit } from '../ops/web.js';
 import type { Layout } from './layout.js';
 import type { Target } from './target.js';
+import type { Placement } from './topology.js';
 
 export type Processes = Record<string, ProcessConfig>;
 
-export function processesOn(processes: Processes, target: Target): string[] {
+/** Processes for this host's roles; a singleton only on the server its placement names (plan/topology.ts). */
+export function processesOn(processes: Processes, target: Target, placement: Placement): string[] {
   return Object.entries(processes)
-    .filter(([, process]) => process.roles.some((role) => target.roles.includes(role)))
+    .filter(([name, process]) => (process.singleton ? placement[name] === target.label : process.roles.some((role) => target.roles.includes(role))))
     .map(([name]) => name);
 }
 

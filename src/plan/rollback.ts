@@ -11,9 +11,10 @@ import { sitePaths } from '../ops/web.js';
 import type { Step } from '../ops/command.js';
 import type { Target } from './target.js';
 import type { HostPlan } from './types.js';
+import { rollbackHandover } from './rollback-handover.js';
 
 export interface RollbackInput {
-  config: Pick<Config, 'hooks' | 'http'>;
+  config: Pick<Config, 'hooks' | 'http' | 'processes' | 'project'>;
   layout: Layout;
   target: Target;
   facts: HostFacts;
@@ -59,6 +60,7 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
       `deploy the old commit instead: slipway deploy <env> --ref ${manifest.sha.slice(0, 12)}`,
     );
   }
+  const handover = rollbackHandover({ config, layout, label: target.label, facts, to, services: units, python: manifest?.venv !== undefined });
   const web = manifest?.web ?? abandonedManifest?.web;
   const recorded = manifest?.health ?? abandonedManifest?.health;
   let steps: Step[];
@@ -72,27 +74,29 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
       timeoutSeconds: recorded?.timeoutSeconds ?? 5,
       retries: recorded?.retries ?? 10,
     };
-    const bg = blueGreenSteps({ tier, layout, facts, to, from: abandoned, workers: units, afterSwitch, health, markBad: false });
+    const bg = blueGreenSteps({ tier, layout, facts, to, from: abandoned, workers: handover.restarted, afterSwitch, health, markBad: false });
     steps = bg.steps;
     recovery = bg.recovery;
   } else {
-    steps = switchSteps({ layout, to, units, afterSwitch, health: manifest?.health });
-    recovery = switchBackSteps(layout, abandoned, to, units, false, abandonedManifest?.health);
+    steps = switchSteps({ layout, to, units: handover.restarted, afterSwitch, health: manifest?.health });
+    recovery = switchBackSteps(layout, abandoned, to, handover.restarted, false, abandonedManifest?.health);
   }
+  steps = [...handover.beforeSwitch, ...steps];
+  const switchIndex = handover.beforeSwitch.length;
   const commitIndex = steps.length;
   const marks = [...(abandoned ? [setStatus(layout, abandoned, 'bad')] : []), setStatus(layout, to, 'ok')];
-  steps.push({ id: 'finish', title: abandoned ? `Mark ${abandoned} bad so the next rollback skips it` : `Mark ${to} good`, commands: marks });
+  steps.push({ id: 'finish', title: abandoned ? `Mark ${abandoned} bad so the next rollback skips it` : `Mark ${to} good`, commands: marks }, ...handover.commit);
   return {
     target,
     layout,
     ...(abandoned ? { from: abandoned } : {}),
     to,
     steps,
-    switchIndex: 0,
+    switchIndex,
     commitIndex,
-    onFailureBeforeSwitch: [],
-    onFailureAfterSwitch: recovery,
-    onInterruptedCommit: [{ id: 'keep', title: `Keep ${to}: it passed its checks and serves`, commands: marks }],
+    onFailureBeforeSwitch: handover.recovery,
+    onFailureAfterSwitch: [...recovery, ...handover.recovery],
+    onInterruptedCommit: [{ id: 'keep', title: `Keep ${to}: it passed its checks and serves`, commands: [...marks, ...handover.interrupted] }],
     warnings: [],
   };
 }

@@ -23,6 +23,8 @@ export interface HostStatus {
   disk_kb: { releases: number | null; venvs: number | null; backups: number | null };
   last: HistoryEntry | null;
   lock: { state: 'free' | 'held' | 'unknown'; holder: Record<string, unknown> | null };
+  /** Singleton processes the last deploy placed on this host (`.slipway/singletons`). */
+  singletons?: string[];
 }
 
 /** `service NAME Key=Value ...` records: the app's units and running template instances, by name. */
@@ -95,5 +97,6 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
     disk_kb: { releases: kb(disk.get('releases')), venvs: kb(disk.get('venvs')), backups: kb(disk.get('shared/backups')) },
     last: parseHistory(record('last').join('\n')).at(-1) ?? null,
     lock: { state: lockState === 'free' || lockState === 'held' ? lockState : 'unknown', holder: lockState === 'held' ? holder : null },
+    singletons: Object.entries(facts.singletons ?? {}).filter(([, s]) => s.server === host).map(([process]) => process),
   };
 }

@@ -2,6 +2,7 @@
 import type { Step } from '../ops/command.js';
 import type { Layout } from './layout.js';
 import type { Target } from './target.js';
+import type { SingletonMove } from './topology.js';
 
 export interface HostPlan {
   target: Target;
@@ -31,4 +32,10 @@ export interface Plan {
   ref: string | null;
   sha: string | null;
   hosts: HostPlan[];
+  /** Host indices switched together, batch after batch (several hosts); unset: all at once. */
+  batches?: number[][];
+  /** What the plan decided across hosts (where singletons run), shown with the plan. */
+  notes?: string[];
+  /** Singletons to stop on servers no longer in the config, before anything switches. */
+  moves?: SingletonMove[];
 }

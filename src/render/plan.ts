@@ -33,7 +33,7 @@ function stepsText(steps: Step[], start: number): string[] {
 }
 
 export function planText(plan: Plan): string {
-  const lines = [`Plan: ${headline(plan)}`];
+  const lines = [`Plan: ${headline(plan)}`, ...(plan.notes ?? []).map((note) => `# ${note}`)];
   for (const host of plan.hosts) {
     lines.push('', `== ${host.target.label} (${describeTarget(host.target)}) ==`, `# holds ${host.layout.lockFile} from connect to finish`);
     lines.push(...stepsText(host.steps, 1));
@@ -66,6 +66,7 @@ export function planMarkdown(plan: Plan): string {
     'as a user who can write the app directory and run systemctl; stop at the first error. Secret values are',
     'shown as `<redacted: secret values>`: take them from your secrets store.',
     '',
+    ...(plan.notes && plan.notes.length > 0 ? [...plan.notes.map((note) => `- ${note[0]!.toUpperCase()}${note.slice(1)}.`), ''] : []),
   ];
   for (const host of plan.hosts) lines.push(...hostRunbook(host));
   return `${lines.join('\n')}\n`;
@@ -79,6 +80,8 @@ export function planJson(plan: Plan): string {
       env: plan.env,
       ref: plan.ref,
       sha: plan.sha,
+      ...(plan.notes && plan.notes.length > 0 ? { notes: plan.notes } : {}),
+      ...(plan.batches && plan.batches.length > 1 ? { batches: plan.batches.map((b) => b.map((i) => plan.hosts[i]!.target.label)) } : {}),
       hosts: plan.hosts.map((h) => ({
         host: h.target.label,
         root: h.layout.root,

@@ -64,8 +64,8 @@ describe('config types inferred from the schema', () => {
   });
 
   it('type a process (a shorthand) as its object, with what loading and recipes add on top', () => {
-    expectTypeOf<ValidatedConfig['processes']>().toEqualTypeOf<Record<string, { command: string; port?: number; roles: string[]; stop_timeout: number }>>();
-    expectTypeOf<ProcessConfig>().toEqualTypeOf<{ command: string; port?: number; roles: string[]; stop_timeout?: number }>();
+    expectTypeOf<ValidatedConfig['processes']>().toEqualTypeOf<Record<string, { command: string; port?: number; roles: string[]; stop_timeout: number; singleton: boolean }>>();
+    expectTypeOf<ProcessConfig>().toEqualTypeOf<{ command: string; port?: number; roles: string[]; stop_timeout?: number; singleton?: boolean }>();
     expectTypeOf<ValidatedConfig['environment']>().toEqualTypeOf<string | undefined>();
     expectTypeOf<Config['environment']>().toEqualTypeOf<string>();
   });

@@ -85,8 +85,8 @@ describe('a valid config', () => {
       'deploy-dev.yml': `${MINIMAL}processes:\n  web:\n    command: gunicorn app:app --bind 127.0.0.1:$PORT\n    port: 8000\n  worker: celery -A app worker\n`,
     });
     expect(loaded.config.processes).toEqual({
-      web: { command: 'gunicorn app:app --bind 127.0.0.1:$PORT', port: 8000, roles: ['web'], stop_timeout: 35 },
-      worker: { command: 'celery -A app worker', roles: ['web'], stop_timeout: 35 },
+      web: { command: 'gunicorn app:app --bind 127.0.0.1:$PORT', port: 8000, roles: ['web'], stop_timeout: 35, singleton: false },
+      worker: { command: 'celery -A app worker', roles: ['web'], stop_timeout: 35, singleton: false },
     });
   });
 
@@ -189,7 +189,7 @@ describe('deploy.yml merged with deploy-<env>.yml', () => {
 
 describe('errors name file:line:column and the key path', () => {
   it('lists the known keys in schema order', () => {
-    expect(TOP_KEYS).toMatch(/^project, environment, per_branch, servers, base_path, keep_releases, app_user, shared, env_vars, dependencies, .*hooks, ssh, backups, setup$/);
+    expect(TOP_KEYS).toMatch(/^project, environment, per_branch, servers, base_path, keep_releases, app_user, shared, env_vars, dependencies, .*hooks, deploy, ssh, backups, setup$/);
   });
 
   it('an unknown key, at the top and nested', async () => {
@@ -333,7 +333,7 @@ describe('cross-field rules', () => {
 
   it('leaves an implicit health check alone when it does not apply', async () => {
     const { loaded } = await load({ 'deploy-dev.yml': `${MINIMAL}processes:\n  worker: celery\n` });
-    expect(loaded.config.processes.worker).toEqual({ command: 'celery', roles: ['web'], stop_timeout: 35 });
+    expect(loaded.config.processes.worker).toEqual({ command: 'celery', roles: ['web'], stop_timeout: 35, singleton: false });
   });
 });
 

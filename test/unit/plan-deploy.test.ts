@@ -20,7 +20,7 @@ const SHA = 'abc1234def5678abc1234def5678abc1234def56';
 const NEW = '20240301T120000.000Z-abc1234';
 const push: Source = { mode: 'push', gitDir: '/home/me/shop/.git' };
 
-function plan(options: { config?: Config; facts?: HostFacts; source?: Source; target?: Target; branch?: string } = {}) {
+function plan(options: { config?: Config; facts?: HostFacts; source?: Source; target?: Target; branch?: string; topology?: DeployInput['topology'] } = {}) {
   const config = options.config ?? testConfig();
   const input: DeployInput = {
     config,
@@ -29,6 +29,7 @@ function plan(options: { config?: Config; facts?: HostFacts; source?: Source; ta
     venvKey: undefined,
     hostsDatabase: false,
     runsMigrations: false,
+    topology: options.topology ?? { placement: {}, record: '' },
     layout: layoutFor(config, options.branch ?? 'main'),
     target: options.target ?? sshTarget,
     facts: options.facts ?? fakeFacts(),
@@ -175,8 +176,8 @@ describe('with processes', () => {
 
   it('runs only the processes whose roles the host has', () => {
     const config = testConfig({ processes: { web: { command: 'a', port: 8000, roles: ['web'] }, worker: { command: 'b', roles: ['worker'] } } });
-    expect(processesOn(config.processes, sshTarget)).toEqual(['web']);
-    expect(processesOn(config.processes, { ...sshTarget, roles: ['worker'] } as Target)).toEqual(['worker']);
+    expect(processesOn(config.processes, sshTarget, {})).toEqual(['web']);
+    expect(processesOn(config.processes, { ...sshTarget, roles: ['worker'] } as Target, {})).toEqual(['worker']);
     const worker = plan({ config, target: { ...sshTarget, roles: ['worker'] } as Target });
     expect(ids(worker.steps)).toEqual(['prepare', 'push', 'release', 'units', 'switch', 'restart', 'finish']);
     expect(shell(step(worker.steps, 'restart'))).toEqual(['systemctl reset-failed shop-worker.service', 'systemctl restart shop-worker.service']);

@@ -28,6 +28,7 @@ const deployPlan = (hostTarget: Target = target): Plan => ({
       venvKey: undefined,
       hostsDatabase: false,
       runsMigrations: false,
+      topology: { placement: {}, record: '' },
       layout,
       target: hostTarget,
       facts: fakeFacts({ current: 'R1', releases: ['R1'] }),

@@ -143,7 +143,7 @@ describe('parsing and showing', () => {
 
   it('JSON: stable field names', () => {
     const [parsed] = JSON.parse(statusJson([parseStatus({ host: 'web1', layout, lines, now: NOW })])) as Record<string, unknown>[];
-    expect(Object.keys(parsed!)).toEqual(['host', 'root', 'current', 'releases', 'units', 'health', 'disk_kb', 'last', 'lock']);
+    expect(Object.keys(parsed!)).toEqual(['host', 'root', 'current', 'releases', 'units', 'health', 'disk_kb', 'last', 'lock', 'singletons']);
   });
 
   it('ages and sizes', () => {

@@ -1,0 +1,55 @@
+// A rollback's handover on one host: the target release's manifest lists the units that ran here with it.
+// Units running now that it does not list stop before the switch (so a singleton that moved since never runs
+// twice), units it lists whose file a later deploy removed come back from the config, and a singleton that
+// returns here starts only at commit, once every host passed.
+import type { Cmd, Step } from '../ops/command.js';
+import { installUnits } from '../ops/services.js';
+import type { Config } from '../config/types.js';
+import { renderProcessUnit } from '../render/systemd.js';
+import { currentManifest, processOf } from './app-units.js';
+import type { HostFacts } from './facts.js';
+import { disableSingletons, ownedServices, retireSteps, startSingletons, unretireSteps } from './handover.js';
+import type { Layout } from './layout.js';
+
+export interface RollbackHandoverInput {
+  config: Pick<Config, 'processes' | 'project'>;
+  layout: Layout;
+  label: string;
+  facts: HostFacts;
+  /** The target release and the services its manifest lists. */
+  to: string;
+  services: readonly string[];
+  python: boolean;
+}
+
+export interface RollbackHandover {
+  restarted: string[];
+  beforeSwitch: Step[];
+  recovery: Step[];
+  commit: Step[];
+  interrupted: Cmd[];
+}
+
+export function rollbackHandover(input: RollbackHandoverInput): RollbackHandover {
+  const { config, layout, facts, services } = input;
+  const retired = ownedServices(facts)
+    .filter((unit) => !services.includes(unit))
+    .map((unit) => ({ unit, why: `${input.to} did not run it here` }));
+  const ranBefore = currentManifest(facts)?.units ?? Object.keys(facts.units);
+  const isSingleton = (unit: string) => config.processes[processOf(layout, unit)]?.singleton === true;
+  const returning = services.filter((unit) => !ranBefore.includes(unit) && isSingleton(unit));
+  // A later deploy removed the file of a unit that moved away: it comes back as the config renders it.
+  const missing = services.filter((unit) => facts.units[unit] === undefined && config.processes[processOf(layout, unit)] !== undefined);
+  const files = missing.map((name) => ({ name, text: renderProcessUnit(layout, processOf(layout, name), config.processes[processOf(layout, name)]!, config.project.name, input.python) }));
+  const beforeSwitch = [...retireSteps(retired)];
+  const install = installUnits(files, facts.units);
+  if (install.length > 0) beforeSwitch.push({ id: 'units', title: `Install ${missing.join(' ')} again: ${input.to} ran it here`, commands: install });
+  const start = startSingletons(returning, input.label, returning.map((u) => processOf(layout, u)));
+  return {
+    restarted: services.filter((unit) => !returning.includes(unit)),
+    beforeSwitch,
+    recovery: [...unretireSteps(retired), ...disableSingletons([...new Set([...returning, ...missing])])],
+    commit: start,
+    interrupted: start.flatMap((s) => s.commands),
+  };
+}
