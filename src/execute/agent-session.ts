@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { agentBootstrap, agentScript, exitMarker, GOODBYE, HEARTBEAT_SECONDS, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
 import { FAILED_COMMAND_MARKER, RECORDED_MARKER, RECOVER_MARKER, STEP_MARKER } from '../ops/shell.js';
+import { describeHolder, keepLast, OUTPUT_LIMITS } from './agent-output.js';
 import type { Redactor } from './redact.js';
 
 export interface ScriptResult {
@@ -211,26 +212,5 @@ export class AgentSession {
   /** For a second Ctrl-C: end the connection now. */
   kill(): void {
     if (!this.exited) this.child.kill('SIGTERM');
-  }
-}
-
-/**
- * A script's output kept in memory: the last lines, each cut to a length. The facts probe stays far below it;
- * a build that prints without end (the full output is in the local deploy log) cannot exhaust memory.
- */
-export const OUTPUT_LIMITS = { lines: 100_000, lineChars: 256 * 1024 };
-
-function keepLast(lines: string[], line: string): void {
-  lines.push(line);
-  // Trimmed in batches, so a long run of output costs linear time.
-  if (lines.length > OUTPUT_LIMITS.lines * 1.1) lines.splice(0, lines.length - OUTPUT_LIMITS.lines);
-}
-
-function describeHolder(json: string): string {
-  try {
-    const h = JSON.parse(json) as Record<string, unknown>;
-    return `${String(h.user)}@${String(h.machine)} (pid ${String(h.pid)}), running \`${String(h.command)}\` since ${String(h.started_at)}`;
-  } catch {
-    return json || 'holder unknown';
   }
 }

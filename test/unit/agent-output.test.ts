@@ -1,7 +1,8 @@
 // A script's output through a real local agent: bounded in memory however much a script prints.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { AgentSession, OUTPUT_LIMITS } from '../../src/execute/agent-session.js';
+import { OUTPUT_LIMITS } from '../../src/execute/agent-output.js';
+import { AgentSession } from '../../src/execute/agent-session.js';
 import { Redactor } from '../../src/execute/redact.js';
 
 describe('agent output', () => {
