@@ -66,7 +66,7 @@ async function twoDeploys(lane) {
   const [a, b] = [await lane.commit(), await lane.commit(lane.repo2)];
   const [ra, rb] = await Promise.all([lane.cli(['deploy', 'sandbox']), lane.cli(['deploy', 'sandbox'], { repo: lane.repo2 })]);
   const say = (label, r) => `${label} exit ${r.code}${r.code ? `: ${firstLine(r.stderr)}` : ''}`;
-  return { target: `${a}|${b}`, command: `${say(a, ra)}; ${say(b, rb)}` };
+  return { target: `${a}/${b}`, command: `${say(a, ra)}; ${say(b, rb)}` };
 }
 
 /**

@@ -12,7 +12,7 @@ export const DRAIN = 3;
 const ENV = { ...process.env, HELLO_SECRET: 'chaos-bench-secret' };
 
 const historyText = (entries) =>
-  entries.length ? entries.map((e) => `${e.action} ${e.result}${e.outcome ? `(${e.outcome})` : ''}`).join(', ') : 'none';
+  entries.length ? entries.map((e) => `${e.action} ${e.result}${e.outcome !== undefined ? `(${e.outcome || 'outcome ""'})` : ''}`).join(', ') : 'none';
 const lastLine = (text) => text.trim().split('\n').filter((l) => /error|refused|lock|dropped|interrupted/i.test(l))[0] ?? text.trim().split('\n').pop() ?? '';
 
 export class Lane {
