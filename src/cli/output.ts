@@ -26,6 +26,10 @@ export function progressObserver({ io, verbose, logFile }: ObserverOptions): Ste
       log(`[${host}] ${line}`);
       if (verbose) io.err(`        ${host} | ${line}`);
     },
+    onWarning(host: string, text: string) {
+      io.err(`warning: ${host}: ${text}`);
+      log(`warning: ${host}: ${text}`);
+    },
     onRun(host: string, text: string) {
       log(`### ${host} run\n${text}### end`);
     },

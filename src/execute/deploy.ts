@@ -117,6 +117,7 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
 async function execute(ctx: OperationContext, connections: HostConnection[], plan: Plan, started: number): Promise<OperationReport> {
   const who = deployer();
   const entry = { at: new Date(started).toISOString(), action: plan.action, env: plan.env, user: who.user, machine: who.machine, sha: plan.sha, ref: plan.ref };
+  for (const host of plan.hosts) for (const warning of host.warnings) ctx.observer.onWarning?.(host.target.label, warning);
   const results = await executePlan(connections, plan, ctx.loaded.config.ssh.concurrency, ctx.observer, { entry, startedMs: started });
   const durationMs = Date.now() - started;
   await recordHistory(connections, results, { ...entry, duration_ms: durationMs });

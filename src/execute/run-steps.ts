@@ -28,6 +28,8 @@ export interface StepObserver {
   onLine?(host: string, line: string): void;
   /** Every script or deployer command exactly as run (secrets redacted), for the local deploy log. */
   onRun?(host: string, text: string): void;
+  /** Something the user should know before the operation runs (the plan's warnings). */
+  onWarning?(host: string, text: string): void;
 }
 
 /** Groups steps into batches: runs of host steps, and single deployer steps. */

@@ -51,6 +51,8 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
       `echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; ` +
       `if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
     `if [ -d .slipway/repo.git ]; then echo "flag repo"; fi`,
+    // The last operation, so one the host had to finish alone is reported by the next command.
+    `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
     `if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi`,
     `for v in venvs/*/; do if [ -f "$v${'.slipway-complete'}" ]; then echo "venv $(basename "$v")"; fi; done`,
   ];

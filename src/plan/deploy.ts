@@ -20,6 +20,7 @@ import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
 import { pushUrl, type Target } from './target.js';
 import type { HostPlan } from './types.js';
+import { lastOperationNotes } from './last-operation.js';
 import type { Endpoints } from './data-servers.js';
 import { deployHandover, type HostTopology } from './deploy-handover.js';
 import { unitName } from '../render/systemd.js';
@@ -187,7 +188,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     onFailureAfterSwitch: [...recovery, ...handover.recovery],
     // Old releases left in place are removed by the next deploy; the release itself is whole once marked.
     onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok'), ...handover.interrupted] }],
-    warnings: [],
+    warnings: lastOperationNotes(facts),
   };
 }
 

@@ -1,6 +1,7 @@
 // What slipway knows about a host before planning: gathered by one read-only probe, parsed here (pure).
 import type { HealthCheck } from '../ops/health.js';
 import { UserError } from '../errors.js';
+import { parseHistory, type HistoryEntry } from '../ops/history.js';
 import { HOST, UNIX_USER } from '../config/names.js';
 import type { RecordedServer } from './handover.js';
 
@@ -56,6 +57,8 @@ export interface HostFacts {
   slots: Partial<Record<'blue' | 'green', { release?: string; active: boolean }>>;
   /** The slot nginx sends traffic to. */
   liveSlot?: 'blue' | 'green';
+  /** The last line of the host's history (the fields that say what happened), when it parses. */
+  lastOperation?: Pick<HistoryEntry, 'action' | 'result' | 'outcome' | 'at' | 'user' | 'machine' | 'to' | 'error'>;
   /** Where the last deploy placed each singleton process (`.slipway/singletons`). */
   singletons?: Record<string, RecordedServer>;
 }
@@ -109,7 +112,7 @@ export function parseFacts(output: string, source = 'the facts probe'): HostFact
     if (kind === 'current' && a) {
       const id = a.split('/').pop() ?? '';
       if (isName(id)) facts.current = id;
-    } else if (kind !== 'file' && kind !== 'python' && a && !isName(a)) continue;
+    } else if (kind !== 'file' && kind !== 'python' && kind !== 'last-operation' && a && !isName(a)) continue;
     else if (kind === 'release' && a) {
       const status = (STATUSES as string[]).includes(b) ? (b as ReleaseStatus) : 'unknown';
       const fact: ReleaseFact = { id: a, status };
@@ -137,7 +140,10 @@ export function parseFacts(output: string, source = 'the facts probe'): HostFact
       const [release = '-', state = ''] = rest;
       facts.slots[a] = { ...(release !== '-' ? { release } : {}), active: state === 'active' };
     } else if (kind === 'live' && (a === 'blue' || a === 'green')) facts.liveSlot = a;
-    else if (kind === 'singleton' && a) {
+    else if (kind === 'last-operation') {
+      const last = parseHistory(line.slice('last-operation '.length))[0];
+      if (last && typeof last.result === 'string' && typeof last.action === 'string') facts.lastOperation = last;
+    } else if (kind === 'singleton' && a) {
       const server = checkedServer(b);
       if (server) facts.singletons = { ...facts.singletons, [a]: server };
     }

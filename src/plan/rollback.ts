@@ -11,6 +11,7 @@ import { sitePaths } from '../ops/web.js';
 import type { Step } from '../ops/command.js';
 import type { Target } from './target.js';
 import type { HostPlan } from './types.js';
+import { lastOperationNotes } from './last-operation.js';
 import { rollbackHandover } from './rollback-handover.js';
 
 export interface RollbackInput {
@@ -97,6 +98,6 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
     onFailureBeforeSwitch: handover.recovery,
     onFailureAfterSwitch: [...recovery, ...handover.recovery],
     onInterruptedCommit: [{ id: 'keep', title: `Keep ${to}: it passed its checks and serves`, commands: [...marks, ...handover.interrupted] }],
-    warnings: [],
+    warnings: lastOperationNotes(facts),
   };
 }

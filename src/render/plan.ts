@@ -36,6 +36,7 @@ export function planText(plan: Plan): string {
   const lines = [`Plan: ${headline(plan)}`, ...(plan.notes ?? []).map((note) => `# ${note}`)];
   for (const host of plan.hosts) {
     lines.push('', `== ${host.target.label} (${describeTarget(host.target)}) ==`, `# holds ${host.layout.lockFile} from connect to finish`);
+    lines.push(...host.warnings.map((w) => `# warning: ${w}`));
     lines.push(...stepsText(host.steps, 1));
     if (host.onFailureBeforeSwitch.length > 0) lines.push('# if a step before the switch fails:', ...host.onFailureBeforeSwitch.flatMap(commandsOf));
     lines.push(`# if a step from the switch to step ${host.commitIndex} fails:`, ...host.onFailureAfterSwitch.flatMap(commandsOf));

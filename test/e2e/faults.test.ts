@@ -118,9 +118,11 @@ describe('faults on a sandbox server', () => {
         const lines = (await historyOf(repo)).filter((e) => e.to === v5.id);
         expect(lines).toMatchObject([{ action: 'deploy', result: 'interrupted', outcome: 'kept', error: `${name}: interrupted during ${FINISH}` }]);
 
-        // The next deploy needs no manual step and finishes the cleanup.
+        // The next deploy needs no manual step, says what happened to the interrupted one, and finishes the cleanup.
         await repo.commit('v6');
-        await repo.deploy();
+        const next = await repo.deploy();
+        expect(next.stderr).toContain(`warning: ${name}: the last deploy (by `);
+        expect(next.stderr).toContain(`was interrupted: the host kept the new release (it had passed its checks); ${v5.id}`);
         expect(pageVersion((await get(site, '/')).body)).toBe('v6');
         expect((await releasesOn(repo))[name]!.releases.map((r) => r.id)).not.toContain(before[1]);
       });

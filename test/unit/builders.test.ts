@@ -270,6 +270,7 @@ describe('facts probe', () => {
       'if [ -L current ]; then echo "current $(readlink current)"; fi',
       `for d in releases/*/; do [ -d "$d" ] || continue; id=$(basename "$d"); echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
       'if [ -d .slipway/repo.git ]; then echo "flag repo"; fi',
+      `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
       "if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi",
       'for v in venvs/*/; do if [ -f "$v.slipway-complete" ]; then echo "venv $(basename "$v")"; fi; done',
       `if git --git-dir=.slipway/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo "flag commit"; fi`,

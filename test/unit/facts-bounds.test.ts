@@ -31,3 +31,17 @@ describe('facts from a host', () => {
     expect(() => parseFacts('venv abcdef\n'.repeat(FACTS_LIMITS.lines))).toThrow(/more than the 50000 a host's state can have/);
   });
 });
+
+describe('the last operation on a host', () => {
+  it('is reported by the next command when the host had to finish it alone, in printable text only', async () => {
+    const { lastOperationNotes } = await import('../../src/plan/last-operation.js');
+    const line = (extra: Record<string, unknown>) => `last-operation ${JSON.stringify({ at: '2026-12-01T10:00:00Z', action: 'deploy', user: 'ann', machine: 'lap\u001b[31m', to: 'R2', ...extra })}`;
+    expect(lastOperationNotes(parseFacts(line({ result: 'interrupted', outcome: 'kept' })))).toEqual([
+      'the last deploy (by ann@lap?[31m at 2026-12-01T10:00:00Z) was interrupted: the host kept the new release (it had passed its checks); R2',
+    ]);
+    expect(lastOperationNotes(parseFacts(line({ result: 'interrupted' }))))
+      .toEqual(['the last deploy (by ann@lap?[31m at 2026-12-01T10:00:00Z) was interrupted: slipway went away between two steps; R2']);
+    expect(lastOperationNotes(parseFacts(line({ result: 'ok' })))).toEqual([]);
+    expect(lastOperationNotes(parseFacts('last-operation {torn'))).toEqual([]);
+  });
+});
