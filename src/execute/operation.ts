@@ -7,6 +7,7 @@ import type { Step } from '../ops/command.js';
 import { appendHistory, clearPending, pendingFromHost, recordFromHost, type HistoryEntry, type PendingEntry } from '../ops/history.js';
 import { factsProbe, type ProbeWants } from '../ops/probe.js';
 import { renderScript, type Recovery } from '../ops/shell.js';
+import { bootRecovery, bootRecoveryFile, type BootRecovery } from '../ops/boot.js';
 import { parseFacts, type HostFacts } from '../plan/facts.js';
 import { layoutFor, type Layout } from '../plan/layout.js';
 import type { Target } from '../plan/target.js';
@@ -38,6 +39,7 @@ function lockRequest(layout: Layout, ctx: OperationContext): LockRequest {
     // Redacted as well: whatever the command line carried must not reach a file on the server.
     holder: { user: who.user, machine: who.machine, pid: process.pid, command: new Redactor(ctx.loaded.secrets).redact(ctx.command), started_at: new Date().toISOString() },
     history: { history: layout.history, pendingHistory: layout.pendingHistory },
+    bootRecovery: bootRecoveryFile(layout),
     waitSeconds: ctx.lockWaitSeconds,
   };
 }
@@ -112,12 +114,14 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
     afterCommit: p.onInterruptedCommit,
     // A host that has to repair itself also records it: the client may be gone by then.
     ...(history ? hostRecords(p, history) : {}),
+    boot: bootFor(p, history),
   });
   /** `after`: whether this host had switched (then it switches back; otherwise it only undoes its preparation). */
   const undoOthers = async (after: (i: number) => boolean) => {
     await mapLimit(hosts, limit, async (p, i) => {
       if (!results[i]!.outcome.ok) return;
-      const outcome = await run(i, after(i) ? p.onFailureAfterSwitch : p.onFailureBeforeSwitch);
+      const disarm: Step = { id: 'disarm', title: 'Disarm the switch-back at boot', commands: [bootFor(p, history).disarm] };
+      const outcome = await run(i, after(i) ? [...p.onFailureAfterSwitch, disarm] : p.onFailureBeforeSwitch);
       results[i]!.switchedBack = after(i) && outcome.ok;
     });
   };
@@ -161,6 +165,11 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
     results[i]!.outcome = { ...outcome, reports };
   });
   return results;
+}
+
+/** What a boot runs if the server stops between the switch and the commit, with the history line it then writes. */
+function bootFor(p: HostPlan, history: OperationRecord | undefined): BootRecovery {
+  return bootRecovery(p.layout, p.onFailureAfterSwitch, history ? hostRecords(p, history).record : undefined);
 }
 
 function hostRecords(p: HostPlan, history: OperationRecord): Pick<Recovery, 'record' | 'pending' | 'pendingKept'> {

@@ -16,6 +16,11 @@ export interface LockRequest {
   waitSeconds: number;
   /** Where an operation's pending history line is finished when slipway vanishes between two scripts. */
   history?: { history: string; pendingHistory: string };
+  /**
+   * The boot-time switch-back (ops/boot.ts): left armed only for a boot to finish. An agent that ends without a
+   * goodbye on a running system disarms it, or a later reboot would switch back a release long settled.
+   */
+  bootRecovery?: string;
 }
 
 /** What slipway sends instead of a script's size when it is done: anything else ending the input is unclean. */
@@ -72,6 +77,9 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
   );
   // Gone without a goodbye while no script ran (a kill between two steps): the operation still gets its line.
   if (lock?.history) lines.push(`[ "\${slipway_done:-0}" = 1 ] || { ${finishPending(lock.history)}; }`);
+  if (lock?.bootRecovery) {
+    lines.push(`[ "\${slipway_done:-0}" = 1 ] || [ "$(systemctl is-system-running 2>/dev/null)" = stopping ] || rm -f ${quote(lock.bootRecovery)}`);
+  }
   return lines.join('\n');
 }
 

@@ -97,6 +97,8 @@ export interface Recovery {
   pending?: Snippet;
   /** Run at the commit point: the pending line says the release was kept. */
   pendingKept?: Snippet;
+  /** Armed at the switch, disarmed at the commit: the switch-back a boot runs if the server stops between (ops/boot.ts). */
+  boot?: { arm: readonly Cmd[]; disarm: Cmd };
 }
 
 export const RECORDED_MARKER = '##slipway-recorded';
@@ -109,7 +111,11 @@ function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] 
   const said = (outcome: string, result: string) => (recovery.record ? [`    slipway_outcome=${outcome} slipway_result=${result}`] : []);
   const before = [...said('release-failed', 'failed'), ...block(recovery.beforeSwitch)];
   const after = [...said('switched-back', 'rolled-back'), ...block(recovery.afterSwitch)];
-  const committed = [...said('kept', 'ok'), ...block(recovery.afterCommit ?? [])];
+  const disarm = recovery.boot ? [`    ${renderCmd(recovery.boot.disarm, options)}`] : [];
+  // A switch-back cut short by a shutdown (systemd starts nothing then) is left armed for the boot to finish.
+  const disarmUnlessStopping = recovery.boot ? [`    [ "$(systemctl is-system-running 2>/dev/null)" = stopping ] || ${renderCmd(recovery.boot.disarm, options)}`] : [];
+  const committed = [...said('kept', 'ok'), ...block(recovery.afterCommit ?? []), ...disarm];
+  after.push(...disarmUnlessStopping);
   const record = recovery.record
     ? [
         '  if [ "$slipway_rc" = 143 ]; then slipway_result=interrupted slipway_error="interrupted during $slipway_step"; else slipway_error="$slipway_step failed (exit $slipway_rc)"; fi',
@@ -154,8 +160,8 @@ export function renderScript(steps: readonly Step[], options: RenderOptions = {}
   steps.forEach((step, i) => {
     lines.push(`echo ${quote(`${STEP_MARKER}${step.id}`)}`);
     if (recovery?.record) lines.push(`slipway_step=${quote(JSON.stringify(step.title).slice(1, -1))}`);
-    if (recovery && i === recovery.switchAt) lines.push('slipway_switched=1');
-    if (recovery && i === recovery.commitAt) lines.push('slipway_switched=2', ...(recovery.pendingKept ? [recovery.pendingKept.shell] : []));
+    if (recovery && i === recovery.switchAt) lines.push('slipway_switched=1', ...(recovery.boot?.arm ?? []).map((c) => renderCmd(c, options)));
+    if (recovery && i === recovery.commitAt) lines.push('slipway_switched=2', ...(recovery.pendingKept ? [recovery.pendingKept.shell] : []), ...(recovery.boot ? [renderCmd(recovery.boot.disarm, options)] : []));
     for (const command of step.commands) lines.push(renderCmd(command, options));
   });
   return `${lines.join('\n')}\n`;

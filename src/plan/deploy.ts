@@ -14,7 +14,7 @@ import { blueGreenSteps, siteSteps, slotPort, slotsOf, strategyChange, webPackag
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
-import { healthCheckFor, portStep, processesOn, serviceNames, unitFiles } from './processes.js';
+import { bootRecoveryUnit, healthCheckFor, portStep, processesOn, serviceNames, unitFiles } from './processes.js';
 import { slotUnit } from '../ops/web.js';
 import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
@@ -134,7 +134,9 @@ export function planDeployHost(input: DeployInput): HostPlan {
 
   if (config.hooks.build.length > 0) steps.push({ id: 'build', title: 'Run build hooks', commands: hookCommands(config.hooks.build) });
   steps.push(...releaseChecks(app));
-  const install = installUnits(units, facts.units);
+  // The boot-time switch-back (ops/boot.ts) is installed with the app's units, outside the release's own list.
+  const boot = processes.length > 0 ? [bootRecoveryUnit(layout, config.project.name)] : [];
+  const install = installUnits([...units, ...boot], facts.units);
   if (install.length > 0) steps.push({ id: 'units', title: 'Install systemd units', commands: install });
   if (config.hooks.before_switch.length > 0) steps.push({ id: 'before-switch', title: 'Run before_switch hooks', commands: hookCommands(config.hooks.before_switch) });
 

@@ -1,6 +1,7 @@
 // Which of the app's processes run on a host, and their unit files.
 import type { Config, ProcessConfig } from '../config/types.js';
-import { renderAppTarget, renderProcessUnit, slotTemplateName, targetName, unitName } from '../render/systemd.js';
+import { bootRecoveryUnitName, renderAppTarget, renderBootRecoveryUnit, renderProcessUnit, slotTemplateName, targetName, unitName } from '../render/systemd.js';
+import { bootRecoveryFile } from '../ops/boot.js';
 import type { UnitFile } from '../ops/services.js';
 import type { HealthCheck } from '../ops/health.js';
 import type { Step } from '../ops/command.js';
@@ -30,6 +31,12 @@ export function unitFiles(project: string, processes: Processes, layout: Layout,
     })),
   ];
 }
+
+/** The boot-time switch-back (ops/boot.ts): installed with the app's units, never restarted or listed with them. */
+export const bootRecoveryUnit = (layout: Layout, project: string): UnitFile => ({
+  name: bootRecoveryUnitName(layout),
+  text: renderBootRecoveryUnit(layout, project, bootRecoveryFile(layout)),
+});
 
 /** Services restarted by name after a switch (templates are started per slot instead). */
 export const serviceNames = (units: readonly UnitFile[]) => units.filter((u) => u.name.endsWith('.service') && !u.name.includes('@.')).map((u) => u.name);

@@ -64,6 +64,32 @@ export function renderProcessUnit(layout: Layout, name: string, process: Process
   return lines.join('\n');
 }
 
+export const bootRecoveryUnitName = (layout: Layout) => `${layout.unitPrefix}-boot-recovery.service`;
+
+/**
+ * Runs the switch-back a power loss or reboot cut short (ops/boot.ts), once the app's units and nginx have
+ * started: the old slot can then start and be checked, and nginx reloaded, as in any recovery.
+ */
+export function renderBootRecoveryUnit(layout: Layout, project: string, file: string): string {
+  return [
+    '# Written by slipway: finishes a switch-back that a power loss or a reboot cut short.',
+    '[Unit]',
+    `Description=${project}: finish an interrupted switch-back (slipway)`,
+    `ConditionPathExists=${file}`,
+    `After=network-online.target nginx.service ${targetName(layout)}`,
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=/bin/bash ${file}`,
+    'TimeoutStartSec=300',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
 export function renderAppTarget(layout: Layout, project: string): string {
   return [
     '# Written by slipway: starting or stopping this target starts or stops every process of the app.',

@@ -83,7 +83,7 @@ describe('a deploy that places a singleton on this host', () => {
   const p = deploy('web1', fakeFacts({ current: R1, releases: [release(R1, ['shop-web.service'])], units: installed('shop.target', 'shop-web.service'), hasCommit: true }));
 
   it('installs it before the switch but starts it only at commit, once every host passed', () => {
-    expect(shell(p.steps, 'units')).toContain('systemctl enable --quiet shop.target shop-web.service shop-scheduler.service');
+    expect(shell(p.steps, 'units')).toContain('systemctl enable --quiet shop.target shop-web.service shop-scheduler.service shop-boot-recovery.service');
     expect(shell(p.steps, 'restart')).toEqual(['systemctl reset-failed shop-web.service', 'systemctl restart shop-web.service']);
     expect(ids(p.steps.slice(p.commitIndex))).toEqual(['finish', 'singleton', 'singletons']);
     expect(p.steps.find((s) => s.id === 'singleton')?.title).toBe('Start shop-scheduler.service: the scheduler process (singleton) runs on web1');

@@ -10,7 +10,7 @@ import { releasesToRemove } from '../../src/plan/cleanup.js';
 import { planDeployHost, type DeployInput, type Source } from '../../src/plan/deploy.js';
 import { goodReleases, parseFacts } from '../../src/plan/facts.js';
 import { layoutFor } from '../../src/plan/layout.js';
-import { healthCheckFor, processesOn, unitFiles } from '../../src/plan/processes.js';
+import { bootRecoveryUnit, healthCheckFor, processesOn, unitFiles } from '../../src/plan/processes.js';
 import { releaseId } from '../../src/plan/release-id.js';
 import { pushUrl, type Target } from '../../src/plan/target.js';
 import type { HostFacts } from '../../src/plan/facts.js';
@@ -140,8 +140,8 @@ describe('with processes', () => {
     ]);
     // The step is the units builder (exact text in builders.test.ts) over every unit of the host.
     const layout = layoutFor(withWeb(), 'main');
-    expect(step(p.steps, 'units')?.commands).toEqual(installUnits(unitFiles('shop', withWeb().processes, layout, ['web'], false), {}));
-    expect(shell(step(p.steps, 'units')).at(-1)).toBe('systemctl enable --quiet shop.target shop-web.service');
+    expect(step(p.steps, 'units')?.commands).toEqual(installUnits([...unitFiles('shop', withWeb().processes, layout, ['web'], false), bootRecoveryUnit(layout, 'shop')], {}));
+    expect(shell(step(p.steps, 'units')).at(-1)).toBe('systemctl enable --quiet shop.target shop-web.service shop-boot-recovery.service');
     expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-web.service', 'systemctl restart shop-web.service']);
     expect(step(p.steps, 'health')?.title).toBe('Check health: http://127.0.0.1:8000/health');
     expect(shell(step(p.steps, 'health'))[0]).toContain("--max-time 5 http://127.0.0.1:8000/health");
@@ -150,14 +150,14 @@ describe('with processes', () => {
   it('installs only the units whose text changed', () => {
     const config = withWeb();
     const layout = layoutFor(config, 'main');
-    const units = unitFiles('shop', config.processes, layout, ['web'], false);
+    const units = [...unitFiles('shop', config.processes, layout, ['web'], false), bootRecoveryUnit(layout, 'shop')];
     const installed = Object.fromEntries(units.map((u) => [u.name, sha256(u.text)]));
     expect(ids(plan({ config, facts: fakeFacts({ units: installed }) }).steps)).not.toContain('units');
     const stale = plan({ config, facts: fakeFacts({ units: { ...installed, 'shop-web.service': 'old' } }) });
     const written = shell(step(stale.steps, 'units')).filter((l) => l.startsWith('tee '));
     expect(written).toHaveLength(1);
     expect(written[0]).toMatch(/^tee \S*\/shop-web\.service\.slipway-new /);
-    expect(shell(step(stale.steps, 'units')).at(-1)).toBe('systemctl enable --quiet shop.target shop-web.service');
+    expect(shell(step(stale.steps, 'units')).at(-1)).toBe('systemctl enable --quiet shop.target shop-web.service shop-boot-recovery.service');
   });
 
   it('runs hooks in the release as the app user, in their places around the switch', () => {

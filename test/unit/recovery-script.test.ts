@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { parseHistory, recordFromHost } from '../../src/ops/history.js';
+import { bootRecoveryFile } from '../../src/ops/boot.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { testConfig } from './fixtures/config.js';
 import { describe, expect, it } from 'vitest';
@@ -80,5 +81,42 @@ describe('the history line a host writes while it repairs', () => {
     ]);
     expect(lines[0]).toMatchObject(entry);
     expect(lines.every((l) => l.duration_ms >= 0 && l.duration_ms < 60_000)).toBe(true);
+  });
+});
+
+describe('the switch-back a boot finishes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-boot-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const layout = { meta: dir };
+  const back: Step[] = [{ id: 'switch-back', title: 'Send traffic back', commands: [cmd('echo', 'undo switch-back')] }];
+  const file = bootRecoveryFile(layout);
+
+  it('is armed at the switch and gone once the release is committed or switched back', async () => {
+    const { bootRecovery } = await import('../../src/ops/boot.js');
+    const boot = bootRecovery(layout, back, undefined);
+    const armed: Recovery = { ...recovery, boot };
+    const exists = () => spawnSync('test', ['-f', file]).status === 0;
+    // Stopped during the health check, on a system that keeps running: switched back, disarmed.
+    run(renderScript(steps(2), {}, armed));
+    expect(exists()).toBe(false);
+    // A script that ends right after the switch (as a power loss would leave it) stays armed.
+    run(renderScript(steps(-1).slice(0, 3), {}, { ...armed, commitAt: -1 }));
+    expect(exists()).toBe(true);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toBe(['#!/bin/bash', '# Written by slipway at a switch; run at boot if the server stopped before the release was committed.', 'set +u', "echo 'undo switch-back'", `rm -f ${file}`, ''].join('\n'));
+    // What the boot unit runs: the switch-back, then the file is gone.
+    expect(spawnSync('bash', [file], { encoding: 'utf8' }).stdout).toBe('undo switch-back\n');
+    expect(exists()).toBe(false);
+    // Committed: disarmed at the commit point.
+    run(renderScript(steps(-1), {}, armed));
+    expect(exists()).toBe(false);
+  });
+
+  it('the unit runs the file after the app and nginx started, only when it exists', async () => {
+    const { renderBootRecoveryUnit } = await import('../../src/render/systemd.js');
+    const unit = renderBootRecoveryUnit(layoutFor(testConfig(), 'main'), 'shop', '/opt/shop/.slipway/boot-recovery.sh');
+    expect(unit).toContain('ConditionPathExists=/opt/shop/.slipway/boot-recovery.sh\nAfter=network-online.target nginx.service shop.target\n');
+    expect(unit).toContain('Type=oneshot\nExecStart=/bin/bash /opt/shop/.slipway/boot-recovery.sh\n');
+    expect(unit).toContain('[Install]\nWantedBy=multi-user.target\n');
   });
 });

@@ -60,7 +60,7 @@ describe('a rolling switch', () => {
   it('stops at a failing batch: switched hosts go back, later ones only undo their preparation', async () => {
     const ran: string[] = [];
     const results = await executePlan(fakeHosts(labels, 'web2', ran), plan(labels, [[0], [1], [2]]), 10, observer);
-    expect(ran).toEqual(['web1: release', 'web2: release', 'web3: release', 'web1: switch health', 'web2: switch health', 'web1: switch-back', 'web3: mark-failed']);
+    expect(ran).toEqual(['web1: release', 'web2: release', 'web3: release', 'web1: switch health', 'web2: switch health', 'web1: switch-back disarm', 'web3: mark-failed']);
     expect(results.map((r) => [r.host, r.outcome.ok, r.switchedBack])).toEqual([
       ['web1', true, true],
       ['web2', false, true],
