@@ -115,6 +115,8 @@ export function rewriteUpstream(paths: SitePaths, upstream: string): Cmd[] {
         { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
         ...writeFile({ path: paths.upstream, text: upstream }),
         checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
+        // Reloaded: the backup has served its purpose (left behind, it is an orphan of every switch).
+        cmd('rm', '-f', backup),
       ],
     },
   ];
