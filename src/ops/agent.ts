@@ -5,7 +5,7 @@
 // connection drops, the agent's stdin closes, the loop ends and the kernel frees the lock: it cannot go stale.
 // Every script runs inside the lock, and a script costs one round trip instead of one SSH session each.
 import { finishPending } from './history.js';
-import { quote } from './shell.js';
+import { quote, systemUp } from './shell.js';
 
 export interface LockRequest {
   lockFile: string;
@@ -78,7 +78,7 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
   // Gone without a goodbye while no script ran (a kill between two steps): the operation still gets its line.
   if (lock?.history) lines.push(`[ "\${slipway_done:-0}" = 1 ] || { ${finishPending(lock.history)}; }`);
   if (lock?.bootRecovery) {
-    lines.push(`[ "\${slipway_done:-0}" = 1 ] || [ "$(systemctl is-system-running 2>/dev/null)" = stopping ] || rm -f ${quote(lock.bootRecovery)}`);
+    lines.push(`[ "\${slipway_done:-0}" = 1 ] || { ${systemUp} && rm -f ${quote(lock.bootRecovery)}; }`);
   }
   return lines.join('\n');
 }

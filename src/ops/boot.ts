@@ -4,7 +4,7 @@
 // down) comes back on the previous release instead of serving a release that never passed its checks.
 import type { Cmd, Snippet, Step } from './command.js';
 import { writeFile } from './files.js';
-import { renderCmd } from './shell.js';
+import { quote, renderCmd } from './shell.js';
 import { cmd } from './command.js';
 import type { Layout } from '../plan/layout.js';
 
@@ -18,13 +18,16 @@ export interface BootRecovery {
 }
 
 /** `steps`: the after-switch recovery; `record`: the history line, told that the switch-back happened at boot. */
-export function bootRecovery(layout: Pick<Layout, 'meta'>, steps: readonly Step[], record: Snippet | undefined): BootRecovery {
+export function bootRecovery(layout: Pick<Layout, 'meta' | 'lockFile'>, steps: readonly Step[], record: Snippet | undefined): BootRecovery {
   const file = bootRecoveryFile(layout);
   const text = [
     '#!/bin/bash',
     '# Written by slipway at a switch; run at boot if the server stopped before the release was committed.',
     // Best effort, like every recovery: each command runs even if one fails.
     'set +u',
+    // Under the deploy lock: a deploy started meanwhile waits (or is refused) until the switch-back is done.
+    `exec 9>>${quote(layout.lockFile)}`,
+    'flock -w 300 9',
     ...steps.flatMap((step) => step.commands.map((c) => renderCmd(c))),
     ...(record
       ? ["slipway_result=interrupted slipway_outcome=switched-back slipway_error='the server stopped mid-operation; switched back at boot'", record.shell]

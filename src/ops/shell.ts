@@ -103,6 +103,9 @@ export interface Recovery {
 
 export const RECORDED_MARKER = '##slipway-recorded';
 
+/** True while systemd says the system is up (not starting, not stopping, not unreachable). */
+export const systemUp = '{ case "$(systemctl is-system-running 2>/dev/null)" in running|degraded) true ;; *) false ;; esac; }';
+
 const hasCommit = (recovery: Recovery) => recovery.commitAt !== undefined && recovery.commitAt >= 0;
 
 function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] {
@@ -112,8 +115,9 @@ function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] 
   const before = [...said('release-failed', 'failed'), ...block(recovery.beforeSwitch)];
   const after = [...said('switched-back', 'rolled-back'), ...block(recovery.afterSwitch)];
   const disarm = recovery.boot ? [`    ${renderCmd(recovery.boot.disarm, options)}`] : [];
-  // A switch-back cut short by a shutdown (systemd starts nothing then) is left armed for the boot to finish.
-  const disarmUnlessStopping = recovery.boot ? [`    [ "$(systemctl is-system-running 2>/dev/null)" = stopping ] || ${renderCmd(recovery.boot.disarm, options)}`] : [];
+  // A switch-back cut short by a shutdown (systemd starts nothing then, and may not even answer) is left armed
+  // for the boot to finish: only a system known to be up disarms it.
+  const disarmUnlessStopping = recovery.boot ? [`    ${systemUp} && ${renderCmd(recovery.boot.disarm, options)}`] : [];
   const committed = [...said('kept', 'ok'), ...block(recovery.afterCommit ?? []), ...disarm];
   after.push(...disarmUnlessStopping);
   const record = recovery.record

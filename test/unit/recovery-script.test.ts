@@ -2,7 +2,7 @@
 // and a script stopped (SIGTERM from the agent when slipway is gone) after the commit point keeps the release.
 // The TERM takes effect once the command in flight ends, as on a host.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -87,23 +87,35 @@ describe('the history line a host writes while it repairs', () => {
 describe('the switch-back a boot finishes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-boot-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const layout = { meta: dir };
+  const layout = { meta: dir, lockFile: join(dir, 'deploy.lock') };
   const back: Step[] = [{ id: 'switch-back', title: 'Send traffic back', commands: [cmd('echo', 'undo switch-back')] }];
   const file = bootRecoveryFile(layout);
+  /** bash with a systemctl that reports the system `state`. */
+  const runOn = (state: string, script: string) => {
+    writeFileSync(join(dir, 'systemctl'), `#!/bin/sh\necho ${state}\n`, { mode: 0o755 });
+    return spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+  };
 
   it('is armed at the switch and gone once the release is committed or switched back', async () => {
     const { bootRecovery } = await import('../../src/ops/boot.js');
     const boot = bootRecovery(layout, back, undefined);
     const armed: Recovery = { ...recovery, boot };
     const exists = () => spawnSync('test', ['-f', file]).status === 0;
-    // Stopped during the health check, on a system that keeps running: switched back, disarmed.
-    run(renderScript(steps(2), {}, armed));
+    // Stopped during the health check while the system shuts down (or systemd does not answer): left armed.
+    runOn('stopping', renderScript(steps(2), {}, armed));
+    expect(exists()).toBe(true);
+    runOn('', renderScript(steps(2), {}, armed));
+    expect(exists()).toBe(true);
+    // The same on a system that keeps running: switched back, disarmed.
+    runOn('running', renderScript(steps(2), {}, armed));
     expect(exists()).toBe(false);
     // A script that ends right after the switch (as a power loss would leave it) stays armed.
     run(renderScript(steps(-1).slice(0, 3), {}, { ...armed, commitAt: -1 }));
     expect(exists()).toBe(true);
     const text = readFileSync(file, 'utf8');
-    expect(text).toBe(['#!/bin/bash', '# Written by slipway at a switch; run at boot if the server stopped before the release was committed.', 'set +u', "echo 'undo switch-back'", `rm -f ${file}`, ''].join('\n'));
+    expect(text).toBe(
+      ['#!/bin/bash', '# Written by slipway at a switch; run at boot if the server stopped before the release was committed.', 'set +u', `exec 9>>${layout.lockFile}`, 'flock -w 300 9', "echo 'undo switch-back'", `rm -f ${file}`, ''].join('\n'),
+    );
     // What the boot unit runs: the switch-back, then the file is gone.
     expect(spawnSync('bash', [file], { encoding: 'utf8' }).stdout).toBe('undo switch-back\n');
     expect(exists()).toBe(false);
