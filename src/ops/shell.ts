@@ -161,11 +161,18 @@ export function renderScript(steps: readonly Step[], options: RenderOptions = {}
   // With nobody reading the output any more, a write must fail (and trigger recovery), not kill the script.
   if (recovery) lines.push("trap '' PIPE", ...recoveryFunction(recovery, options));
   if (recovery?.pending) lines.push(recovery.pending.shell);
+  if (recovery) {
+    // The script's own bookkeeping at the switch and the commit, as one call each: the steps stay exactly the
+    // commands `plan` prints.
+    const atSwitch = ['slipway_switched=1', ...(recovery.boot?.arm ?? []).map((c) => renderCmd(c, options))];
+    const atCommit = ['slipway_switched=2', ...(recovery.pendingKept ? [recovery.pendingKept.shell] : []), ...(recovery.boot ? [renderCmd(recovery.boot.disarm, options)] : [])];
+    lines.push('slipway_at_switch() {', ...atSwitch, '}', 'slipway_at_commit() {', ...atCommit, '}');
+  }
   steps.forEach((step, i) => {
     lines.push(`echo ${quote(`${STEP_MARKER}${step.id}`)}`);
     if (recovery?.record) lines.push(`slipway_step=${quote(JSON.stringify(step.title).slice(1, -1))}`);
-    if (recovery && i === recovery.switchAt) lines.push('slipway_switched=1', ...(recovery.boot?.arm ?? []).map((c) => renderCmd(c, options)));
-    if (recovery && i === recovery.commitAt) lines.push('slipway_switched=2', ...(recovery.pendingKept ? [recovery.pendingKept.shell] : []), ...(recovery.boot ? [renderCmd(recovery.boot.disarm, options)] : []));
+    if (recovery && i === recovery.switchAt) lines.push('slipway_at_switch');
+    if (recovery && i === recovery.commitAt) lines.push('slipway_at_commit');
     for (const command of step.commands) lines.push(renderCmd(command, options));
   });
   return `${lines.join('\n')}\n`;

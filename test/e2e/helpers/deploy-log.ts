@@ -25,7 +25,7 @@ const DEPLOYER = '# on the deployer\n';
  * The script's own bookkeeping (which part of it ran, and the step it is in, for its self-recovery and the
  * history line it writes then), not a command of a step.
  */
-const BOOKKEEPING = /^slipway_(switched=\d+|step=.*)$/;
+const BOOKKEEPING = /^slipway_(step=.*|at_switch|at_commit)$/;
 
 export function parseRuns(log: string): Run[] {
   const runs: Run[] = [];
