@@ -39,7 +39,7 @@ export function planText(plan: Plan): string {
     lines.push(...host.warnings.map((w) => `# warning: ${w}`));
     lines.push(...stepsText(host.steps, 1));
     if (host.onFailureBeforeSwitch.length > 0) lines.push('# if a step before the switch fails:', ...host.onFailureBeforeSwitch.flatMap(commandsOf));
-    lines.push(`# if a step from the switch to step ${host.commitIndex} fails:`, ...host.onFailureAfterSwitch.flatMap(commandsOf));
+    lines.push(`# if a step from the switch to step ${host.commitIndex} fails (or the server stops then: run at its next boot):`, ...host.onFailureAfterSwitch.flatMap(commandsOf));
     lines.push(`# if step ${host.commitIndex + 1} or a later one fails, the new release stays (it passed its checks):`, ...host.onInterruptedCommit.flatMap(commandsOf));
   }
   return `${lines.join('\n')}\n`;
