@@ -3,16 +3,14 @@
 // at the same instant must end with one release live and the other deploy refused, naming who holds the lock.
 // Each test boots its own server (blue/green slots behind nginx) and takes it down.
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../src/ops/history.js';
-import { HelloRepo, SECRET, releasesOn, runningHelloUnits, type CliResult } from './helpers/hello-app.js';
+import { HelloRepo, releasesOn, runningHelloUnits } from './helpers/hello-app.js';
 import { cutLink } from './helpers/link-cut.js';
 import { onServer, waitFor } from './helpers/python-app.js';
 import { withSandboxes, type TestServer } from './helpers/sandbox.js';
 import { get, pageVersion, startLoad } from './helpers/web-client.js';
 
-const CLI = fileURLToPath(new URL('../../bin/slipway.js', import.meta.url));
 const DRAIN = 3;
 const HTTP = { enabled: true, default_server: true, drain_seconds: DRAIN };
 
@@ -28,22 +26,6 @@ async function helloRepo(server: TestServer, extra: Record<string, unknown> = {}
   return repo;
 }
 
-/** `slipway -c <repo> ...args`; `onLine(line)` starts once, when its progress first shows `line`. */
-function cliWhen(repo: HelloRepo, line: string, onLine: () => void, ...args: string[]): Promise<CliResult & { reached: boolean }> {
-  const child = spawn(process.execPath, [CLI, '-c', repo.dir, ...args], { env: { ...process.env, HELLO_SECRET: SECRET } });
-  let stdout = '';
-  let stderr = '';
-  let reached = false;
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (!reached && stderr.includes(line)) {
-      reached = true;
-      onLine();
-    }
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, reached })));
-}
 
 async function historyOf(repo: HelloRepo): Promise<HistoryEntry[]> {
   const result = await repo.cli('history', 'sandbox', '--json');
@@ -88,9 +70,14 @@ async function cutDuringHook(name: string, hookSeconds: number): Promise<void> {
     await repo.configure([server!], { env_vars: {}, http: HTTP, hooks: { after_switch: [`sleep ${hookSeconds}`] } });
     await repo.commit('v2');
     let cut: Promise<void> | undefined;
-    const deploy = await cliWhen(repo, 'Run after_switch hooks', () => {
-      cut = new Promise((r) => setTimeout(r, 1000)).then(() => cutLink(server!, 25));
-    }, 'deploy', 'sandbox');
+    const deploy = await repo.cliWhen(
+      'Run after_switch hooks',
+      () => {
+        cut = new Promise((r) => setTimeout(r, 1000)).then(() => cutLink(server!, 25));
+      },
+      'deploy',
+      'sandbox',
+    );
     await cut;
     expect(deploy.reached, deploy.stderr).toBe(true);
     // The client could not know the outcome: it must not claim success.

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { TestServer } from './sandbox.js';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { ExampleRepo, run, type CliResult } from './example-repo.js';
 
 export type { CliResult };
@@ -67,24 +67,31 @@ export class HelloRepo extends ExampleRepo {
   }
 
   /**
-   * `slipway -c <repo> ...args`, sent `signal` as soon as its progress shows `line` (as a user pressing Ctrl-C, or
-   * a kill -9, at that step). Resolves with what it printed and how it ended.
+   * `slipway -c <repo> ...args`, calling `onLine(child)` once, as soon as its progress shows `line` (to interrupt
+   * it there, or to cause a fault at that step). Resolves with what it printed and how it ended.
    */
-  cliInterrupted(line: string, signal: NodeJS.Signals, ...args: string[]): Promise<CliResult & { signal: string | null; interrupted: boolean }> {
+  cliWhen(line: string, onLine: (child: ChildProcess) => void, ...args: string[]): Promise<CliResult & { signal: string | null; reached: boolean }> {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'slipway.js'), '-c', this.dir, ...args], { cwd: ROOT, env: { ...process.env, HELLO_SECRET: SECRET } });
     let stdout = '';
     let stderr = '';
-    let interrupted = false;
+    let reached = false;
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (!interrupted && stderr.includes(line)) {
-        interrupted = true;
-        child.kill(signal);
+      if (!reached && stderr.includes(line)) {
+        reached = true;
+        onLine(child);
       }
     });
-    return new Promise((resolve) => child.on('close', (code, sig) => resolve({ code: code ?? -1, signal: sig, stdout, stderr, interrupted })));
+    return new Promise((resolve) => child.on('close', (code, sig) => resolve({ code: code ?? -1, signal: sig, stdout, stderr, reached })));
   }
+
+  /** `slipway -c <repo> ...args`, sent `signal` at the step `line` (a user's Ctrl-C, or a kill -9, there). */
+  async cliInterrupted(line: string, signal: NodeJS.Signals, ...args: string[]): Promise<CliResult & { signal: string | null; interrupted: boolean }> {
+    const { reached, ...result } = await this.cliWhen(line, (child) => child.kill(signal), ...args);
+    return { ...result, interrupted: reached };
+  }
+
 
 }
 
