@@ -48,12 +48,12 @@ export function get(target: Target, path: string, options: { https?: boolean; ca
 }
 
 /**
- * A keep-alive connection the server closed just as a request went out on it: no byte of an answer came back,
- * and a client may (browsers and curl do) send the idempotent request again on a new connection (RFC 9112
- * 9.3.1). nginx closes its idle keep-alive connections when a reload retires its old workers.
+ * A connection closed before any byte of an answer. nginx closes its idle keep-alive connections when a reload
+ * retires its old workers, so a request sent on one at that instant gets a reset (RFC 9112 9.3.1 lets a client
+ * send it again); a retiring worker also closes a connection it had just accepted, before reading a request.
+ * Either way the request was never handled.
  */
-export const closedKeepAlive = (error: Error & { reusedSocket?: boolean; code?: string }) =>
-  error.reusedSocket === true && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
+export const closedUnanswered = (error: Error & { code?: string }) => error.code === 'ECONNRESET' || error.message === 'socket hang up';
 
 /** The version the hello example's page shows, or undefined. */
 export const pageVersion = (body: string) => /<p>version ([^<]*)<\/p>/.exec(body)?.[1];
@@ -62,7 +62,7 @@ export interface LoadResult {
   total: number;
   /** Non-2xx answers and connection errors (after the one retry below), each with what happened. */
   failed: number;
-  /** Requests sent again, once, on a new connection because nginx had closed the reused one (`closedKeepAlive`). */
+  /** Requests sent again on a new connection (at most twice) because nginx closed theirs unanswered at a reload. */
   retried: number;
   failures: string[];
   /** How many answers showed each version of the page. */
@@ -87,11 +87,14 @@ export function startLoad(target: Target, options: { path?: string; concurrency?
     while (!stopped && result.total < maxRequests && Date.now() < deadline) {
       result.total++;
       try {
-        const answer = await get(target, path, { agent }).catch((error: Error) => {
-          if (!closedKeepAlive(error)) throw error;
+        // Sent again on a new connection when nginx closed the connection unanswered at a reload (below), at
+        // most twice: the request was never handled, and browsers resend it too.
+        const again = (error: Error) => {
+          if (!closedUnanswered(error)) throw error;
           result.retried++;
-          return get(target, path); // on a new connection
-        });
+          return get(target, path);
+        };
+        const answer = await get(target, path, { agent }).catch(again).catch(again);
         if (answer.status < 200 || answer.status > 299) fail(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
         const version = pageVersion(answer.body) ?? '(none)';
         result.versions[version] = (result.versions[version] ?? 0) + 1;
