@@ -77,7 +77,10 @@ describe.each(['local', 'ssh'] as const)('the deploy lock through the %s executo
 
   it('waits for a running deploy with --lock-wait', async () => {
     const first = spawnDeploy(project.dir);
-    await until(async () => (await lockStatus()).includes('held'), 'the first deploy to take the lock');
+    let firstErr = '';
+    first.stderr?.on('data', (d: Buffer) => (firstErr += d.toString()));
+    // A first deploy that ended before the lock was seen held says why.
+    await until(async () => (await lockStatus()).includes('held') || (first.exitCode !== null && Promise.reject(new Error(`the first deploy exited ${first.exitCode}: ${firstErr}`))), 'the first deploy to take the lock');
     const second = await cli(project.dir, ['deploy', 'dev', '--lock-wait', '30'], { APP_SECRET: SECRET });
     expect(second.code, second.err).toBe(0);
     expect(await exited(first)).toBe(0);
