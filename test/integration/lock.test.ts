@@ -46,7 +46,7 @@ describe.each(['local', 'ssh'] as const)('the deploy lock through the %s executo
         : [`  - host: 127.0.0.1`, `    port: ${sshd.port}`, '    user: root', `    identity_file: ${sshd.identityFile}`, `    known_hosts_file: ${sshd.knownHostsFile}`].join('\n');
     project.writeConfig(
       'deploy-dev.yml',
-      ['project:', '  name: shop', 'servers:', server, `base_path: ${project.basePath}`, 'env_vars:', '  APP_SECRET: ${APP_SECRET}', 'hooks:', '  build: ["if [ -f SLOW ]; then sleep 4; fi"]', ''].join('\n'),
+      ['project:', '  name: shop', 'servers:', server, `base_path: ${project.basePath}`, 'env_vars:', '  APP_SECRET: ${APP_SECRET}', 'hooks:', '  build: ["if [ -f SLOW ]; then sleep 6; fi"]', ''].join('\n'),
     );
     project.commit({ VERSION: 'v1\n', '.gitignore': '.slipway/\n' });
   });
