@@ -106,21 +106,20 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
     results[i]!.busyMs += Date.now() - started;
     return outcome;
   };
-  const recovery = (p: HostPlan, switchAt: number, commitAt: number): Recovery => ({
+  const bookkeeping = hosts.map((p) => hostBookkeeping(p, history));
+  const recovery = (i: number, switchAt: number, commitAt: number): Recovery => ({
     switchAt,
-    beforeSwitch: p.onFailureBeforeSwitch,
-    afterSwitch: p.onFailureAfterSwitch,
+    beforeSwitch: hosts[i]!.onFailureBeforeSwitch,
+    afterSwitch: hosts[i]!.onFailureAfterSwitch,
     commitAt,
-    afterCommit: p.onInterruptedCommit,
-    // A host that has to repair itself also records it: the client may be gone by then.
-    ...(history ? hostRecords(p, history) : {}),
-    boot: bootFor(p, history),
+    afterCommit: hosts[i]!.onInterruptedCommit,
+    ...bookkeeping[i]!,
   });
   /** `after`: whether this host had switched (then it switches back; otherwise it only undoes its preparation). */
   const undoOthers = async (after: (i: number) => boolean) => {
     await mapLimit(hosts, limit, async (p, i) => {
       if (!results[i]!.outcome.ok) return;
-      const disarm: Step = { id: 'disarm', title: 'Disarm the switch-back at boot', commands: [bootFor(p, history).disarm] };
+      const disarm: Step = { id: 'disarm', title: 'Disarm the switch-back at boot', commands: [bookkeeping[i]!.boot.disarm] };
       const outcome = await run(i, after(i) ? [...p.onFailureAfterSwitch, disarm] : p.onFailureBeforeSwitch);
       results[i]!.switchedBack = after(i) && outcome.ok;
     });
@@ -128,13 +127,13 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
 
   if (hosts.length === 1) {
     const host = hosts[0]!;
-    const outcome = await run(0, host.steps, recovery(host, host.switchIndex, host.commitIndex));
+    const outcome = await run(0, host.steps, recovery(0, host.switchIndex, host.commitIndex));
     results[0]!.outcome = outcome;
     results[0]!.switchedBack = outcome.recovered === 'after';
     return results;
   }
 
-  const prepared = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(0, p.switchIndex), recovery(p, -1, -1)));
+  const prepared = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(0, p.switchIndex), recovery(i, -1, -1)));
   prepared.forEach((outcome, i) => (results[i]!.outcome = outcome));
   if (prepared.some((o) => !o.ok)) {
     await undoOthers(() => false);
@@ -146,7 +145,7 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   // goes back with it: all-or-nothing.
   const switched: (StepsOutcome | undefined)[] = hosts.map(() => undefined);
   for (const batch of plan.batches ?? [hosts.map((_, i) => i)]) {
-    const outcomes = await mapLimit(batch, limit, (i) => run(i, hosts[i]!.steps.slice(hosts[i]!.switchIndex, hosts[i]!.commitIndex), recovery(hosts[i]!, 0, -1)));
+    const outcomes = await mapLimit(batch, limit, (i) => run(i, hosts[i]!.steps.slice(hosts[i]!.switchIndex, hosts[i]!.commitIndex), recovery(i, 0, -1)));
     batch.forEach((i, k) => (switched[i] = outcomes[k]));
     if (outcomes.some((o) => !o.ok)) break;
   }
@@ -159,7 +158,7 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
     await undoOthers((i) => switched[i] !== undefined);
     return results;
   }
-  const committed = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(p.commitIndex), recovery(p, 0, 0)));
+  const committed = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(p.commitIndex), recovery(i, 0, 0)));
   committed.forEach((outcome, i) => {
     const reports = [prepared[i]!, switched[i] ?? { ok: true }, outcome].flatMap((o) => o.reports ?? []);
     results[i]!.outcome = { ...outcome, reports };
@@ -167,18 +166,21 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   return results;
 }
 
-/** What a boot runs if the server stops between the switch and the commit, with the history line it then writes. */
-function bootFor(p: HostPlan, history: OperationRecord | undefined): BootRecovery {
-  return bootRecovery(p.layout, p.onFailureAfterSwitch, history ? hostRecords(p, history).record : undefined);
-}
-
-function hostRecords(p: HostPlan, history: OperationRecord): Pick<Recovery, 'record' | 'pending' | 'pendingKept'> {
+/**
+ * A host's own bookkeeping, the same in every script of the operation: with a history record, the line it writes
+ * when it repairs (the client may be gone by then) and the pending lines the agent finishes; and the boot-time
+ * switch-back, with that line told the switch-back happened at boot.
+ */
+function hostBookkeeping(p: HostPlan, history: OperationRecord | undefined): Pick<Recovery, 'record' | 'pending' | 'pendingKept'> & { boot: BootRecovery } {
+  if (!history) return { boot: bootRecovery(p.layout, p.onFailureAfterSwitch, undefined) };
   const entry = { ...history.entry, from: p.from ?? null, to: p.to };
   const { label } = p.target;
+  const record = recordFromHost(p.layout, entry, label, history.startedMs);
   return {
-    record: recordFromHost(p.layout, entry, label, history.startedMs),
+    record,
     pending: pendingFromHost(p.layout, entry, label, history.startedMs),
     pendingKept: pendingFromHost(p.layout, entry, label, history.startedMs, true),
+    boot: bootRecovery(p.layout, p.onFailureAfterSwitch, record),
   };
 }
 

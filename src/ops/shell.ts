@@ -112,14 +112,12 @@ function recoveryFunction(recovery: Recovery, options: RenderOptions): string[] 
   const block = (steps: readonly Step[]) => steps.flatMap((step) => [`    echo ${quote(`${RECOVER_MARKER}${step.id}`)}`, ...step.commands.map((c) => `    ${renderCmd(c, options)}`)]);
   // With a record, each branch says what it did, for the host's own history line.
   const said = (outcome: string, result: string) => (recovery.record ? [`    slipway_outcome=${outcome} slipway_result=${result}`] : []);
+  const disarm = recovery.boot ? renderCmd(recovery.boot.disarm, options) : undefined;
   const before = [...said('release-failed', 'failed'), ...block(recovery.beforeSwitch)];
-  const after = [...said('switched-back', 'rolled-back'), ...block(recovery.afterSwitch)];
-  const disarm = recovery.boot ? [`    ${renderCmd(recovery.boot.disarm, options)}`] : [];
   // A switch-back cut short by a shutdown (systemd starts nothing then, and may not even answer) is left armed
   // for the boot to finish: only a system known to be up disarms it.
-  const disarmUnlessStopping = recovery.boot ? [`    ${systemUp} && ${renderCmd(recovery.boot.disarm, options)}`] : [];
-  const committed = [...said('kept', 'ok'), ...block(recovery.afterCommit ?? []), ...disarm];
-  after.push(...disarmUnlessStopping);
+  const after = [...said('switched-back', 'rolled-back'), ...block(recovery.afterSwitch), ...(disarm ? [`    ${systemUp} && ${disarm}`] : [])];
+  const committed = [...said('kept', 'ok'), ...block(recovery.afterCommit ?? []), ...(disarm ? [`    ${disarm}`] : [])];
   const record = recovery.record
     ? [
         '  if [ "$slipway_rc" = 143 ]; then slipway_result=interrupted slipway_error="interrupted during $slipway_step"; else slipway_error="$slipway_step failed (exit $slipway_rc)"; fi',
