@@ -4,8 +4,7 @@
 // Each test boots its own server (blue/green slots behind nginx) and takes it down.
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HistoryEntry } from '../../src/ops/history.js';
-import { HelloRepo, releasesOn, runningHelloUnits } from './helpers/hello-app.js';
+import { HelloRepo, historyOf, releasesOn, runningHelloUnits } from './helpers/hello-app.js';
 import { cutLink } from './helpers/link-cut.js';
 import { onServer, waitFor } from './helpers/python-app.js';
 import { withSandboxes, type TestServer } from './helpers/sandbox.js';
@@ -26,12 +25,6 @@ async function helloRepo(server: TestServer, extra: Record<string, unknown> = {}
   return repo;
 }
 
-
-async function historyOf(repo: HelloRepo): Promise<HistoryEntry[]> {
-  const result = await repo.cli('history', 'sandbox', '--json');
-  expect(result.code, result.stderr).toBe(0);
-  return (JSON.parse(result.stdout) as { entries: HistoryEntry[] }[])[0]!.entries;
-}
 
 /** The lock is free again: no agent is still deploying or repairing on the host. */
 async function lockFreed(repo: HelloRepo, ms: number): Promise<boolean> {

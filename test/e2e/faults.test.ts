@@ -4,11 +4,10 @@
 // rollback within the drain period leaves no slot running without its drain timer; a stranger holding the new
 // slot's port (answering 200 on /health) is an error before anything switches, not a passed health check.
 import { afterEach, describe, expect, it } from 'vitest';
-import { HelloRepo, nginxReloadDone, releasesOn, runningHelloUnits } from './helpers/hello-app.js';
+import { HelloRepo, historyOf, nginxReloadDone, releasesOn, runningHelloUnits } from './helpers/hello-app.js';
 import { onServer } from './helpers/python-app.js';
 import { withSandboxes, type TestServer } from './helpers/sandbox.js';
 import { get, pageVersion, startLoad } from './helpers/web-client.js';
-import type { HistoryEntry } from '../../src/ops/history.js';
 
 let repos: HelloRepo[] = [];
 afterEach(async () => {
@@ -27,12 +26,6 @@ async function helloRepo(server: TestServer, extra: Record<string, unknown> = {}
 
 /** Fills a release with many small files, so removing it (the last step's cleanup) takes a few seconds. */
 const slowToRemove = (server: TestServer, id: string) => onServer(server, `mkdir -p /opt/hello/releases/${id}/junk && cd /opt/hello/releases/${id}/junk && seq 1 30000 | xargs touch`);
-
-async function historyOf(repo: HelloRepo): Promise<HistoryEntry[]> {
-  const result = await repo.cli('history', 'sandbox', '--json');
-  expect(result.code, result.stderr).toBe(0);
-  return (JSON.parse(result.stdout) as { entries: HistoryEntry[] }[])[0]!.entries;
-}
 
 const settle = () => new Promise((r) => setTimeout(r, (DRAIN + 2) * 1000));
 

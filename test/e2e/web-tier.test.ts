@@ -26,9 +26,7 @@ async function helloBehindNginx(server: TestServer, http: Record<string, unknown
 
 const versionThrough = async (target: Target) => pageVersion((await get(target, '/')).body);
 
-const reloadDone = nginxReloadDone;
 
-const runningUnits = runningHelloUnits;
 
 /**
  * Pebble on the server: its ACME API on localhost:14000 behind a listener certificate from a throwaway CA (the
@@ -130,7 +128,7 @@ describe('the web tier on sandbox servers', () => {
         "printf 'server {\\n    listen 80 default_server;\\n    server_name rogue.test;\\n    return 418;\\n}\\n' > /etc/nginx/sites-enabled/rogue.conf",
         'nginx -t -q && systemctl reload nginx',
       ].join(' && '));
-      await reloadDone(server!);
+      await nginxReloadDone(server!);
       await repo.configure([server!], { env_vars: {}, http: { domain: 'shop.test', default_server: true } });
       await repo.commit('v2');
       const load = startLoad(shop, { concurrency: 4 });
@@ -162,7 +160,7 @@ describe('the web tier on sandbox servers', () => {
       expect(await versionThrough(site)).toBe('v1');
 
       await repo.commit('v2', { broken: true });
-      await reloadDone(server!);
+      await nginxReloadDone(server!);
       const load = startLoad(site, { concurrency: 8 });
       await new Promise((r) => setTimeout(r, 300));
       const failed = await repo.cli('deploy', 'sandbox');
@@ -178,7 +176,7 @@ describe('the web tier on sandbox servers', () => {
       expect(failed.stderr + failed.stdout).not.toContain('nginx -t refused');
       expect(served.versions).toEqual({ v1: served.total });
       expect(served.total).toBeGreaterThan(200);
-      expect(await runningUnits(server!)).toBe('hello-web@blue.service');
+      expect(await runningHelloUnits(server!)).toBe('hello-web@blue.service');
       expect(await onServer(server!, 'cat /etc/nginx/slipway/hello.upstream.conf')).toContain('server 127.0.0.1:8000;');
       const { current, releases } = (await releasesOn(repo))['e2e-web4']!;
       expect(releases.map((r) => r.status)).toEqual(['ok', 'bad']);
@@ -194,7 +192,7 @@ describe('the web tier on sandbox servers', () => {
       await repo.deploy();
       const site = { address: server!.address, host: server!.address };
 
-      await reloadDone(server!);
+      await nginxReloadDone(server!);
       const load = startLoad(site, { concurrency: 8 });
       await repo.commit('v2');
       const deployed = await repo.deploy();
@@ -211,7 +209,7 @@ describe('the web tier on sandbox servers', () => {
 
       // The drain timer the deploy set for blue was cancelled; green (v2) drains now instead.
       await new Promise((r) => setTimeout(r, (drainSeconds + 2) * 1000));
-      expect(await runningUnits(server!)).toBe('hello-web@blue.service');
+      expect(await runningHelloUnits(server!)).toBe('hello-web@blue.service');
       expect(await versionThrough(site)).toBe('v1');
       const { current, releases } = (await releasesOn(repo))['e2e-web5']!;
       expect(releases.map((r) => r.status)).toEqual(['ok', 'bad']);
@@ -227,7 +225,7 @@ describe('the web tier on sandbox servers', () => {
       const site = { address: server!.address, host: server!.address };
       expect((await get(site, '/')).body).toContain('HELLO_SECRET is set');
 
-      await reloadDone(server!);
+      await nginxReloadDone(server!);
       const load = startLoad(site, { concurrency: 8 });
       const unset = await repo.cli('env', 'unset', 'sandbox', 'HELLO_SECRET');
       const served = await load.stop();
@@ -241,7 +239,7 @@ describe('the web tier on sandbox servers', () => {
 
       // The serving slot was never restarted in place; the old one drains.
       await new Promise((r) => setTimeout(r, 4000));
-      expect(await runningUnits(server!)).toBe('hello-web@green.service');
+      expect(await runningHelloUnits(server!)).toBe('hello-web@green.service');
       // status checks the slot that serves now (green, 8001), not the one the release first started in.
       const status = await repo.cli('status', 'sandbox', '--json');
       const health = (JSON.parse(status.stdout) as { health: { url: string; ok: boolean } }[])[0]!.health;
@@ -264,15 +262,15 @@ describe('the web tier on sandbox servers', () => {
       expect(await upstream()).toBe('server 127.0.0.1:8001');
 
       expect(await deployWith('restart', 'v3')).toContain('Stop the blue/green slots: the web process restarts in place on port 8000');
-      expect(await runningUnits(server!)).toBe('hello-web.service');
+      expect(await runningHelloUnits(server!)).toBe('hello-web.service');
       expect(await upstream()).toBe('server 127.0.0.1:8000');
       expect(await versionThrough(site)).toBe('v3');
       await deployWith('restart', 'v4');
       expect(await waitFor(() => versionThrough(site).catch(() => undefined), (v) => v === 'v4', 5000)).toBe('v4');
-      expect(await runningUnits(server!)).toBe('hello-web.service');
+      expect(await runningHelloUnits(server!)).toBe('hello-web.service');
 
       expect(await deployWith('blue-green', 'v5')).toContain('Stop hello-web.service: the web process moves to blue/green slots');
-      expect(await runningUnits(server!)).toBe('hello-web@blue.service');
+      expect(await runningHelloUnits(server!)).toBe('hello-web@blue.service');
       expect(await versionThrough(site)).toBe('v5');
     });
   });

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import type { TestServer } from './sandbox.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ExampleRepo, run, type CliResult } from './example-repo.js';
+import type { HistoryEntry } from '../../../src/ops/history.js';
 
 export type { CliResult };
 
@@ -116,6 +117,13 @@ export async function releasesOn(repo: HelloRepo): Promise<Record<string, Releas
   if (result.code !== 0) throw new Error(`releases failed: ${result.stderr}`);
   const hosts = JSON.parse(result.stdout) as ({ host: string } & Releases)[];
   return Object.fromEntries(hosts.map((h) => [h.host, { current: h.current, releases: h.releases.map((r) => ({ id: r.id, status: r.status })) }]));
+}
+
+/** The sandbox environment's history on its one server, oldest first. */
+export async function historyOf(repo: HelloRepo): Promise<HistoryEntry[]> {
+  const result = await repo.cli('history', 'sandbox', '--json');
+  if (result.code !== 0) throw new Error(`history failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { entries: HistoryEntry[] }[])[0]!.entries;
 }
 
 export interface Page {
