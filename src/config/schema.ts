@@ -40,7 +40,7 @@ const server = obj(
       enum: ['yes', 'accept-new'],
       default: 'yes',
     }),
-    roles: list('Roles of this server (web, worker, db, ...).', str('A role name.', ROLE), { default: ['web'] }),
+    roles: list('Roles of this server: web, worker, scheduler, db, redis, lb (the load balancer holding the public site), or your own.', str('A role name.', ROLE), { default: ['web'] }),
     private_address: str('IP address the other servers of the environment reach this one by (a private network); defaults to `host` when that is an address, or the sandbox server\'s address. Needed for a `db` or `redis` server and the app servers that use it when `host` is a name.', { pattern: IP_ADDRESS, patternHint: 'an IPv4 or IPv6 address' }),
   },
   {},

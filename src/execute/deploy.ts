@@ -10,10 +10,16 @@ import { readRepoFiles } from './repo-files.js';
 import { resolveProfile } from '../recipes/index.js';
 import type { AppProfile, RepoFiles } from '../recipes/types.js';
 import { venvKey } from '../plan/venv.js';
-import { webFiles, webPackages, webTierFor } from '../plan/web.js';
+import { siteFiles, sitePackages, webTierFor } from '../plan/web.js';
 import { UserError } from '../errors.js';
 import { deployPlacement } from '../plan/data-servers.js';
 import { configureDatabaseServer, environmentTopology } from './data-servers.js';
+import { resolveTargets } from './targets.js';
+import { topologyOf } from '../plan/data-servers.js';
+import { balancingNotes, balancingOf, batchGuards, isBalancer, servingNow, withBalancersLast, type Balancing } from '../plan/balancer.js';
+import { readUpstream, sitePaths } from '../ops/web.js';
+import type { Layout } from '../plan/layout.js';
+import type { Config } from '../config/types.js';
 import { serverLabel, singletonMoves, singletonPlacement, switchBatches, topologyNotes } from '../plan/topology.js';
 import { singletonRecord } from '../plan/handover.js';
 import { stopMovedSingletons } from './singletons.js';
@@ -48,8 +54,9 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const tier = webTierFor(config, resolveProfile({ config, files, cores: 1 }).processes, layout);
   const wants = {
     pythonVersion: config.project.python_version,
-    packages: [...packagesToProbe(config), ...webPackages(tier)],
-    files: webFiles(tier),
+    // The public site's files and packages: a superset of what a web server behind load balancers needs.
+    packages: [...packagesToProbe(config), ...(tier ? sitePackages(config.http, { kind: 'public' }) : [])],
+    files: tier ? siteFiles(config.http, layout, { kind: 'public' }) : [],
     slotProcess: tier?.process, // restart too: slots left by blue/green must stop (strategyChange)
   };
   const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, resolved.sha, wants)));
@@ -61,20 +68,23 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const id = releaseId(now, resolved.sha, facts.flatMap((f) => f.releases.map((r) => r.id)));
   const who = deployer();
   // The database lives on the server with role db; with none, on every server (each has its own localhost).
-  const data = deployPlacement(config, await environmentTopology(ctx.loaded), connections.map((c) => c.target));
+  const everyServer = await resolveTargets(config);
+  const data = deployPlacement(config, topologyOf(config, everyServer), connections.map((c) => c.target));
   // Placement from every configured server, so a deploy to some of them (--host) never moves a singleton.
   const placement = singletonPlacement(profile.processes, config.servers);
+  const balancing = balancingOf(config, profile.processes, everyServer, placement);
+  const upstreams = await balancerUpstreams(connections, layout, balancing);
   const topology = { placement, record: singletonRecord(placement, config.servers) };
   const reached = connections.map((c) => c.target.label);
   const moves = singletonMoves({ placement, recorded: facts.map((f) => f.singletons), reached, configured: config.servers.map(serverLabel), unit: (p) => unitName(layout, p) });
-  const batches = switchBatches(connections.length, config.deploy.batch_size, config.http.strategy);
+  const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
   return {
     action: 'deploy',
     env: config.environment,
     ref: resolved.ref,
     sha: resolved.sha,
-    batches,
-    notes: topologyNotes(placement, moves, batches, reached),
+    ...rolling,
+    notes: [...topologyNotes(placement, moves, rolling.batches, reached), ...rolling.notes, ...balancingNotes(balancing, upstreams)],
     moves,
     hosts: connections.map((connection, i) =>
       planDeployHost({
@@ -95,6 +105,8 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         runsMigrations: i === data.migrator,
         endpoints: data.endpoints,
         topology,
+        balancing,
+        balancerUpstream: upstreams[i],
       }),
     ),
   };
@@ -104,14 +116,45 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
   const layout = layoutForRef(ctx.loaded, branch);
   const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, undefined, { slotProcess: ctx.loaded.config.health.process })));
   const { config } = ctx.loaded;
+  // The web process as the config names it (a rollback reads no repository for the recipe's): where it runs.
+  const web = { [config.health.process]: config.processes[config.health.process] ?? { command: '', roles: ['web'], stop_timeout: 35, singleton: false } };
+  const balancing = balancingOf(config, web, await resolveTargets(config), {});
+  const upstreams = await balancerUpstreams(connections, layout, balancing);
+  const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
   return {
     action: 'rollback',
     env: config.environment,
     ref: null,
     sha: null,
-    batches: switchBatches(connections.length, config.deploy.batch_size, config.http.strategy),
+    ...rolling,
     hosts: connections.map((connection, i) => planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested })),
   };
+}
+
+/** Each host's load balancer upstream now (undefined for a host that is none, or has none yet). */
+async function balancerUpstreams(connections: readonly HostConnection[], layout: Layout, balancing: Balancing | undefined): Promise<(string | undefined)[]> {
+  return Promise.all(
+    connections.map(async (c) => {
+      if (!balancing || !isBalancer(c.target)) return undefined;
+      const result = await c.session.run(readUpstream(sitePaths(layout)).shell);
+      const text = result.lines.join('\n');
+      return text.trim() === '' ? undefined : `${text.replace(/\n*$/, '')}\n`;
+    }),
+  );
+}
+
+/**
+ * Switch batches (deploy.batch_size, load balancers last) and, for a restart behind load balancers, the steps
+ * that take each batch out of rotation and back.
+ */
+function rollingSwitch(config: Config, connections: readonly HostConnection[], layout: Layout, balancing: Balancing | undefined, upstreams: readonly (string | undefined)[]) {
+  const balancerHosts = connections.flatMap((c, i) => (balancing && isBalancer(c.target) ? [i] : []));
+  const others = connections.map((_, i) => i).filter((i) => !balancerHosts.includes(i));
+  const batches = withBalancersLast(switchBatches(others.length, config.deploy.batch_size, config.http.strategy).map((b) => b.map((k) => others[k]!)), balancerHosts);
+  if (!balancing || config.http.strategy !== 'restart') return { batches, notes: [] };
+  const serving = servingNow(upstreams);
+  const { guards, notes } = batchGuards({ layout, http: config.http, balancing, labels: connections.map((c) => c.target.label), batches, balancerHosts, serving });
+  return { batches, guards, notes };
 }
 
 async function execute(ctx: OperationContext, connections: HostConnection[], plan: Plan, started: number): Promise<OperationReport> {

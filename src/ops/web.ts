@@ -105,21 +105,44 @@ export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
  * Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. An upstream that
  * already says this (a recovery before traffic moved) is left alone: a reload would only make clients reconnect.
  */
-export function rewriteUpstream(paths: SitePaths, upstream: string): Cmd[] {
+export function rewriteUpstream(paths: SitePaths, upstream: string, settle?: { seconds: number }): Cmd[] {
   const backup = `${paths.upstream}.slipway-prev`;
+  const workers = `${paths.upstream}.slipway-workers`;
   return [
     {
       if: { argv: ['cmp', '-s', '-', paths.upstream], stdin: { text: upstream } },
       then: [cmd('echo', 'nginx already sends traffic there')],
       else: [
+        ...(settle ? [rememberWorkers(workers)] : []),
         { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
         ...writeFile({ path: paths.upstream, text: upstream }),
         checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
         // Reloaded: the backup has served its purpose (left behind, it is an orphan of every switch).
         cmd('rm', '-f', backup),
+        ...(settle ? [workersRetired(workers, settle.seconds)] : []),
       ],
     },
   ];
+}
+
+/** The nginx workers running before a reload (the master's children), into `file`. */
+function rememberWorkers(file: string): Snippet {
+  return { shell: `pgrep -P "$(cat /run/nginx.pid 2>/dev/null)" >${quote(file)} 2>/dev/null || true` };
+}
+
+/**
+ * A reload returns once nginx got the signal; the workers that ran the old configuration go on with requests
+ * they already had. Once every one of them has exited, no request the old configuration routed is in flight.
+ * Bounded (a request may take up to proxy_read_timeout): past it, a warning and the deploy goes on.
+ */
+function workersRetired(file: string, seconds: number): Snippet {
+  const f = quote(file);
+  return {
+    shell: [
+      `( n=0; while [ "$n" -lt ${seconds * 10} ]; do alive=; for p in $(cat ${f}); do [ -d "/proc/$p" ] && alive=1; done; [ -z "$alive" ] && break; sleep 0.1; n=$((n + 1)); done`,
+      `  rm -f ${f}; [ -z "$alive" ] || echo "warning: nginx workers of the previous configuration still run after ${seconds}s" )`,
+    ].join('\n'),
+  };
 }
 
 export function routeTo(layout: Layout, paths: SitePaths, process: string, slot: Slot, upstream: string): Cmd[] {
@@ -145,4 +168,9 @@ export function drainSlot(layout: Layout, process: string, slot: Slot, seconds: 
 export function slotAnswers(layout: Layout, process: string, slot: Slot, probe: Snippet): Snippet {
   const unit = quote(slotUnit(layout, process, slot));
   return { shell: `{ systemctl reset-failed ${unit} >/dev/null 2>&1; systemctl start ${unit} && {\n${probe.shell}\n}; }` };
+}
+
+/** A load balancer's upstream as it is now (empty when it has none yet), at most 64 KiB. */
+export function readUpstream(paths: Pick<SitePaths, 'upstream'>): Snippet {
+  return { shell: `head -c 65536 ${quote(paths.upstream)} 2>/dev/null || true` };
 }

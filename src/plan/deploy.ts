@@ -10,7 +10,8 @@ import type { AppProfile } from '../recipes/types.js';
 import { databaseStep, releaseChecks, systemPackagesStep, venvStep, type AppStepsInput } from './app-steps.js';
 import { appEnv, envFileText } from './env-file.js';
 import { unusedVenvs } from './venv.js';
-import { blueGreenSteps, siteSteps, slotPort, slotsOf, strategyChange, webPackages, webTierFor } from './web.js';
+import { blueGreenSteps, sitePackages, siteSteps, slotPort, slotsOf, strategyChange, webPackages, webTierFor } from './web.js';
+import { balancerHostSteps, isBalancer, placeOf, type Balancing } from './balancer.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
@@ -50,6 +51,10 @@ export interface DeployInput {
   runsMigrations: boolean;
   /** Where singletons run (from every configured server, not only those this deploy reaches). */
   topology: HostTopology;
+  /** The environment's load balancers and web servers (role lb), if it has any. */
+  balancing: Balancing | undefined;
+  /** On a load balancer: its upstream's text now (undefined: none yet). */
+  balancerUpstream: string | undefined;
 }
 
 function envFileCommands(layout: Layout, id: string, vars: Record<string, string>, owner: string | undefined): Cmd[] {
@@ -80,7 +85,9 @@ export function planDeployHost(input: DeployInput): HostPlan {
   }
   const appUser = processes.length > 0 ? layout.appUser : undefined;
   const dir = releaseDir(layout, id);
-  const tier = processes.includes(config.health.process) ? webTierFor(config, profile.processes, layout) : undefined;
+  const tier = processes.includes(config.health.process) ? webTierFor(config, profile.processes, layout, placeOf(input.balancing, target.label)) : undefined;
+  // A load balancer runs no web process: its part is its site and the upstream over the web servers.
+  const balancer = input.balancing && isBalancer(target) ? balancerHostSteps({ config, layout, balancing: input.balancing, facts, upstreamNow: input.balancerUpstream }) : undefined;
   const blueGreen = tier?.strategy === 'blue-green' ? tier : undefined;
   const units = unitFiles(config.project.name, profile.processes, layout, processes, profile.python, blueGreen?.process);
   const unitNames = serviceNames(units);
@@ -97,7 +104,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (processes.length > 0) prepare.push(ensureAppUser(layout), ownShared(layout));
   const steps: Step[] = [];
   const database = input.hostsDatabase ? databaseStep(app) : undefined;
-  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...webPackages(tier), ...(database ? ['postgresql'] : [])], facts);
+  const sitePackagesHere = balancer ? sitePackages(config.http, { kind: 'balancer' }) : webPackages(tier);
+  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...sitePackagesHere, ...(database ? ['postgresql'] : [])], facts);
   if (packages) steps.push(packages);
   steps.push({ id: 'prepare', title: `Prepare ${layout.root}`, commands: prepare });
   if (database) steps.push(database);
@@ -145,6 +153,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   // once the slot answers. Otherwise the site changes before anything switches, under the running slot.
   const siteAfterSlot = blueGreen !== undefined && !slots.live && !facts.files[blueGreen.paths.site];
   if (!siteAfterSlot) steps.push(...site);
+  if (balancer) steps.push(...balancer.prepare);
 
   if (health) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port)));
   steps.push(...handover.beforeSwitch);
@@ -152,7 +161,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const switchIndex = steps.length;
   const afterSwitch = hookCommands(config.hooks.after_switch);
   const change = tier ? strategyChange(tier, layout, facts) : { steps: [], recovery: [] };
-  steps.push(...change.steps);
+  steps.push(...change.steps, ...(balancer?.switch ?? []));
   let recovery: Step[];
   if (blueGreen && health) {
     const workers = handover.restarted;
@@ -163,6 +172,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps.push(...switchSteps({ layout, to: id, units: handover.restarted, afterSwitch, health }));
     recovery = switchBackSteps(layout, facts.current, id, handover.restarted, true, previousHealth(facts, health));
   }
+  if (balancer) recovery = [...balancer.recovery, ...recovery];
 
   const good = goodReleases(facts).filter((r) => r !== facts.current);
   const previous = good[good.length - 1];

@@ -7,7 +7,7 @@ import { healthProbe, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { restartUnits, sha256 } from '../ops/services.js';
 import { cancelDrain, installSite, slotAnswers, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
-import { renderSite, renderUpstream, type SitePaths } from '../render/nginx.js';
+import { renderSite, renderUpstream, type SitePaths, type SitePlace } from '../render/nginx.js';
 import { slotEnvFile, unitName } from '../render/systemd.js';
 import type { HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
@@ -19,12 +19,14 @@ export interface WebTier {
   port: number;
   paths: SitePaths;
   http: Config['http'];
+  /** The public site (unset), or a web server's private site behind load balancers. */
+  place?: SitePlace;
 }
 
 export const slotPort = (tier: WebTier, slot: Slot) => (slot === 'blue' ? tier.port : tier.port + 1);
 
 /** nginx is in front when `http.domain` is set or `http.enabled` is true. */
-export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: Record<string, ProcessConfig>, layout: Layout): WebTier | undefined {
+export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: Record<string, ProcessConfig>, layout: Layout, place: SitePlace = { kind: 'public' }): WebTier | undefined {
   const http = config.http;
   if (!(http.enabled ?? http.domain !== undefined)) return undefined;
   const name = config.health.process;
@@ -36,20 +38,34 @@ export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: R
     const clash = Object.entries(processes).find(([other, p]) => other !== name && p.port === port + 1);
     if (clash) throw new UserError(`processes.${clash[0]}.port ${port + 1}: blue/green runs the ${name} process on ${port} and ${port + 1}`, 'give the other process another port');
   }
-  const names = [http.domain ?? '', ...http.aliases].filter(Boolean);
-  const certificate =
-    http.tls === 'self-signed'
-      ? { fullchain: `/etc/slipway/tls/${layout.unitPrefix}/fullchain.pem`, key: `/etc/slipway/tls/${layout.unitPrefix}/privkey.pem` }
-      : http.tls === 'letsencrypt'
-        ? { fullchain: `/etc/letsencrypt/live/${names[0]}/fullchain.pem`, key: `/etc/letsencrypt/live/${names[0]}/privkey.pem` }
-        : undefined;
-  return { strategy: http.strategy, process: name, port, paths: sitePaths(layout, certificate), http };
+  // Behind a load balancer, TLS ends there: the private site has no certificate.
+  const certificate = place.kind === 'behind' ? undefined : certificateFor(http, layout);
+  return { strategy: http.strategy, process: name, port, paths: sitePaths(layout, certificate), http, place };
 }
 
-/** Files the planner compares with what it would write. */
-export const webFiles = (tier: WebTier | undefined): string[] => (tier ? [tier.paths.site, ...(tier.paths.certificate ? [tier.paths.certificate.fullchain] : [])] : []);
+const siteNames = (http: Pick<Config['http'], 'domain' | 'aliases'>) => [http.domain ?? '', ...http.aliases].filter(Boolean);
 
-export const webPackages = (tier: WebTier | undefined): string[] => (!tier ? [] : tier.http.tls === 'letsencrypt' ? ['nginx', 'certbot'] : tier.http.tls === 'self-signed' ? ['nginx', 'openssl'] : ['nginx']);
+/** Where the public site's certificate lives, per http.tls. */
+export function certificateFor(http: Pick<Config['http'], 'tls' | 'domain' | 'aliases'>, layout: Layout): SitePaths['certificate'] {
+  const names = siteNames(http);
+  if (http.tls === 'self-signed') return { fullchain: `/etc/slipway/tls/${layout.unitPrefix}/fullchain.pem`, key: `/etc/slipway/tls/${layout.unitPrefix}/privkey.pem` };
+  if (http.tls === 'letsencrypt') return { fullchain: `/etc/letsencrypt/live/${names[0]}/fullchain.pem`, key: `/etc/letsencrypt/live/${names[0]}/privkey.pem` };
+  return undefined;
+}
+
+/** Files the planner compares with what it would write (a load balancer's site and certificate too). */
+export function siteFiles(http: Config['http'], layout: Layout, place: SitePlace): string[] {
+  const paths = sitePaths(layout, place.kind === 'behind' ? undefined : certificateFor(http, layout));
+  return [paths.site, ...(paths.certificate ? [paths.certificate.fullchain] : [])];
+}
+
+/** nginx, and what the site's certificate needs (nothing behind a load balancer, where TLS ends). */
+export function sitePackages(http: Pick<Config['http'], 'tls'>, place: SitePlace): string[] {
+  if (place.kind === 'behind') return ['nginx'];
+  return http.tls === 'letsencrypt' ? ['nginx', 'certbot'] : http.tls === 'self-signed' ? ['nginx', 'openssl'] : ['nginx'];
+}
+
+export const webPackages = (tier: WebTier | undefined): string[] => (tier ? sitePackages(tier.http, tier.place ?? { kind: 'public' }) : []);
 
 /** The slot that serves now, and the one a deploy starts the new release in. */
 export function slotsOf(facts: HostFacts): { live: Slot | undefined; idle: Slot } {
@@ -67,28 +83,43 @@ export interface SiteInput {
   upstreamPort: number;
 }
 
+/** What a site's steps look at on the host: which files exist, and their hashes. */
+export type SiteFacts = Pick<HostFacts, 'files'>;
+
+export interface CertificateInput {
+  http: Config['http'];
+  paths: SitePaths;
+  facts: SiteFacts;
+  /** The site's text; `httpOnly` for the ACME challenge before the certificate exists. */
+  render: (httpOnly: boolean) => string;
+  /** The upstream written with a site that has none yet. */
+  upstream: string | undefined;
+}
+
+/** A certificate the site still lacks: self-signed, or from ACME through an HTTP-only site on port 80 first. */
+export function certificateSteps({ http, paths, facts, render, upstream }: CertificateInput): Step[] {
+  const certificate = paths.certificate;
+  if (!certificate || facts.files[certificate.fullchain]) return [];
+  const names = siteNames(http);
+  if (http.tls === 'self-signed') return [{ id: 'certificate', title: `Create a self-signed certificate for ${names.join(', ')}`, commands: [selfSignedCertificate(certificate, names)] }];
+  // HTTP-01 needs the site on port 80 before the certificate exists; the TLS site follows once it does.
+  return [
+    { id: 'site-http', title: 'Serve the ACME challenge over HTTP', commands: installSite(paths, render(true), upstream, http.default_server) },
+    {
+      id: 'certificate',
+      title: `Obtain a certificate for ${names.join(', ')} from ${http.acme_server}`,
+      commands: letsencryptCertificate({ names, server: http.acme_server, webroot: paths.acmeRoot, ...(http.acme_email ? { email: http.acme_email } : {}), ...(http.acme_ca_bundle ? { caBundle: http.acme_ca_bundle } : {}) }),
+    },
+  ];
+}
+
 /** The site (and certificate) before anything switches: written only when it changed, checked by nginx -t. */
 export function siteSteps({ tier, layout, facts, staticDir, mediaDir, upstreamPort }: SiteInput): Step[] {
   const { paths, http } = tier;
   const render = (httpOnly: boolean) =>
-    renderSite({ http, prefix: layout.unitPrefix, paths, httpOnly, ...(staticDir ? { staticDir: `${layout.current}/${staticDir}` } : {}), ...(mediaDir ? { mediaDir: `${layout.shared}/${mediaDir}` } : {}) });
+    renderSite({ http, prefix: layout.unitPrefix, paths, httpOnly, ...(tier.place ? { place: tier.place } : {}), ...(staticDir ? { staticDir: `${layout.current}/${staticDir}` } : {}), ...(mediaDir ? { mediaDir: `${layout.shared}/${mediaDir}` } : {}) });
   const upstream = facts.files[paths.site] ? undefined : renderUpstream(layout.unitPrefix, upstreamPort);
-  const steps: Step[] = [];
-  const certificate = paths.certificate;
-  const names = [http.domain ?? '', ...http.aliases].filter(Boolean);
-  if (certificate && !facts.files[certificate.fullchain]) {
-    if (http.tls === 'self-signed') {
-      steps.push({ id: 'certificate', title: `Create a self-signed certificate for ${names.join(', ')}`, commands: [selfSignedCertificate(certificate, names)] });
-    } else {
-      // HTTP-01 needs the site on port 80 before the certificate exists; the TLS site follows once it does.
-      steps.push({ id: 'site-http', title: 'Serve the ACME challenge over HTTP', commands: installSite(paths, render(true), upstream, http.default_server) });
-      steps.push({
-        id: 'certificate',
-        title: `Obtain a certificate for ${names.join(', ')} from ${http.acme_server}`,
-        commands: letsencryptCertificate({ names, server: http.acme_server, webroot: paths.acmeRoot, ...(http.acme_email ? { email: http.acme_email } : {}), ...(http.acme_ca_bundle ? { caBundle: http.acme_ca_bundle } : {}) }),
-      });
-    }
-  }
+  const steps = certificateSteps({ http, paths, facts, render, upstream });
   const text = render(false);
   if (facts.files[paths.site] !== sha256(text) || steps.length > 0) {
     steps.push({ id: 'site', title: `Install the nginx site ${paths.site}`, commands: installSite(paths, text, steps.some((s) => s.id === 'site-http') ? undefined : upstream, http.default_server) });

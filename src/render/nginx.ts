@@ -24,7 +24,27 @@ export interface SiteInput {
   mediaDir?: string;
   /** Only the HTTP part, for a first certificate request (the certificate files do not exist yet). */
   httpOnly?: boolean;
+  /** Where the site stands: the public site (default), a load balancer over web servers, or a web server behind one. */
+  place?: SitePlace;
 }
+
+/**
+ * `public`: the one site clients reach. `balancer`: the public site, proxying everything (static files too) to
+ * the web servers' private sites. `behind`: a web server's site, on its private address only, for the load
+ * balancers alone, trusting their headers for the client's address and scheme.
+ */
+export type SitePlace = { kind: 'public' } | { kind: 'balancer' } | { kind: 'behind'; listen: string; balancers: readonly string[] };
+
+/** One server of a load balancer's upstream: a web server's private site. */
+export interface BalancedServer {
+  address: string;
+  port: number;
+  /** Taken out of rotation (its restart is under way): nginx sends it nothing. */
+  down?: boolean;
+}
+
+/** Passive health on the load balancer: a server failing this often is left alone for this long. */
+export const PASSIVE_HEALTH = { maxFails: 3, failTimeoutSeconds: 10 };
 
 /** nginx names allow letters, digits and _: other characters become _<hex>, so distinct prefixes stay distinct. */
 const variable = (prefix: string) => prefix.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
@@ -40,8 +60,50 @@ export function renderUpstream(prefix: string, port: number): string {
   ].join('\n');
 }
 
+/** A bracketed IPv6 literal, as nginx's `server` and `allow` want an address with a port. */
+const hostPort = (address: string, port: number) => `${address.includes(':') ? `[${address}]` : address}:${port}`;
+
+/** The load balancer's upstream: every web server in rotation, in config order; rewritten by each deploy. */
+export function renderBalancerUpstream(prefix: string, servers: readonly BalancedServer[]): string {
+  const health = `max_fails=${PASSIVE_HEALTH.maxFails} fail_timeout=${PASSIVE_HEALTH.failTimeoutSeconds}s`;
+  return [
+    '# Written by slipway on every deploy: the web servers this load balancer sends traffic to.',
+    `upstream ${variable(prefix)}_app {`,
+    ...servers.map((s) => `    server ${hostPort(s.address, s.port)} ${health}${s.down ? ' down' : ''};`),
+    '    keepalive 32;',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** The servers a balancer upstream names, from its text (the load balancer's facts). */
+export function parseBalancerUpstream(text: string): BalancedServer[] {
+  const servers: BalancedServer[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*server\s+(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d{1,5})\b[^;]*?(\sdown)?;\s*$/.exec(line);
+    if (m) servers.push({ address: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), ...(m[3] ? { down: true } : {}) });
+  }
+  return servers;
+}
+
+/** A web server behind load balancers takes the client's address and scheme from their headers, and no one else's. */
+function behindLines(place: Extract<SitePlace, { kind: 'behind' }>): string[] {
+  return [
+    ...place.balancers.map((address) => `    allow ${address};`),
+    '    allow 127.0.0.1;',
+    '    deny all;',
+    ...place.balancers.map((address) => `    set_real_ip_from ${address};`),
+    '    real_ip_header X-Forwarded-For;',
+    '    real_ip_recursive on;',
+    '',
+  ];
+}
+
 function appLocations(input: SiteInput, tls: boolean): string[] {
   const v = variable(input.prefix);
+  const place = input.place ?? { kind: 'public' };
+  // Behind a load balancer the scheme is the one the client used there, not this hop's http.
+  const scheme = place.kind === 'behind' ? '$http_x_forwarded_proto' : '$scheme';
   const lines = [
     `    client_max_body_size ${input.http.client_max_body_size};`,
     '    add_header X-Content-Type-Options nosniff always;',
@@ -50,6 +112,7 @@ function appLocations(input: SiteInput, tls: boolean): string[] {
     ...(tls ? ['    add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'] : []),
     '',
   ];
+  if (place.kind === 'behind') lines.push(...behindLines(place));
   // `expires` (not add_header) in these locations, so the server-level security headers still apply.
   if (input.staticDir) lines.push('    location /static/ {', `        alias ${input.staticDir}/;`, '        expires 30d;', '        access_log off;', '    }', '');
   if (input.mediaDir) lines.push('    location /media/ {', `        alias ${input.mediaDir}/;`, '        expires 7d;', '    }', '');
@@ -60,10 +123,12 @@ function appLocations(input: SiteInput, tls: boolean): string[] {
     '        proxy_set_header Host $host;',
     '        proxy_set_header X-Real-IP $remote_addr;',
     '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    '        proxy_set_header X-Forwarded-Proto $scheme;',
+    `        proxy_set_header X-Forwarded-Proto ${scheme};`,
     '        proxy_set_header Upgrade $http_upgrade;',
     `        proxy_set_header Connection $${v}_connection;`,
     '        proxy_connect_timeout 5s;',
+    // A web server that fails or is restarting: idempotent requests go to the next one (POSTs never twice).
+    ...(place.kind === 'balancer' ? ['        proxy_next_upstream error timeout http_502 http_503 http_504;', '        proxy_next_upstream_tries 3;'] : []),
     // The security headers come from the site (http.frame_options...), once, not twice.
     '        proxy_hide_header X-Frame-Options;',
     '        proxy_hide_header X-Content-Type-Options;',
@@ -80,7 +145,12 @@ export function renderSite(input: SiteInput): string {
   const v = variable(input.prefix);
   const names = [http.domain ?? '_', ...http.aliases].join(' ');
   const defaultServer = http.default_server ? ' default_server' : '';
-  const tls = http.tls !== 'none' && !input.httpOnly && paths.certificate !== undefined;
+  const place = input.place ?? { kind: 'public' };
+  const behind = place.kind === 'behind';
+  // Behind a load balancer: the private address only, plain HTTP (TLS ends at the balancer), no ACME challenge.
+  const tls = !behind && http.tls !== 'none' && !input.httpOnly && paths.certificate !== undefined;
+  const listen = behind ? [`    listen ${place.listen.includes(':') ? `[${place.listen}]` : place.listen}:80;`] : [`    listen 80${defaultServer};`, `    listen [::]:80${defaultServer};`];
+  const acme = behind ? [] : ['    location /.well-known/acme-challenge/ {', `        root ${paths.acmeRoot};`, '    }', ''];
   const lines = [
     '# Written by slipway: changes here are replaced on the next deploy.',
     `include ${paths.upstream};`,
@@ -92,14 +162,10 @@ export function renderSite(input: SiteInput): string {
     '}',
     '',
     'server {',
-    `    listen 80${defaultServer};`,
-    `    listen [::]:80${defaultServer};`,
+    ...listen,
     `    server_name ${names};`,
     '',
-    '    location /.well-known/acme-challenge/ {',
-    `        root ${paths.acmeRoot};`,
-    '    }',
-    '',
+    ...acme,
   ];
   if (tls) {
     lines.push('    location / {', '        return 301 https://$host$request_uri;', '    }', '}', '');

@@ -1,5 +1,5 @@
 // A database server (issue 9, items 3 and 4) on three sandbox servers: e2e-db1 (role db: PostgreSQL and Redis),
-// e2e-app1 (role web) and e2e-other1 (role lb: of the environment, but no app server). `setup`, then a deploy
+// e2e-app1 (role web) and e2e-other1 (role monitor, one of the user's own: of the environment, but no app server). `setup`, then a deploy
 // of the Django example: the app answers on app1 and its rows land in PostgreSQL on db1; PostgreSQL refuses
 // other1 and takes app1 only over TLS; Redis answers app1 with the password and refuses it without.
 import { appendFile, writeFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ describe('a database server for the Django example', () => {
 
   beforeAll(async () => {
     repo = await AppRepo.create('django-app', NAMES);
-    const roles = { 'e2e-db1': ['db'], 'e2e-app1': ['web'], 'e2e-other1': ['lb'] } as Record<string, string[]>;
+    const roles = { 'e2e-db1': ['db'], 'e2e-app1': ['web'], 'e2e-other1': ['monitor'] } as Record<string, string[]>;
     await writeFile(
       join(repo.dir, 'deploy-sandbox.yml'),
       stringify({

@@ -37,6 +37,8 @@ const deploy = (label: string, facts = fakeFacts()) =>
     hostsDatabase: false,
     runsMigrations: false,
     topology: { placement, record },
+    balancing: undefined,
+    balancerUpstream: undefined,
     layout,
     target: target(label),
     facts,

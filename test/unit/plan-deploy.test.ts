@@ -30,6 +30,8 @@ function plan(options: { config?: Config; facts?: HostFacts; source?: Source; ta
     hostsDatabase: false,
     runsMigrations: false,
     topology: options.topology ?? { placement: {}, record: '' },
+    balancing: undefined,
+    balancerUpstream: undefined,
     layout: layoutFor(config, options.branch ?? 'main'),
     target: options.target ?? sshTarget,
     facts: options.facts ?? fakeFacts(),

@@ -29,6 +29,8 @@ const deployPlan = (hostTarget: Target = target): Plan => ({
       hostsDatabase: false,
       runsMigrations: false,
       topology: { placement: {}, record: '' },
+      balancing: undefined,
+      balancerUpstream: undefined,
       layout,
       target: hostTarget,
       facts: fakeFacts({ current: 'R1', releases: ['R1'] }),

@@ -1,0 +1,161 @@
+// Load balancers (servers with role lb): the public site on them, an upstream over every configured web server's
+// private site, and how a rolling restart takes each batch of web servers out of rotation and back. Pure: from
+// the config's servers and what the load balancers' upstreams name now.
+import type { Config } from '../config/types.js';
+import { UserError } from '../errors.js';
+import type { Cmd, Step } from '../ops/command.js';
+import { sitePaths, rewriteUpstream } from '../ops/web.js';
+import { parseBalancerUpstream, renderBalancerUpstream, renderSite, type BalancedServer, type SitePlace } from '../render/nginx.js';
+import type { Layout } from './layout.js';
+import type { Peer } from './data-servers.js';
+import type { Target } from './target.js';
+import type { BatchGuard } from './types.js';
+import type { Placement } from './topology.js';
+import { processesOn, type Processes } from './processes.js';
+import { certificateFor, certificateSteps, type SiteFacts } from './web.js';
+import { installSite } from '../ops/web.js';
+import { sha256 } from '../ops/services.js';
+
+export const BALANCER_ROLE = 'lb';
+
+/** Web servers' private sites listen on this port; the load balancer's upstream names it. */
+export const PRIVATE_SITE_PORT = 80;
+
+export interface Balancing {
+  /** The load balancers, in config order. */
+  balancers: Peer[];
+  /** Every configured server that runs the web process, in config order: the upstream when all serve. */
+  webServers: Peer[];
+}
+
+export const isBalancer = (target: Pick<Target, 'roles'>) => target.roles.includes(BALANCER_ROLE);
+
+function peer(target: Target, why: string): Peer {
+  if (target.privateAddress) return { label: target.label, address: target.privateAddress };
+  throw new UserError(`${target.label}: ${why}, but its private address is not known`, 'give the server `private_address` (the address the other servers reach it by)');
+}
+
+/** From every configured server (never only those one run reaches): `--host web2` still balances over web1. */
+export function balancingOf(config: Pick<Config, 'health'>, processes: Processes, targets: readonly Target[], placement: Placement): Balancing | undefined {
+  const balancers = targets.filter(isBalancer);
+  if (balancers.length === 0) return undefined;
+  const web = targets.filter((t) => processesOn(processes, t, placement).includes(config.health.process));
+  return {
+    balancers: balancers.map((t) => peer(t, 'it is a load balancer the web servers let in')),
+    webServers: web.map((t) => peer(t, 'it is a web server behind the load balancer')),
+  };
+}
+
+/** Where a host's own site stands: behind the load balancers when there are some, otherwise the public site. */
+export function placeOf(balancing: Balancing | undefined, label: string): SitePlace {
+  const self = balancing?.webServers.find((w) => w.label === label);
+  if (!balancing || !self) return { kind: 'public' };
+  return { kind: 'behind', listen: self.address, balancers: balancing.balancers.map((b) => b.address) };
+}
+
+const upstreamOf = (servers: readonly Peer[]): BalancedServer[] => servers.map((s) => ({ address: s.address, port: PRIVATE_SITE_PORT }));
+
+export interface BalancerHostInput {
+  config: Pick<Config, 'http'>;
+  layout: Layout;
+  balancing: Balancing;
+  facts: SiteFacts;
+  /** The upstream's text on this load balancer now (undefined: none yet). */
+  upstreamNow: string | undefined;
+}
+
+/**
+ * A load balancer's part of a deploy. Before the switch: its certificate. At the switch (after every web server
+ * switched): its site, and the upstream over the configured web servers, so an added server serves before it
+ * gets traffic and a removed one stops getting it. Recovery puts the previous upstream back.
+ */
+export function balancerHostSteps(input: BalancerHostInput): { prepare: Step[]; switch: Step[]; recovery: Step[] } {
+  const { config, layout, balancing, facts } = input;
+  const http = config.http;
+  const paths = sitePaths(layout, certificateFor(http, layout));
+  const upstream = renderBalancerUpstream(layout.unitPrefix, upstreamOf(balancing.webServers));
+  const render = (httpOnly: boolean) => renderSite({ http, prefix: layout.unitPrefix, paths, httpOnly, place: { kind: 'balancer' } });
+  const certificate = certificateSteps({ http, paths, facts, render, upstream });
+  const text = render(false);
+  const site: Cmd[] = facts.files[paths.site] !== sha256(text) || certificate.length > 0 ? installSite(paths, text, upstream, http.default_server) : [];
+  const names = balancing.webServers.map((w) => w.label).join(', ');
+  return {
+    prepare: certificate,
+    switch: [{ id: 'balance', title: `Balance over the web servers: ${names}`, commands: [...site, ...rewriteUpstream(paths, upstream)] }],
+    recovery: input.upstreamNow ? [{ id: 'balance-back', title: 'Put the previous upstream back', commands: rewriteUpstream(paths, input.upstreamNow) }] : [],
+  };
+}
+
+export interface GuardInput {
+  layout: Layout;
+  http: Pick<Config['http'], 'proxy_read_timeout'>;
+  balancing: Balancing;
+  /** Label of each host of the plan, and the batches of host indices. */
+  labels: readonly string[];
+  batches: readonly number[][];
+  /** Plan indices of the load balancers this run reaches. */
+  balancerHosts: readonly number[];
+  /** What the load balancers send traffic to now (their upstreams): servers removed from the config included. */
+  serving: readonly BalancedServer[];
+}
+
+/**
+ * For `strategy: restart` behind load balancers: before each batch restarts, every load balancer marks the
+ * batch's web servers `down` (they get no new request, and the reload waits for the old workers, so none is in
+ * flight either); after it, they come back. Rotation stays what it was before the deploy until the load
+ * balancers' own switch at the end: a server new to the config is not in it (nothing to take out), a removed
+ * one keeps serving. A batch that would leave no server up is not taken out (the restart drops requests, as on
+ * one server), and `notes` says so.
+ */
+export function batchGuards(input: GuardInput): { guards: BatchGuard[][]; notes: string[] } {
+  const { layout, balancing } = input;
+  const paths = sitePaths(layout);
+  const byLabel = new Map(balancing.webServers.map((w) => [w.label, w]));
+  const rotation = input.serving.map((s) => ({ address: s.address, port: s.port }));
+  const notes: string[] = [];
+  const settle = { seconds: input.http.proxy_read_timeout + 5 };
+  const guards = input.batches.map((batch) => {
+    const web = batch.flatMap((i) => byLabel.get(input.labels[i]!) ?? []);
+    const taken = web.filter((w) => rotation.some((s) => s.address === w.address));
+    if (taken.length === 0) return [];
+    const out = new Set(taken.map((w) => w.address));
+    if (rotation.every((s) => out.has(s.address))) {
+      notes.push(`${taken.map((w) => w.label).join(', ')} restart${taken.length === 1 ? 's' : ''} with no other web server in rotation: requests drop meanwhile`);
+      return [];
+    }
+    const during = renderBalancerUpstream(layout.unitPrefix, rotation.map((s) => (out.has(s.address) ? { ...s, down: true } : s)));
+    const after = renderBalancerUpstream(layout.unitPrefix, rotation);
+    const names = taken.map((w) => w.label).join(', ');
+    return input.balancerHosts.map((host) => ({
+      host,
+      before: [{ id: 'rotate-out', title: `Take ${names} out of rotation`, commands: rewriteUpstream(paths, during, settle) }],
+      after: [{ id: 'rotate-in', title: `Put ${names} back in rotation`, commands: rewriteUpstream(paths, after) }],
+    }));
+  });
+  return { guards, notes };
+}
+
+/** Batches for a topology with load balancers: the other servers as configured, the load balancers last, together. */
+export function withBalancersLast(batches: readonly number[][], balancerHosts: readonly number[]): number[][] {
+  if (balancerHosts.length === 0) return batches.map((b) => [...b]);
+  const rest = batches.map((b) => b.filter((i) => !balancerHosts.includes(i))).filter((b) => b.length > 0);
+  return [...rest, [...balancerHosts]];
+}
+
+/** What the load balancers send traffic to now: every server their upstreams name, once, in order. */
+export function servingNow(upstreams: readonly (string | undefined)[]): BalancedServer[] {
+  const serving: BalancedServer[] = [];
+  for (const text of upstreams) for (const s of parseBalancerUpstream(text ?? '')) if (!serving.some((o) => o.address === s.address)) serving.push(s);
+  return serving;
+}
+
+/** The plan's lines about balancing: where traffic goes, and servers the load balancers stop sending it to. */
+export function balancingNotes(balancing: Balancing | undefined, upstreams: readonly (string | undefined)[]): string[] {
+  if (!balancing) return [];
+  const lbs = balancing.balancers.map((b) => b.label).join(', ');
+  const notes = [`${lbs} balance${balancing.balancers.length === 1 ? 's' : ''} over ${balancing.webServers.map((w) => `${w.label} (${w.address})`).join(', ')}, updated after the web servers switched`];
+  for (const gone of servingNow(upstreams).filter((s) => !balancing.webServers.some((w) => w.address === s.address))) {
+    notes.push(`${gone.address} is no longer a web server in the config: the load balancers stop sending it traffic at the end of this deploy (it keeps running until you stop it)`);
+  }
+  return notes;
+}
