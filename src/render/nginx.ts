@@ -63,14 +63,19 @@ export function renderUpstream(prefix: string, port: number): string {
 /** A bracketed IPv6 literal, as nginx's `server` and `allow` want an address with a port. */
 const hostPort = (address: string, port: number) => `${address.includes(':') ? `[${address}]` : address}:${port}`;
 
-/** The load balancer's upstream: every web server in rotation, in config order; rewritten by each deploy. */
+/**
+ * The load balancer's upstream: every web server in rotation, in config order; rewritten by each deploy. No
+ * keep-alive to the web servers: each switch reloads a web server's nginx, which closes its idle connections,
+ * and nginx counts a request that meets one as a failure of that server; with every server switching at once,
+ * max_fails took all of them out together (hundreds of 502s per deploy in a trial). A new connection over the
+ * private network costs well under a millisecond.
+ */
 export function renderBalancerUpstream(prefix: string, servers: readonly BalancedServer[]): string {
   const health = `max_fails=${PASSIVE_HEALTH.maxFails} fail_timeout=${PASSIVE_HEALTH.failTimeoutSeconds}s`;
   return [
     '# Written by slipway on every deploy: the web servers this load balancer sends traffic to.',
     `upstream ${variable(prefix)}_app {`,
     ...servers.map((s) => `    server ${hostPort(s.address, s.port)} ${health}${s.down ? ' down' : ''};`),
-    '    keepalive 32;',
     '}',
     '',
   ].join('\n');
@@ -86,12 +91,20 @@ export function parseBalancerUpstream(text: string): BalancedServer[] {
   return servers;
 }
 
+/**
+ * Who may reach a web server's private site: the load balancers and the server itself, told apart by the
+ * connection's own address (`$realip_remote_addr`: `$remote_addr` is already the client's, from the header).
+ */
+function balancerGeo(v: string, place: Extract<SitePlace, { kind: 'behind' }>): string[] {
+  return ['# Only the load balancers (and this server itself) reach this site.', `geo $realip_remote_addr $${v}_balancer {`, '    default 0;', '    127.0.0.1 1;', ...place.balancers.map((address) => `    ${address} 1;`), '}', ''];
+}
+
 /** A web server behind load balancers takes the client's address and scheme from their headers, and no one else's. */
-function behindLines(place: Extract<SitePlace, { kind: 'behind' }>): string[] {
+function behindLines(v: string, place: Extract<SitePlace, { kind: 'behind' }>): string[] {
   return [
-    ...place.balancers.map((address) => `    allow ${address};`),
-    '    allow 127.0.0.1;',
-    '    deny all;',
+    `    if ($${v}_balancer = 0) {`,
+    '        return 403;',
+    '    }',
     ...place.balancers.map((address) => `    set_real_ip_from ${address};`),
     '    real_ip_header X-Forwarded-For;',
     '    real_ip_recursive on;',
@@ -112,7 +125,7 @@ function appLocations(input: SiteInput, tls: boolean): string[] {
     ...(tls ? ['    add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'] : []),
     '',
   ];
-  if (place.kind === 'behind') lines.push(...behindLines(place));
+  if (place.kind === 'behind') lines.push(...behindLines(v, place));
   // `expires` (not add_header) in these locations, so the server-level security headers still apply.
   if (input.staticDir) lines.push('    location /static/ {', `        alias ${input.staticDir}/;`, '        expires 30d;', '        access_log off;', '    }', '');
   if (input.mediaDir) lines.push('    location /media/ {', `        alias ${input.mediaDir}/;`, '        expires 7d;', '    }', '');
@@ -149,7 +162,7 @@ export function renderSite(input: SiteInput): string {
   const behind = place.kind === 'behind';
   // Behind a load balancer: the private address only, plain HTTP (TLS ends at the balancer), no ACME challenge.
   const tls = !behind && http.tls !== 'none' && !input.httpOnly && paths.certificate !== undefined;
-  const listen = behind ? [`    listen ${place.listen.includes(':') ? `[${place.listen}]` : place.listen}:80;`] : [`    listen 80${defaultServer};`, `    listen [::]:80${defaultServer};`];
+  const listen = place.kind === 'behind' ? [`    listen ${place.listen.includes(':') ? `[${place.listen}]` : place.listen}:80;`] : [`    listen 80${defaultServer};`, `    listen [::]:80${defaultServer};`];
   const acme = behind ? [] : ['    location /.well-known/acme-challenge/ {', `        root ${paths.acmeRoot};`, '    }', ''];
   const lines = [
     '# Written by slipway: changes here are replaced on the next deploy.',
@@ -161,6 +174,7 @@ export function renderSite(input: SiteInput): string {
     "    ''      '';",
     '}',
     '',
+    ...(place.kind === 'behind' ? balancerGeo(v, place) : []),
     'server {',
     ...listen,
     `    server_name ${names};`,

@@ -22,7 +22,7 @@ const servers = [target('lb1', '10.9.0.2', ['lb']), target('web1', '10.9.0.3', [
 const balancing = balancingOf({ health: { process: 'web', expected_status: 200, timeout: 5, retries: 10 } }, processes, servers, {})!;
 
 describe('the load balancer upstream', () => {
-  it('names every configured web server at its private site, with passive health and keep-alive', () => {
+  it('names every configured web server at its private site, with passive health', () => {
     expect(balancing).toEqual({ balancers: [{ label: 'lb1', address: '10.9.0.2' }], webServers: [{ label: 'web1', address: '10.9.0.3' }, { label: 'web2', address: '10.9.0.4' }] });
     const text = renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }, { address: 'fd00::4', port: 80, down: true }]);
     expect(text).toBe(
@@ -31,7 +31,6 @@ describe('the load balancer upstream', () => {
         'upstream shop_app {',
         '    server 10.9.0.3:80 max_fails=3 fail_timeout=10s;',
         '    server [fd00::4]:80 max_fails=3 fail_timeout=10s down;',
-        '    keepalive 32;',
         '}',
         '',
       ].join('\n'),
@@ -56,7 +55,8 @@ describe('the sites on both sides', () => {
     const site = renderSite({ http: { ...http, domain: 'shop.example.com', tls: 'self-signed' }, prefix: 'shop', paths: sitePaths(layout), staticDir: '/opt/shop/current/staticfiles', place });
     expect(site).toContain('    listen 10.9.0.3:80;\n');
     expect(site).not.toMatch(/listen 80|listen \[::\]|443|ssl_certificate|acme-challenge|add_header Strict-Transport-Security/);
-    expect(site).toContain('    allow 10.9.0.2;\n    allow 127.0.0.1;\n    deny all;\n    set_real_ip_from 10.9.0.2;\n    real_ip_header X-Forwarded-For;\n');
+    expect(site).toContain('geo $realip_remote_addr $shop_balancer {\n    default 0;\n    127.0.0.1 1;\n    10.9.0.2 1;\n}\n');
+    expect(site).toContain('    if ($shop_balancer = 0) {\n        return 403;\n    }\n    set_real_ip_from 10.9.0.2;\n    real_ip_header X-Forwarded-For;\n');
     expect(site).toContain('proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;');
     expect(site).toContain('alias /opt/shop/current/staticfiles/;');
   });
