@@ -24,16 +24,19 @@ export async function showLogs(ctx: Pick<OperationContext, 'loaded' | 'only'>, l
   process.once('SIGINT', onSignal);
   try {
     await withHosts(ctx, undefined, async (connections) => {
-      const plans = await Promise.all(
+      const hosts = await Promise.all(
         connections.map(async (c) => {
           const { facts, lines } = await probeHost(c, layout, [servicesProbe(layout)]);
           const instances = parseServices(lines).filter((u) => isSlotInstance(u.name, layout)).map((u) => u.name);
-          return logSources({ facts, layout, instances, process: request.process, label: c.target.label });
+          return { facts, layout, instances, label: c.target.label };
         }),
       );
+      const plans = logSources(hosts, request.process);
       const outputs = await Promise.all(
         connections.map(async (c, i) => {
           const host = c.target.label;
+          // Nothing of the app's runs there (a database server, or not that process).
+          if (plans[i]!.length === 0) return [];
           const script = journalScript(plans[i]!, request.lines, request.follow).shell;
           const result = await c.session.run(script, request.follow ? { onLine: (line) => print(host, line) } : {});
           if (result.code !== 0 && !interrupted) throw new CommandFailedError(host, 'Read the journal', 'journalctl', result.code, result.lines.slice(-10));

@@ -19,22 +19,31 @@ const manifest: ReleaseManifest = { id: 'R1', sha: 'a'.repeat(40), ref: 'main', 
 const facts = fakeFacts({ current: 'R1', releases: [{ id: 'R1', status: 'ok', manifest }] });
 
 describe('which units', () => {
+  const web1 = { facts, layout, instances: [], label: 'web1' };
+  const db1 = { facts: fakeFacts(), layout, instances: [], label: 'db1' };
+
   it('every process of the current release, or the one asked for; slot instances by pattern', () => {
-    expect(logSources({ facts, layout, instances: [], process: undefined, label: 'web1' })).toEqual([
-      { process: 'web', units: ['shop-web.service'] },
-      { process: 'worker', units: ['shop-worker.service'] },
+    expect(logSources([web1], undefined)).toEqual([
+      [
+        { process: 'web', units: ['shop-web.service'] },
+        { process: 'worker', units: ['shop-worker.service'] },
+      ],
     ]);
-    expect(logSources({ facts, layout, instances: ['shop-web@blue.service'], process: 'web', label: 'web1' })).toEqual([{ process: 'web', units: ['shop-web.service', 'shop-web@*.service'] }]);
+    expect(logSources([{ ...web1, instances: ['shop-web@blue.service'] }], 'web')).toEqual([[{ process: 'web', units: ['shop-web.service', 'shop-web@*.service'] }]]);
   });
 
-  it('an unknown process names the ones there are', () => {
-    expect(() => logSources({ facts, layout, instances: [], process: 'cron', label: 'web1' })).toThrow('web1: no process cron (its processes: web, worker)');
-    expect(() => logSources({ facts: fakeFacts(), layout, instances: [], process: 'web', label: 'web1' })).toThrow('no app units are installed there');
+  it('a server that runs none of the app (a database server), or not that process, has nothing to read', () => {
+    expect(logSources([web1, db1], undefined)).toEqual([[{ process: 'web', units: ['shop-web.service'] }, { process: 'worker', units: ['shop-worker.service'] }], []]);
+    expect(logSources([web1, db1], 'worker')).toEqual([[{ process: 'worker', units: ['shop-worker.service'] }], []]);
+  });
+
+  it('a process no server runs names the ones each server has', () => {
+    expect(() => logSources([web1, db1], 'cron')).toThrow('no server runs a process cron (web1: web, worker; db1: no app units installed)');
   });
 });
 
 describe('scripts', () => {
-  const sources = logSources({ facts, layout, instances: [], process: undefined, label: 'web1' });
+  const sources = logSources([{ facts, layout, instances: [], label: 'web1' }], undefined)[0]!;
 
   it('without follow: the last lines of each process in turn', () => {
     expect(journalScript(sources, 20, false).shell).toBe(
