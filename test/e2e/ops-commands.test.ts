@@ -185,7 +185,7 @@ describe('day-2 commands on one server', () => {
     for (const line of lines) expect(line).toMatch(/^e2e-ops1 web \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* e2e-ops1 /);
     const unknown = await repo.cli('logs', 'sandbox', 'cron');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('error: e2e-ops1: no process cron (its processes: web)');
+    expect(unknown.stderr).toContain('error: no server runs a process cron (e2e-ops1: web)');
   });
 
   it('logs -f prints new lines as they come and Ctrl-C ends it, leaving no journalctl on the server', async () => {
