@@ -1,5 +1,6 @@
 // `slipway status`: one read-only round trip per host (facts, units, one health request, disk, history, lock).
-import { currentHealthProbe, servicesProbe, statusProbe } from '../ops/status.js';
+import { balancerProbe, currentHealthProbe, servicesProbe, statusProbe } from '../ops/status.js';
+import { sitePaths } from '../ops/web.js';
 import type { Layout } from '../plan/layout.js';
 import { parseStatus, type HostStatus } from '../plan/status.js';
 import { probeHost } from './host-probe.js';
@@ -10,7 +11,7 @@ export async function hostStatuses(ctx: Pick<OperationContext, 'loaded' | 'only'
   return withHosts(ctx, undefined, (connections) =>
     Promise.all(
       connections.map(async (c) => {
-        const { lines } = await probeHost(c, layout, [servicesProbe(layout), currentHealthProbe(layout, timeout), statusProbe(layout)]);
+        const { lines } = await probeHost(c, layout, [servicesProbe(layout), currentHealthProbe(layout, timeout), statusProbe(layout), balancerProbe(sitePaths(layout).upstream)]);
         return parseStatus({ host: c.target.label, layout, lines, now: now() });
       }),
     ),

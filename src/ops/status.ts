@@ -50,3 +50,9 @@ export function statusProbe(layout: Layout): Snippet {
     ].join('\n'),
   };
 }
+
+/** `balance LINE` for each `server` line of a load balancer's upstream (only a load balancer's: its header says so). */
+export function balancerProbe(upstreamFile: string): Snippet {
+  const file = quote(upstreamFile);
+  return { shell: `if grep -q 'this load balancer sends traffic to' ${file} 2>/dev/null; then grep '^ *server ' ${file} | head -n 200 | sed 's/^ *server /balance /'; fi` };
+}

@@ -4,6 +4,7 @@ import type { HistoryEntry } from '../ops/history.js';
 import { parseHistory } from '../ops/history.js';
 import { appServices, currentManifest } from './app-units.js';
 import { parseFacts, type HostFacts } from './facts.js';
+import { parseBalancerUpstream } from '../render/nginx.js';
 import type { Layout } from './layout.js';
 
 export interface UnitState {
@@ -25,6 +26,8 @@ export interface HostStatus {
   lock: { state: 'free' | 'held' | 'unknown'; holder: Record<string, unknown> | null };
   /** Singleton processes the last deploy placed on this host (`.slipway/singletons`). */
   singletons?: string[];
+  /** On a load balancer: the web servers its upstream names, and whether each is in rotation. */
+  balances?: { address: string; port: number; in_rotation: boolean }[];
 }
 
 /** `service NAME Key=Value ...` records: the app's units and running template instances, by name. */
@@ -98,5 +101,6 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
     last: parseHistory(record('last').join('\n')).at(-1) ?? null,
     lock: { state: lockState === 'free' || lockState === 'held' ? lockState : 'unknown', holder: lockState === 'held' ? holder : null },
     singletons: Object.entries(facts.singletons ?? {}).filter(([, s]) => s.server === host).map(([process]) => process),
+    ...(record('balance').length > 0 ? { balances: parseBalancerUpstream(record('balance').map((l) => `server ${l}`).join('\n')).map((b) => ({ address: b.address, port: b.port, in_rotation: !b.down })) } : {}),
   };
 }

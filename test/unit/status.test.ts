@@ -5,7 +5,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { currentHealthProbe, statusProbe } from '../../src/ops/status.js';
+import { balancerProbe, currentHealthProbe, statusProbe } from '../../src/ops/status.js';
+import { renderBalancerUpstream, renderUpstream } from '../../src/render/nginx.js';
 import { factsProbe } from '../../src/ops/probe.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { appUnits, parseServices, parseStatus } from '../../src/plan/status.js';
@@ -63,6 +64,18 @@ describe('the probe on a real directory', () => {
     expect(status.disk_kb.venvs).toBeNull();
     expect(status.last).toMatchObject({ action: 'deploy', result: 'ok', to: 'R2' });
     expect(status.lock).toEqual({ state: 'free', holder: null });
+  });
+
+  it("a load balancer's upstream shows which web servers it balances over, and which are out of rotation", () => {
+    const file = join(scratch, 'lb.upstream.conf');
+    writeFileSync(file, renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80, down: true }]));
+    const lines = bash(balancerProbe(file).shell).stdout.split('\n');
+    const status = parseStatus({ host: 'lb1', layout, lines, now: NOW });
+    expect(status.balances).toEqual([{ address: '10.9.0.3', port: 80, in_rotation: true }, { address: '10.9.0.4', port: 80, in_rotation: false }]);
+    expect(statusText([status], NOW)).toContain('  balance 10.9.0.3:80, 10.9.0.4:80 (out of rotation)');
+    // A web server's own upstream (its slot on 127.0.0.1) is not a load balancer's.
+    writeFileSync(file, renderUpstream('shop', 8000));
+    expect(parseStatus({ host: 'web1', layout, lines: bash(balancerProbe(file).shell).stdout.split('\n'), now: NOW }).balances).toBeUndefined();
   });
 
   it('a held lock shows its holder', () => {
