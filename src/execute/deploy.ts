@@ -16,7 +16,7 @@ import { deployPlacement } from '../plan/data-servers.js';
 import { configureDatabaseServer, environmentTopology } from './data-servers.js';
 import { resolveTargets } from './targets.js';
 import { topologyOf } from '../plan/data-servers.js';
-import { balancingNotes, balancingOf, batchGuards, isBalancer, servingNow, withBalancersLast, type Balancing } from '../plan/balancer.js';
+import { balancerRollbackPlan, balancingNotes, balancingOf, batchGuards, isBalancer, servingNow, withBalancersLast, type Balancing } from '../plan/balancer.js';
 import { readUpstream, sitePaths } from '../ops/web.js';
 import type { Layout } from '../plan/layout.js';
 import type { Config } from '../config/types.js';
@@ -127,7 +127,11 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
     ref: null,
     sha: null,
     ...rolling,
-    hosts: connections.map((connection, i) => planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested })),
+    hosts: connections.map((connection, i) =>
+      balancing && isBalancer(connection.target)
+        ? balancerRollbackPlan(connection.target, layout, facts[i]!.current)
+        : planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested }),
+    ),
   };
 }
 

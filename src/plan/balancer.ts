@@ -3,13 +3,13 @@
 // the config's servers and what the load balancers' upstreams name now.
 import type { Config } from '../config/types.js';
 import { UserError } from '../errors.js';
-import type { Cmd, Step } from '../ops/command.js';
+import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { sitePaths, rewriteUpstream } from '../ops/web.js';
 import { parseBalancerUpstream, renderBalancerUpstream, renderSite, type BalancedServer, type SitePlace } from '../render/nginx.js';
 import type { Layout } from './layout.js';
 import type { Peer } from './data-servers.js';
 import type { Target } from './target.js';
-import type { BatchGuard } from './types.js';
+import type { BatchGuard, HostPlan } from './types.js';
 import type { Placement } from './topology.js';
 import { processesOn, type Processes } from './processes.js';
 import { certificateFor, certificateSteps, type SiteFacts } from './web.js';
@@ -158,4 +158,26 @@ export function balancingNotes(balancing: Balancing | undefined, upstreams: read
     notes.push(`${gone.address} is no longer a web server in the config: the load balancers stop sending it traffic at the end of this deploy (it keeps running until you stop it)`);
   }
   return notes;
+}
+
+/**
+ * A load balancer's part of a rollback: nothing. What it serves is its upstream, which names the web servers, not
+ * a release; its own release (the code it never runs) stays, so a load balancer added since the release rolled
+ * back to does not stop the rollback for lack of an older release.
+ */
+export function balancerRollbackPlan(target: Target, layout: Layout, current: string | undefined): HostPlan {
+  const keep: Step = { id: 'balance-stays', title: 'Keep the upstream over the web servers (a load balancer has nothing to roll back)', commands: [cmd('true')] };
+  return {
+    target,
+    layout,
+    ...(current ? { from: current } : {}),
+    to: current ?? '',
+    steps: [keep],
+    switchIndex: 1,
+    commitIndex: 1,
+    onFailureBeforeSwitch: [],
+    onFailureAfterSwitch: [],
+    onInterruptedCommit: [],
+    warnings: [],
+  };
 }

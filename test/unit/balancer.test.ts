@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { renderScript } from '../../src/ops/shell.js';
 import { sitePaths } from '../../src/ops/web.js';
-import { balancerHostSteps, balancingOf, batchGuards, placeOf, servingNow, withBalancersLast, type Balancing } from '../../src/plan/balancer.js';
+import { balancerHostSteps, balancerRollbackPlan, balancingOf, batchGuards, placeOf, servingNow, withBalancersLast, type Balancing } from '../../src/plan/balancer.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
 import { parseBalancerUpstream, renderBalancerUpstream, renderSite } from '../../src/render/nginx.js';
@@ -109,6 +109,11 @@ describe('a rolling restart behind a load balancer', () => {
     expect(guards).toEqual([[], [], []]);
     expect(notes).toEqual(['web1, web2 restart with no other web server in rotation: requests drop meanwhile']);
     expect(guardsFor([[0], [1], [2], [3]], []).guards.flat()).toEqual([]);
+  });
+
+  it('a rollback leaves a load balancer as it is: its upstream names servers, not a release', () => {
+    const plan = balancerRollbackPlan(servers[0]!, layout, 'R2');
+    expect([plan.from, plan.to, plan.steps.map((s) => s.id), plan.onFailureAfterSwitch]).toEqual(['R2', 'R2', ['balance-stays'], []]);
   });
 
   it('switches the load balancers last, together', () => {
