@@ -1,5 +1,4 @@
 // The CLI: parse argv, call the layers, print. One error handler for the whole program.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { CommandFailedError, UserError } from '../errors.js';
@@ -10,11 +9,9 @@ import { registerSandbox } from './sandbox.js';
 import { registerSetupCommands } from './setup-commands.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { processIo, type Io } from './io.js';
+import { version } from './version.js';
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export { version };
 
 function report(io: Io, error: unknown, verbose: boolean): number {
   if (error instanceof ConfigError) {
