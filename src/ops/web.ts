@@ -30,15 +30,17 @@ export function checkAndReload(restore: Cmd[]): Cmd {
   };
 }
 
-/** Install a changed site: keep the old file, write the new one, check, reload, or restore the old one. */
-export function installSite(paths: SitePaths, text: string, upstream: string | undefined, defaultServer: boolean): Cmd[] {
+/**
+ * Install a changed site: keep the old file, write the new one, check, reload, or restore the old one.
+ * `dropStock`: remove Debian's stock site (it claims default_server, which nginx refuses twice).
+ */
+export function installSite(paths: SitePaths, text: string, upstream: string | undefined, dropStock: boolean): Cmd[] {
   const backup = `${paths.site}.slipway-prev`;
   return [
     cmd('mkdir', '-p', paths.acmeRoot, paths.upstream.slice(0, paths.upstream.lastIndexOf('/'))),
     ...(upstream ? writeFile({ path: paths.upstream, text: upstream }) : []),
     { if: { argv: ['test', '-f', paths.site] }, then: [cmd('cp', '-p', paths.site, backup)], else: [cmd('rm', '-f', backup)] },
-    // Debian's stock site claims default_server too; nginx refuses two.
-    ...(defaultServer ? [cmd('rm', '-f', '/etc/nginx/sites-enabled/default')] : []),
+    ...(dropStock ? [cmd('rm', '-f', '/etc/nginx/sites-enabled/default')] : []),
     ...writeFile({ path: paths.site, text }),
     cmd('ln', '-sfn', paths.site, paths.enabled),
     checkAndReload([{ if: { argv: ['test', '-f', backup] }, then: [cmd('mv', '-f', backup, paths.site)], else: [cmd('rm', '-f', paths.site, paths.enabled)] }]),

@@ -122,7 +122,9 @@ export function siteSteps({ tier, layout, facts, staticDir, mediaDir, upstreamPo
   const steps = certificateSteps({ http, paths, facts, render, upstream });
   const text = render(false);
   if (facts.files[paths.site] !== sha256(text) || steps.length > 0) {
-    steps.push({ id: 'site', title: `Install the nginx site ${paths.site}`, commands: installSite(paths, text, steps.some((s) => s.id === 'site-http') ? undefined : upstream, http.default_server) });
+    // Behind load balancers, Debian's stock site goes too: nothing of this server's nginx answers on its public address.
+    const dropStock = http.default_server || tier.place?.kind === 'behind';
+    steps.push({ id: 'site', title: `Install the nginx site ${paths.site}`, commands: installSite(paths, text, steps.some((s) => s.id === 'site-http') ? undefined : upstream, dropStock) });
   }
   return steps;
 }
