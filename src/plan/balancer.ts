@@ -5,7 +5,7 @@ import type { Config } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { sitePaths, rewriteUpstream } from '../ops/web.js';
-import { parseBalancerUpstream, renderBalancerUpstream, renderSite, type BalancedServer, type SitePlace } from '../render/nginx.js';
+import { BALANCER_HEADER, parseBalancerUpstream, renderBalancerUpstream, renderSite, type BalancedServer, type SitePlace } from '../render/nginx.js';
 import type { Layout } from './layout.js';
 import type { Peer } from './data-servers.js';
 import type { Target } from './target.js';
@@ -145,7 +145,9 @@ export function withBalancersLast(batches: readonly number[][], balancerHosts: r
 /** What the load balancers send traffic to now: every server their upstreams name, once, in order. */
 export function servingNow(upstreams: readonly (string | undefined)[]): BalancedServer[] {
   const serving: BalancedServer[] = [];
-  for (const text of upstreams) for (const s of parseBalancerUpstream(text ?? '')) if (!serving.some((o) => o.address === s.address)) serving.push(s);
+  // A web server's own upstream (a server that was one before it became a load balancer) balances nothing.
+  const balancerTexts = upstreams.filter((text): text is string => text !== undefined && text.startsWith(BALANCER_HEADER));
+  for (const text of balancerTexts) for (const s of parseBalancerUpstream(text)) if (!serving.some((o) => o.address === s.address)) serving.push(s);
   return serving;
 }
 

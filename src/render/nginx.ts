@@ -73,13 +73,16 @@ const hostPort = (address: string, port: number) => `${address.includes(':') ? `
 export function renderBalancerUpstream(prefix: string, servers: readonly BalancedServer[]): string {
   const health = `max_fails=${PASSIVE_HEALTH.maxFails} fail_timeout=${PASSIVE_HEALTH.failTimeoutSeconds}s`;
   return [
-    '# Written by slipway on every deploy: the web servers this load balancer sends traffic to.',
+    BALANCER_HEADER,
     `upstream ${variable(prefix)}_app {`,
     ...servers.map((s) => `    server ${hostPort(s.address, s.port)} ${health}${s.down ? ' down' : ''};`),
     '}',
     '',
   ].join('\n');
 }
+
+/** The first line of a load balancer's upstream: what tells it from a web server's own (its slot on 127.0.0.1). */
+export const BALANCER_HEADER = '# Written by slipway on every deploy: the web servers this load balancer sends traffic to.';
 
 /** The servers a balancer upstream names, from its text (the load balancer's facts). */
 export function parseBalancerUpstream(text: string): BalancedServer[] {

@@ -11,7 +11,7 @@ import { sitePaths } from '../../src/ops/web.js';
 import { balancerHostSteps, balancerRollbackPlan, balancingOf, batchGuards, placeOf, servingNow, withBalancersLast, type Balancing } from '../../src/plan/balancer.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
-import { parseBalancerUpstream, renderBalancerUpstream, renderSite } from '../../src/render/nginx.js';
+import { parseBalancerUpstream, renderBalancerUpstream, renderSite, renderUpstream } from '../../src/render/nginx.js';
 import { sshTarget, testConfig } from './fixtures/config.js';
 
 const layout = layoutFor(testConfig(), 'main');
@@ -38,6 +38,8 @@ describe('the load balancer upstream', () => {
     expect(parseBalancerUpstream(text)).toEqual([{ address: '10.9.0.3', port: 80 }, { address: 'fd00::4', port: 80, down: true }]);
     // A web server's own slot upstream (127.0.0.1) is no balancer's; junk names nothing.
     expect(servingNow([text, 'server $(reboot):80;', undefined, renderBalancerUpstream('shop', [{ address: '10.9.0.9', port: 80 }])]).map((s) => s.address)).toEqual(['10.9.0.3', 'fd00::4', '10.9.0.9']);
+    // A server that was a web server before it became the load balancer still has its slot's upstream.
+    expect(servingNow([renderUpstream('shop', 8000)])).toEqual([]);
   });
 
   it('refuses a web server or load balancer whose private address is unknown', () => {
