@@ -23,14 +23,30 @@ export function backoffDelays(retries: number): string[] {
   return delays;
 }
 
+/** How often a port that refuses connections is looked at again, within a delay. */
+export const REFUSED_POLL_SECONDS = 0.05;
+
+/**
+ * `retries` attempts of `timeoutSeconds` each, with the backoff delays between them. While nothing listens yet
+ * (curl exits 7 at once: connection refused), the port is looked at again every 50 ms during the delay, and the
+ * first answer is the next attempt: an app listening at 0.75 s is seen then, not at the attempt at 1.5 s. Those
+ * looks count as no attempt and add no time: an app that answers wrongly still waits each whole delay before
+ * its next attempt, and one that never listens is given up on after the same delays as before.
+ */
 export function healthProbe(check: HealthCheck): Snippet {
   const curl = `curl -s -o /dev/null -w '%{http_code}' --max-time ${check.timeoutSeconds} ${quote(check.url)}`;
+  const attempt = `rc=0; status=$(${curl}) || rc=$?`;
   const expected = String(check.expectedStatus);
-  const delays = backoffDelays(check.retries).join(' ');
+  const delays = backoffDelays(check.retries)
+    .map((d) => `${d}:${Math.round(Number(d) / REFUSED_POLL_SECONDS)}`)
+    .join(' ');
   return {
     shell: [
-      `status=$(${curl} || true)`,
-      `for delay in ${delays}; do [ "$status" = ${expected} ] && break; sleep "$delay"; status=$(${curl} || true); done`,
+      attempt,
+      `for delay in ${delays}; do [ "$status" = ${expected} ] && break`,
+      `  if [ "$rc" = 7 ]; then ticks=\${delay#*:}; while :; do sleep ${REFUSED_POLL_SECONDS}; ticks=$((ticks - 1)); ${attempt}; [ "$rc" = 7 ] && [ "$ticks" -gt 0 ] || break; done`,
+      `  else sleep "\${delay%:*}"; ${attempt}; fi`,
+      'done',
       // The URL carries the configured path: quoted like every other value, never inside double quotes.
       `[ "$status" = ${expected} ] || { printf 'health check failed: %s answered %s, expected %s\\n' ${quote(check.url)} "$status" ${expected}; false; }`,
       // The answer counts only if it came from the process just started, not from whatever held the port.

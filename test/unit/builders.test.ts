@@ -162,12 +162,15 @@ describe('health probe', () => {
     expect(backoffDelays(10)).toEqual(['0.1', '0.2', '0.4', '0.8', '1.6', '2.0', '2.0', '2.0', '2.0']);
   });
 
-  it('renders curl with a timeout, the retry loop and a readable failure', () => {
-    const curl = "curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8000/health";
+  it('renders curl with a timeout, the retry loop (50 ms looks while the port refuses) and a readable failure', () => {
+    const attempt = "rc=0; status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8000/health) || rc=$?";
     expect(healthProbe({ url: 'http://127.0.0.1:8000/health', expectedStatus: 200, timeoutSeconds: 5, retries: 4 }).shell).toBe(
       [
-        `status=$(${curl} || true)`,
-        `for delay in 0.1 0.2 0.4; do [ "$status" = 200 ] && break; sleep "$delay"; status=$(${curl} || true); done`,
+        attempt,
+        'for delay in 0.1:2 0.2:4 0.4:8; do [ "$status" = 200 ] && break',
+        `  if [ "$rc" = 7 ]; then ticks=\${delay#*:}; while :; do sleep 0.05; ticks=$((ticks - 1)); ${attempt}; [ "$rc" = 7 ] && [ "$ticks" -gt 0 ] || break; done`,
+        `  else sleep "\${delay%:*}"; ${attempt}; fi`,
+        'done',
         `[ "$status" = 200 ] || { printf 'health check failed: %s answered %s, expected %s\\n' http://127.0.0.1:8000/health "$status" 200; false; }`,
       ].join('\n'),
     );
@@ -176,7 +179,7 @@ describe('health probe', () => {
   it('quotes a hostile path everywhere it appears', () => {
     const shell = healthProbe({ url: "http://127.0.0.1:8000/$(id)\"'`x`", expectedStatus: 204, timeoutSeconds: 1, retries: 1 }).shell;
     const quoted = `'http://127.0.0.1:8000/$(id)"'\\''\`x\`'`;
-    expect(shell.split(quoted)).toHaveLength(4);
+    expect(shell.split(quoted)).toHaveLength(5); // the first attempt, the 50 ms looks, the later attempts, the failure
     expect(shell).toContain('for delay in ; do');
     expect(shell.replaceAll(quoted, 'URL')).not.toMatch(/\$\(id\)|`x`/);
   });
