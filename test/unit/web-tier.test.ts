@@ -147,7 +147,7 @@ describe('blue/green steps', () => {
       '{ systemctl stop shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
       '{ systemctl reset-failed shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
       'if { systemctl reset-failed shop-web@blue.service >/dev/null 2>&1; systemctl start shop-web@blue.service && {',
-      "status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8000/health/ || true)",
+      "rc=0; status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8000/health/) || rc=$?",
     ]);
     const otherwise = lines.slice(lines.lastIndexOf('else'));
     expect(otherwise).toEqual(['else', "echo 'the blue slot does not answer: the green slot keeps running and nginx is left as it is'", "printf '%s\\n' bad > /opt/shop/.slipway/releases/r2/status", 'fi']);
