@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { CommandFailedError, UserError } from '../errors.js';
 import { registerDeployCommands } from './deploy-commands.js';
+import { registerInitCommand } from './init-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerSandbox } from './sandbox.js';
@@ -46,6 +47,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError();
   registerDeployCommands(program, io, argv);
+  registerInitCommand(program, io);
   registerInspectCommands(program, io);
   registerOpsCommands(program, io, argv);
   registerSandbox(program, io);

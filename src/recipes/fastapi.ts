@@ -5,13 +5,18 @@ import { requirementsIn } from './types.js';
 
 const CANDIDATES = ['main.py', 'app.py', 'app/main.py', 'src/main.py', 'api/main.py'];
 
-/** `module:variable` of the ASGI app: the first candidate file assigning `X = FastAPI(`. */
-export function asgiApp(files: RepoFiles): string {
-  for (const path of CANDIDATES) {
+/** `module:variable` of the first of `paths` that assigns `X = FastAPI(`, if any (`slipway init` searches every file). */
+export function findAsgiApp(files: RepoFiles, paths: readonly string[] = CANDIDATES): string | undefined {
+  for (const path of paths) {
     const variable = files.read(path)?.match(/^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*FastAPI\(/m)?.[1];
     if (variable) return `${path.replace(/\.py$/, '').replaceAll('/', '.')}:${variable}`;
   }
-  return 'main:app';
+  return undefined;
+}
+
+/** `module:variable` of the ASGI app: the first candidate file assigning `X = FastAPI(`, else main:app. */
+export function asgiApp(files: RepoFiles): string {
+  return findAsgiApp(files) ?? 'main:app';
 }
 
 export const fastapiRecipe: Recipe = {
