@@ -59,9 +59,10 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
     .option('--repo <repo>', 'repository to deploy instead of project.repo (URL or local path)')
     .option('--lock-wait <seconds>', 'wait this long for a running deploy to finish', lockWaitOption, '0')
     .option('--host <name>', 'only this server')
-    .action(async (env: string, options: { ref?: string; repo?: string; lockWait: string; host?: string }) => {
+    .option('--full', 'run every release check (collectstatic, check --deploy, migrate --check, smoke test), even those whose inputs did not change since a good release')
+    .action(async (env: string, options: { ref?: string; repo?: string; lockWait: string; host?: string; full?: boolean }) => {
       const loaded = await load(io, env, globals(), options.repo);
-      const outcome = await deploy(operationContext(io, loaded, { ...globals(), ...options }, 'deploy', argv), options.ref);
+      const outcome = await deploy(operationContext(io, loaded, { ...globals(), ...options }, 'deploy', argv), options.ref, { full: options.full === true });
       report(io, outcome, 'deployed');
     });
 
@@ -86,13 +87,14 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
     .option('--rollback [release]', 'plan a rollback instead of a deploy')
     .option('--format <format>', 'text, md (a runbook to follow by hand) or json', 'text')
     .option('--json', 'same as --format json')
-    .action(async (env: string, options: { ref?: string; rollback?: string | boolean; format: string; json?: boolean }) => {
+    .option('--full', 'plan a deploy --full: every release check runs')
+    .action(async (env: string, options: { ref?: string; rollback?: string | boolean; format: string; json?: boolean; full?: boolean }) => {
       const format = options.json ? 'json' : options.format;
       if (!['text', 'md', 'json'].includes(format)) throw new UserError(`--format must be text, md or json, got ${format}`);
       const loaded = await load(io, env, globals());
       const ctx = operationContext(io, loaded, globals(), 'plan', argv);
       const requested = typeof options.rollback === 'string' ? options.rollback : undefined;
-      const plan = await preview(ctx, options.rollback ? 'rollback' : 'deploy', options.ref, requested);
+      const plan = await preview(ctx, options.rollback ? 'rollback' : 'deploy', options.ref, requested, { full: options.full === true });
       io.out(format === 'json' ? planJson(plan) : format === 'md' ? planMarkdown(plan) : planText(plan));
     });
 }

@@ -10,6 +10,10 @@ import { readRepoFiles } from './repo-files.js';
 import { resolveProfile } from '../recipes/index.js';
 import type { AppProfile, RepoFiles } from '../recipes/types.js';
 import { venvKey } from '../plan/venv.js';
+import { stepInputHashes, type StepInputs } from '../plan/incremental.js';
+import type { Endpoints } from '../plan/data-servers.js';
+import { appEnv } from '../plan/env-file.js';
+import { Redactor } from './redact.js';
 import { siteFiles, sitePackages, webTierFor } from '../plan/web.js';
 import { UserError } from '../errors.js';
 import { deployPlacement } from '../plan/data-servers.js';
@@ -44,7 +48,25 @@ function requirementsText(files: RepoFiles, profile: AppProfile, sha: string): s
   });
 }
 
-async function planDeploy(ctx: OperationContext, ref: string | undefined, connections: HostConnection[]): Promise<Plan> {
+/** Options of a deploy: `full` runs every check, whatever earlier releases recorded. */
+export interface DeployOptions {
+  full?: boolean;
+}
+
+/**
+ * The input hashes of the incremental checks. No secret value reaches a hash kept in a manifest: each is
+ * replaced first (a rotated secret changes no check; the database's password does not make it another database).
+ */
+function checkInputs(ctx: OperationContext, files: RepoFiles, profile: AppProfile, key: string | undefined, endpoints: Endpoints | undefined): StepInputs {
+  const { config } = ctx.loaded;
+  const redactor = new Redactor(ctx.loaded.secrets);
+  const environment = Object.fromEntries(Object.entries(appEnv(config, endpoints)).map(([name, value]) => [name, redactor.redact(value)]));
+  const { engine, name, user, host, port, url } = config.database;
+  const database = { engine, name, user, host, port, url: url === undefined ? null : redactor.redact(url), endpoint: endpoints?.database ?? null };
+  return stepInputHashes({ files, profile, config, venvKey: key, environment, database });
+}
+
+async function planDeploy(ctx: OperationContext, ref: string | undefined, connections: HostConnection[], options: DeployOptions): Promise<Plan> {
   const { config } = ctx.loaded;
   const wanted = ref ?? config.project.branch;
   const resolved = await resolveSource(config, ctx.loaded.dir, wanted);
@@ -78,6 +100,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const reached = connections.map((c) => c.target.label);
   const moves = singletonMoves({ placement, recorded: facts.map((f) => f.singletons), reached, configured: config.servers.map(serverLabel), unit: (p) => unitName(layout, p) });
   const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
+  const stepInputs = checkInputs(ctx, files, profile, key, data.endpoints);
   return {
     action: 'deploy',
     env: config.environment,
@@ -92,6 +115,8 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         configHash: ctx.loaded.hash,
         profile,
         venvKey: key,
+        stepInputs,
+        full: options.full === true,
         layout,
         target: connection.target,
         facts: facts[i]!,
@@ -171,11 +196,11 @@ async function execute(ctx: OperationContext, connections: HostConnection[], pla
   return { plan, results, durationMs };
 }
 
-export async function deploy(ctx: OperationContext, ref: string | undefined): Promise<OperationReport> {
+export async function deploy(ctx: OperationContext, ref: string | undefined, options: DeployOptions = {}): Promise<OperationReport> {
   const started = Date.now();
   const layout = layoutForRef(ctx.loaded, ref);
   return withHosts(ctx, lockFor(ctx, layout), async (connections, redactor) => {
-    const plan = await planDeploy(ctx, ref, connections);
+    const plan = await planDeploy(ctx, ref, connections, options);
     await stopMovedSingletons(ctx, plan.moves ?? [], redactor);
     await configureDatabaseServer(ctx, connections, await environmentTopology(ctx.loaded));
     return execute(ctx, connections, plan, started);
@@ -189,6 +214,6 @@ export async function rollback(ctx: OperationContext, requested: string | undefi
 }
 
 /** The plan a deploy (or rollback) would run now, without the lock and without changing anything. */
-export async function preview(ctx: OperationContext, action: 'deploy' | 'rollback', ref: string | undefined, requested?: string): Promise<Plan> {
-  return withHosts(ctx, undefined, (connections) => (action === 'deploy' ? planDeploy(ctx, ref, connections) : planRollback(ctx, requested, ref, connections)));
+export async function preview(ctx: OperationContext, action: 'deploy' | 'rollback', ref: string | undefined, requested?: string, options: DeployOptions = {}): Promise<Plan> {
+  return withHosts(ctx, undefined, (connections) => (action === 'deploy' ? planDeploy(ctx, ref, connections, options) : planRollback(ctx, requested, ref, connections)));
 }

@@ -1,20 +1,24 @@
 // The steps that make a release of a Python app runnable before the switch: system packages, database,
-// venv, static files, checks, migrations (after a backup), superuser, smoke test.
+// venv, static files, checks, migrations (after a backup), superuser, smoke test. A check whose inputs did not
+// change since a good release passed it is shown and kept as a step that does nothing (or, for collectstatic,
+// copies that release's collected files), so what `plan` prints stays exactly what runs.
 import type { Config } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
 import { installPackages } from '../ops/apt.js';
 import { backupDatabase, ensureDatabase } from '../ops/postgres.js';
 import { appCommand, createVenv, linkVenv, type PipOptions } from '../ops/python.js';
-import { releaseMeta, type Layout } from './layout.js';
+import { releaseDir, releaseMeta, type Layout } from './layout.js';
 import type { AppProfile } from '../recipes/types.js';
 import type { HostFacts } from './facts.js';
 import { unless } from '../ops/command.js';
 import { remoteDump, type RemoteDatabase } from '../ops/db-server.js';
 import type { Endpoints } from './data-servers.js';
+import { skippedTitle, unchangedSince, type StepInputs } from './incremental.js';
+import type { IncrementalStep } from '../recipes/types.js';
 
 export interface AppStepsInput {
-  config: Pick<Config, 'project' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django'>;
+  config: Pick<Config, 'project' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke'>;
   profile: AppProfile;
   layout: Layout;
   facts: HostFacts;
@@ -29,6 +33,24 @@ export interface AppStepsInput {
   runsMigrations: boolean;
   /** Where the database is, when it is not this host's own (a database server). */
   endpoints?: Endpoints;
+  /** Input hash of each incremental check (src/plan/incremental.ts). */
+  inputs: StepInputs;
+  /** deploy --full: run every check whatever a previous release recorded. */
+  full: boolean;
+  /** The release starts in a blue/green slot whose health check runs the app before any traffic reaches it. */
+  slotChecked: boolean;
+}
+
+/** The good release a check may be skipped for, unless --full. */
+function skipFor(input: AppStepsInput, step: IncrementalStep): string | undefined {
+  return input.full ? undefined : unchangedSince(input.facts, step, input.inputs[step]);
+}
+
+/** The input hashes the release's manifest records: those of the checks this host's plan has (run or skipped). */
+export function recordedInputs(input: Pick<AppStepsInput, 'profile' | 'inputs' | 'runsMigrations'>): StepInputs {
+  const { profile, inputs } = input;
+  const has: Record<keyof StepInputs, boolean> = { collectstatic: !!profile.collectstatic, 'check-deploy': !!profile.checkDeploy, migrate: !!profile.migrate && input.runsMigrations };
+  return Object.fromEntries(Object.entries(inputs).filter(([step]) => has[step as keyof StepInputs])) as StepInputs;
 }
 
 /** The database as libpq reaches it from an app server, when it is elsewhere: a database server, or database.url. */
@@ -105,19 +127,39 @@ export function venvStep(input: AppStepsInput, interpreter: string): Step {
   return { id: 'venv', title: `Create venv ${key} and install dependencies`, commands: [...commands, linkVenv(layout, key, dir)] };
 }
 
+/**
+ * collectstatic; or, with its inputs unchanged, a hard-link copy of the collected directory of the release that
+ * recorded them (the same files collectstatic would write, at no Python start-up). collectstatic runs after all
+ * when that directory is not there (its STATIC_ROOT is elsewhere).
+ */
+function collectStaticStep(input: AppStepsInput, run: (line: string) => Cmd, command: string): Step {
+  const title = 'Collect static files';
+  const since = skipFor(input, 'collectstatic');
+  const dir = input.config.http.static_dir ?? input.profile.staticDir;
+  if (!since || !dir) return { id: 'collectstatic', title, commands: [run(command)] };
+  const from = `${releaseDir(input.layout, since)}/${dir}`;
+  const to = `${input.dir}/${dir}`;
+  return {
+    id: 'collectstatic',
+    title: `${skippedTitle(title, since)}: hard links to its files`,
+    commands: [{ if: { argv: ['test', '-d', from] }, then: [cmd('rm', '-rf', to), cmd('cp', '-al', from, to)], else: [run(command)] }],
+  };
+}
+
 /** collectstatic, check --deploy, migrations, superuser, smoke test: everything before the switch. */
 export function releaseChecks(input: AppStepsInput): Step[] {
   const { profile, dir, appUser, layout, id, config } = input;
   const run = (line: string) => appCommand({ dir, line, user: appUser, python: profile.python });
   const steps: Step[] = [];
-  if (profile.collectstatic) steps.push({ id: 'collectstatic', title: 'Collect static files', commands: [run(profile.collectstatic)] });
+  if (profile.collectstatic) steps.push(collectStaticStep(input, run, profile.collectstatic));
   if (profile.checkDeploy) {
-    steps.push({
-      id: 'check-deploy',
-      title: 'Report Django deployment checks',
-      report: true,
-      commands: [unless(run(profile.checkDeploy), cmd('echo', 'warning: manage.py check --deploy reported problems (the deploy goes on)'))],
-    });
+    const title = 'Report Django deployment checks';
+    const since = skipFor(input, 'check-deploy');
+    steps.push(
+      since
+        ? { id: 'check-deploy', title: skippedTitle(title, since), commands: [] }
+        : { id: 'check-deploy', title, report: true, commands: [unless(run(profile.checkDeploy), cmd('echo', 'warning: manage.py check --deploy reported problems (the deploy goes on)'))] },
+    );
   }
   if (profile.migrate && input.runsMigrations) {
     const backupFile = `${layout.shared}/backups/${id}-pre-migrate.dump`;
@@ -133,11 +175,12 @@ export function releaseChecks(input: AppStepsInput): Step[] {
           ]
         : [];
     const migrate = [...backup, run(profile.migrate.command)];
-    steps.push({
-      id: 'migrate',
-      title: backup.length > 0 ? 'Back up the database and apply pending migrations' : 'Apply migrations',
-      commands: profile.migrate.check ? [{ if: run(profile.migrate.check), then: [cmd('echo', 'no pending migrations')], else: migrate }] : migrate,
-    });
+    const title = backup.length > 0 ? 'Back up the database and apply pending migrations' : 'Apply migrations';
+    // Nothing was pending once the release that recorded these inputs passed; the same migrations, venv and
+    // database leave nothing pending now.
+    const since = profile.migrate.check ? skipFor(input, 'migrate') : undefined;
+    if (since) steps.push({ id: 'migrate', title: skippedTitle(title, since), commands: [] });
+    else steps.push({ id: 'migrate', title, commands: profile.migrate.check ? [{ if: run(profile.migrate.check), then: [cmd('echo', 'no pending migrations')], else: migrate }] : migrate });
   }
   const superuser = config.django.superuser;
   if (profile.superuserExists && profile.createSuperuser && superuser.password && input.runsMigrations) {
@@ -151,6 +194,12 @@ export function releaseChecks(input: AppStepsInput): Step[] {
     });
     steps.push({ id: 'superuser', title: `Ensure superuser ${superuser.username}`, commands: [{ if: run(profile.superuserExists), then: [cmd('echo', 'superuser exists')], else: [create] }] });
   }
-  if (profile.smoke) steps.push({ id: 'smoke', title: 'Smoke test the new release', commands: [run(profile.smoke)] });
+  if (profile.smoke) {
+    const title = 'Smoke test the new release';
+    // The new slot's health check starts the app's processes and asks them, before any traffic: more than the
+    // recipe's import. A smoke test of the config's own may test something else: it runs.
+    if (input.slotChecked && !input.full && config.smoke === undefined) steps.push({ id: 'smoke', title: `${title}: skip (the new slot's health check runs the app)`, commands: [] });
+    else steps.push({ id: 'smoke', title, commands: [run(profile.smoke)] });
+  }
   return steps;
 }

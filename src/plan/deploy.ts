@@ -7,7 +7,8 @@ import { ensureAppUser, installUnits, ownShared } from '../ops/services.js';
 import { appCommand, removeVenv } from '../ops/python.js';
 import type { HealthCheck } from '../ops/health.js';
 import type { AppProfile } from '../recipes/types.js';
-import { databaseStep, releaseChecks, systemPackagesStep, venvStep, type AppStepsInput } from './app-steps.js';
+import { databaseStep, recordedInputs, releaseChecks, systemPackagesStep, venvStep, type AppStepsInput } from './app-steps.js';
+import type { StepInputs } from './incremental.js';
 import { appEnv, envFileText } from './env-file.js';
 import { unusedVenvs } from './venv.js';
 import { blueGreenSteps, sitePackages, siteSteps, slotPort, slotsOf, strategyChange, webPackages, webTierFor } from './web.js';
@@ -29,11 +30,15 @@ import { unitName } from '../render/systemd.js';
 export type Source = { mode: 'push'; gitDir: string } | { mode: 'fetch'; url: string };
 
 export interface DeployInput {
-  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http'>;
+  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke'>;
   configHash: string;
   profile: AppProfile;
   /** Key of the venv the release needs (Python apps). */
   venvKey: string | undefined;
+  /** Input hash of each incremental check (src/plan/incremental.ts); empty when unknown. */
+  stepInputs: StepInputs;
+  /** deploy --full: every check runs, whatever earlier releases recorded. */
+  full: boolean;
   /** Where the app reaches its database and Redis when they are not this host's own (a database server). */
   endpoints?: Endpoints;
   layout: Layout;
@@ -96,7 +101,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   // Blue/green: the new release is checked in the slot it starts in.
   const slot = blueGreen ? { port: slotPort(blueGreen, slots.idle), unit: slotUnit(layout, blueGreen.process, slots.idle) } : undefined;
   const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, layout, slot);
-  const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations, ...(input.endpoints ? { endpoints: input.endpoints } : {}) };
+  const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations, ...(input.endpoints ? { endpoints: input.endpoints } : {}), inputs: input.stepInputs, full: input.full, slotChecked: slot !== undefined && health !== undefined };
+  const inputs = recordedInputs(app);
   const interpreter = profile.python ? interpreterFor(input) : undefined;
   const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: profile.python }));
 
@@ -129,6 +135,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
       units: unitNames,
       ...(health ? { health } : {}),
       ...(tier ? { web: { process: tier.process, port: tier.port, strategy: tier.strategy } } : {}),
+      ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
     }),
     ...createRelease(layout, id, sha),
     ...linkShared(layout, id, config.shared.dirs, config.shared.files),

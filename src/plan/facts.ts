@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { parseHistory, type HistoryEntry } from '../ops/history.js';
 import { HOST, UNIX_USER } from '../config/names.js';
 import type { RecordedServer } from './handover.js';
+import { isStepInputHash, type StepInputs } from './incremental.js';
 
 export type ReleaseStatus = 'prepared' | 'ok' | 'failed' | 'bad' | 'unknown';
 
@@ -26,6 +27,8 @@ export interface ReleaseManifest {
   health?: HealthCheck;
   /** The web tier the release was deployed with (nginx in front). */
   web?: { process: string; port: number; strategy: 'blue-green' | 'restart' };
+  /** Input hash of each incremental check (collectstatic, check --deploy, migrate --check) the release passed. */
+  inputs?: StepInputs;
   deployed_by: string;
   created_at: string;
 }
@@ -83,6 +86,7 @@ function checkedManifest(value: unknown): ReleaseManifest | undefined {
   if (m.venv !== undefined && (typeof m.venv !== 'string' || !VENV_KEY.test(m.venv))) return undefined;
   if (m.units !== undefined && (!Array.isArray(m.units) || !m.units.every((u) => typeof u === 'string' && isName(u)))) return undefined;
   if (m.health !== undefined && (typeof m.health?.url !== 'string' || !/^http:\/\/127\.0\.0\.1:\d{1,5}\//.test(m.health.url))) return undefined;
+  if (m.inputs !== undefined && (typeof m.inputs !== 'object' || m.inputs === null || Array.isArray(m.inputs) || !Object.values(m.inputs).every(isStepInputHash))) return undefined;
   return m as ReleaseManifest;
 }
 

@@ -6,7 +6,12 @@ import type { Config, ProcessConfig } from '../config/types.js';
 export interface RepoFiles {
   paths: readonly string[];
   read(path: string): string | undefined;
+  /** Git object id of each path (`git ls-tree -r`), when known: what release step inputs are hashed from. */
+  blobs?: ReadonlyMap<string, string>;
 }
+
+/** Release checks that are not repeated when their inputs did not change (src/plan/incremental.ts). */
+export type IncrementalStep = 'collectstatic' | 'check-deploy' | 'migrate';
 
 /** What the deploy does for this app, after the recipe's defaults and the config's overrides are merged. */
 export interface AppProfile {
@@ -24,6 +29,8 @@ export interface AppProfile {
   smoke?: string;
   /** Directory in the release that nginx serves at /static/ (Django: staticfiles). */
   staticDir?: string;
+  /** The repository paths each incremental check reads, besides the venv and the app's environment. */
+  stepInputs?: Partial<Record<IncrementalStep, string[]>>;
   /** Packages the recipe itself needs on the server. */
   systemPackages: string[];
 }

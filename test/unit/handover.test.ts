@@ -34,6 +34,8 @@ const deploy = (label: string, facts = fakeFacts()) =>
     configHash: 'h',
     profile: testProfile(config),
     venvKey: undefined,
+    stepInputs: {},
+    full: false,
     hostsDatabase: false,
     runsMigrations: false,
     topology: { placement, record },

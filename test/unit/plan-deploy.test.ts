@@ -27,6 +27,8 @@ function plan(options: { config?: Config; facts?: HostFacts; source?: Source; ta
     configHash: '0123456789abcdef',
     profile: testProfile(config),
     venvKey: undefined,
+    stepInputs: {},
+    full: false,
     hostsDatabase: false,
     runsMigrations: false,
     topology: options.topology ?? { placement: {}, record: '' },

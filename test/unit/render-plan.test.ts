@@ -26,6 +26,8 @@ const deployPlan = (hostTarget: Target = target): Plan => ({
       configHash: 'h',
       profile: testProfile(config),
       venvKey: undefined,
+      stepInputs: {},
+      full: false,
       hostsDatabase: false,
       runsMigrations: false,
       topology: { placement: {}, record: '' },
