@@ -1,15 +1,16 @@
 // Deploy timings on sandbox servers, through the built CLI as a user runs it (`make bench-deploy`, as root):
 //   cold first deploy; code-only redeploy, from the command's start to the new code answering over the
 //   server's address; rollback, from the command's start to the previous code answering; and the floor: one
-//   new ssh connection that runs `true`. Two scenarios in the same run: `blue-green` (through nginx on port 80,
-//   the default once http is on) and `restart` (the app's own port, restarted in place).
-//   sudo node bench/deploy.mjs [--runs 5]
+//   new ssh connection that runs `true`. Three scenarios in the same run: `blue-green` (through nginx on port 80,
+//   the default once http is on) and `restart` (the app's own port, restarted in place) with the hello app, and
+//   `django-blue-green` (examples/django-app behind nginx, its PostgreSQL on the same server).
+//   sudo node bench/deploy.mjs [--runs 5] [--only NAME]   (--only: one scenario, without the floor and CLI figures)
 // Prints figures only. Needs `npm run build` and the sandbox image (`make sandbox-image`).
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ROOT, cli, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
+import { ROOT, cli, commit, exec, must, option, prepareDjangoExample, sandboxSsh, stats, writeDjangoSandboxConfig } from './lib.mjs';
 
 const SCENARIOS = [
   {
@@ -19,18 +20,30 @@ const SCENARIOS = [
     url: (address) => `http://${address}/`,
   },
   { name: 'restart', server: 'bench-deploy', config: 'env_vars:\n  BIND: 0.0.0.0\n', url: (address) => `http://${address}:8000/` },
+  {
+    name: 'django-blue-green',
+    server: 'bench-deploy-django',
+    // Its /version/ page answers the release's VERSION file, through nginx and gunicorn.
+    prepare: async (repo, server) => {
+      await prepareDjangoExample(repo);
+      await writeDjangoSandboxConfig(repo, server, []);
+    },
+    url: (address) => `http://${address}/version/`,
+  },
 ];
 
 const runs = Number(option('--runs', '5')) || 5;
-
-
+const only = option('--only', undefined);
 
 const slipway = cli({ HELLO_SECRET: 'bench-secret-value' });
 
+/** The version a page names: the hello app's `<p>version v3</p>`, or the Django example's /version/ text. */
 async function versionAt(url) {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    return /<p>version ([^<]*)<\/p>/.exec(await response.text())?.[1];
+    const text = await response.text();
+    if (!response.ok) return undefined;
+    return /<p>version ([^<]*)<\/p>/.exec(text)?.[1] ?? (url.endsWith('/version/') ? text.trim() : undefined);
   } catch {
     return undefined;
   }
@@ -61,7 +74,7 @@ async function sshTrue(address) {
   return (performance.now() - started) / 1000;
 }
 
-async function scenario({ name, server, config, url: urlFor }) {
+async function scenario({ name, server, config, prepare, url: urlFor }) {
   const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
   try {
     await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', server]);
@@ -70,8 +83,11 @@ async function scenario({ name, server, config, url: urlFor }) {
     const address = listed.find((s) => s.name === server).address;
     const url = urlFor(address);
 
-    await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
-    await writeFile(join(repo, 'deploy-sandbox.yml'), `servers:\n  - sandbox: ${server}\n${config}`);
+    if (prepare) await prepare(repo, server);
+    else {
+      await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
+      await writeFile(join(repo, 'deploy-sandbox.yml'), `servers:\n  - sandbox: ${server}\n${config}`);
+    }
     await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
     await commit(repo, 'v1');
 
@@ -101,7 +117,8 @@ async function scenario({ name, server, config, url: urlFor }) {
   }
 }
 
-for (const s of SCENARIOS) await scenario(s);
+for (const s of SCENARIOS.filter((s) => !only || s.name === only)) await scenario(s);
+if (only) process.exit(0);
 
 // The floor, on a server of its own: one new ssh connection running `true`.
 const FLOOR = 'bench-deploy-floor';
