@@ -21,11 +21,20 @@ export function sitePaths(layout: Layout, certificate?: SitePaths['certificate']
   };
 }
 
-/** Reload nginx only if its whole configuration passes `nginx -t`; otherwise put the previous files back. */
-export function checkAndReload(restore: Cmd[]): Cmd {
+/**
+ * Reload nginx only if its whole configuration passes `nginx -t`; otherwise put the previous files back.
+ * `ownSocket` (`10.0.1.11:80`): a socket the new configuration listens on with no wildcard of that port beside it.
+ * A reload cannot bind it while the running configuration holds the port's wildcard (Debian's stock site, the
+ * public site before): nginx only logs the bind error and keeps serving the old configuration, and the reload
+ * still succeeds. So nginx restarts until it holds that socket itself.
+ */
+export function checkAndReload(restore: Cmd[], ownSocket?: string): Cmd {
+  const reload = cmd('systemctl', 'reload-or-restart', 'nginx');
+  // grep reads all of ss's output (no -q): an early exit could fail the pipeline with SIGPIPE.
+  const apply: Cmd = ownSocket ? { if: { pipe: [cmd('ss', '-Hltn'), { argv: ['grep', '-F', ` ${ownSocket} `], quiet: true }] }, then: [reload], else: [cmd('systemctl', 'restart', 'nginx')] } : reload;
   return {
     if: { argv: ['nginx', '-t', '-q'] },
-    then: [cmd('systemctl', 'reload-or-restart', 'nginx')],
+    then: [apply],
     else: [...restore, cmd('echo', 'nginx -t refused the new configuration: the previous one was restored and nginx keeps serving it'), cmd('false')],
   };
 }
@@ -34,7 +43,7 @@ export function checkAndReload(restore: Cmd[]): Cmd {
  * Install a changed site: keep the old file, write the new one, check, reload, or restore the old one.
  * `dropStock`: remove Debian's stock site (it claims default_server, which nginx refuses twice).
  */
-export function installSite(paths: SitePaths, text: string, upstream: string | undefined, dropStock: boolean): Cmd[] {
+export function installSite(paths: SitePaths, text: string, upstream: string | undefined, dropStock: boolean, ownSocket?: string): Cmd[] {
   const backup = `${paths.site}.slipway-prev`;
   return [
     cmd('mkdir', '-p', paths.acmeRoot, paths.upstream.slice(0, paths.upstream.lastIndexOf('/'))),
@@ -43,7 +52,7 @@ export function installSite(paths: SitePaths, text: string, upstream: string | u
     ...(dropStock ? [cmd('rm', '-f', '/etc/nginx/sites-enabled/default')] : []),
     ...writeFile({ path: paths.site, text }),
     cmd('ln', '-sfn', paths.site, paths.enabled),
-    checkAndReload([{ if: { argv: ['test', '-f', backup] }, then: [cmd('mv', '-f', backup, paths.site)], else: [cmd('rm', '-f', paths.site, paths.enabled)] }]),
+    checkAndReload([{ if: { argv: ['test', '-f', backup] }, then: [cmd('mv', '-f', backup, paths.site)], else: [cmd('rm', '-f', paths.site, paths.enabled)] }], ownSocket),
   ];
 }
 

@@ -123,8 +123,11 @@ export function siteSteps({ tier, layout, facts, staticDir, mediaDir, upstreamPo
   const text = render(false);
   if (facts.files[paths.site] !== sha256(text) || steps.length > 0) {
     // Behind load balancers, Debian's stock site goes too: nothing of this server's nginx answers on its public address.
-    const dropStock = http.default_server || tier.place?.kind === 'behind';
-    steps.push({ id: 'site', title: `Install the nginx site ${paths.site}`, commands: installSite(paths, text, steps.some((s) => s.id === 'site-http') ? undefined : upstream, dropStock) });
+    const place = tier.place;
+    const dropStock = http.default_server || place?.kind === 'behind';
+    // Its private address alone, then: a reload cannot take that socket over from the stock site's wildcard.
+    const ownSocket = place?.kind === 'behind' ? `${place.listen.includes(':') ? `[${place.listen}]` : place.listen}:80` : undefined;
+    steps.push({ id: 'site', title: `Install the nginx site ${paths.site}`, commands: installSite(paths, text, steps.some((s) => s.id === 'site-http') ? undefined : upstream, dropStock, ownSocket) });
   }
   return steps;
 }

@@ -85,6 +85,13 @@ describe('the web tier', () => {
     expect(siteSteps({ tier, layout, facts, staticDir: 'staticfiles', mediaDir: undefined, upstreamPort: 8000 })).toEqual([]);
   });
 
+  it('behind load balancers, restarts nginx until it holds its private address: a reload cannot take it from the stock site', () => {
+    const tier = webTierFor({ http: http(), health }, web, layout, { kind: 'behind', listen: '10.9.0.3', balancers: ['10.9.0.2'] })!;
+    const steps = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: undefined, mediaDir: undefined, upstreamPort: 8000 });
+    expect(text(steps)).toContain("rm -f /etc/nginx/sites-enabled/default\n");
+    expect(text(steps)).toContain("if nginx -t -q; then\nif ss -Hltn | grep -F ' 10.9.0.3:80 ' >/dev/null 2>&1; then\nsystemctl reload-or-restart nginx\nelse\nsystemctl restart nginx\nfi\nelse");
+  });
+
   it('asks for a first certificate over HTTP before writing the TLS site', () => {
     const tier = webTierFor({ http: http({ tls: 'letsencrypt', acme_email: 'ops@example.com' }), health }, web, layout)!;
     const steps = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: undefined, mediaDir: undefined, upstreamPort: 8000 });
