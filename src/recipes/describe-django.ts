@@ -14,7 +14,7 @@ export interface DjangoFindings {
   wsgi?: { module: string; callable: string };
   /** Whether the settings assign STATIC_ROOT, and the path in the release it names when slipway can tell. */
   staticRootSet: boolean;
-  staticRoot?: string;
+  staticRoot?: { dir: string; file: string };
   /** The variables the SECRET_KEY setting is read from. */
   secretKeyEnv: string[];
   allowedHostsEnv?: { name: string; separator: string };
@@ -70,14 +70,14 @@ export function describeDjango(files: RepoFiles): DjangoFindings {
   const wsgi = wsgiMatch && files.paths.includes(`${pathOf(wsgiMatch[1]!)}.py`) ? { module: wsgiMatch[1]!, callable: wsgiMatch[2]! } : undefined;
 
   const staticSetting = setting('STATIC_ROOT');
-  let staticRoot: string | undefined;
+  let staticRoot: DjangoFindings['staticRoot'];
   if (!staticSetting) {
     if (settingsFiles.length > 0) findings.push({ key: 'STATIC_ROOT', message: 'the settings set no STATIC_ROOT, so collectstatic cannot run (django.collectstatic is off): set STATIC_ROOT = BASE_DIR / "staticfiles" and remove `collectstatic: false`' });
   } else {
     const under = underBaseDir(staticSetting.code);
     const levels = baseDirLevels(staticSetting.text) ?? staticSetting.file.split('/').length;
     const base = staticSetting.file.split('/').slice(0, Math.max(0, staticSetting.file.split('/').length - levels));
-    if (under !== undefined) staticRoot = [...base, under].filter(Boolean).join('/');
+    if (under !== undefined) staticRoot = { dir: [...base, under].filter(Boolean).join('/'), file: staticSetting.file };
     else findings.push({ key: 'http.static_dir', message: `STATIC_ROOT in ${staticSetting.file} is not a path under BASE_DIR: set http.static_dir to where collectstatic writes, inside the release` });
   }
 
@@ -111,5 +111,5 @@ export function describeDjango(files: RepoFiles): DjangoFindings {
   const health = bestHealthRoute(urlconfs.flatMap((file) => urlconfHealthRoutes(file, files.read(file) ?? '')));
   if (health && health.file !== rootUrls) findings.push({ key: 'health.path', message: `${health.path} is a route of ${health.file}, which the root URLconf may include under a prefix: check health.path` });
 
-  return { ...(settings ? { settings } : {}), settingsFiles, ...(wsgi ? { wsgi } : {}), staticRootSet: staticSetting !== undefined, ...(staticRoot !== undefined ? { staticRoot } : {}), secretKeyEnv, ...(allowedHostsEnv ? { allowedHostsEnv } : {}), database, ...(databaseFrom ? { databaseFrom } : {}), readsDatabaseUrl, ...(health ? { health } : {}), findings };
+  return { ...(settings ? { settings } : {}), settingsFiles, ...(wsgi ? { wsgi } : {}), staticRootSet: staticSetting !== undefined, ...(staticRoot ? { staticRoot } : {}), secretKeyEnv, ...(allowedHostsEnv ? { allowedHostsEnv } : {}), database, ...(databaseFrom ? { databaseFrom } : {}), readsDatabaseUrl, ...(health ? { health } : {}), findings };
 }

@@ -156,10 +156,10 @@ export function describeApp(tree: WorkingTree): AppDescription {
     missing.push(...django.findings);
     if (django.settings) found.push(`settings ${django.settings.module} (${django.settings.from})`);
     if (django.wsgi) found.push(`WSGI ${django.wsgi.module}`);
-    if (django.staticRoot) found.push(`STATIC_ROOT ${django.staticRoot}`);
+    if (django.staticRoot) found.push(`STATIC_ROOT ${django.staticRoot.dir}`);
     if (django.settings && !django.settings.fromManage) description.settingsModule = { module: django.settings.module, from: django.settings.from };
     if (django.settingsFiles.length > 0 && !django.staticRootSet) description.collectstatic = false;
-    if (django.staticRoot && django.staticRoot !== profile.staticDir) description.staticDir = { dir: django.staticRoot, from: `STATIC_ROOT in ${django.settingsFiles[0]}` };
+    if (django.staticRoot && django.staticRoot.dir !== profile.staticDir) description.staticDir = { dir: django.staticRoot.dir, from: `STATIC_ROOT in ${django.staticRoot.file}` };
     const recipeModule = /gunicorn (\S+)/.exec(profile.processes.web?.command ?? '')?.[1];
     if (django.wsgi && django.wsgi.module !== recipeModule) {
       description.web = { command: `python -m gunicorn ${django.wsgi.module}:${django.wsgi.callable} --bind 127.0.0.1:$PORT --workers 3`, port: 8000, from: 'WSGI_APPLICATION' };

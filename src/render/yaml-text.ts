@@ -2,9 +2,12 @@
 // where YAML would read something else.
 import { parse } from 'yaml';
 
-/** A string as a YAML scalar: plain when YAML reads it back as the same string, else double-quoted (JSON). */
+/**
+ * A string as a YAML scalar: plain when YAML reads it back as the same string, else double-quoted (JSON).
+ * YAML 1.1's booleans (yes, off...) are quoted too, for the editors and tools that still read them so.
+ */
 export function scalar(value: string): string {
-  if (value !== '' && !/^\s|\s$|[\n\r\t]/.test(value)) {
+  if (value !== '' && !/^\s|\s$|[\n\r\t]/.test(value) && !/^(y|n|yes|no|on|off|true|false|null|~)$/i.test(value)) {
     try {
       if ((parse(`k: ${value}`) as { k?: unknown } | null)?.k === value) return value;
     } catch {
