@@ -35,7 +35,8 @@ const config = (extra: Record<string, unknown> = {}) => ({
 
 describe('a load balancer, two web servers, a worker and a database server', () => {
   const servers = useSandboxes([...NAMES]);
-  const [lb1, web1, web2, worker1, db1] = [0, 1, 2, 3, 4].map((i) => () => servers[i]!) as (() => TestServer)[] as [() => TestServer, () => TestServer, () => TestServer, () => TestServer, () => TestServer];
+  const at = (i: number) => () => servers[i]!;
+  const [lb1, web1, web2, worker1, db1] = [at(0), at(1), at(2), at(3), at(4)];
   let repo: AppRepo;
 
   /** A GET to the public site as a browser reaching shop.test at lb1 would make it (the certificate is self-signed). */
