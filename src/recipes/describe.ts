@@ -1,6 +1,7 @@
 // `slipway init`'s view of a repository (pure): the recipe deploy would pick, and what the config must add to
 // or override in that recipe's defaults, with what slipway could not tell. The framework detection and the
 // defaults are the recipes' own (chooseRecipe, Recipe.defaults), so init never disagrees with a deploy.
+import { quote } from '../ops/shell.js';
 import { envReadsOf, type EnvRead } from '../plan/env-reads.js';
 import { PROJECT_NAME } from '../config/names.js';
 import { SECRET_KEY } from '../config/secrets.js';
@@ -49,6 +50,8 @@ export interface AppDescription {
   collectstatic?: false;
   staticDir?: { dir: string; from: string };
   web?: { command: string; port: number; from: string };
+  /** With `web`: the recipe's smoke test imports the module it would have served, so the config names the app's. */
+  smoke?: string;
   /** Undefined for an app without a web process. */
   health?: { path: string; from?: string };
   database?: { name: string; user: string; from: string };
@@ -153,6 +156,7 @@ export function describeApp(tree: WorkingTree): AppDescription {
   let generated: string[] = [];
   if (recipe.name === 'django') {
     const django = describeDjango(files);
+    if (!files.paths.includes('manage.py')) missing.push({ key: 'manage.py', message: 'no manage.py at the top of the repository, where the recipe runs python manage.py (collectstatic, check, migrate): move it there, or set migrate.command and django.collectstatic: false' });
     missing.push(...django.findings);
     if (django.settings) found.push(`settings ${django.settings.module} (${django.settings.from})`);
     if (django.wsgi) found.push(`WSGI ${django.wsgi.module}`);
@@ -163,6 +167,7 @@ export function describeApp(tree: WorkingTree): AppDescription {
     const recipeModule = /gunicorn (\S+)/.exec(profile.processes.web?.command ?? '')?.[1];
     if (django.wsgi && django.wsgi.module !== recipeModule) {
       description.web = { command: `python -m gunicorn ${django.wsgi.module}:${django.wsgi.callable} --bind 127.0.0.1:$PORT --workers 3`, port: 8000, from: 'WSGI_APPLICATION' };
+      description.smoke = `python -c ${quote(`import ${django.wsgi.module}`)}`;
     } else if (!django.wsgi && recipeModule && !files.paths.includes(`${recipeModule.replaceAll('.', '/')}.py`)) {
       missing.push({ key: 'processes.web.command', message: `no ${recipeModule.replaceAll('.', '/')}.py, which the recipe serves with gunicorn: set processes.web.command to your WSGI module` });
     }
@@ -177,7 +182,11 @@ export function describeApp(tree: WorkingTree): AppDescription {
     if (fastapi.app) found.push(`ASGI app ${fastapi.app}`);
     found.push(fastapi.alembic ? 'alembic.ini (migrations: alembic upgrade head)' : 'no alembic.ini');
     const recipeApp = /uvicorn (\S+)/.exec(profile.processes.web?.command ?? '')?.[1];
-    if (fastapi.app && fastapi.app !== recipeApp) description.web = { command: `python -m uvicorn ${fastapi.app} --host 127.0.0.1 --port $PORT`, port: 8000, from: `\`${fastapi.app.split(':')[1]} = FastAPI(\` in ${fastapi.app.split(':')[0]!.replaceAll('.', '/')}.py` };
+    if (fastapi.app && fastapi.app !== recipeApp) {
+      const [module, variable] = fastapi.app.split(':') as [string, string];
+      description.web = { command: `python -m uvicorn ${fastapi.app} --host 127.0.0.1 --port $PORT`, port: 8000, from: `\`${variable} = FastAPI(\` in ${module.replaceAll('.', '/')}.py` };
+      description.smoke = `python -c ${quote(`import ${module}; ${module}.${variable}`)}`;
+    }
     health = fastapi.health;
     postgres = fastapi.postgres;
   } else {

@@ -49,6 +49,7 @@ function processesSection(d: AppDescription): string[] {
       ...comment(4, `The recipe's default does not fit: ${d.web.from} names this. \`python\` is the venv's interpreter; bound to 127.0.0.1, where the health check and nginx reach it.`),
       line(4, `command: ${scalar(d.web.command)}`),
       line(4, `port: ${d.web.port}`),
+      ...(d.smoke ? ['', line(0, `smoke: ${scalar(d.smoke)}`, "the recipe's would import its default module")] : []),
     ];
   }
   if (hasWeb(d)) return [];
@@ -65,8 +66,8 @@ function processesSection(d: AppDescription): string[] {
 
 function healthSection(d: AppDescription): string[] {
   if (!d.health) return [];
-  const why = d.health.from ? `the route in ${d.health.from}` : "the recipe's default: no health route was found, add one";
-  return ['health:', line(2, `path: ${scalar(d.health.path)}`, `${why}; the deploy switches back unless it answers 200`)];
+  const why = d.health.from ? `the route in ${d.health.from}` : 'no health route found: add one';
+  return ['health:', line(2, `path: ${scalar(d.health.path)}`, `${why}; a deploy switches back unless it answers 200`)];
 }
 
 function staticSection(d: AppDescription): string[] {
@@ -91,7 +92,7 @@ function envSection(d: AppDescription): string[] {
   const perEnv: string[] = [];
   for (const s of d.env) {
     if (s.value.kind === 'secret') {
-      const why = s.value.generate ? `a secret ${readBy(s)}: generated in ${SECRETS}` : `${readBy(s)}, which fails without it: put its value in ${SECRETS}`;
+      const why = s.value.generate ? `${readBy(s)}; generated in ${SECRETS}` : `required by ${s.files.join(', ')}: set it in ${SECRETS}`;
       lines.push(line(2, `${s.name}: \${${s.value.placeholder}}`, why));
     } else if (s.value.kind === 'value') lines.push(line(2, `${s.name}: ${scalar(s.value.value)}`, readBy(s)));
     else if (s.value.kind === 'hosts') perEnv.push(...comment(2, `${s.name} (${readBy(s)}) is set per environment, in deploy-<env>.yml.`));

@@ -115,6 +115,27 @@ describe('slipway init on the FastAPI example', () => {
   });
 });
 
+describe('slipway init on an app outside the recipe\'s defaults', () => {
+  it('writes the web process and smoke test a deploy then uses, and a secret to fill in that validate asks for', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'slipway-init-'));
+    dirs.push(parent);
+    const dir = join(parent, 'api');
+    await cp(join(EXAMPLES, 'fastapi-app'), dir, { recursive: true });
+    for (const file of await readdir(dir)) if (/^deploy.*\.yml$|^main\.py$/.test(file)) await rm(join(dir, file));
+    await rm(join(dir, '.slipway'), { recursive: true, force: true });
+    await writeFile(join(dir, 'service.py'), 'import os\nfrom fastapi import FastAPI\nKEY = os.environ["PAYMENT_API_KEY"]\nweb = FastAPI()\n');
+    const init = await slipway(['init', '--yes'], dir);
+    expect(init.code, init.err).toBe(0);
+    expect(init.out).toContain('  PAYMENT_API_KEY: a value only you know');
+    await expect(loadConfig({ dir, env: 'sandbox', processEnv: {} })).rejects.toThrow(/PAYMENT_API_KEY/);
+    const { config } = await loadConfig({ dir, env: 'sandbox', processEnv: { PAYMENT_API_KEY: 'pk-1' } });
+    const profile = resolveProfile({ config, files: (await readWorkingTree(dir, wantsContent)).files, cores: 2 });
+    expect(profile.processes.web).toEqual({ command: 'python -m uvicorn service:web --host 127.0.0.1 --port $PORT', port: 8000, roles: ['web'], stop_timeout: 35, singleton: false });
+    expect(profile.smoke).toBe("python -c 'import service; service.web'");
+    expect(config.env_vars.PAYMENT_API_KEY).toBe('pk-1');
+  });
+});
+
 describe('slipway init on an app it cannot serve', () => {
   it('still writes a config that loads, and says what to set', async () => {
     const dir = await exampleCopy('hello-app', 'hello');

@@ -121,10 +121,11 @@ describe('Django trees', () => {
     expect(d.detectedFrom).toBe('Django in the requirements');
     expect(d.settingsModule).toEqual({ module: 'shop.settings', from: 'shop/settings.py' });
     expect(d.web).toEqual({ command: 'python -m gunicorn deploy.wsgi:app --bind 127.0.0.1:$PORT --workers 3', port: 8000, from: 'WSGI_APPLICATION' });
+    expect(d.smoke).toBe("python -c 'import deploy.wsgi'"); // the recipe's would import shop.wsgi
     expect(d.staticDir).toBeUndefined();
     expect(d.database?.from).toBe('a PostgreSQL driver in the requirements');
     expect(d.env).toEqual([{ name: 'DJANGO_KEY', value: { kind: 'secret', placeholder: 'DJANGO_KEY', generate: true }, files: ['shop/settings.py'] }]);
-    expect(keys(d)).toContain('DATABASES'); // PostgreSQL, but the settings do not read DATABASE_URL
+    expect(keys(d)).toEqual(['project.python_version', 'manage.py', 'DATABASES', 'health.path']); // DATABASES: PostgreSQL, but no DATABASE_URL read
   });
 });
 
@@ -138,6 +139,7 @@ describe('FastAPI and other trees', () => {
     });
     expect(d.framework).toBe('fastapi');
     expect(d.web).toEqual({ command: 'python -m uvicorn service.api:api --host 127.0.0.1 --port $PORT', port: 8000, from: '`api = FastAPI(` in service/api.py' });
+    expect(d.smoke).toBe("python -c 'import service.api; service.api.api'");
     expect(d.health).toEqual({ path: '/healthz', from: 'service/api.py' });
     expect(d.found).toContain('alembic.ini (migrations: alembic upgrade head)');
     expect(Object.fromEntries(d.env.map((s) => [s.name, s.value]))).toEqual({

@@ -55,7 +55,7 @@ project:
   python_version: "3.11"    # from runtime.txt (quoted: YAML would read a number)
 
 health:
-  path: /health/            # the route in shop/urls.py; the deploy switches back unless it answers 200
+  path: /health/            # the route in shop/urls.py; a deploy switches back unless it answers 200
 
 http:
   static_dir: collected     # STATIC_ROOT in shop/settings.py: nginx serves it at /static/
@@ -69,7 +69,7 @@ database:
   password: \${DB_PASSWORD}  # a secret: generated in .slipway/secrets-<env>.env, never committed
 
 env_vars:
-  DJANGO_SECRET_KEY: \${DJANGO_SECRET_KEY}   # a secret read by shop/settings.py: generated in .slipway/secrets-<env>.env
+  DJANGO_SECRET_KEY: \${DJANGO_SECRET_KEY}   # read by shop/settings.py; generated in .slipway/secrets-<env>.env
   PYTHONUNBUFFERED: "1"     # log lines reach the journal as they are written
   # ALLOWED_HOSTS (read by shop/settings.py) is set per environment, in deploy-<env>.yml.
   # Read with a default; set them if the default does not suit:
@@ -125,10 +125,12 @@ env_vars:
     # interpreter; bound to 127.0.0.1, where the health check and nginx reach it.
     command: python -m uvicorn service.api:api --host 127.0.0.1 --port $PORT
     port: 8000
+
+smoke: python -c 'import service.api; service.api.api'   # the recipe's would import its default module
 `);
-    expect(deploy).toContain('  PAYMENT_API_KEY: ${PAYMENT_API_KEY}   # read by service/keys.py, which fails without it: put its value in .slipway/secrets-<env>.env\n');
+    expect(deploy).toContain('  PAYMENT_API_KEY: ${PAYMENT_API_KEY}   # required by service/keys.py: set it in .slipway/secrets-<env>.env\n');
     expect(deploy).not.toContain('database:');
-    expect(parse(deploy)).toMatchObject({ project: { name: 'items', framework: 'fastapi' }, processes: { web: { port: 8000 } }, env_vars: { PAYMENT_API_KEY: '${PAYMENT_API_KEY}', PYTHONUNBUFFERED: '1' } });
+    expect(parse(deploy)).toMatchObject({ project: { name: 'items', framework: 'fastapi' }, processes: { web: { port: 8000 } }, smoke: "python -c 'import service.api; service.api.api'", env_vars: { PAYMENT_API_KEY: '${PAYMENT_API_KEY}', PYTHONUNBUFFERED: '1' } });
   });
 
   it('no framework: no web process or http section, a commented example of what to set', () => {
