@@ -21,7 +21,10 @@ export interface HostConnection {
 /** Every connection of one run, so Ctrl-C (or a crash) closes them all. */
 export class ConnectionPool {
   private readonly open = new Set<HostConnection>();
-  private controlDir: string | undefined;
+  /** One directory per pool, made once even when hosts connect in parallel (every connect awaits the same one). */
+  private controlDir: Promise<string> | undefined;
+  /** Taken before the first await: parallel connects never share a socket name. */
+  private sockets = 0;
 
   constructor(private readonly redactor: Redactor) {}
 
@@ -38,9 +41,10 @@ export class ConnectionPool {
   }
 
   private async connectSsh(target: Extract<Target, { kind: 'ssh' }>, lock: LockRequest | undefined): Promise<HostConnection> {
+    const socket = String(this.sockets++);
     // A short private directory: unix socket paths are limited to ~100 bytes.
-    this.controlDir ??= await mkdtemp(join(tmpdir().length < 20 ? tmpdir() : '/tmp', 'slw-'));
-    const controlPath = join(this.controlDir, String(this.open.size));
+    this.controlDir ??= mkdtemp(join(tmpdir().length < 20 ? tmpdir() : '/tmp', 'slw-'));
+    const controlPath = join(await this.controlDir, socket);
     const session = await AgentSession.start(target.label, this.redactor, lock, (bootstrap) =>
       spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(bootstrap)}`), { stdio: 'pipe', detached: true }),
     );
@@ -55,7 +59,9 @@ export class ConnectionPool {
   async closeAll(): Promise<void> {
     await Promise.all([...this.open].map((c) => c.close()));
     this.open.clear();
-    if (this.controlDir) await rm(this.controlDir, { recursive: true, force: true });
+    const dir = await this.controlDir?.catch(() => undefined);
+    this.controlDir = undefined;
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
 
   /**
