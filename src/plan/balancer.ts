@@ -12,7 +12,7 @@ import type { Target } from './target.js';
 import type { BatchGuard, HostPlan } from './types.js';
 import type { Placement } from './topology.js';
 import { processesOn, type Processes } from './processes.js';
-import { certificateFor, certificateSteps, type SiteFacts } from './web.js';
+import { certificateFor, certificateSteps, listenSocket, type SiteFacts } from './web.js';
 import { installSite } from '../ops/web.js';
 import { sha256 } from '../ops/services.js';
 
@@ -77,7 +77,7 @@ export function balancerHostSteps(input: BalancerHostInput): { prepare: Step[]; 
   const render = (httpOnly: boolean) => renderSite({ http, prefix: layout.unitPrefix, paths, httpOnly, place: { kind: 'balancer' } });
   const certificate = certificateSteps({ http, paths, facts, render, upstream });
   const text = render(false);
-  const site: Cmd[] = facts.files[paths.site] !== sha256(text) || certificate.length > 0 ? installSite(paths, text, upstream, http.default_server) : [];
+  const site: Cmd[] = facts.files[paths.site] !== sha256(text) || certificate.length > 0 ? installSite(paths, text, upstream, http.default_server, listenSocket({ kind: 'balancer' })) : [];
   const names = balancing.webServers.map((w) => w.label).join(', ');
   return {
     prepare: certificate,

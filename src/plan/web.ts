@@ -96,6 +96,15 @@ export interface CertificateInput {
   upstream: string | undefined;
 }
 
+/**
+ * The socket a site's nginx must hold on port 80. Behind load balancers, the private address alone: a reload
+ * cannot take it over from a wildcard the old configuration holds (the stock site's), nor the wildcard back from
+ * it when the server serves the public site again; nginx would only log the bind error and keep the old one.
+ */
+export function listenSocket(place: SitePlace | undefined): string {
+  return place?.kind === 'behind' ? `${place.listen.includes(':') ? `[${place.listen}]` : place.listen}:80` : '0.0.0.0:80';
+}
+
 /** A certificate the site still lacks: self-signed, or from ACME through an HTTP-only site on port 80 first. */
 export function certificateSteps({ http, paths, facts, render, upstream }: CertificateInput): Step[] {
   const certificate = paths.certificate;
@@ -104,7 +113,7 @@ export function certificateSteps({ http, paths, facts, render, upstream }: Certi
   if (http.tls === 'self-signed') return [{ id: 'certificate', title: `Create a self-signed certificate for ${names.join(', ')}`, commands: [selfSignedCertificate(certificate, names)] }];
   // HTTP-01 needs the site on port 80 before the certificate exists; the TLS site follows once it does.
   return [
-    { id: 'site-http', title: 'Serve the ACME challenge over HTTP', commands: installSite(paths, render(true), upstream, http.default_server) },
+    { id: 'site-http', title: 'Serve the ACME challenge over HTTP', commands: installSite(paths, render(true), upstream, http.default_server, listenSocket(undefined)) },
     {
       id: 'certificate',
       title: `Obtain a certificate for ${names.join(', ')} from ${http.acme_server}`,
@@ -125,9 +134,7 @@ export function siteSteps({ tier, layout, facts, staticDir, mediaDir, upstreamPo
     // Behind load balancers, Debian's stock site goes too: nothing of this server's nginx answers on its public address.
     const place = tier.place;
     const dropStock = http.default_server || place?.kind === 'behind';
-    // Its private address alone, then: a reload cannot take that socket over from the stock site's wildcard.
-    const ownSocket = place?.kind === 'behind' ? `${place.listen.includes(':') ? `[${place.listen}]` : place.listen}:80` : undefined;
-    steps.push({ id: 'site', title: `Install the nginx site ${paths.site}`, commands: installSite(paths, text, steps.some((s) => s.id === 'site-http') ? undefined : upstream, dropStock, ownSocket) });
+    steps.push({ id: 'site', title: `Install the nginx site ${paths.site}`, commands: installSite(paths, text, steps.some((s) => s.id === 'site-http') ? undefined : upstream, dropStock, listenSocket(place)) });
   }
   return steps;
 }

@@ -79,7 +79,7 @@ describe('the web tier', () => {
     const tier = webTierFor({ http: http(), health }, web, layout)!;
     const first = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: 'staticfiles', mediaDir: undefined, upstreamPort: 8000 });
     expect(first.map((s) => s.id)).toEqual(['site']);
-    expect(text(first)).toContain('if nginx -t -q; then\nsystemctl reload-or-restart nginx\nelse');
+    expect(text(first)).toContain("if nginx -t -q; then\nif ss -Hltn | grep -F ' 0.0.0.0:80 ' >/dev/null 2>&1; then\nsystemctl reload-or-restart nginx\nelse\nsystemctl restart nginx\nfi\nelse");
     const installed = renderSite({ http: http(), prefix: 'shop', paths: tier.paths, staticDir: '/opt/shop/current/staticfiles' });
     const facts = parseFacts(`file /etc/nginx/sites-available/shop.conf ${sha256(installed)}`);
     expect(siteSteps({ tier, layout, facts, staticDir: 'staticfiles', mediaDir: undefined, upstreamPort: 8000 })).toEqual([]);
