@@ -171,7 +171,7 @@ export const configSchema = obj(
     hooks: obj('Shell commands run on each host in the release directory (as the app user when the app has processes, else as the SSH user); a failure aborts the deploy.', {
       build: list('After the code is in place, before the switch (e.g. compile assets).', str('A shell command.')),
       before_switch: list('Right before `current` moves.', str('A shell command.')),
-      after_switch: list('After the switch and restart, before the health check.', str('A shell command.')),
+      after_switch: list('After the switch: with http.strategy restart, after the restart and before the health check; with blue/green, once the new slot passed its check and took the traffic (a failure still switches back).', str('A shell command.')),
     }),
     deploy: obj('How a deploy moves across several servers.', {
       batch_size: str('Once every server is prepared, switch this many at a time, in `servers` order: a count (`2`) or a percentage of the servers (`25%`, rounded up). A failure in any batch switches every switched server back. Defaults to all at once for blue/green, 1 for `http.strategy: restart`.', {
