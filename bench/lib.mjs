@@ -88,22 +88,25 @@ export async function prepareDjangoExample(repo) {
 }
 
 /**
- * deploy-sandbox.yml for the Django example on `server`: four gunicorn workers behind nginx (static files by
- * nginx, not the app), with further `http:` settings given as `key: value` lines.
+ * deploy-sandbox.yml for the Django example on `servers` (a sandbox server's name, or a list of
+ * `{ sandbox, roles }`): four gunicorn workers behind nginx (static files by nginx, not the app), the site on
+ * for any host name (`enabled`, `default_server`), with further `http:` settings given as `key: value` lines
+ * (one with the key of a default replaces it).
  */
-export async function writeDjangoSandboxConfig(repo, server, httpSettings) {
+export async function writeDjangoSandboxConfig(repo, servers, httpSettings) {
+  const listed = typeof servers === 'string' ? [{ sandbox: servers }] : servers;
+  const key = (line) => line.split(':')[0];
+  const defaults = ['enabled: true', 'default_server: true'].filter((line) => !httpSettings.some((s) => key(s) === key(line)));
   const config = [
     'servers:',
-    `  - sandbox: ${server}`,
+    ...listed.flatMap((s) => [`  - sandbox: ${s.sandbox}`, ...(s.roles ? [`    roles: [${s.roles.join(', ')}]`] : [])]),
     'processes:',
     '  web:',
     '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --workers 4',
     'env_vars:',
     '  SERVE_STATIC: "0"',
     'http:',
-    '  enabled: true',
-    '  default_server: true',
-    ...httpSettings.map((line) => `  ${line}`),
+    ...[...defaults, ...httpSettings].map((line) => `  ${line}`),
     '',
   ];
   await writeFile(join(repo, 'deploy-sandbox.yml'), config.join('\n'));
