@@ -3,7 +3,7 @@
 import type { Step } from '../ops/command.js';
 import { renderCmd } from '../ops/shell.js';
 import type { Target } from '../plan/target.js';
-import type { HostPlan, Plan } from '../plan/types.js';
+import type { BatchGuard, HostPlan, Plan } from '../plan/types.js';
 
 const commandsOf = (step: Step) => step.commands.map((c) => renderCmd(c, { redact: true }));
 
@@ -43,7 +43,8 @@ export function planText(plan: Plan): string {
     lines.push(`# if step ${host.commitIndex + 1} or a later one fails, the new release stays (it passed its checks):`, ...host.onInterruptedCommit.flatMap(commandsOf));
   }
   for (const { batch, side, guard } of guardsOf(plan)) {
-    lines.push('', `== ${plan.hosts[guard.host]!.target.label}, ${side} batch ${batch + 1} switches (${batchLabels(plan, batch)}) ==`, ...stepsText(guard[side], 1));
+    const when = side === 'after' && mergedAfter(plan, batch, guard) ? `if batch ${batch + 1} fails (otherwise batch ${batch + 2}'s step puts them back)` : `${side} batch ${batch + 1} switches`;
+    lines.push('', `== ${plan.hosts[guard.host]!.target.label}, ${when} (${batchLabels(plan, batch)}) ==`, ...stepsText(guard[side], 1));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -52,6 +53,9 @@ export function planText(plan: Plan): string {
 function guardsOf(plan: Plan) {
   return (plan.guards ?? []).flatMap((guards, batch) => (['before', 'after'] as const).flatMap((side) => guards.map((guard) => ({ batch, side, guard }))));
 }
+
+/** A guard's `after` that the next batch's `before` on the same load balancer makes unneeded, unless the batch fails. */
+const mergedAfter = (plan: Plan, batch: number, guard: BatchGuard) => (plan.guards?.[batch + 1] ?? []).some((next) => next.host === guard.host);
 
 const batchLabels = (plan: Plan, batch: number) => (plan.batches?.[batch] ?? []).map((i) => plan.hosts[i]!.target.label).join(', ');
 
@@ -83,7 +87,8 @@ export function planMarkdown(plan: Plan): string {
   const guards = guardsOf(plan);
   if (guards.length > 0) lines.push('## Load balancers around each batch', '', 'Switch the servers batch by batch: on the load balancer, run the first block before the batch and the second once it passed its health check.', '');
   for (const { batch, side, guard } of guards) {
-    lines.push(`### ${plan.hosts[guard.host]!.target.label}, ${side} batch ${batch + 1} (${batchLabels(plan, batch)})`, '', ...codeBlock(guard[side].flatMap(commandsOf)), '');
+    const when = side === 'after' && mergedAfter(plan, batch, guard) ? `only if batch ${batch + 1} failed` : `${side} batch ${batch + 1}`;
+    lines.push(`### ${plan.hosts[guard.host]!.target.label}, ${when} (${batchLabels(plan, batch)})`, '', ...codeBlock(guard[side].flatMap(commandsOf)), '');
   }
   return `${lines.join('\n')}\n`;
 }

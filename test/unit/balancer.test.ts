@@ -13,6 +13,7 @@ import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
 import { parseBalancerUpstream, renderBalancerUpstream, renderSite, renderUpstream } from '../../src/render/nginx.js';
 import { sshTarget, testConfig } from './fixtures/config.js';
+import { planText } from '../../src/render/plan.js';
 
 const layout = layoutFor(testConfig(), 'main');
 const http = testConfig().http;
@@ -104,6 +105,18 @@ describe('a rolling restart behind a load balancer', () => {
     expect(out).toContain('while [ "$n" -lt 650 ]');
     // web3 is new: not in rotation until the load balancer's own switch, so nothing is taken out for it.
     expect(renderScript(guards[0]![0]!.after)).not.toContain('10.9.0.6');
+  });
+
+  it('plan shows each guard where it runs, the merged put-backs as what runs only on a failure', () => {
+    const { guards } = guardsFor([[0], [1], [2], [3]]);
+    const host = (label: string) => ({ target: target(label, '10.9.0.9', ['web']), layout, to: 'R2', steps: [], switchIndex: 0, commitIndex: 0, onFailureBeforeSwitch: [], onFailureAfterSwitch: [], onInterruptedCommit: [], warnings: [] });
+    const text = planText({ action: 'deploy', env: 'prod', ref: 'main', sha: 'a'.repeat(40), hosts: labels.map(host), batches: [[0], [1], [2], [3]], guards });
+    expect(text.split('\n').filter((l) => l.startsWith('== lb1,'))).toEqual([
+      '== lb1, before batch 1 switches (web1) ==',
+      "== lb1, if batch 1 fails (otherwise batch 2's step puts them back) (web1) ==",
+      '== lb1, before batch 2 switches (web2) ==',
+      '== lb1, after batch 2 switches (web2) ==',
+    ]);
   });
 
   it('does not take out a batch that would leave no server up, and says the restart drops requests', () => {
