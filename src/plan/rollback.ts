@@ -13,6 +13,8 @@ import type { Target } from './target.js';
 import type { HostPlan } from './types.js';
 import { lastOperationNotes } from './last-operation.js';
 import { rollbackHandover } from './rollback-handover.js';
+import { inRotationOnly } from './balancer.js';
+import type { SitePlace } from '../render/nginx.js';
 
 export interface RollbackInput {
   config: Pick<Config, 'hooks' | 'http' | 'processes' | 'project'>;
@@ -21,6 +23,8 @@ export interface RollbackInput {
   facts: HostFacts;
   /** A release id (or a unique prefix of one) the user named; otherwise the previous good release. */
   requested: string | undefined;
+  /** Where this host's site stands: behind load balancers, a restart leaves their rotation first. */
+  place: SitePlace;
 }
 
 export function chooseRollbackTarget(facts: HostFacts, requested: string | undefined, label: string): string {
@@ -44,7 +48,7 @@ export function chooseRollbackTarget(facts: HostFacts, requested: string | undef
  * A rollback restarts and checks what the target release itself ran (recorded in its manifest): its units, its
  * health check and its venv come back with it, without reinstalling anything.
  */
-export function planRollbackHost({ config, layout, target, facts, requested }: RollbackInput): HostPlan {
+export function planRollbackHost({ config, layout, target, facts, requested, place }: RollbackInput): HostPlan {
   const to = chooseRollbackTarget(facts, requested, target.label);
   const manifest = facts.releases.find((r) => r.id === to)?.manifest;
   const installed = Object.keys(facts.units).filter((u) => u.endsWith('.service'));
@@ -79,8 +83,8 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
     steps = bg.steps;
     recovery = bg.recovery;
   } else {
-    steps = switchSteps({ layout, to, units: handover.restarted, afterSwitch, health: manifest?.health });
-    recovery = switchBackSteps(layout, abandoned, to, handover.restarted, false, abandonedManifest?.health);
+    const restart = { steps: switchSteps({ layout, to, units: handover.restarted, afterSwitch, health: manifest?.health }), recovery: switchBackSteps(layout, abandoned, to, handover.restarted, false, abandonedManifest?.health) };
+    ({ steps, recovery } = inRotationOnly(web ? place : undefined, layout, config.http, restart));
   }
   steps = [...handover.beforeSwitch, ...steps];
   const switchIndex = handover.beforeSwitch.length;
