@@ -108,6 +108,12 @@ describe('the Django example, from a fresh server through failed deploys', () =>
     const deployed = await repo.deploy();
     expect(deployed.stderr).toMatch(/Reuse venv [0-9a-f]+ \(dependencies unchanged\)/);
     expect(deployed.stderr).not.toContain('Create venv');
+    // Settings, migrations, static files and venv as the first release had them: no check is repeated, and the
+    // collected files are the first release's own (hard links), still served.
+    for (const check of ['Collect static files', 'Report Django deployment checks', 'Back up the database and apply pending migrations']) expect(deployed.stderr).toContain(`${check}: skip (inputs unchanged since `);
+    expect(deployed.stderr).not.toContain('Report Django deployment checks:\n');
+    expect(await onServer(server(), 'stat -L -c %h /opt/shop/current/staticfiles/visits/site.css')).toBe('2');
+    expect((await http(server(), `${SHOP}/static/visits/site.css`)).status).toBe(200);
     expect(await onServer(server(), venv)).toBe(venvBefore); // the same directory, untouched
     expect(await onServer(server(), 'ls /opt/shop/venvs | wc -l')).toBe('1');
 
