@@ -7,6 +7,7 @@ import { planJson, planMarkdown, planText } from '../render/plan.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
 import { table } from './output.js';
 import type { Io } from './io.js';
+import { liveRelease } from '../plan/types.js';
 
 function lockWaitOption(value: string): string {
   if (!/^\d+$/.test(value)) throw new UserError(`--lock-wait expects a number of seconds, got ${value}`);
@@ -44,7 +45,7 @@ function report(io: Io, outcome: OperationReport, verb: string): void {
     const unfinished = result.outcome.unfinished;
     if (unfinished) io.err(`warning: ${result.host}: "${unfinished.step}" stopped (exit ${unfinished.exitCode}) after the release passed its checks: it stays live; the next deploy removes what is left${unfinished.outputTail.length > 0 ? `\n  | ${unfinished.outputTail.join('\n  | ')}` : ''}`);
   }
-  const to = outcome.plan.hosts[0]?.to ?? '';
+  const to = liveRelease(outcome.plan);
   io.out(`${verb} ${outcome.plan.env}: ${to} is live on ${outcome.results.length} host(s) in ${(outcome.durationMs / 1000).toFixed(1)}s`);
 }
 

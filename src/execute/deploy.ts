@@ -145,18 +145,13 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
   const web = { [config.health.process]: config.processes[config.health.process] ?? { command: '', roles: ['web'], stop_timeout: 35, singleton: false } };
   const balancing = balancingOf(config, web, await resolveTargets(config), {});
   const rolling = rollingSwitch(config, connections, balancing);
-  return {
-    action: 'rollback',
-    env: config.environment,
-    ref: null,
-    sha: null,
-    ...rolling,
-    hosts: connections.map((connection, i) =>
-      balancing && isBalancer(connection.target)
-        ? balancerRollbackPlan(connection.target, layout, facts[i]!.current)
-        : planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested, place: placeOf(balancing, connection.target.label) }),
-    ),
-  };
+  const hosts = connections.map((connection, i) =>
+    balancing && isBalancer(connection.target)
+      ? balancerRollbackPlan(connection.target, layout, facts[i]!.current)
+      : planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested, place: placeOf(balancing, connection.target.label) }),
+  );
+  const release = hosts.find((h) => !(balancing && isBalancer(h.target)))?.to;
+  return { action: 'rollback', env: config.environment, ref: null, sha: null, ...rolling, hosts, ...(release ? { release } : {}) };
 }
 
 /** Each host's load balancer upstream now (undefined for a host that is none, or has none yet). */

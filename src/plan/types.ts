@@ -32,6 +32,8 @@ export interface Plan {
   ref: string | null;
   sha: string | null;
   hosts: HostPlan[];
+  /** The release the operation makes live (a rollback's load balancers keep their own `to`); unset: the first host's. */
+  release?: string;
   /** Host indices switched together, batch after batch (several hosts); unset: all at once. */
   batches?: number[][];
   /** What the plan decided across hosts (where singletons run), shown with the plan. */
@@ -40,3 +42,6 @@ export interface Plan {
   moves?: SingletonMove[];
 }
 
+
+/** The release a plan makes live, as the summary and the plan's headline name it. */
+export const liveRelease = (plan: Pick<Plan, 'release' | 'hosts'>): string => plan.release ?? plan.hosts[0]?.to ?? '';

@@ -3,7 +3,7 @@
 import type { Step } from '../ops/command.js';
 import { renderCmd } from '../ops/shell.js';
 import type { Target } from '../plan/target.js';
-import type { HostPlan, Plan } from '../plan/types.js';
+import { liveRelease, type HostPlan, type Plan } from '../plan/types.js';
 
 const commandsOf = (step: Step) => step.commands.map((c) => renderCmd(c, { redact: true }));
 
@@ -20,7 +20,7 @@ function describeTarget(target: Target): string {
 }
 
 function headline(plan: Plan): string {
-  const to = plan.hosts[0]?.to;
+  const to = liveRelease(plan);
   if (plan.action === 'deploy') return `deploy ${plan.env}: ${plan.ref} (${plan.sha?.slice(0, 7)}) as release ${to}`;
   return `rollback ${plan.env} to ${to}`;
 }
