@@ -1,0 +1,142 @@
+// How a code-only redeploy scales with the number of servers (`make bench-multi-host`, as root): examples/hello-app
+// in blue/green slots behind nginx (`http.enabled`, `default_server`) on 1, 2, 4 and 8 sandbox servers
+// (bench-mh1..bench-mh8, booted once and reused: the environment lists the first N), in one run. Per size, a
+// first deploy (cold on the servers new to this size, not counted), then `--runs` rounds of a redeploy of a new
+// commit to each size in turn, each timed from the command's start to its exit, and to the new version answering
+// through nginx on every server (each server's page polled every 20 ms until it shows the new version). Prints
+// one table per measure: median, min and max seconds, and the median's ratio to one server's. The project's
+// target: 8 servers in at most 1.5 × one server's time. Every server runs on this machine's cores, so a last table
+// says how busy they were during the redeploys (anything else running on the machine included): a size that keeps
+// them all busy is bound by the machine's CPU, which a fleet of real servers does not share.
+//   sudo node bench/multi-host.mjs [--runs 3] [--sizes 1,2,4,8]
+// Takes its servers down at the end, on an error, on Ctrl-C, and after 15 minutes at most. Prints figures only.
+// Needs `npm run build` and the sandbox image (`make sandbox-image`).
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CLI, ROOT, cli, commit, exec, must, option } from './lib.mjs';
+
+const MAX_RUN_MS = 15 * 60_000;
+const SERVED_TIMEOUT_MS = 60_000;
+const POLL_MS = 20;
+
+const runs = Number(option('--runs', '3')) || 3;
+const sizes = option('--sizes', '1,2,4,8').split(',').map(Number);
+const servers = Array.from({ length: Math.max(...sizes) }, (_, i) => `bench-mh${i + 1}`);
+
+const slipway = cli({ HELLO_SECRET: 'bench-secret-value' });
+
+const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-mh-'));
+const downAll = () => Promise.all(servers.map((name) => exec(process.execPath, [CLI, 'sandbox', 'down', name])));
+let cleaned;
+/** Every bench server down and the example's copy removed, once, whichever way the run ends. */
+const cleanUp = () => (cleaned ??= Promise.all([downAll(), rm(repo, { recursive: true, force: true })]));
+const stop = async (why) => {
+  console.error(`bench: ${why}: taking the servers down`);
+  await cleanUp();
+  process.exit(1);
+};
+process.on('SIGINT', () => stop('interrupted'));
+process.on('SIGTERM', () => stop('terminated'));
+setTimeout(() => stop(`still running after ${MAX_RUN_MS / 60_000} minutes`), MAX_RUN_MS).unref();
+
+async function versionAt(url) {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return /<p>version ([^<]*)<\/p>/.exec(await response.text())?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves with the time `version` first answered at `url`, or undefined once `done()` or the deadline. */
+async function servedAt(url, version, deadline, done) {
+  while (!done() && performance.now() < deadline) {
+    if ((await versionAt(url)) === version) return performance.now();
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return undefined;
+}
+
+/** Milliseconds the machine's cores have been busy, all of them together. */
+const busyMs = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
+
+/** Seconds from a deploy's start to its exit, and to `version` answering on every one of `urls`; the cores' busy share. */
+async function timeDeploy(urls, version) {
+  const busyBefore = busyMs();
+  const started = performance.now();
+  let failed;
+  const command = slipway('-c', repo, 'deploy', 'sandbox').catch((error) => (failed = error));
+  const deadline = started + SERVED_TIMEOUT_MS;
+  const served = await Promise.all(urls.map((url) => servedAt(url, version, deadline, () => failed !== undefined)));
+  await command;
+  const exitedAt = performance.now();
+  if (failed) throw failed;
+  if (served.includes(undefined)) throw new Error(`version ${version} never answered at ${urls.filter((_, i) => served[i] === undefined).join(', ')}`);
+  const busy = (busyMs() - busyBefore) / ((exitedAt - started) * cpus().length);
+  return { commandS: (exitedAt - started) / 1000, servedS: (Math.max(...served) - started) / 1000, busy };
+}
+
+async function writeConfig(count) {
+  const listed = servers.slice(0, count).map((name) => `  - sandbox: ${name}`);
+  await writeFile(join(repo, 'deploy-sandbox.yml'), ['servers:', ...listed, 'http:', '  enabled: true', '  default_server: true', ''].join('\n'));
+}
+
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function printTable(title, rows) {
+  const base = median(rows.find((r) => r.count === 1)?.times ?? rows[0].times);
+  console.log(`\n${title} (seconds, ${runs} redeploys per size)`);
+  console.log('| servers | median s | min | max | ratio to 1 server |');
+  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  for (const { count, times } of rows) {
+    const m = median(times);
+    console.log(`| ${count} | ${m.toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} | ${(m / base).toFixed(2)} |`);
+  }
+}
+
+try {
+  await downAll();
+  await Promise.all(servers.map((name) => slipway('sandbox', 'up', name)));
+  const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
+  const urls = servers.map((name) => {
+    const address = listed.find((s) => s.name === name && s.status === 'running')?.address;
+    if (!address) throw new Error(`sandbox server ${name} is not running`);
+    return `http://${address}/`;
+  });
+
+  await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
+  await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
+
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg()[0].toFixed(2)} at the start`);
+  let n = 0;
+  const deployTo = async (count) => {
+    await writeConfig(count);
+    await commit(repo, `v${++n}`);
+    return timeDeploy(urls.slice(0, count), `v${n}`);
+  };
+  for (const count of sizes) {
+    const first = await deployTo(count);
+    console.log(`${count} server(s): first deploy ${first.commandS.toFixed(2)} s (new code answering everywhere at ${first.servedS.toFixed(2)} s)`);
+  }
+  // Round after round of every size, so a change in the machine's other load touches every size alike.
+  const timings = sizes.map(() => []);
+  for (let round = 0; round < runs; round++) for (const [i, count] of sizes.entries()) timings[i].push(await deployTo(count));
+  const column = (key) => sizes.map((count, i) => ({ count, times: timings[i].map((t) => t[key]) }));
+  const command = column('commandS');
+  const served = column('servedS');
+  const busy = sizes.map((count, i) => ({ count, shares: timings[i].map((t) => t.busy) }));
+  printTable('code-only redeploy, command start → exit', command);
+  printTable('code-only redeploy, command start → new code answering on every server', served);
+  console.log(`\nthis machine's ${cpus().length} cores busy during the redeploys (median share of the time; load average ${loadavg()[0].toFixed(2)} at the end)`);
+  console.log('| servers | cores busy |');
+  console.log('| ---: | ---: |');
+  for (const { count, shares } of busy) console.log(`| ${count} | ${(median(shares) * 100).toFixed(0)} % |`);
+} finally {
+  await cleanUp();
+}
