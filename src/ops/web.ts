@@ -160,20 +160,9 @@ export function leaveRotation(paths: SitePaths, socket: string, settleSeconds: n
   ];
 }
 
-/**
- * Back in rotation (in a recovery and at boot too): the site in nginx, holding its private address again. A
- * reload, not a restart: a restart refuses connections for a moment, and a load balancer would hold this server
- * (and its backup entry) failed for fail_timeout just as the next one leaves. Only if the reload cannot bind the
- * address (a wildcard of the port held by the old configuration) does nginx restart.
- */
+/** Back in rotation (in a recovery and at boot too): the site in nginx, holding its private address again. */
 export function rejoinRotation(paths: SitePaths, socket: string): Cmd[] {
-  const bound: Snippet = { shell: `n=0; until ss -Hltn | grep -F ${quote(` ${socket} `)} >/dev/null; do [ "$n" -ge 50 ] && break; sleep 0.1; n=$((n + 1)); done` };
-  const reload: Cmd = {
-    if: { argv: ['nginx', '-t', '-q'] },
-    then: [cmd('systemctl', 'reload-or-restart', 'nginx'), bound, { if: listening(socket), then: [cmd('echo', `nginx holds ${socket}`)], else: [cmd('systemctl', 'restart', 'nginx')] }],
-    else: [cmd('echo', 'nginx -t refused the configuration with the site back in'), cmd('false')],
-  };
-  const link: Cmd[] = [cmd('ln', '-sfn', paths.site, paths.enabled), reload];
+  const link: Cmd[] = [cmd('ln', '-sfn', paths.site, paths.enabled), checkAndReload([], socket)];
   const inRotation: Cmd = { if: listening(socket), then: [cmd('echo', `${socket} takes the load balancers' requests`)], else: link };
   return [{ if: { argv: ['test', '-L', paths.enabled] }, then: [inRotation], else: link }];
 }
