@@ -20,7 +20,7 @@ import { deployPlacement } from '../plan/data-servers.js';
 import { configureDatabaseServer, environmentTopology } from './data-servers.js';
 import { resolveTargets } from './targets.js';
 import { topologyOf } from '../plan/data-servers.js';
-import { balancerRollbackPlan, balancingNotes, balancingOf, isBalancer, placeOf, rotationNotes, withBalancersLast, type Balancing } from '../plan/balancer.js';
+import { balancerRollbackPlan, balancingNotes, balancingOf, batchGuards, isBalancer, servingNow, withBalancersLast, type Balancing } from '../plan/balancer.js';
 import { readUpstream, sitePaths } from '../ops/web.js';
 import type { Layout } from '../plan/layout.js';
 import type { Config } from '../config/types.js';
@@ -99,7 +99,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const topology = { placement, record: singletonRecord(placement, config.servers) };
   const reached = connections.map((c) => c.target.label);
   const moves = singletonMoves({ placement, recorded: facts.map((f) => f.singletons), reached, configured: config.servers.map(serverLabel), unit: (p) => unitName(layout, p) });
-  const rolling = rollingSwitch(config, connections, balancing);
+  const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
   const stepInputs = checkInputs(ctx, files, profile, key, data.endpoints);
   return {
     action: 'deploy',
@@ -144,11 +144,12 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
   // The web process as the config names it (a rollback reads no repository for the recipe's): where it runs.
   const web = { [config.health.process]: config.processes[config.health.process] ?? { command: '', roles: ['web'], stop_timeout: 35, singleton: false } };
   const balancing = balancingOf(config, web, await resolveTargets(config), {});
-  const rolling = rollingSwitch(config, connections, balancing);
+  const upstreams = await balancerUpstreams(connections, layout, balancing);
+  const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
   const hosts = connections.map((connection, i) =>
     balancing && isBalancer(connection.target)
       ? balancerRollbackPlan(connection.target, layout, facts[i]!.current)
-      : planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested, place: placeOf(balancing, connection.target.label) }),
+      : planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested }),
   );
   const release = hosts.find((h) => !(balancing && isBalancer(h.target)))?.to;
   return { action: 'rollback', env: config.environment, ref: null, sha: null, ...rolling, hosts, ...(release ? { release } : {}) };
@@ -166,12 +167,18 @@ async function balancerUpstreams(connections: readonly HostConnection[], layout:
   );
 }
 
-/** Switch batches (deploy.batch_size, load balancers last), and what they mean for a restart behind load balancers. */
-function rollingSwitch(config: Config, connections: readonly HostConnection[], balancing: Balancing | undefined) {
+/**
+ * Switch batches (deploy.batch_size, load balancers last) and, for a restart behind load balancers, the steps
+ * that take each batch out of rotation and back.
+ */
+function rollingSwitch(config: Config, connections: readonly HostConnection[], layout: Layout, balancing: Balancing | undefined, upstreams: readonly (string | undefined)[]) {
   const balancerHosts = connections.flatMap((c, i) => (balancing && isBalancer(c.target) ? [i] : []));
   const others = connections.map((_, i) => i).filter((i) => !balancerHosts.includes(i));
   const batches = withBalancersLast(switchBatches(others.length, config.deploy.batch_size, config.http.strategy).map((b) => b.map((k) => others[k]!)), balancerHosts);
-  return { batches, notes: rotationNotes(balancing, config.http.strategy, connections.map((c) => c.target.label), batches) };
+  if (!balancing || config.http.strategy !== 'restart') return { batches, notes: [] };
+  const serving = servingNow(upstreams);
+  const { guards, notes } = batchGuards({ layout, http: config.http, balancing, labels: connections.map((c) => c.target.label), batches, balancerHosts, serving });
+  return { batches, guards, notes };
 }
 
 async function execute(ctx: OperationContext, connections: HostConnection[], plan: Plan, started: number): Promise<OperationReport> {

@@ -11,7 +11,7 @@ import { bootRecovery, bootRecoveryFile, type BootRecovery } from '../ops/boot.j
 import { parseFacts, type HostFacts } from '../plan/facts.js';
 import { layoutFor, type Layout } from '../plan/layout.js';
 import type { Target } from '../plan/target.js';
-import type { HostPlan, Plan } from '../plan/types.js';
+import type { BatchGuard, HostPlan, Plan } from '../plan/types.js';
 import { ConnectionPool, type HostConnection } from './connection.js';
 import { mapLimit } from './parallel.js';
 import { Redactor } from './redact.js';
@@ -144,18 +144,38 @@ export async function executePlan(connections: HostConnection[], plan: Plan, lim
   // Batch after batch (deploy.batch_size); a failing batch ends the switching, and every host switched so far
   // goes back with it: all-or-nothing.
   const switched: (StepsOutcome | undefined)[] = hosts.map(() => undefined);
-  for (const batch of plan.batches ?? [hosts.map((_, i) => i)]) {
+  // A load balancer's part around a batch (taken out of rotation, put back): a failure there fails the batch.
+  let guardFailure: { host: number; outcome: StepsOutcome } | undefined;
+  const guard = async (guards: readonly BatchGuard[], side: 'before' | 'after') => {
+    const outcomes = await mapLimit(guards, limit, (g) => run(g.host, g[side]));
+    const failed = outcomes.findIndex((o) => !o.ok);
+    if (failed >= 0) guardFailure ??= { host: guards[failed]!.host, outcome: outcomes[failed]! };
+    return failed < 0;
+  };
+  let inRotation: readonly BatchGuard[] = [];
+  for (const [b, batch] of (plan.batches ?? [hosts.map((_, i) => i)]).entries()) {
+    const guards = plan.guards?.[b] ?? [];
+    inRotation = guards;
+    if (!(await guard(guards, 'before'))) break;
     const outcomes = await mapLimit(batch, limit, (i) => run(i, hosts[i]!.steps.slice(hosts[i]!.switchIndex, hosts[i]!.commitIndex), recovery(i, 0, -1)));
     batch.forEach((i, k) => (switched[i] = outcomes[k]));
     if (outcomes.some((o) => !o.ok)) break;
+    // Where the next batch's guard takes its servers out on the same load balancer, that one rewrite also puts
+    // these back (it names everyone else up): one reload instead of two, and each reload closes idle clients.
+    const next = plan.guards?.[b + 1] ?? [];
+    if (!(await guard(guards.filter((g) => !next.some((n) => n.host === g.host)), 'after'))) break;
+    inRotation = [];
   }
   switched.forEach((outcome, i) => {
     if (!outcome || outcome.ok) return;
     results[i]!.outcome = { ...outcome, failedIndex: (outcome.failedIndex ?? 0) + hosts[i]!.switchIndex };
     results[i]!.switchedBack = outcome.recovered === 'after';
   });
-  if (switched.some((o) => o !== undefined && !o.ok)) {
+  if (guardFailure || switched.some((o) => o !== undefined && !o.ok)) {
     await undoOthers((i) => switched[i] !== undefined);
+    // The servers taken out of rotation come back once they run the old release again.
+    await guard(inRotation, 'after');
+    if (guardFailure) results[guardFailure.host]!.outcome = guardFailure.outcome;
     return results;
   }
   const committed = await mapLimit(hosts, limit, (p, i) => run(i, p.steps.slice(p.commitIndex), recovery(i, 0, 0)));

@@ -21,9 +21,6 @@ export function sitePaths(layout: Layout, certificate?: SitePaths['certificate']
   };
 }
 
-/** `ss` lists a listening socket (`10.0.1.11:80`); grep reads all of it (no -q), so SIGPIPE cannot fail the pipe. */
-const listening = (socket: string): Cmd => ({ pipe: [cmd('ss', '-Hltn'), { argv: ['grep', '-F', ` ${socket} `], quiet: true }] });
-
 /**
  * Reload nginx only if its whole configuration passes `nginx -t`; otherwise put the previous files back.
  * `ownSocket` (`10.0.1.11:80`): a socket the new configuration listens on with no wildcard of that port beside it.
@@ -33,7 +30,8 @@ const listening = (socket: string): Cmd => ({ pipe: [cmd('ss', '-Hltn'), { argv:
  */
 export function checkAndReload(restore: Cmd[], ownSocket?: string): Cmd {
   const reload = cmd('systemctl', 'reload-or-restart', 'nginx');
-  const apply: Cmd = ownSocket ? { if: listening(ownSocket), then: [reload], else: [cmd('systemctl', 'restart', 'nginx')] } : reload;
+  // grep reads all of ss's output (no -q): an early exit could fail the pipeline with SIGPIPE.
+  const apply: Cmd = ownSocket ? { if: { pipe: [cmd('ss', '-Hltn'), { argv: ['grep', '-F', ` ${ownSocket} `], quiet: true }] }, then: [reload], else: [cmd('systemctl', 'restart', 'nginx')] } : reload;
   return {
     if: { argv: ['nginx', '-t', '-q'] },
     then: [apply],
@@ -118,53 +116,24 @@ export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
  * Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. An upstream that
  * already says this (a recovery before traffic moved) is left alone: a reload would only make clients reconnect.
  */
-export function rewriteUpstream(paths: SitePaths, upstream: string): Cmd[] {
+export function rewriteUpstream(paths: SitePaths, upstream: string, settle?: { seconds: number }): Cmd[] {
   const backup = `${paths.upstream}.slipway-prev`;
+  const workers = `${paths.upstream}.slipway-workers`;
   return [
     {
       if: { argv: ['cmp', '-s', '-', paths.upstream], stdin: { text: upstream } },
       then: [cmd('echo', 'nginx already sends traffic there')],
       else: [
+        ...(settle ? [rememberWorkers(workers)] : []),
         { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
         ...writeFile({ path: paths.upstream, text: upstream }),
         checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
         // Reloaded: the backup has served its purpose (left behind, it is an orphan of every switch).
         cmd('rm', '-f', backup),
+        ...(settle ? [workersRetired(workers, settle.seconds)] : []),
       ],
     },
   ];
-}
-
-/**
- * A web server behind load balancers leaves their rotation before it restarts in place: its site goes out of
- * nginx (a graceful reload), so its private address refuses connections, and every load balancer sends each
- * request on to another web server before anything was sent (nginx retries a refused connect on the next
- * server, a POST too). No load balancer reloads, so none closes a client's connection. Requests already inside
- * finish first: the wait lasts until the workers of the old configuration exited. If another site keeps the
- * address (a second app on this server), it would answer instead: the site then comes back at once and this
- * restart is not drained.
- */
-export function leaveRotation(paths: SitePaths, socket: string, settleSeconds: number): Cmd[] {
-  const workers = `${paths.site}.slipway-workers`;
-  const relink = cmd('ln', '-sfn', paths.site, paths.enabled);
-  return [
-    rememberWorkers(workers),
-    cmd('rm', '-f', paths.enabled),
-    checkAndReload([relink]),
-    workersRetired(workers, settleSeconds),
-    {
-      if: listening(socket),
-      then: [relink, cmd('systemctl', 'reload', 'nginx'), cmd('echo', `warning: another nginx site listens on ${socket}: this server restarts without leaving the load balancers' rotation`)],
-      else: [cmd('echo', `${socket} refuses connections: the load balancers send its requests to the other web servers`)],
-    },
-  ];
-}
-
-/** Back in rotation (in a recovery and at boot too): the site in nginx, holding its private address again. */
-export function rejoinRotation(paths: SitePaths, socket: string): Cmd[] {
-  const link: Cmd[] = [cmd('ln', '-sfn', paths.site, paths.enabled), checkAndReload([], socket)];
-  const inRotation: Cmd = { if: listening(socket), then: [cmd('echo', `${socket} takes the load balancers' requests`)], else: link };
-  return [{ if: { argv: ['test', '-L', paths.enabled] }, then: [inRotation], else: link }];
 }
 
 /** The nginx workers running before a reload (the master's children), into `file`. */

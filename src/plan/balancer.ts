@@ -4,12 +4,12 @@
 import type { Config } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { cmd, type Cmd, type Step } from '../ops/command.js';
-import { leaveRotation, rejoinRotation, sitePaths, rewriteUpstream } from '../ops/web.js';
+import { sitePaths, rewriteUpstream } from '../ops/web.js';
 import { BALANCER_HEADER, parseBalancerUpstream, renderBalancerUpstream, renderSite, type BalancedServer, type SitePlace } from '../render/nginx.js';
 import type { Layout } from './layout.js';
 import type { Peer } from './data-servers.js';
 import type { Target } from './target.js';
-import type { HostPlan } from './types.js';
+import type { BatchGuard, HostPlan } from './types.js';
 import type { Placement } from './topology.js';
 import { processesOn, type Processes } from './processes.js';
 import { certificateFor, certificateSteps, listenSocket, type SiteFacts } from './web.js';
@@ -86,30 +86,53 @@ export function balancerHostSteps(input: BalancerHostInput): { prepare: Step[]; 
   };
 }
 
-/**
- * For `strategy: restart` on a web server behind load balancers: out of their rotation before it restarts, back
- * once it passed its health check, and back in any recovery too (once the old release answers again). The web
- * server does it itself (ops/web.ts leaveRotation): no load balancer reloads, so no client connection of theirs
- * closes, a `--host` deploy drains too, and every load balancer sees it at the same moment.
- */
-export function inRotationOnly(place: SitePlace | undefined, layout: Layout, http: Pick<Config['http'], 'proxy_read_timeout'>, around: { steps: Step[]; recovery: Step[] }): { steps: Step[]; recovery: Step[] } {
-  if (place?.kind !== 'behind') return around;
-  const paths = sitePaths(layout);
-  const socket = listenSocket(place);
-  const rejoin: Step = { id: 'rotate-in', title: "Back in the load balancers' rotation", commands: rejoinRotation(paths, socket) };
-  return {
-    // A request may take up to proxy_read_timeout: the wait for those inside is bounded a little beyond it.
-    steps: [{ id: 'rotate-out', title: "Leave the load balancers' rotation", commands: leaveRotation(paths, socket, http.proxy_read_timeout + 5) }, ...around.steps, rejoin],
-    recovery: [...around.recovery, rejoin],
-  };
+export interface GuardInput {
+  layout: Layout;
+  http: Pick<Config['http'], 'proxy_read_timeout'>;
+  balancing: Balancing;
+  /** Label of each host of the plan, and the batches of host indices. */
+  labels: readonly string[];
+  batches: readonly number[][];
+  /** Plan indices of the load balancers this run reaches. */
+  balancerHosts: readonly number[];
+  /** What the load balancers send traffic to now (their upstreams): servers removed from the config included. */
+  serving: readonly BalancedServer[];
 }
 
-/** A restart of every web server in one batch behind load balancers leaves none to take requests: `plan` says so. */
-export function rotationNotes(balancing: Balancing | undefined, strategy: 'blue-green' | 'restart', labels: readonly string[], batches: readonly number[][]): string[] {
-  if (!balancing || strategy !== 'restart' || balancing.webServers.length === 0) return [];
-  const web = balancing.webServers.map((w) => w.label);
-  const together = batches.some((b) => web.every((label) => b.some((i) => labels[i] === label)));
-  return together ? [`${web.join(', ')} restart in one batch, with no other web server in rotation: requests fail meanwhile (deploy.batch_size)`] : [];
+/**
+ * For `strategy: restart` behind load balancers: before each batch restarts, every load balancer marks the
+ * batch's web servers `down` (they get no new request, and the reload waits for the old workers, so none is in
+ * flight either); after it, they come back. Rotation stays what it was before the deploy until the load
+ * balancers' own switch at the end: a server new to the config is not in it (nothing to take out), a removed
+ * one keeps serving. A batch that would leave no server up is not taken out (the restart drops requests, as on
+ * one server), and `notes` says so.
+ */
+export function batchGuards(input: GuardInput): { guards: BatchGuard[][]; notes: string[] } {
+  const { layout, balancing } = input;
+  const paths = sitePaths(layout);
+  const byLabel = new Map(balancing.webServers.map((w) => [w.label, w]));
+  const rotation = input.serving.map((s) => ({ address: s.address, port: s.port }));
+  const notes: string[] = [];
+  const settle = { seconds: input.http.proxy_read_timeout + 5 };
+  const guards = input.batches.map((batch) => {
+    const web = batch.flatMap((i) => byLabel.get(input.labels[i]!) ?? []);
+    const taken = web.filter((w) => rotation.some((s) => s.address === w.address));
+    if (taken.length === 0) return [];
+    const out = new Set(taken.map((w) => w.address));
+    if (rotation.every((s) => out.has(s.address))) {
+      notes.push(`${taken.map((w) => w.label).join(', ')} restart${taken.length === 1 ? 's' : ''} with no other web server in rotation: requests drop meanwhile`);
+      return [];
+    }
+    const during = renderBalancerUpstream(layout.unitPrefix, rotation.map((s) => (out.has(s.address) ? { ...s, down: true } : s)));
+    const after = renderBalancerUpstream(layout.unitPrefix, rotation);
+    const names = taken.map((w) => w.label).join(', ');
+    return input.balancerHosts.map((host) => ({
+      host,
+      before: [{ id: 'rotate-out', title: `Take ${names} out of rotation`, commands: rewriteUpstream(paths, during, settle) }],
+      after: [{ id: 'rotate-in', title: `Put ${names} back in rotation`, commands: rewriteUpstream(paths, after) }],
+    }));
+  });
+  return { guards, notes };
 }
 
 /** Batches for a topology with load balancers: the other servers as configured, the load balancers last, together. */

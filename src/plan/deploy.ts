@@ -12,7 +12,7 @@ import type { StepInputs } from './incremental.js';
 import { appEnv, envFileText } from './env-file.js';
 import { unusedVenvs } from './venv.js';
 import { blueGreenSteps, sitePackages, siteSteps, slotPort, slotsOf, strategyChange, webPackages, webTierFor } from './web.js';
-import { balancerHostSteps, inRotationOnly, isBalancer, placeOf, type Balancing } from './balancer.js';
+import { balancerHostSteps, isBalancer, placeOf, type Balancing } from './balancer.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
@@ -176,11 +176,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps.push(...bg.steps);
     recovery = change.recovery.length > 0 ? [...bg.recovery, { id: 'strategy-back', title: 'Start the in-place web service again', commands: change.recovery }] : bg.recovery;
   } else {
-    const restart = { steps: switchSteps({ layout, to: id, units: handover.restarted, afterSwitch, health }), recovery: switchBackSteps(layout, facts.current, id, handover.restarted, true, previousHealth(facts, health)) };
-    // Behind load balancers the restart leaves their rotation first; a first deploy has nothing in it yet.
-    const rotation = inRotationOnly(facts.current && tier ? tier.place : undefined, layout, config.http, restart);
-    steps.push(...rotation.steps);
-    recovery = rotation.recovery;
+    steps.push(...switchSteps({ layout, to: id, units: handover.restarted, afterSwitch, health }));
+    recovery = switchBackSteps(layout, facts.current, id, handover.restarted, true, previousHealth(facts, health));
   }
   if (balancer) recovery = [...balancer.recovery, ...recovery];
 

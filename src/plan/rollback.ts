@@ -13,8 +13,6 @@ import type { Target } from './target.js';
 import type { HostPlan } from './types.js';
 import { lastOperationNotes } from './last-operation.js';
 import { rollbackHandover } from './rollback-handover.js';
-import { inRotationOnly } from './balancer.js';
-import type { SitePlace } from '../render/nginx.js';
 
 export interface RollbackInput {
   config: Pick<Config, 'hooks' | 'http' | 'processes' | 'project'>;
@@ -23,8 +21,6 @@ export interface RollbackInput {
   facts: HostFacts;
   /** A release id (or a unique prefix of one) the user named; otherwise the previous good release. */
   requested: string | undefined;
-  /** Where this host's site stands: behind load balancers, a restart leaves their rotation first. */
-  place: SitePlace;
 }
 
 export function chooseRollbackTarget(facts: HostFacts, requested: string | undefined, label: string): string {
@@ -48,7 +44,7 @@ export function chooseRollbackTarget(facts: HostFacts, requested: string | undef
  * A rollback restarts and checks what the target release itself ran (recorded in its manifest): its units, its
  * health check and its venv come back with it, without reinstalling anything.
  */
-export function planRollbackHost({ config, layout, target, facts, requested, place }: RollbackInput): HostPlan {
+export function planRollbackHost({ config, layout, target, facts, requested }: RollbackInput): HostPlan {
   const to = chooseRollbackTarget(facts, requested, target.label);
   const manifest = facts.releases.find((r) => r.id === to)?.manifest;
   const installed = Object.keys(facts.units).filter((u) => u.endsWith('.service'));
@@ -83,8 +79,8 @@ export function planRollbackHost({ config, layout, target, facts, requested, pla
     steps = bg.steps;
     recovery = bg.recovery;
   } else {
-    const restart = { steps: switchSteps({ layout, to, units: handover.restarted, afterSwitch, health: manifest?.health }), recovery: switchBackSteps(layout, abandoned, to, handover.restarted, false, abandonedManifest?.health) };
-    ({ steps, recovery } = inRotationOnly(web ? place : undefined, layout, config.http, restart));
+    steps = switchSteps({ layout, to, units: handover.restarted, afterSwitch, health: manifest?.health });
+    recovery = switchBackSteps(layout, abandoned, to, handover.restarted, false, abandonedManifest?.health);
   }
   steps = [...handover.beforeSwitch, ...steps];
   const switchIndex = handover.beforeSwitch.length;

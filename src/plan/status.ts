@@ -26,8 +26,8 @@ export interface HostStatus {
   lock: { state: 'free' | 'held' | 'unknown'; holder: Record<string, unknown> | null };
   /** Singleton processes the last deploy placed on this host (`.slipway/singletons`). */
   singletons?: string[];
-  /** On a load balancer: the web servers its upstream names. */
-  balances?: { address: string; port: number }[];
+  /** On a load balancer: the web servers its upstream names, and whether each is in rotation. */
+  balances?: { address: string; port: number; in_rotation: boolean }[];
 }
 
 /** `service NAME Key=Value ...` records: the app's units and running template instances, by name. */
@@ -101,6 +101,6 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
     last: parseHistory(record('last').join('\n')).at(-1) ?? null,
     lock: { state: lockState === 'free' || lockState === 'held' ? lockState : 'unknown', holder: lockState === 'held' ? holder : null },
     singletons: Object.entries(facts.singletons ?? {}).filter(([, s]) => s.server === host).map(([process]) => process),
-    ...(record('balance').length > 0 ? { balances: parseBalancerUpstream(record('balance').map((l) => `server ${l}`).join('\n')).map((b) => ({ address: b.address, port: b.port })) } : {}),
+    ...(record('balance').length > 0 ? { balances: parseBalancerUpstream(record('balance').map((l) => `server ${l}`).join('\n')).map((b) => ({ address: b.address, port: b.port, in_rotation: !b.down })) } : {}),
   };
 }

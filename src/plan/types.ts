@@ -36,6 +36,8 @@ export interface Plan {
   release?: string;
   /** Host indices switched together, batch after batch (several hosts); unset: all at once. */
   batches?: number[][];
+  /** Per batch: steps on load balancers around its switch (a restart taken out of rotation and back). */
+  guards?: BatchGuard[][];
   /** What the plan decided across hosts (where singletons run), shown with the plan. */
   notes?: string[];
   /** Singletons to stop on servers no longer in the config, before anything switches. */
@@ -45,3 +47,13 @@ export interface Plan {
 
 /** The release a plan makes live, as the summary and the plan's headline name it. */
 export const liveRelease = (plan: Pick<Plan, 'release' | 'hosts'>): string => plan.release ?? plan.hosts[0]?.to ?? '';
+
+/** Steps on a load balancer around one batch of a rolling restart. */
+export interface BatchGuard {
+  /** Index of the load balancer in the plan's hosts. */
+  host: number;
+  /** Take the batch's servers out of rotation, and wait until requests already sent to them are answered. */
+  before: Step[];
+  /** Put them back, once they passed their health check (or were switched back). */
+  after: Step[];
+}

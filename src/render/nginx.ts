@@ -39,6 +39,8 @@ export type SitePlace = { kind: 'public' } | { kind: 'balancer' } | { kind: 'beh
 export interface BalancedServer {
   address: string;
   port: number;
+  /** Taken out of rotation (its restart is under way): nginx sends it nothing. */
+  down?: boolean;
 }
 
 /** Passive health on the load balancer: a server failing this often is left alone for this long. */
@@ -73,11 +75,7 @@ export function renderBalancerUpstream(prefix: string, servers: readonly Balance
   return [
     BALANCER_HEADER,
     `upstream ${variable(prefix)}_app {`,
-    ...servers.map((s) => `    server ${hostPort(s.address, s.port)} ${health};`),
-    // The same servers again as backups, used only when passive health holds every one of them failed: a web
-    // server back from its restart stays failed for fail_timeout, and the next one leaving rotation meanwhile
-    // must not leave the load balancer with "no live upstreams".
-    ...servers.map((s) => `    server ${hostPort(s.address, s.port)} backup;`),
+    ...servers.map((s) => `    server ${hostPort(s.address, s.port)} ${health}${s.down ? ' down' : ''};`),
     '}',
     '',
   ].join('\n');
@@ -90,8 +88,8 @@ export const BALANCER_HEADER = '# Written by slipway on every deploy: the web se
 export function parseBalancerUpstream(text: string): BalancedServer[] {
   const servers: BalancedServer[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\s*server\s+(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d{1,5})\b[^;]*;\s*$/.exec(line);
-    if (m && !/\sbackup\b/.test(line)) servers.push({ address: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+    const m = /^\s*server\s+(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d{1,5})\b[^;]*?(\sdown)?;\s*$/.exec(line);
+    if (m) servers.push({ address: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), ...(m[3] ? { down: true } : {}) });
   }
   return servers;
 }

@@ -3,7 +3,7 @@
 import type { Step } from '../ops/command.js';
 import { renderCmd } from '../ops/shell.js';
 import type { Target } from '../plan/target.js';
-import { liveRelease, type HostPlan, type Plan } from '../plan/types.js';
+import { liveRelease, type BatchGuard, type HostPlan, type Plan } from '../plan/types.js';
 
 const commandsOf = (step: Step) => step.commands.map((c) => renderCmd(c, { redact: true }));
 
@@ -42,8 +42,22 @@ export function planText(plan: Plan): string {
     lines.push(`# if a step from the switch to step ${host.commitIndex} fails (or the server stops then: run at its next boot):`, ...host.onFailureAfterSwitch.flatMap(commandsOf));
     lines.push(`# if step ${host.commitIndex + 1} or a later one fails, the new release stays (it passed its checks):`, ...host.onInterruptedCommit.flatMap(commandsOf));
   }
+  for (const { batch, side, guard } of guardsOf(plan)) {
+    const when = side === 'after' && mergedAfter(plan, batch, guard) ? `if batch ${batch + 1} fails (otherwise batch ${batch + 2}'s step puts them back)` : `${side} batch ${batch + 1} switches`;
+    lines.push('', `== ${plan.hosts[guard.host]!.target.label}, ${when} (${batchLabels(plan, batch)}) ==`, ...stepsText(guard[side], 1));
+  }
   return `${lines.join('\n')}\n`;
 }
+
+/** Load balancer steps around the switch batches, in the order they run. */
+function guardsOf(plan: Plan) {
+  return (plan.guards ?? []).flatMap((guards, batch) => (['before', 'after'] as const).flatMap((side) => guards.map((guard) => ({ batch, side, guard }))));
+}
+
+/** A guard's `after` that the next batch's `before` on the same load balancer makes unneeded, unless the batch fails. */
+const mergedAfter = (plan: Plan, batch: number, guard: BatchGuard) => (plan.guards?.[batch + 1] ?? []).some((next) => next.host === guard.host);
+
+const batchLabels = (plan: Plan, batch: number) => (plan.batches?.[batch] ?? []).map((i) => plan.hosts[i]!.target.label).join(', ');
 
 function hostRunbook(host: HostPlan): string[] {
   const lines = [`## ${host.target.label}`, '', `Connect: \`${describeTarget(host.target)}\`. Take the deploy lock first so no automated deploy runs meanwhile:`, '', ...codeBlock([`exec 9>>${host.layout.lockFile} && flock -n 9`]), ''];
@@ -70,6 +84,12 @@ export function planMarkdown(plan: Plan): string {
     ...(plan.notes && plan.notes.length > 0 ? [...plan.notes.map((note) => `- ${note[0]!.toUpperCase()}${note.slice(1)}.`), ''] : []),
   ];
   for (const host of plan.hosts) lines.push(...hostRunbook(host));
+  const guards = guardsOf(plan);
+  if (guards.length > 0) lines.push('## Load balancers around each batch', '', 'Switch the servers batch by batch: on the load balancer, run the first block before the batch and the second once it passed its health check.', '');
+  for (const { batch, side, guard } of guards) {
+    const when = side === 'after' && mergedAfter(plan, batch, guard) ? `only if batch ${batch + 1} failed` : `${side} batch ${batch + 1}`;
+    lines.push(`### ${plan.hosts[guard.host]!.target.label}, ${when} (${batchLabels(plan, batch)})`, '', ...codeBlock(guard[side].flatMap(commandsOf)), '');
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -83,6 +103,9 @@ export function planJson(plan: Plan): string {
       sha: plan.sha,
       ...(plan.notes && plan.notes.length > 0 ? { notes: plan.notes } : {}),
       ...(plan.batches && plan.batches.length > 1 ? { batches: plan.batches.map((b) => b.map((i) => plan.hosts[i]!.target.label)) } : {}),
+      ...(plan.guards && plan.guards.some((g) => g.length > 0)
+        ? { guards: guardsOf(plan).map(({ batch, side, guard }) => ({ batch, side, host: plan.hosts[guard.host]!.target.label, steps: guard[side].map(stepJson) })) }
+        : {}),
       hosts: plan.hosts.map((h) => ({
         host: h.target.label,
         root: h.layout.root,

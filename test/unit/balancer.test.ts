@@ -8,11 +8,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { renderScript } from '../../src/ops/shell.js';
 import { sitePaths } from '../../src/ops/web.js';
-import { balancerHostSteps, balancerRollbackPlan, balancingOf, inRotationOnly, placeOf, rotationNotes, servingNow, withBalancersLast } from '../../src/plan/balancer.js';
+import { balancerHostSteps, balancerRollbackPlan, balancingOf, batchGuards, placeOf, servingNow, withBalancersLast, type Balancing } from '../../src/plan/balancer.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
 import { parseBalancerUpstream, renderBalancerUpstream, renderSite, renderUpstream } from '../../src/render/nginx.js';
 import { sshTarget, testConfig } from './fixtures/config.js';
+import { planText } from '../../src/render/plan.js';
 
 const layout = layoutFor(testConfig(), 'main');
 const http = testConfig().http;
@@ -24,20 +25,18 @@ const balancing = balancingOf({ health: { process: 'web', expected_status: 200, 
 describe('the load balancer upstream', () => {
   it('names every configured web server at its private site, with passive health', () => {
     expect(balancing).toEqual({ balancers: [{ label: 'lb1', address: '10.9.0.2' }], webServers: [{ label: 'web1', address: '10.9.0.3' }, { label: 'web2', address: '10.9.0.4' }] });
-    const text = renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }, { address: 'fd00::4', port: 80 }]);
+    const text = renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }, { address: 'fd00::4', port: 80, down: true }]);
     expect(text).toBe(
       [
         '# Written by slipway on every deploy: the web servers this load balancer sends traffic to.',
         'upstream shop_app {',
         '    server 10.9.0.3:80 max_fails=3 fail_timeout=10s;',
-        '    server [fd00::4]:80 max_fails=3 fail_timeout=10s;',
-        '    server 10.9.0.3:80 backup;',
-        '    server [fd00::4]:80 backup;',
+        '    server [fd00::4]:80 max_fails=3 fail_timeout=10s down;',
         '}',
         '',
       ].join('\n'),
     );
-    expect(parseBalancerUpstream(text)).toEqual([{ address: '10.9.0.3', port: 80 }, { address: 'fd00::4', port: 80 }]);
+    expect(parseBalancerUpstream(text)).toEqual([{ address: '10.9.0.3', port: 80 }, { address: 'fd00::4', port: 80, down: true }]);
     // A web server's own slot upstream (127.0.0.1) is no balancer's; junk names nothing.
     expect(servingNow([text, 'server $(reboot):80;', undefined, renderBalancerUpstream('shop', [{ address: '10.9.0.9', port: 80 }])]).map((s) => s.address)).toEqual(['10.9.0.3', 'fd00::4', '10.9.0.9']);
     // A server that was a web server before it became the load balancer still has its slot's upstream.
@@ -89,37 +88,42 @@ describe('the sites on both sides', () => {
 });
 
 describe('a rolling restart behind a load balancer', () => {
-  const restart = { steps: [{ id: 'switch', title: 'Point current at R2', commands: [] }, { id: 'restart', title: 'Restart', commands: [] }, { id: 'health', title: 'Check health', commands: [] }], recovery: [{ id: 'switch-back', title: 'Switch back', commands: [] }] };
-  const behind = placeOf(balancing, 'web1');
+  const labels = ['web1', 'web2', 'web3', 'lb1'];
+  const three: Balancing = { ...balancing, webServers: [...balancing.webServers, { label: 'web3', address: '10.9.0.6' }] };
+  const serving = [{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80 }];
+  const guardsFor = (batches: number[][], now = serving) => batchGuards({ layout, http: { proxy_read_timeout: 60 }, balancing: three, labels, batches, balancerHosts: [3], serving: now });
 
-  it('the web server leaves the rotation itself before it restarts and comes back after its check, and after a switch-back', () => {
-    const wrapped = inRotationOnly(behind, layout, { proxy_read_timeout: 60 }, restart);
-    expect(wrapped.steps.map((s) => s.id)).toEqual(['rotate-out', 'switch', 'restart', 'health', 'rotate-in']);
-    expect(wrapped.recovery.map((s) => s.id)).toEqual(['switch-back', 'rotate-in']);
-    const out = renderScript([wrapped.steps[0]!]);
-    // Its site goes out of nginx, and the wait lasts until the workers of the old configuration finished their requests.
+  it("takes each batch's servers out of rotation before they restart, and puts them back after", () => {
+    const { guards, notes } = guardsFor([[0], [1], [2], [3]]);
+    expect(notes).toEqual([]);
+    expect(guards.map((g) => g.map((x) => [x.host, x.before[0]!.title, x.after[0]!.title]))).toEqual([[[3, 'Take web1 out of rotation', 'Put web1 back in rotation']], [[3, 'Take web2 out of rotation', 'Put web2 back in rotation']], [], []]);
+    const out = renderScript(guards[0]![0]!.before);
+    expect(out).toContain('server 10.9.0.3:80 max_fails=3 fail_timeout=10s down;');
+    expect(out).toContain('server 10.9.0.4:80 max_fails=3 fail_timeout=10s;');
+    // The reload is waited for: the workers of the old configuration exit once their requests are answered.
     expect(out).toContain('pgrep -P "$(cat /run/nginx.pid 2>/dev/null)"');
-    expect(out).toContain(`rm -f ${sitePaths(layout).enabled}`);
     expect(out).toContain('while [ "$n" -lt 650 ]');
-    // Another site keeping the address would take the requests: the site comes back and the restart is not drained.
-    expect(out).toContain("if ss -Hltn | grep -F ' 10.9.0.3:80 ' >/dev/null 2>&1; then");
-    const back = renderScript([wrapped.steps[4]!]);
-    expect(back).toContain(`ln -sfn ${sitePaths(layout).site} ${sitePaths(layout).enabled}`);
-    // A public site (no load balancer) restarts as it always did.
-    expect(inRotationOnly({ kind: 'public' }, layout, { proxy_read_timeout: 60 }, restart)).toBe(restart);
+    // web3 is new: not in rotation until the load balancer's own switch, so nothing is taken out for it.
+    expect(renderScript(guards[0]![0]!.after)).not.toContain('10.9.0.6');
   });
 
-  it('the load balancer keeps every server up as a backup, for the moment passive health holds them all failed', () => {
-    const text = renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80 }]);
-    expect(text).toContain('    server 10.9.0.4:80 max_fails=3 fail_timeout=10s;\n    server 10.9.0.3:80 backup;\n    server 10.9.0.4:80 backup;\n}');
-    expect(parseBalancerUpstream(text)).toEqual([{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80 }]);
+  it('plan shows each guard where it runs, the merged put-backs as what runs only on a failure', () => {
+    const { guards } = guardsFor([[0], [1], [2], [3]]);
+    const host = (label: string) => ({ target: target(label, '10.9.0.9', ['web']), layout, to: 'R2', steps: [], switchIndex: 0, commitIndex: 0, onFailureBeforeSwitch: [], onFailureAfterSwitch: [], onInterruptedCommit: [], warnings: [] });
+    const text = planText({ action: 'deploy', env: 'prod', ref: 'main', sha: 'a'.repeat(40), hosts: labels.map(host), batches: [[0], [1], [2], [3]], guards });
+    expect(text.split('\n').filter((l) => l.startsWith('== lb1,'))).toEqual([
+      '== lb1, before batch 1 switches (web1) ==',
+      "== lb1, if batch 1 fails (otherwise batch 2's step puts them back) (web1) ==",
+      '== lb1, before batch 2 switches (web2) ==',
+      '== lb1, after batch 2 switches (web2) ==',
+    ]);
   });
 
-  it('says when every web server restarts in one batch', () => {
-    const labels = ['web1', 'web2', 'lb1'];
-    expect(rotationNotes(balancing, 'restart', labels, [[0, 1], [2]])).toEqual(['web1, web2 restart in one batch, with no other web server in rotation: requests fail meanwhile (deploy.batch_size)']);
-    expect(rotationNotes(balancing, 'restart', labels, [[0], [1], [2]])).toEqual([]);
-    expect(rotationNotes(balancing, 'blue-green', labels, [[0, 1], [2]])).toEqual([]);
+  it('does not take out a batch that would leave no server up, and says the restart drops requests', () => {
+    const { guards, notes } = guardsFor([[0, 1], [2], [3]]);
+    expect(guards).toEqual([[], [], []]);
+    expect(notes).toEqual(['web1, web2 restart with no other web server in rotation: requests drop meanwhile']);
+    expect(guardsFor([[0], [1], [2], [3]], []).guards.flat()).toEqual([]);
   });
 
   it('a rollback leaves a load balancer as it is: its upstream names servers, not a release', () => {

@@ -119,7 +119,7 @@ describe('retiring units', () => {
 
 describe('a rollback', () => {
   const [R1, R2] = [rid(1), rid(2)];
-  const rollback = (facts: ReturnType<typeof fakeFacts>) => planRollbackHost({ config, layout, target: target('web2'), facts, requested: undefined, place: { kind: 'public' } });
+  const rollback = (facts: ReturnType<typeof fakeFacts>) => planRollbackHost({ config, layout, target: target('web2'), facts, requested: undefined });
 
   it('stops a unit running now that the target release did not run here, before the switch', () => {
     const p = rollback(fakeFacts({ current: R2, releases: [release(R1, ['shop-web.service']), release(R2, ['shop-web.service', 'shop-scheduler.service'])], units: installed('shop-web.service', 'shop-scheduler.service') }));

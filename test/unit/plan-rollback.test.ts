@@ -75,7 +75,7 @@ describe('the rollback plan', () => {
   const layout = layoutFor(config, 'main');
   const health = { url: 'http://127.0.0.1:8000/up', expectedStatus: 200, timeoutSeconds: 2, retries: 3 };
   const manifest = (id: string, extra: Partial<ReleaseManifest> = {}): ReleaseManifest => ({ id, sha: 'a'.repeat(40), ref: 'main', config_hash: 'h', deployed_by: 'me', created_at: 't', ...extra });
-  const rollback = (facts: HostFacts, requested?: string, hooks = config.hooks) => planRollbackHost({ config: { hooks, http: config.http, processes: config.processes, project: config.project }, layout, target: sshTarget, facts, requested, place: { kind: 'public' } });
+  const rollback = (facts: HostFacts, requested?: string, hooks = config.hooks) => planRollbackHost({ config: { hooks, http: config.http, processes: config.processes, project: config.project }, layout, target: sshTarget, facts, requested });
   const shell = (s: Step | undefined) => (s?.commands ?? []).map((c) => renderCmd(c));
   const web = { units: ['shop-web.service'], health };
 

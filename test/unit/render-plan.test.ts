@@ -130,7 +130,7 @@ describe('plan as text', () => {
       env: 'prod',
       ref: null,
       sha: null,
-      hosts: [planRollbackHost({ config, layout, target, facts: fakeFacts({ current: 'R2', releases: ['R1', 'R2'] }), requested: undefined, place: { kind: 'public' } })],
+      hosts: [planRollbackHost({ config, layout, target, facts: fakeFacts({ current: 'R2', releases: ['R1', 'R2'] }), requested: undefined })],
     };
     expect(planText(rollback)).toBe(
       [

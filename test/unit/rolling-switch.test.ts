@@ -68,4 +68,19 @@ describe('a rolling switch', () => {
     ]);
     expect(results[1]!.outcome.error?.step).toBe('health');
   });
+
+  it('runs the load balancer guards around each batch (the next batch\'s putting the previous one back), and puts a failing batch back once it switched back', async () => {
+    const four = ['web1', 'web2', 'web3', 'lb1'];
+    const guards = [0, 1, 2].map((i) => [{ host: 3, before: [step(`out-web${i + 1}`)], after: [step(`in-web${i + 1}`)] }]);
+    const guarded = (): Plan => ({ ...plan(four, [[0], [1], [2], [3]]), guards: [...guards, []] });
+    const ran: string[] = [];
+    await executePlan(fakeHosts(four, 'none', ran), guarded(), 10, observer);
+    // The next batch's rewrite puts the previous one back: one reload between batches, not two.
+    expect(ran.slice(4, 12)).toEqual(['lb1: out-web1', 'web1: switch health', 'lb1: out-web2', 'web2: switch health', 'lb1: out-web3', 'web3: switch health', 'lb1: in-web3', 'lb1: switch health']);
+
+    const failed: string[] = [];
+    const results = await executePlan(fakeHosts(four, 'web2', failed), guarded(), 10, observer);
+    expect(failed.slice(4)).toEqual(['lb1: out-web1', 'web1: switch health', 'lb1: out-web2', 'web2: switch health', 'web1: switch-back disarm', 'web3: mark-failed', 'lb1: mark-failed', 'lb1: in-web2']);
+    expect(results.map((r) => r.outcome.ok)).toEqual([true, false, true, true]);
+  });
 });

@@ -66,13 +66,13 @@ describe('the probe on a real directory', () => {
     expect(status.lock).toEqual({ state: 'free', holder: null });
   });
 
-  it("a load balancer's upstream shows which web servers it balances over", () => {
+  it("a load balancer's upstream shows which web servers it balances over, and which are out of rotation", () => {
     const file = join(scratch, 'lb.upstream.conf');
-    writeFileSync(file, renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80 }]));
+    writeFileSync(file, renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80, down: true }]));
     const lines = bash(balancerProbe(file).shell).stdout.split('\n');
     const status = parseStatus({ host: 'lb1', layout, lines, now: NOW });
-    expect(status.balances).toEqual([{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80 }]);
-    expect(statusText([status], NOW)).toContain('  balance 10.9.0.3:80, 10.9.0.4:80');
+    expect(status.balances).toEqual([{ address: '10.9.0.3', port: 80, in_rotation: true }, { address: '10.9.0.4', port: 80, in_rotation: false }]);
+    expect(statusText([status], NOW)).toContain('  balance 10.9.0.3:80, 10.9.0.4:80 (out of rotation)');
     // A web server's own upstream (its slot on 127.0.0.1) is not a load balancer's.
     writeFileSync(file, renderUpstream('shop', 8000));
     expect(parseStatus({ host: 'web1', layout, lines: bash(balancerProbe(file).shell).stdout.split('\n'), now: NOW }).balances).toBeUndefined();

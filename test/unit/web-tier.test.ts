@@ -178,7 +178,7 @@ describe('rollback across a change of http.strategy', () => {
       [`release r1 ok`, `manifest r1 ${JSON.stringify(manifest('1', 'restart'))}`, `release r2 ok`, `manifest r2 ${JSON.stringify(manifest('2', 'blue-green'))}`, 'current /opt/shop/releases/r2'].join('\n'),
     );
     const target: { kind: 'local'; label: string; roles: string[] } = { kind: 'local', label: 'web1', roles: ['web'] };
-    expect(() => planRollbackHost({ config: { hooks: { build: [], before_switch: [], after_switch: [] }, http: http(), processes: {}, project: { name: 'shop', branch: 'main', source: 'auto', framework: 'auto' } }, layout, target, facts, requested: undefined, place: { kind: 'public' } })).toThrow(
+    expect(() => planRollbackHost({ config: { hooks: { build: [], before_switch: [], after_switch: [] }, http: http(), processes: {}, project: { name: 'shop', branch: 'main', source: 'auto', framework: 'auto' } }, layout, target, facts, requested: undefined })).toThrow(
       /deployed with http.strategy restart, r2 with blue-green: a rollback cannot change the strategy/,
     );
   });
