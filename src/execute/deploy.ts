@@ -28,6 +28,7 @@ import { serverLabel, singletonMoves, singletonPlacement, switchBatches, topolog
 import { singletonRecord } from '../plan/handover.js';
 import { stopMovedSingletons } from './singletons.js';
 import { unitName } from '../render/systemd.js';
+import { processesOn } from '../plan/processes.js';
 
 export interface OperationReport {
   plan: Plan;
@@ -101,6 +102,9 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const moves = singletonMoves({ placement, recorded: facts.map((f) => f.singletons), reached, configured: config.servers.map(serverLabel), unit: (p) => unitName(layout, p) });
   const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
   const stepInputs = checkInputs(ctx, files, profile, key, data.endpoints);
+  // Which hosts run processes; with none anywhere in the environment, every host is the app's.
+  const appServers = connections.map((c) => processesOn(profile.processes, c.target, placement).length > 0);
+  const anywhere = everyServer.some((t) => processesOn(profile.processes, t, placement).length > 0);
   return {
     action: 'deploy',
     env: config.environment,
@@ -132,6 +136,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         topology,
         balancing,
         balancerUpstream: upstreams[i],
+        runsApp: !anywhere || appServers[i]! || i === data.migrator,
       }),
     ),
   };

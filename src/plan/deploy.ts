@@ -60,6 +60,12 @@ export interface DeployInput {
   balancing: Balancing | undefined;
   /** On a load balancer: its upstream's text now (undefined: none yet). */
   balancerUpstream: string | undefined;
+  /**
+   * This host runs the app: it has processes, or runs the migrations, or no server of the environment has
+   * processes (a code-only deploy). Only such a host gets the venv, the app's .env (its secrets) and the release
+   * checks; a load balancer or a database server gets the code and nothing it would never run.
+   */
+  runsApp: boolean;
 }
 
 function envFileCommands(layout: Layout, id: string, vars: Record<string, string>, owner: string | undefined): Cmd[] {
@@ -102,9 +108,11 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const slot = blueGreen ? { port: slotPort(blueGreen, slots.idle), unit: slotUnit(layout, blueGreen.process, slots.idle) } : undefined;
   const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, layout, slot);
   const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations, ...(input.endpoints ? { endpoints: input.endpoints } : {}), inputs: input.stepInputs, full: input.full, slotChecked: slot !== undefined && health !== undefined };
-  const inputs = recordedInputs(app);
-  const interpreter = profile.python ? interpreterFor(input) : undefined;
-  const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: profile.python }));
+  const { runsApp } = input;
+  // Checks that do not run here are not recorded as passed here either.
+  const inputs = runsApp ? recordedInputs(app) : {};
+  const interpreter = profile.python && runsApp ? interpreterFor(input) : undefined;
+  const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: interpreter !== undefined }));
 
   const prepare: Cmd[] = [...makeDirectories(layout, config.shared.dirs, config.shared.files)];
   if (processes.length > 0) prepare.push(ensureAppUser(layout), ownShared(layout));
@@ -131,7 +139,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
       config_hash: input.configHash,
       deployed_by: input.deployedBy,
       created_at: input.now.toISOString(),
-      ...(input.venvKey ? { venv: input.venvKey } : {}),
+      ...(input.venvKey && interpreter ? { venv: input.venvKey } : {}),
       units: unitNames,
       ...(health ? { health } : {}),
       ...(tier ? { web: { process: tier.process, port: tier.port, strategy: tier.strategy } } : {}),
@@ -142,13 +150,13 @@ export function planDeployHost(input: DeployInput): HostPlan {
   ];
   // Build steps (collectstatic, hooks) run as the app user and write into the release.
   if (appUser) release.push(cmd('chown', '-R', `${appUser}:${appUser}`, dir));
-  if (Object.keys(env).length > 0) release.push(...envFileCommands(layout, id, env, appUser));
+  if (runsApp && Object.keys(env).length > 0) release.push(...envFileCommands(layout, id, env, appUser));
   release.push(...sealRelease(layout, id));
   steps.push({ id: 'release', title: `Create release ${id}`, commands: release });
   if (interpreter) steps.push(venvStep(app, interpreter));
 
   if (config.hooks.build.length > 0) steps.push({ id: 'build', title: 'Run build hooks', commands: hookCommands(config.hooks.build) });
-  steps.push(...releaseChecks(app));
+  if (runsApp) steps.push(...releaseChecks(app));
   // The boot-time switch-back (ops/boot.ts) is installed with the app's units, outside the release's own list.
   const boot = processes.length > 0 ? [bootRecoveryUnit(layout, config.project.name)] : [];
   const install = installUnits([...units, ...boot], facts.units);

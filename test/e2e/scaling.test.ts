@@ -147,6 +147,9 @@ describe('a load balancer, two web servers, a worker and a database server', () 
     expect(active(hosts[3]!)).toEqual(['shop-scheduler.service', 'shop-worker.service']);
     for (const web of [hosts[1]!, hosts[2]!]) expect(active(web)).toContain('shop-web@');
     for (const none of [hosts[0]!, hosts[4]!]) expect(active(none)).toEqual([]);
+    // The load balancer and the database server run none of the app: they get its code, not its secrets or a venv.
+    for (const none of [lb1(), db1()]) expect(await onServer(none, 'ls -A /opt/shop/shared/.env /opt/shop/venvs 2>/dev/null | wc -l')).toBe('0');
+    expect(await onServer(web1(), 'test -s /opt/shop/shared/.env && echo present')).toBe('present');
 
     const listed = await releases();
     expect(listed.map((h) => h.host)).toEqual([...NAMES]);

@@ -41,6 +41,7 @@ const deploy = (label: string, facts = fakeFacts()) =>
     topology: { placement, record },
     balancing: undefined,
     balancerUpstream: undefined,
+    runsApp: true,
     layout,
     target: target(label),
     facts,

@@ -8,7 +8,7 @@ import { layoutFor } from '../../src/plan/layout.js';
 import { djangoSettingsFiles } from '../../src/recipes/django.js';
 import { resolveProfile } from '../../src/recipes/index.js';
 import type { RepoFiles } from '../../src/recipes/types.js';
-import { renderCmd } from '../../src/ops/shell.js';
+import { renderCmd, renderScript } from '../../src/ops/shell.js';
 import type { Config } from '../../src/config/types.js';
 import { planDeployHost } from '../../src/plan/deploy.js';
 import { fakeFacts, rid, sshTarget, testConfig } from './fixtures/config.js';
@@ -236,7 +236,7 @@ describe('release checks as steps', () => {
 describe('a Django deploy plan', () => {
   const config = django();
   const files = repo();
-  const plan = (facts = fakeFacts({ python: '/usr/bin/python3.11', venvs: ['0123456789ab'], packages: ['python3-venv', 'postgresql'] }), full = false) =>
+  const plan = (facts = fakeFacts({ python: '/usr/bin/python3.11', venvs: ['0123456789ab'], packages: ['python3-venv', 'postgresql'] }), full = false, runsApp = true) =>
     planDeployHost({
       config,
       configHash: 'h',
@@ -249,6 +249,7 @@ describe('a Django deploy plan', () => {
       topology: { placement: {}, record: '' },
       balancing: undefined,
       balancerUpstream: undefined,
+      runsApp,
       layout: layoutFor(config, 'main'),
       target: sshTarget,
       facts,
@@ -264,6 +265,16 @@ describe('a Django deploy plan', () => {
     const release = plan().steps.find((s) => s.id === 'release')!;
     const manifest = renderCmd(release.commands[1]!);
     expect(manifest).toContain(`"inputs": ${JSON.stringify(H, null, 2).replaceAll('\n', '\n  ')}`);
+  });
+
+  it('a host that runs none of the app (a load balancer, a database server) gets the code only: no venv, no .env, no checks', () => {
+    const p = plan(undefined, false, false);
+    expect(p.steps.map((s) => s.id)).not.toContain('venv');
+    expect(p.steps.map((s) => s.id).filter((id) => ['collectstatic', 'check-deploy', 'migrate', 'smoke'].includes(id))).toEqual([]);
+    const release = renderScript([p.steps.find((s) => s.id === 'release')!]);
+    expect(release).not.toContain('.env');
+    expect(release).not.toContain('"inputs"');
+    expect(release).not.toContain('"venv"');
   });
 
   it('skips the checks the current good release passed with the same inputs, and runs them all with --full', () => {

@@ -34,6 +34,7 @@ function plan(options: { config?: Config; facts?: HostFacts; source?: Source; ta
     topology: options.topology ?? { placement: {}, record: '' },
     balancing: undefined,
     balancerUpstream: undefined,
+    runsApp: true,
     layout: layoutFor(config, options.branch ?? 'main'),
     target: options.target ?? sshTarget,
     facts: options.facts ?? fakeFacts(),

@@ -33,6 +33,7 @@ const deployPlan = (hostTarget: Target = target): Plan => ({
       topology: { placement: {}, record: '' },
       balancing: undefined,
       balancerUpstream: undefined,
+      runsApp: true,
       layout,
       target: hostTarget,
       facts: fakeFacts({ current: 'R1', releases: ['R1'] }),
