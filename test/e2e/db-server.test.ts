@@ -6,7 +6,7 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { AppRepo, http, onServer, shellQuote, type CliResult } from './helpers/python-app.js';
+import { AppRepo, expectPostgresTlsOnly, http, onServer, psqlTo, type CliResult } from './helpers/python-app.js';
 import { useSandboxes, type TestServer } from './helpers/sandbox.js';
 
 const NAMES = ['e2e-db1', 'e2e-app1', 'e2e-other1'];
@@ -25,9 +25,7 @@ describe('a database server for the Django example', () => {
   const [db1, app1, other1] = [0, 1, 2].map((i) => () => servers[i]!) as [() => TestServer, () => TestServer, () => TestServer];
   let repo: AppRepo;
 
-  /** psql from `from` to db1 as the app's role; exit code and output. */
-  const psql = (from: TestServer, sslmode: string, sql = 'SELECT 1') =>
-    from.run(`PGPASSWORD=${shellQuote(repo.secrets.DB_PASSWORD!)} psql -AtX -c ${shellQuote(sql)} ${shellQuote(`host=${db1().address} port=5432 dbname=shop user=shop sslmode=${sslmode} connect_timeout=5`)}`);
+  const psql = psqlTo(db1, () => repo.secrets.DB_PASSWORD!);
 
   beforeAll(async () => {
     repo = await AppRepo.create('django-app', NAMES);
@@ -85,15 +83,7 @@ describe('a database server for the Django example', () => {
   });
 
   it('PostgreSQL on db1 refuses other1, and app1 without TLS; takes app1 with TLS', async () => {
-    const fromOther = await psql(other1(), 'require');
-    expect(fromOther.code).not.toBe(0);
-    expect(fromOther.stderr).toMatch(/no pg_hba\.conf entry for host "[^"]+", user "shop", database "shop"/);
-    const plain = await psql(app1(), 'disable');
-    expect(plain.code).not.toBe(0);
-    expect(plain.stderr).toMatch(/no pg_hba\.conf entry for host "[^"]+", user "shop", database "shop", no encryption/);
-    const tls = await psql(app1(), 'require', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
-    expect(tls.code, tls.stderr).toBe(0);
-    expect(tls.stdout.trim()).toBe('t');
+    await expectPostgresTlsOnly(psql, other1(), app1());
   });
 
   it('Redis on db1 answers app1 with the password and refuses it without', async () => {

@@ -10,8 +10,8 @@ import { appendFile, cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { AppRepo, FIXTURES, http, onServer, run, shellQuote, waitFor } from './helpers/python-app.js';
-import { useSandboxes, type TestServer } from './helpers/sandbox.js';
+import { AppRepo, expectPostgresTlsOnly, FIXTURES, http, onServer, psqlTo, run, shellQuote, waitFor } from './helpers/python-app.js';
+import { useSandboxes } from './helpers/sandbox.js';
 import { get, type Answer } from './helpers/web-client.js';
 
 const NAMES = ['e2e-lb1', 'e2e-web1', 'e2e-web2', 'e2e-worker1', 'e2e-db1'] as const;
@@ -45,8 +45,7 @@ describe('a load balancer, two web servers, a worker and a database server', () 
   const processCount = (pattern: string) => Promise.all(servers.map(async (s) => Number((await s.run(`pgrep -fc ${shellQuote(pattern)} || true`)).stdout.trim() || '0')));
   /** The index page (a new visit) and what it shows: the visit count and the server that answered. */
   const visit = (body: string) => ({ count: Number(/<p class="count">(\d+) visits? so far<\/p>/.exec(body)?.[1]), host: /<span class="host">([^<]*)<\/span>/.exec(body)?.[1] });
-  const psql = (from: TestServer, sslmode: string, sql = 'SELECT 1') =>
-    from.run(`PGPASSWORD=${shellQuote(repo.secrets.DB_PASSWORD!)} psql -AtX -c ${shellQuote(sql)} ${shellQuote(`host=${db1().address} port=5432 dbname=shop user=shop sslmode=${sslmode} connect_timeout=5`)}`);
+  const psql = psqlTo(db1, () => repo.secrets.DB_PASSWORD!);
   const releases = async () => JSON.parse((await repo.cli('releases', 'sandbox', '--json')).stdout) as { host: string; current: string | null; releases: { id: string; status: string }[] }[];
 
   beforeAll(async () => {
@@ -125,15 +124,7 @@ describe('a load balancer, two web servers, a worker and a database server', () 
   });
 
   it('PostgreSQL on db1 refuses lb1, and web1 without TLS; takes web1 with TLS', async () => {
-    const fromLb = await psql(lb1(), 'require');
-    expect(fromLb.code).not.toBe(0);
-    expect(fromLb.stderr).toMatch(/no pg_hba\.conf entry for host "[^"]+", user "shop", database "shop"/);
-    const plain = await psql(web1(), 'disable');
-    expect(plain.code).not.toBe(0);
-    expect(plain.stderr).toMatch(/no pg_hba\.conf entry for host "[^"]+", user "shop", database "shop", no encryption/);
-    const tls = await psql(web1(), 'require', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
-    expect(tls.code, tls.stderr).toBe(0);
-    expect(tls.stdout.trim()).toBe('t');
+    await expectPostgresTlsOnly(psql, lb1(), web1());
   });
 
   it('status and releases list the five servers, on one release; status says where the scheduler runs', async () => {

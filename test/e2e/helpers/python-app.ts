@@ -6,6 +6,7 @@ import { cp, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { stringify } from 'yaml';
 import type { TestServer } from './sandbox.js';
 import { ExampleRepo, run, type CliResult } from './example-repo.js';
@@ -139,4 +140,21 @@ export async function onServer(server: TestServer, command: string): Promise<str
   const result = await server.run(command);
   if (result.code !== 0) throw new Error(`${command} failed on ${server.name} (exit ${result.code}):\n${result.stderr}${result.stdout}`);
   return result.stdout.trim();
+}
+
+/** psql from a server to the database server `db` as the app's role (database and role `shop`): exit code and output. */
+export const psqlTo = (db: () => TestServer, password: () => string) => (from: TestServer, sslmode: string, sql = 'SELECT 1') =>
+  from.run(`PGPASSWORD=${shellQuote(password())} psql -AtX -c ${shellQuote(sql)} ${shellQuote(`host=${db().address} port=5432 dbname=shop user=shop sslmode=${sslmode} connect_timeout=5`)}`);
+
+/** PostgreSQL on the database server refuses `outsider` (no pg_hba line), and `app` without TLS; takes `app` with TLS. */
+export async function expectPostgresTlsOnly(psql: ReturnType<typeof psqlTo>, outsider: TestServer, app: TestServer): Promise<void> {
+  const refused = await psql(outsider, 'require');
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toMatch(/no pg_hba\.conf entry for host "[^"]+", user "shop", database "shop"/);
+  const plain = await psql(app, 'disable');
+  expect(plain.code).not.toBe(0);
+  expect(plain.stderr).toMatch(/no pg_hba\.conf entry for host "[^"]+", user "shop", database "shop", no encryption/);
+  const tls = await psql(app, 'require', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+  expect(tls.code, tls.stderr).toBe(0);
+  expect(tls.stdout.trim()).toBe('t');
 }
