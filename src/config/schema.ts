@@ -151,6 +151,10 @@ export const configSchema = obj(
         enum: ['blue-green', 'restart'],
         default: 'blue-green',
       }),
+      switch: str('How nginx reaches the web process, and so how a blue/green switch moves traffic. `socket`: nginx proxies to a Unix socket link under the app\'s run/ directory, and a switch re-points the link in one rename: no nginx reload, so no client connection is closed (the web command must listen on `$SLIPWAY_SOCKET`, e.g. gunicorn `--bind unix:$SLIPWAY_SOCKET`, uvicorn `--uds $SLIPWAY_SOCKET`). `port`: nginx proxies to the slot\'s TCP port and each switch reloads nginx. `auto`: `socket` when the web command names `$SLIPWAY_SOCKET`, else `port`.', {
+        enum: ['auto', 'socket', 'port'],
+        default: 'auto',
+      }),
       drain_seconds: int('Seconds the old slot keeps running after traffic moved away, so in-flight requests finish; a rollback within it is instant.', { default: 30, min: 0, max: 3600 }),
       static_dir: str('Directory in the release served at /static/ by nginx. Defaults to the recipe\'s (Django: staticfiles).', inRelease('staticfiles')),
       media_dir: str('Directory under shared/ served at /media/.', { pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT, form: inside('shared/', 'media') }),

@@ -10,7 +10,12 @@ export interface HealthCheck {
   retries: number;
   /** The unit that must own the listener the answer came from (absent in manifests written before it existed). */
   unit?: string;
+  /** The Unix socket the request goes through (http.switch socket); the URL then gives only path and Host. */
+  socket?: string;
 }
+
+/** The check as `plan` names it: the URL, and the socket it goes through. */
+export const healthTarget = (check: Pick<HealthCheck, 'url' | 'socket'>) => (check.socket ? `${check.url} through ${check.socket}` : check.url);
 
 /** Delays between attempts: start fast (a restarted app is often up within 100 ms), double up to 2 s. */
 export function backoffDelays(retries: number): string[] {
@@ -34,7 +39,8 @@ export const REFUSED_POLL_SECONDS = 0.05;
  * its next attempt, and one that never listens is given up on after the same delays as before.
  */
 export function healthProbe(check: HealthCheck): Snippet {
-  const curl = `curl -s -o /dev/null -w '%{http_code}' --max-time ${check.timeoutSeconds} ${quote(check.url)}`;
+  const through = check.socket ? ` --unix-socket ${quote(check.socket)}` : '';
+  const curl = `curl -s -o /dev/null -w '%{http_code}'${through} --max-time ${check.timeoutSeconds} ${quote(check.url)}`;
   const attempt = `rc=0; status=$(${curl}) || rc=$?`;
   const expected = String(check.expectedStatus);
   const delays = backoffDelays(check.retries)
@@ -48,9 +54,9 @@ export function healthProbe(check: HealthCheck): Snippet {
       `  else sleep "\${delay%:*}"; ${attempt}; fi`,
       'done',
       // The URL carries the configured path: quoted like every other value, never inside double quotes.
-      `[ "$status" = ${expected} ] || { printf 'health check failed: %s answered %s, expected %s\\n' ${quote(check.url)} "$status" ${expected}; false; }`,
+      `[ "$status" = ${expected} ] || { printf 'health check failed: %s answered %s, expected %s\\n' ${quote(healthTarget(check))} "$status" ${expected}; false; }`,
       // The answer counts only if it came from the process just started, not from whatever held the port.
-      ...(check.unit ? [listenerCheck({ port: urlPort(check.url), units: [check.unit], mustListen: true }).shell] : []),
+      ...(check.unit ? [listenerCheck({ port: urlPort(check.url), ...(check.socket ? { socket: check.socket } : {}), units: [check.unit], mustListen: true }).shell] : []),
     ].join('\n'),
   };
 }

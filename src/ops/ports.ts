@@ -5,6 +5,8 @@ import { quote } from './shell.js';
 
 export interface ListenerCheck {
   port: number;
+  /** A Unix socket to look at instead of the port (the web process behind http.switch socket). */
+  socket?: string;
   /** Units whose processes may listen there (a process belongs to the unit whose cgroup holds it). */
   units: readonly string[];
   /** Also require that one of them does listen (after a health check); otherwise only strangers fail it. */
@@ -15,8 +17,9 @@ export interface ListenerCheck {
  * Lists the pids listening on the port (`ss -p` sees other users' sockets only as root, hence sudo), then
  * each pid's cgroup: one outside the given units is a stranger, named with its command line.
  */
-export function listenerCheck({ port, units, mustListen }: ListenerCheck): Snippet {
-  const ss = `ss -Hltnp ${quote(`sport = :${port}`)}`;
+export function listenerCheck({ port, socket, units, mustListen }: ListenerCheck): Snippet {
+  const ss = socket ? `ss -Hxlp src ${quote(socket)}` : `ss -Hltnp ${quote(`sport = :${port}`)}`;
+  const where = socket ? `socket ${socket}` : `port ${port}`;
   const ours = units.flatMap((u) => ['-e', quote(`/${u}`)]).join(' ');
   const lines = [
     `command -v ss >/dev/null || { echo 'ss is not installed: install iproute2'; false; }`,
@@ -27,13 +30,13 @@ export function listenerCheck({ port, units, mustListen }: ListenerCheck): Snipp
     `  if grep -qF ${ours} "/proc/$pid/cgroup" 2>/dev/null; then slipway_ours=1; else slipway_strangers="$slipway_strangers $pid"; fi`,
     'done',
     'if [ -n "$slipway_strangers" ]; then',
-    `  printf 'port %s is held by a process slipway did not start (not %s):\\n' ${port} ${quote(units.join(' or '))}`,
+    `  printf '%s is held by a process slipway did not start (not %s):\\n' ${quote(where)} ${quote(units.join(' or '))}`,
     '  ps -o pid=,user=,args= -p "${slipway_strangers# }" | sed "s/^/  /" || true',
     `  printf 'stop it, or give the process another port\\n'`,
     '  false',
   ];
   if (mustListen) {
-    lines.push(`elif [ "$slipway_ours" = 0 ]; then`, `  printf 'nothing of %s listens on port %s\\n' ${quote(units.join(' or '))} ${port}`, '  false');
+    lines.push(`elif [ "$slipway_ours" = 0 ]; then`, `  printf 'nothing of %s listens on %s\\n' ${quote(units.join(' or '))} ${quote(where)}`, '  false');
   }
   lines.push('fi');
   return { shell: lines.join('\n') };

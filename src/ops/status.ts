@@ -33,8 +33,11 @@ export function currentHealthProbe(layout: Pick<Layout, 'current' | 'meta' | 'li
       // Blue/green: the release serves from the live slot, whose port may differ from the one it started on.
       `if [ -f ${quote(layout.liveSlotFile)} ]; then port=$(sed -n 's/^PORT=//p' ${quote(layout.meta)}/slot-"$(cat ${quote(layout.liveSlotFile)})".env 2>/dev/null); ` +
         `if [ -n "$port" ]; then url=$(printf '%s' "$url" | sed "s#^\\(http://[^/:]*\\):[0-9]*#\\1:$port#"); fi; fi`,
-      'echo "healthurl $url"',
-      `echo "health $(curl -s -o /dev/null -w '%{http_code}' --max-time ${Math.max(1, Math.floor(timeoutSeconds))} "$url" || true)"`,
+      // http.switch socket: the link nginx proxies to, which the manifest's web tier names after its health
+      // check's (a slot's own socket): the last "socket" key.
+      `socket=$(grep -o '"socket": *"[^"]*"' ${manifest} 2>/dev/null | tail -n 1 | sed 's/^"socket": *"//; s/"$//')`,
+      'echo "healthurl $url${socket:+ through $socket}"',
+      `echo "health $(curl -s -o /dev/null -w '%{http_code}' \${socket:+--unix-socket "$socket"} --max-time ${Math.max(1, Math.floor(timeoutSeconds))} "$url" || true)"`,
     ].join('\n'),
   };
 }

@@ -11,6 +11,32 @@ export const otherSlot = (slot: Slot): Slot => (slot === 'blue' ? 'green' : 'blu
 export const slotUnit = (layout: Layout, process: string, slot: Slot) => `${layout.unitPrefix}-${process}@${slot}.service`;
 export const drainUnit = (layout: Layout, slot: Slot) => `${layout.unitPrefix}-drain-${slot}`;
 
+/** A command that listens on the socket slipway names it: `$SLIPWAY_SOCKET` or `${SLIPWAY_SOCKET}`. */
+export const listensOnSocket = (command: string | undefined) => /\$\{?SLIPWAY_SOCKET\b/.test(command ?? '');
+
+/** The link nginx proxies to (http.switch socket), and the socket each slot's web process listens on. */
+export const socketLink = (layout: Pick<Layout, 'sockets'>, process: string) => `${layout.sockets}/${process}.sock`;
+export const slotSocket = (layout: Pick<Layout, 'sockets'>, process: string, slot: Slot) => `${layout.sockets}/${process}-${slot}.sock`;
+
+/**
+ * The sockets' directory: the app user creates its sockets there and nginx (group www-data) may reach them; no
+ * one else may (gunicorn and uvicorn make the socket itself writable by all: the directory is the gate). Without
+ * nginx on the server, the app's own group.
+ */
+export function socketDirectory(layout: Pick<Layout, 'sockets' | 'appUser'>, nginx: boolean): Cmd {
+  return cmd('install', '-d', '-o', layout.appUser, '-g', nginx ? 'www-data' : layout.appUser, '-m', '750', layout.sockets);
+}
+
+/**
+ * Re-point the socket link at a slot's socket: one rename, so every connection nginx opens from then on reaches
+ * that slot, and none is refused in between. Requests already in flight finish on the slot they reached.
+ */
+export function pointSocket(layout: Pick<Layout, 'sockets'>, process: string, slot: Slot): Cmd[] {
+  const link = socketLink(layout, process);
+  // Relative: the link stays right if the app's directory moves.
+  return [cmd('ln', '-sfn', `${process}-${slot}.sock`, `${link}.slipway-new`), cmd('mv', '-T', `${link}.slipway-new`, link)];
+}
+
 export function sitePaths(layout: Layout, certificate?: SitePaths['certificate']): SitePaths {
   return {
     site: `/etc/nginx/sites-available/${layout.unitPrefix}.conf`,
@@ -111,7 +137,6 @@ export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
   return [unless({ argv: ['systemctl', 'stop', `${unit}.timer`, `${unit}.service`], quiet: true }, cmd('true')), unless({ argv: ['systemctl', 'reset-failed', `${unit}.timer`, `${unit}.service`], quiet: true }, cmd('true'))];
 }
 
-/** Send traffic to a slot: rewrite the upstream, check, reload gracefully; the slot starts at boot from now on. */
 /**
  * Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. An upstream that
  * already says this (a recovery before traffic moved) is left alone: a reload would only make clients reconnect.
@@ -156,8 +181,14 @@ function workersRetired(file: string, seconds: number): Snippet {
   };
 }
 
-export function routeTo(layout: Layout, paths: SitePaths, process: string, slot: Slot, upstream: string): Cmd[] {
+/**
+ * Send traffic to a slot, and have it start at boot from now on. Through the socket link, the rename moves the
+ * traffic and the upstream stays as it is (written once: no reload); to a port, the upstream is rewritten and
+ * nginx reloaded gracefully.
+ */
+export function routeTo(layout: Layout, paths: SitePaths, process: string, slot: Slot, upstream: string, viaSocket: boolean): Cmd[] {
   return [
+    ...(viaSocket ? pointSocket(layout, process, slot) : []),
     ...rewriteUpstream(paths, upstream),
     { argv: ['printf', '%s\\n', slot], stdoutTo: layout.liveSlotFile },
     cmd('systemctl', 'enable', '--quiet', slotUnit(layout, process, slot)),

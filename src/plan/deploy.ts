@@ -1,5 +1,5 @@
 // Planning a deploy for one host: pure, from the config, the host's facts and the resolved commit.
-import type { Config } from '../config/types.js';
+import type { Config, ProcessConfig } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
 import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest } from '../ops/release.js';
@@ -11,13 +11,13 @@ import { databaseStep, recordedInputs, releaseChecks, systemPackagesStep, venvSt
 import type { StepInputs } from './incremental.js';
 import { appEnv, envFileText } from './env-file.js';
 import { unusedVenvs } from './venv.js';
-import { blueGreenSteps, sitePackages, siteSteps, slotPort, slotsOf, strategyChange, webPackages, webTierFor } from './web.js';
+import { blueGreenSteps, sitePackages, siteSteps, slotPort, slotsOf, strategyChange, upstreamTarget, webPackages, webTierFor } from './web.js';
 import { balancerHostSteps, isBalancer, placeOf, type Balancing } from './balancer.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
 import { bootRecoveryUnit, healthCheckFor, portStep, processesOn, serviceNames, unitFiles } from './processes.js';
-import { slotUnit } from '../ops/web.js';
+import { listensOnSocket, slotSocket, slotUnit, socketDirectory, socketLink } from '../ops/web.js';
 import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
 import { pushUrl, type Target } from './target.js';
@@ -88,6 +88,11 @@ function interpreterFor(input: DeployInput): string {
   throw new UserError(`${target.label}: ${name} is not installed`, version ? `install it (apt-get install ${name} ${name}-venv) or with pyenv (pyenv install ${version})` : 'install python3 and python3-venv');
 }
 
+/** A web process in place that listens on its socket is checked through it (uvicorn --uds has no port at all). */
+function inPlaceSocket(layout: Layout, process: string, processes: Record<string, ProcessConfig>): { socket: string } | undefined {
+  return listensOnSocket(processes[process]?.command) ? { socket: socketLink(layout, process) } : undefined;
+}
+
 export function planDeployHost(input: DeployInput): HostPlan {
   const { config, layout, target, facts, sha, releaseId: id, profile } = input;
   const processes = processesOn(profile.processes, target, input.topology.placement);
@@ -105,8 +110,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const handover = deployHandover({ layout, target, facts, processes: profile.processes, services: unitNames, topology: input.topology, handledElsewhere: tier ? [unitName(layout, tier.process)] : [] });
   const slots = slotsOf(facts);
   // Blue/green: the new release is checked in the slot it starts in.
-  const slot = blueGreen ? { port: slotPort(blueGreen, slots.idle), unit: slotUnit(layout, blueGreen.process, slots.idle) } : undefined;
-  const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, layout, slot);
+  const slot = blueGreen ? { port: slotPort(blueGreen, slots.idle), unit: slotUnit(layout, blueGreen.process, slots.idle), ...(blueGreen.socket ? { socket: slotSocket(layout, blueGreen.process, slots.idle) } : {}) } : undefined;
+  const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, layout, slot ?? inPlaceSocket(layout, config.health.process, profile.processes));
   const app: AppStepsInput = { config, profile, layout, facts, label: target.label, id, dir, venvKey: input.venvKey, appUser, hostsDatabase: input.hostsDatabase, runsMigrations: input.runsMigrations, ...(input.endpoints ? { endpoints: input.endpoints } : {}), inputs: input.stepInputs, full: input.full, slotChecked: slot !== undefined && health !== undefined };
   const { runsApp } = input;
   // Checks that do not run here are not recorded as passed here either.
@@ -115,7 +120,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: interpreter !== undefined }));
 
   const prepare: Cmd[] = [...makeDirectories(layout, config.shared.dirs, config.shared.files)];
-  if (processes.length > 0) prepare.push(ensureAppUser(layout), ownShared(layout));
+  // The sockets' directory exists wherever a process runs: a command may listen on $SLIPWAY_SOCKET without nginx.
+  if (processes.length > 0) prepare.push(ensureAppUser(layout), ownShared(layout), socketDirectory(layout, tier !== undefined));
   const steps: Step[] = [];
   const database = input.hostsDatabase ? databaseStep(app) : undefined;
   const sitePackagesHere = balancer ? sitePackages(config.http, { kind: 'balancer' }) : webPackages(tier);
@@ -142,7 +148,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
       ...(input.venvKey && interpreter ? { venv: input.venvKey } : {}),
       units: unitNames,
       ...(health ? { health } : {}),
-      ...(tier ? { web: { process: tier.process, port: tier.port, strategy: tier.strategy } } : {}),
+      ...(tier ? { web: { process: tier.process, port: tier.port, strategy: tier.strategy, ...(tier.socket ? { socket: tier.socket } : {}) } } : {}),
       ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
     }),
     ...createRelease(layout, id, sha),
@@ -163,7 +169,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (install.length > 0) steps.push({ id: 'units', title: 'Install systemd units', commands: install });
   if (config.hooks.before_switch.length > 0) steps.push({ id: 'before-switch', title: 'Run before_switch hooks', commands: hookCommands(config.hooks.before_switch) });
 
-  const site = tier ? siteSteps({ tier, layout, facts, staticDir: config.http.static_dir ?? profile.staticDir, mediaDir: config.http.media_dir, upstreamPort: blueGreen ? slotPort(blueGreen, slots.live ?? slots.idle) : tier.port }) : [];
+  const site = tier ? siteSteps({ tier, layout, facts, staticDir: config.http.static_dir ?? profile.staticDir, mediaDir: config.http.media_dir, upstream: upstreamTarget(tier, blueGreen ? slots.live ?? slots.idle : undefined) }) : [];
   // A first blue/green site would send nginx's traffic to a slot that does not run yet (502s): it is installed
   // once the slot answers. Otherwise the site changes before anything switches, under the running slot.
   const siteAfterSlot = blueGreen !== undefined && !slots.live && !facts.files[blueGreen.paths.site];

@@ -26,7 +26,8 @@ export interface ReleaseManifest {
   units?: string[];
   health?: HealthCheck;
   /** The web tier the release was deployed with (nginx in front). */
-  web?: { process: string; port: number; strategy: 'blue-green' | 'restart' };
+  /** `socket`: the link nginx proxied to (http.switch socket); absent: nginx proxied to the port. */
+  web?: { process: string; port: number; strategy: 'blue-green' | 'restart'; socket?: string };
   /** Input hash of each incremental check (collectstatic, check --deploy, migrate --check) the release passed. */
   inputs?: StepInputs;
   deployed_by: string;

@@ -20,6 +20,8 @@ export interface Layout {
   envFile: string;
   /** Blue/green: `slots/blue` and `slots/green` link to the release each web slot runs. */
   slots: string;
+  /** Unix sockets of the web process (http.switch socket): `<process>.sock` is the one nginx proxies to. */
+  sockets: string;
   /** Which slot nginx sends traffic to (blue/green). */
   liveSlotFile: string;
   /** Prefix of systemd unit names: `{project}` or `{project}-{env}-{branch-slug}`. */
@@ -48,6 +50,7 @@ export function layoutFor(config: Config, branch: string): Layout {
     pendingHistory: `${meta}/history.pending`,
     envFile: `${root}/shared/.env`,
     slots: `${root}/slots`,
+    sockets: `${root}/run`,
     liveSlotFile: `${meta}/live-slot`,
     unitPrefix: perBranch ? `${config.project.name}-${config.environment}-${slug}` : config.project.name,
     appUser: config.app_user ?? config.project.name.replaceAll('-', '_').slice(0, 32),

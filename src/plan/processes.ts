@@ -42,18 +42,19 @@ export const bootRecoveryUnit = (layout: Layout, project: string): UnitFile => (
 export const serviceNames = (units: readonly UnitFile[]) => units.filter((u) => u.name.endsWith('.service') && !u.name.includes('@.')).map((u) => u.name);
 
 /**
- * The health check for a host, when the checked process runs there and listens on a port (or on `slot.port`: a
- * blue/green slot's), answered by the process's own unit (or the slot's).
+ * The web process's health check, against the process itself: the new slot's port (or socket) in blue/green,
+ * the in-place process's port otherwise (through its socket with http.switch socket).
  */
-export function healthCheckFor(config: Pick<Config, 'health'>, processes: Processes, path: string, names: readonly string[], layout: Layout, slot?: { port: number; unit: string }): HealthCheck | undefined {
+export function healthCheckFor(config: Pick<Config, 'health'>, processes: Processes, path: string, names: readonly string[], layout: Layout, via?: { port?: number; unit?: string; socket?: string }): HealthCheck | undefined {
   const process = processes[config.health.process];
   if (!process || process.port === undefined || !names.includes(config.health.process)) return undefined;
   return {
-    url: `http://127.0.0.1:${slot?.port ?? process.port}${path}`,
+    url: `http://127.0.0.1:${via?.port ?? process.port}${path}`,
     expectedStatus: config.health.expected_status,
     timeoutSeconds: config.health.timeout,
     retries: config.health.retries,
-    unit: slot?.unit ?? unitName(layout, config.health.process),
+    unit: via?.unit ?? unitName(layout, config.health.process),
+    ...(via?.socket ? { socket: via.socket } : {}),
   };
 }
 

@@ -68,7 +68,7 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
   let recovery: Step[];
   if (web?.strategy === 'blue-green') {
     // The release comes back in a slot: instantly if the old slot still runs it (within the drain period).
-    const tier: WebTier = { strategy: 'blue-green', process: web.process, port: web.port, paths: sitePaths(layout), http: config.http };
+    const tier: WebTier = { strategy: 'blue-green', process: web.process, port: web.port, paths: sitePaths(layout), http: config.http, ...(web.socket ? { socket: web.socket } : {}) };
     const health = {
       path: recorded ? new URL(recorded.url).pathname : '/health',
       expectedStatus: recorded?.expectedStatus ?? 200,

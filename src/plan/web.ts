@@ -6,8 +6,9 @@ import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { healthProbe, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { restartUnits, sha256 } from '../ops/services.js';
-import { cancelDrain, installSite, slotAnswers, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotUnit, startSlot, drainSlot, type Slot } from '../ops/web.js';
-import { renderSite, renderUpstream, type SitePaths, type SitePlace } from '../render/nginx.js';
+import { cancelDrain, installSite, listensOnSocket, slotAnswers, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotSocket, slotUnit, socketLink, startSlot, drainSlot, type Slot } from '../ops/web.js';
+import { healthTarget } from '../ops/health.js';
+import { renderSite, renderUpstream, type SitePaths, type SitePlace, type UpstreamTarget } from '../render/nginx.js';
 import { slotEnvFile, unitName } from '../render/systemd.js';
 import type { HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
@@ -21,9 +22,17 @@ export interface WebTier {
   http: Config['http'];
   /** The public site (unset), or a web server's private site behind load balancers. */
   place?: SitePlace;
+  /** http.switch socket: the link nginx proxies to (`run/<process>.sock`); unset: nginx proxies to the port. */
+  socket?: string;
 }
 
-export const slotPort = (tier: WebTier, slot: Slot) => (slot === 'blue' ? tier.port : tier.port + 1);
+export const slotPort = (tier: Pick<WebTier, 'port'>, slot: Slot) => (slot === 'blue' ? tier.port : tier.port + 1);
+
+/** Where nginx sends the app's traffic: the socket link, or the port of a slot (of the process, in place). */
+export function upstreamTarget(tier: Pick<WebTier, 'port' | 'socket'>, slot?: Slot): UpstreamTarget {
+  if (tier.socket) return { socket: tier.socket };
+  return { port: slot ? slotPort(tier, slot) : tier.port };
+}
 
 /** nginx is in front when `http.domain` is set or `http.enabled` is true. */
 export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: Record<string, ProcessConfig>, layout: Layout, place: SitePlace = { kind: 'public' }): WebTier | undefined {
@@ -38,9 +47,13 @@ export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: R
     const clash = Object.entries(processes).find(([other, p]) => other !== name && p.port === port + 1);
     if (clash) throw new UserError(`processes.${clash[0]}.port ${port + 1}: blue/green runs the ${name} process on ${port} and ${port + 1}`, 'give the other process another port');
   }
+  const viaSocket = http.switch === 'socket' || (http.switch === 'auto' && listensOnSocket(web?.command));
+  if (viaSocket && !listensOnSocket(web?.command)) {
+    throw new UserError(`http.switch socket: processes.${name}.command does not listen on $SLIPWAY_SOCKET`, 'add e.g. gunicorn --bind unix:$SLIPWAY_SOCKET or uvicorn --uds $SLIPWAY_SOCKET, or set http.switch: port');
+  }
   // Behind a load balancer, TLS ends there: the private site has no certificate.
   const certificate = place.kind === 'behind' ? undefined : certificateFor(http, layout);
-  return { strategy: http.strategy, process: name, port, paths: sitePaths(layout, certificate), http, place };
+  return { strategy: http.strategy, process: name, port, paths: sitePaths(layout, certificate), http, place, ...(viaSocket ? { socket: socketLink(layout, name) } : {}) };
 }
 
 const siteNames = (http: Pick<Config['http'], 'domain' | 'aliases'>) => [http.domain ?? '', ...http.aliases].filter(Boolean);
@@ -79,8 +92,8 @@ export interface SiteInput {
   facts: HostFacts;
   staticDir: string | undefined;
   mediaDir: string | undefined;
-  /** Port nginx sends traffic to when the site is first written. */
-  upstreamPort: number;
+  /** Where nginx sends traffic when the site is first written. */
+  upstream: UpstreamTarget;
 }
 
 /** What a site's steps look at on the host: which files exist, and their hashes. */
@@ -123,11 +136,11 @@ export function certificateSteps({ http, paths, facts, render, upstream }: Certi
 }
 
 /** The site (and certificate) before anything switches: written only when it changed, checked by nginx -t. */
-export function siteSteps({ tier, layout, facts, staticDir, mediaDir, upstreamPort }: SiteInput): Step[] {
+export function siteSteps({ tier, layout, facts, staticDir, mediaDir, upstream: target }: SiteInput): Step[] {
   const { paths, http } = tier;
   const render = (httpOnly: boolean) =>
     renderSite({ http, prefix: layout.unitPrefix, paths, httpOnly, ...(tier.place ? { place: tier.place } : {}), ...(staticDir ? { staticDir: `${layout.current}/${staticDir}` } : {}), ...(mediaDir ? { mediaDir: `${layout.shared}/${mediaDir}` } : {}) });
-  const upstream = facts.files[paths.site] ? undefined : renderUpstream(layout.unitPrefix, upstreamPort);
+  const upstream = facts.files[paths.site] ? undefined : renderUpstream(layout.unitPrefix, target);
   const steps = certificateSteps({ http, paths, facts, render, upstream });
   const text = render(false);
   if (facts.files[paths.site] !== sha256(text) || steps.length > 0) {
@@ -166,7 +179,13 @@ const slotHealth = (input: BlueGreenInput, slot: Slot): HealthCheck => ({
   timeoutSeconds: input.health.timeoutSeconds,
   retries: input.health.retries,
   unit: slotUnit(input.layout, input.tier.process, slot),
+  ...(input.tier.socket ? { socket: slotSocket(input.layout, input.tier.process, slot) } : {}),
 });
+
+/** What a slot's process is told: its port, and the socket it listens on when nginx reaches it through one. */
+function slotEnvironment(tier: WebTier, layout: Layout, slot: Slot): Cmd {
+  return { argv: ['printf', 'PORT=%s\\nSLIPWAY_SOCKET=%s\\n', String(slotPort(tier, slot)), slotSocket(layout, tier.process, slot)], stdoutTo: slotEnvFile(layout, slot) };
+}
 
 /**
  * Traffic to `to` without dropping a request: the idle slot starts on it (unless it already runs it, as in a
@@ -176,21 +195,23 @@ const slotHealth = (input: BlueGreenInput, slot: Slot): HealthCheck => ({
 export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery: Step[] } {
   const { tier, layout, facts, to } = input;
   const { live, idle } = slotsOf(facts);
-  const upstream = (slot: Slot) => renderUpstream(layout.unitPrefix, slotPort(tier, slot));
+  const upstream = (slot: Slot) => renderUpstream(layout.unitPrefix, upstreamTarget(tier, slot));
+  const viaSocket = tier.socket !== undefined;
   const ready = !input.freshStart && facts.slots[idle]?.active && facts.slots[idle]?.release === to;
   const steps: Step[] = [];
   if (!ready) {
     steps.push({
       id: 'slot',
-      title: `Start ${to} in the ${idle} slot (port ${slotPort(tier, idle)})`,
-      commands: [{ argv: ['printf', 'PORT=%s\\n', String(slotPort(tier, idle))], stdoutTo: slotEnvFile(layout, idle) }, ...startSlot(layout, tier.process, idle, releaseDir(layout, to))],
+      title: `Start ${to} in the ${idle} slot (${viaSocket ? slotSocket(layout, tier.process, idle) : `port ${slotPort(tier, idle)}`})`,
+      commands: [slotEnvironment(tier, layout, idle), ...startSlot(layout, tier.process, idle, releaseDir(layout, to))],
     });
-    steps.push({ id: 'slot-health', title: `Check the ${idle} slot: ${slotHealth(input, idle).url}`, commands: [healthProbe(slotHealth(input, idle))] });
+    steps.push({ id: 'slot-health', title: `Check the ${idle} slot: ${healthTarget(slotHealth(input, idle))}`, commands: [healthProbe(slotHealth(input, idle))] });
   }
   steps.push(...(input.beforeRoute ?? []));
   // A slot reused as it runs (a rollback within the drain period) must not be stopped by its pending drain.
   const keep = ready ? cancelDrain(layout, idle) : [];
-  steps.push({ id: 'route', title: `Send traffic to the ${idle} slot${ready ? ' (still running: instant)' : ''}`, commands: [...keep, ...routeTo(layout, tier.paths, tier.process, idle, upstream(idle))] });
+  const how = viaSocket ? ' (socket link, no reload)' : '';
+  steps.push({ id: 'route', title: `Send traffic to the ${idle} slot${ready ? ' (still running: instant)' : how}`, commands: [...keep, ...routeTo(layout, tier.paths, tier.process, idle, upstream(idle), viaSocket)] });
   steps.push({ id: 'switch', title: `Point current at ${to}`, commands: switchCurrent(layout, to) });
   if (input.workers.length > 0) steps.push({ id: 'restart', title: 'Restart workers gracefully', commands: restartUnits(input.workers) });
   if (input.afterSwitch.length > 0) steps.push({ id: 'after-switch', title: 'Run after_switch hooks', commands: input.afterSwitch });
@@ -210,7 +231,7 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
     {
       // Traffic goes back only to a slot that answers: never to a stopped process.
       if: slotAnswers(layout, tier.process, live, healthProbe(slotHealth(input, live))),
-      then: [...routeTo(layout, tier.paths, tier.process, live, upstream(live)), ...undo],
+      then: [...routeTo(layout, tier.paths, tier.process, live, upstream(live), viaSocket), ...undo],
       else: [cmd('echo', `the ${live} slot does not answer: the ${idle} slot keeps running and nginx is left as it is`), ...mark],
     },
   ];
@@ -240,7 +261,10 @@ export function strategyChange(tier: WebTier, layout: Layout, facts: HostFacts):
     ...cancelDrain(layout, 'green'),
     cmd('systemctl', 'disable', '--now', '--quiet', slotUnit(layout, tier.process, 'blue'), slotUnit(layout, tier.process, 'green')),
     cmd('rm', '-f', layout.liveSlotFile),
-    ...rewriteUpstream(tier.paths, renderUpstream(layout.unitPrefix, tier.port)),
+    // The in-place process binds the link's path itself: a link left there would make it fail to bind.
+    ...(tier.socket ? [cmd('rm', '-f', tier.socket)] : []),
+    ...rewriteUpstream(tier.paths, renderUpstream(layout.unitPrefix, upstreamTarget(tier))),
   ];
-  return { steps: [{ id: 'strategy', title: `Stop the blue/green slots: the ${tier.process} process restarts in place on port ${tier.port}`, commands }], recovery: [] };
+  const where = tier.socket ? `on ${tier.socket}` : `on port ${tier.port}`;
+  return { steps: [{ id: 'strategy', title: `Stop the blue/green slots: the ${tier.process} process restarts in place ${where}`, commands }], recovery: [] };
 }

@@ -166,7 +166,7 @@ export function describeApp(tree: WorkingTree): AppDescription {
     if (django.staticRoot && django.staticRoot.dir !== profile.staticDir) description.staticDir = { dir: django.staticRoot.dir, from: `STATIC_ROOT in ${django.staticRoot.file}` };
     const recipeModule = /gunicorn (\S+)/.exec(profile.processes.web?.command ?? '')?.[1];
     if (django.wsgi && django.wsgi.module !== recipeModule) {
-      description.web = { command: `python -m gunicorn ${django.wsgi.module}:${django.wsgi.callable} --bind 127.0.0.1:$PORT --workers 3`, port: 8000, from: 'WSGI_APPLICATION' };
+      description.web = { command: `python -m gunicorn ${django.wsgi.module}:${django.wsgi.callable} --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 3`, port: 8000, from: 'WSGI_APPLICATION' };
       description.smoke = `python -c ${quote(`import ${django.wsgi.module}`)}`;
     } else if (!django.wsgi && recipeModule && !files.paths.includes(`${recipeModule.replaceAll('.', '/')}.py`)) {
       missing.push({ key: 'processes.web.command', message: `no ${recipeModule.replaceAll('.', '/')}.py, which the recipe serves with gunicorn: set processes.web.command to your WSGI module` });
@@ -226,7 +226,7 @@ function requirements(files: RepoFiles, profile: Omit<AppProfile, 'recipe'>, des
 }
 
 /** Provided by slipway or the system, never the config's business. */
-const PROVIDED = new Set(['PORT', 'HOME', 'PATH', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'TMPDIR', 'HOSTNAME', 'PYTHONPATH', 'PYTHONUNBUFFERED', 'VIRTUAL_ENV', 'PROJECT_PYTHON_PATH', 'DJANGO_SETTINGS_MODULE', 'INVOCATION_ID', 'JOURNAL_STREAM', 'NOTIFY_SOCKET', 'CI']);
+const PROVIDED = new Set(['PORT', 'SLIPWAY_SOCKET', 'HOME', 'PATH', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'TMPDIR', 'HOSTNAME', 'PYTHONPATH', 'PYTHONUNBUFFERED', 'VIRTUAL_ENV', 'PROJECT_PYTHON_PATH', 'DJANGO_SETTINGS_MODULE', 'INVOCATION_ID', 'JOURNAL_STREAM', 'NOTIFY_SOCKET', 'CI']);
 const DB_VAR = /^(?:DB|DATABASE|POSTGRES(?:QL)?|PG)_?(NAME|DB|DATABASE|USER|USERNAME|PASS|PASSWORD|HOST|PORT)$/;
 /** Keys an app signs with itself: a random value is exactly what they need. */
 const OWN_KEYS = /^(?:(?:DJANGO|APP|FLASK|SESSION|JWT)_)?SECRET(?:_KEY)?$|^JWT_SECRET_KEY$/;

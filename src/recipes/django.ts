@@ -62,7 +62,7 @@ export const djangoRecipe: Recipe = {
       requirementsFiles: files.paths.includes('requirements.txt') ? ['requirements.txt'] : [],
       processes: {
         // gunicorn's rule of thumb: 2 × cores + 1 workers.
-        web: { command: `python -m gunicorn ${project}.wsgi --bind 127.0.0.1:$PORT --workers ${2 * cores + 1}`, port: 8000, roles: ['web'] },
+        web: { command: `python -m gunicorn ${project}.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers ${2 * cores + 1}`, port: 8000, roles: ['web'] },
       },
       healthPath: '/health/',
       staticDir,

@@ -49,11 +49,23 @@ export const PASSIVE_HEALTH = { maxFails: 3, failTimeoutSeconds: 10 };
 /** nginx names allow letters, digits and _: other characters become _<hex>, so distinct prefixes stay distinct. */
 const variable = (prefix: string) => prefix.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
 
-export function renderUpstream(prefix: string, port: number): string {
+/** Where a web server's nginx sends the app's traffic: the web process's TCP port, or its Unix socket link. */
+export type UpstreamTarget = { port: number } | { socket: string };
+
+/**
+ * The app's upstream. To a port: rewritten (and nginx reloaded) on every blue/green switch. To the socket link:
+ * the same text for good, since a switch re-points the link; no keep-alive, so each request connects anew and
+ * follows the link at once (a connect over a Unix socket costs microseconds), and none stays pinned to a
+ * draining slot.
+ */
+export function renderUpstream(prefix: string, target: UpstreamTarget): string {
+  if ('socket' in target) {
+    return ['# Written by slipway: the web process\'s socket link, which a switch re-points (no reload).', `upstream ${variable(prefix)}_app {`, `    server unix:${target.socket};`, '}', ''].join('\n');
+  }
   return [
     '# Written by slipway on every switch: the slot that serves traffic.',
     `upstream ${variable(prefix)}_app {`,
-    `    server 127.0.0.1:${port};`,
+    `    server 127.0.0.1:${target.port};`,
     '    keepalive 16;',
     '}',
     '',

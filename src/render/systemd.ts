@@ -2,6 +2,7 @@
 import type { Layout } from '../plan/layout.js';
 import type { ProcessConfig } from '../config/types.js';
 import { venvEnvironment } from '../ops/python.js';
+import { listensOnSocket, socketLink } from '../ops/web.js';
 
 /**
  * systemd parses ExecStart itself: `$` and `%` would be expanded by systemd, quotes delimit words, and a raw
@@ -29,7 +30,10 @@ export function renderProcessUnit(layout: Layout, name: string, process: Process
   // A slotted process runs in the release its slot links to (resolved at start: the slot stays pinned to it);
   // others run in `current`, so a restart (or rollback) also switches code and venv.
   const dir = slotted ? `${layout.slots}/%i` : layout.current;
-  const port = slotted ? [`EnvironmentFile=${slotEnvFile(layout, '%i')}`] : process.port !== undefined ? [`Environment=PORT=${process.port}`] : [];
+  // A slot's port and socket come from its file; a process in place that listens on a socket does so on the
+  // link's own path (where nginx proxies to with http.switch socket).
+  const socket = listensOnSocket(process.command) ? [`Environment=SLIPWAY_SOCKET=${socketLink(layout, name)}`] : [];
+  const port = slotted ? [`EnvironmentFile=${slotEnvFile(layout, '%i')}`] : [...(process.port !== undefined ? [`Environment=PORT=${process.port}`] : []), ...socket];
   const lines = [
     '# Written by slipway: changes here are replaced on the next deploy.',
     '[Unit]',

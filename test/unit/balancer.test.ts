@@ -40,7 +40,7 @@ describe('the load balancer upstream', () => {
     // A web server's own slot upstream (127.0.0.1) is no balancer's; junk names nothing.
     expect(servingNow([text, 'server $(reboot):80;', undefined, renderBalancerUpstream('shop', [{ address: '10.9.0.9', port: 80 }])]).map((s) => s.address)).toEqual(['10.9.0.3', 'fd00::4', '10.9.0.9']);
     // A server that was a web server before it became the load balancer still has its slot's upstream.
-    expect(servingNow([renderUpstream('shop', 8000)])).toEqual([]);
+    expect(servingNow([renderUpstream('shop', { port: 8000 })])).toEqual([]);
   });
 
   it('refuses a web server or load balancer whose private address is unknown', () => {

@@ -138,10 +138,12 @@ describe('with processes', () => {
     expect(p.commitIndex).toBe(8);
     expect(step(p.steps, 'port')?.title).toBe('Check that port 8000 is free for the web process');
     expect(shell(step(p.steps, 'port')).join('\n')).toContain("grep -qF -e /shop-web.service -e /shop-web@blue.service -e /shop-web@green.service \"/proc/$pid/cgroup\"");
-    expect(shell(step(p.steps, 'health')).join('\n')).toContain("printf 'nothing of %s listens on port %s\\n' shop-web.service 8000");
-    expect(shell(p.steps[0]).slice(-2)).toEqual([
+    expect(shell(step(p.steps, 'health')).join('\n')).toContain("printf 'nothing of %s listens on %s\\n' shop-web.service 'port 8000'");
+    expect(shell(p.steps[0]).slice(-3)).toEqual([
       '{ id -u shop >/dev/null 2>&1 || useradd --system --user-group --home-dir /opt/shop --no-create-home --shell /usr/sbin/nologin shop; }',
       'chown -R shop:shop /opt/shop/shared',
+      // Where a command may listen on $SLIPWAY_SOCKET: the app's group (no nginx on this host).
+      'install -d -o shop -g shop -m 750 /opt/shop/run',
     ]);
     // The step is the units builder (exact text in builders.test.ts) over every unit of the host.
     const layout = layoutFor(withWeb(), 'main');
@@ -265,7 +267,8 @@ describe('shared paths', () => {
       'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases /opt/shop/shared/media /opt/shop/shared/config',
       'touch /opt/shop/shared/config/local.py',
     ]);
-    expect(shell(p.steps[0]).at(-1)).toBe('chown -R shop:shop /opt/shop/shared');
+    expect(shell(p.steps[0]).at(-1)).toBe('install -d -o shop -g shop -m 750 /opt/shop/run');
+    expect(shell(p.steps[0]).at(-2)).toBe('chown -R shop:shop /opt/shop/shared');
     expect(shell(step(p.steps, 'release'))).toContain(`ln -s /opt/shop/shared/config/local.py /opt/shop/releases/${NEW}/config/local.py`);
   });
 });
@@ -318,6 +321,7 @@ describe('per-branch layout', () => {
       envFile: '/srv/shop/branch/feature-login-x-847dbe/shared/.env',
       slots: '/srv/shop/branch/feature-login-x-847dbe/slots',
       liveSlotFile: '/srv/shop/branch/feature-login-x-847dbe/.slipway/live-slot',
+      sockets: '/srv/shop/branch/feature-login-x-847dbe/run',
       unitPrefix: 'shop-branch-feature-login-x-847dbe',
       appUser: 'shop',
     });

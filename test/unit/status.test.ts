@@ -74,7 +74,7 @@ describe('the probe on a real directory', () => {
     expect(status.balances).toEqual([{ address: '10.9.0.3', port: 80, in_rotation: true }, { address: '10.9.0.4', port: 80, in_rotation: false }]);
     expect(statusText([status], NOW)).toContain('  balance 10.9.0.3:80, 10.9.0.4:80 (out of rotation)');
     // A web server's own upstream (its slot on 127.0.0.1) is not a load balancer's.
-    writeFileSync(file, renderUpstream('shop', 8000));
+    writeFileSync(file, renderUpstream('shop', { port: 8000 }));
     expect(parseStatus({ host: 'web1', layout, lines: bash(balancerProbe(file).shell).stdout.split('\n'), now: NOW }).balances).toBeUndefined();
   });
 

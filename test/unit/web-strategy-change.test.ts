@@ -13,6 +13,7 @@ const http = (strategy: 'blue-green' | 'restart'): Config['http'] => ({
   default_server: false,
   tls: 'none',
   acme_server: 'https://acme.test/dir',
+  switch: 'auto',
   strategy,
   drain_seconds: 30,
   client_max_body_size: '10m',

@@ -18,6 +18,7 @@ const http = (over: Partial<Config['http']> = {}): Config['http'] => ({
   tls: 'none',
   acme_server: 'https://acme.test/dir',
   strategy: 'blue-green',
+  switch: 'auto',
   drain_seconds: 30,
   client_max_body_size: '10m',
   proxy_read_timeout: 60,
@@ -31,7 +32,7 @@ const text = (steps: Step[]) => steps.map((s) => `## ${s.id}\n${s.commands.map((
 
 describe('the nginx site', () => {
   it('writes an upstream the switch rewrites', () => {
-    expect(renderUpstream('shop', 8001)).toBe(
+    expect(renderUpstream('shop', { port: 8001 })).toBe(
       '# Written by slipway on every switch: the slot that serves traffic.\nupstream shop_app {\n    server 127.0.0.1:8001;\n    keepalive 16;\n}\n',
     );
   });
@@ -77,24 +78,24 @@ describe('the web tier', () => {
 
   it('writes the site only when it changed', () => {
     const tier = webTierFor({ http: http(), health }, web, layout)!;
-    const first = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: 'staticfiles', mediaDir: undefined, upstreamPort: 8000 });
+    const first = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: 'staticfiles', mediaDir: undefined, upstream: { port: 8000 } });
     expect(first.map((s) => s.id)).toEqual(['site']);
     expect(text(first)).toContain("if nginx -t -q; then\nif ss -Hltn | grep -F ' 0.0.0.0:80 ' >/dev/null 2>&1; then\nsystemctl reload-or-restart nginx\nelse\nsystemctl restart nginx\nfi\nelse");
     const installed = renderSite({ http: http(), prefix: 'shop', paths: tier.paths, staticDir: '/opt/shop/current/staticfiles' });
     const facts = parseFacts(`file /etc/nginx/sites-available/shop.conf ${sha256(installed)}`);
-    expect(siteSteps({ tier, layout, facts, staticDir: 'staticfiles', mediaDir: undefined, upstreamPort: 8000 })).toEqual([]);
+    expect(siteSteps({ tier, layout, facts, staticDir: 'staticfiles', mediaDir: undefined, upstream: { port: 8000 } })).toEqual([]);
   });
 
   it('behind load balancers, restarts nginx until it holds its private address: a reload cannot take it from the stock site', () => {
     const tier = webTierFor({ http: http(), health }, web, layout, { kind: 'behind', listen: '10.9.0.3', balancers: ['10.9.0.2'] })!;
-    const steps = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: undefined, mediaDir: undefined, upstreamPort: 8000 });
+    const steps = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: undefined, mediaDir: undefined, upstream: { port: 8000 } });
     expect(text(steps)).toContain("rm -f /etc/nginx/sites-enabled/default\n");
     expect(text(steps)).toContain("if nginx -t -q; then\nif ss -Hltn | grep -F ' 10.9.0.3:80 ' >/dev/null 2>&1; then\nsystemctl reload-or-restart nginx\nelse\nsystemctl restart nginx\nfi\nelse");
   });
 
   it('asks for a first certificate over HTTP before writing the TLS site', () => {
     const tier = webTierFor({ http: http({ tls: 'letsencrypt', acme_email: 'ops@example.com' }), health }, web, layout)!;
-    const steps = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: undefined, mediaDir: undefined, upstreamPort: 8000 });
+    const steps = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: undefined, mediaDir: undefined, upstream: { port: 8000 } });
     expect(steps.map((s) => s.id)).toEqual(['site-http', 'certificate', 'site']);
     expect(text(steps)).toContain(
       "certbot certonly --webroot -w /var/www/slipway-acme --non-interactive --agree-tos --keep-until-expiring -m ops@example.com --server https://acme.test/dir --cert-name shop.example.com --deploy-hook 'systemctl reload nginx' -d shop.example.com -d www.shop.example.com",
@@ -122,7 +123,7 @@ describe('blue/green steps', () => {
     const { steps, recovery } = blueGreenSteps(input(facts));
     expect(steps.map((s) => s.id)).toEqual(['slot', 'slot-health', 'route', 'switch', 'restart', 'drain']);
     const all = text(steps);
-    expect(all).toContain("printf 'PORT=%s\\n' 8001 > /opt/shop/.slipway/slot-green.env");
+    expect(all).toContain("printf 'PORT=%s\\nSLIPWAY_SOCKET=%s\\n' 8001 /opt/shop/run/web-green.sock > /opt/shop/.slipway/slot-green.env");
     expect(all).toContain('ln -sfn /opt/shop/releases/r2 /opt/shop/slots/green.slipway-new\nmv -T /opt/shop/slots/green.slipway-new /opt/shop/slots/green');
     expect(all).toContain('systemctl restart shop-web@green.service');
     expect(all).toContain('http://127.0.0.1:8001/health/');
@@ -161,6 +162,39 @@ describe('blue/green steps', () => {
     const then = lines.slice(0, lines.lastIndexOf('else')).join('\n');
     expect(then).toContain('systemctl stop shop-web@green.service');
     expect(then).toContain('ln -sfn /opt/shop/releases/r1');
+  });
+
+  it('through the socket link: the slot checked on its own socket, traffic moved by one rename, nginx left alone', () => {
+    const socketWeb = { web: { command: 'python -m gunicorn shop.wsgi --bind unix:$SLIPWAY_SOCKET', port: 8000, roles: ['web'] } };
+    const viaSocket = webTierFor({ http: http(), health }, socketWeb, layout)!;
+    expect(viaSocket.socket).toBe('/opt/shop/run/web.sock');
+    const facts = parseFacts(['slot blue r1 active', 'slot green - inactive', 'live blue'].join('\n'));
+    const { steps, recovery } = blueGreenSteps({ ...input(facts), tier: viaSocket });
+    expect(steps.find((s) => s.id === 'slot-health')!.title).toBe('Check the green slot: http://127.0.0.1:8001/health/ through /opt/shop/run/web-green.sock');
+    const probe = text(steps.filter((s) => s.id === 'slot-health'));
+    expect(probe).toContain("curl -s -o /dev/null -w '%{http_code}' --unix-socket /opt/shop/run/web-green.sock --max-time 5 http://127.0.0.1:8001/health/");
+    // The listener of that socket must be the slot's own process.
+    expect(probe).toContain("ss -Hxlp src /opt/shop/run/web-green.sock");
+    const route = steps.find((s) => s.id === 'route')!;
+    expect(route.title).toBe('Send traffic to the green slot (socket link, no reload)');
+    const lines = text([route]).split('\n');
+    // The rename comes first: it is what moves the traffic; the upstream already names the link (cmp: no reload).
+    expect(lines.slice(1, 3)).toEqual(['ln -sfn web-green.sock /opt/shop/run/web.sock.slipway-new', 'mv -T /opt/shop/run/web.sock.slipway-new /opt/shop/run/web.sock']);
+    expect(lines[3]).toBe("if cmp -s - /etc/nginx/slipway/shop.upstream.conf <<'SLIPWAY_EOF_0'; then");
+    expect(text([route])).toContain('    server unix:/opt/shop/run/web.sock;');
+    expect(text([route])).not.toContain('keepalive');
+    // Back: the same rename to the old slot's socket.
+    expect(text(recovery)).toContain('ln -sfn web-blue.sock /opt/shop/run/web.sock.slipway-new');
+  });
+
+  it('refuses http.switch socket for a web command that does not listen on $SLIPWAY_SOCKET, and picks the port otherwise', () => {
+    expect(() => webTierFor({ http: http({ switch: 'socket' }), health }, web, layout)).toThrow(/http.switch socket: processes.web.command does not listen on \$SLIPWAY_SOCKET/);
+    expect(webTierFor({ http: http(), health }, web, layout)!.socket).toBeUndefined();
+    const socketWeb = { web: { command: 'uvicorn main:app --uds ${SLIPWAY_SOCKET}', port: 8000, roles: ['web'] } };
+    expect(webTierFor({ http: http({ switch: 'port' }), health }, socketWeb, layout)!.socket).toBeUndefined();
+    expect(renderUpstream('shop', { socket: '/opt/shop/run/web.sock' })).toBe(
+      "# Written by slipway: the web process's socket link, which a switch re-points (no reload).\nupstream shop_app {\n    server unix:/opt/shop/run/web.sock;\n}\n",
+    );
   });
 
   it('starts the first slot as blue when nothing serves yet, with nothing to drain', () => {
