@@ -34,11 +34,39 @@ export async function must(program, argv, options) {
   return result;
 }
 
+/** `first`'s stdout piped into `second`'s stdin (each `[program, argv]`), like a shell's `first | second` with
+ * pipefail: resolves to `second`'s output once both exit 0, else rejects. */
+export function mustPipe([program1, argv1], [program2, argv2]) {
+  const run = (program, argv, stdin) => {
+    const child = spawn(program, argv, { cwd: ROOT, stdio: [stdin, 'pipe', 'pipe'] });
+    const out = { program, argv, code: 1, stdout: '', stderr: '' };
+    child.stderr.on('data', (d) => (out.stderr += d));
+    const closed = new Promise((done) => child.on('close', (code) => done(Object.assign(out, { code: code ?? 1 }))));
+    return { child, out, closed };
+  };
+  const first = run(program1, argv1, 'ignore');
+  const second = run(program2, argv2, 'pipe');
+  second.child.stdout.on('data', (d) => (second.out.stdout += d));
+  second.child.stdin.on('error', () => {}); // `second` may exit before reading everything: its exit code tells
+  first.child.stdout.pipe(second.child.stdin);
+  return Promise.all([first.closed, second.closed]).then((results) => {
+    const failed = results.find((r) => r.code !== 0);
+    if (failed) throw new Error(`${failed.program} ${failed.argv.join(' ')} failed (exit ${failed.code}):\n${failed.stderr}${failed.stdout}`);
+    return second.out;
+  });
+}
+
 /** The built CLI as a function of its arguments; `env` adds to this environment (secrets the example asks for). */
 export const cli =
   (env = {}) =>
   (...argv) =>
     must(process.execPath, [CLI, ...argv], { env: { ...process.env, ...env } });
+
+export function median(xs) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 export function stats(xs) {
   const sorted = [...xs].sort((a, b) => a - b);
