@@ -3,14 +3,17 @@
 //   server's address; rollback, from the command's start to the previous code answering; and the floor: one
 //   new ssh connection that runs `true`. Three scenarios in the same run: `blue-green` (through nginx on port 80,
 //   the default once http is on) and `restart` (the app's own port, restarted in place) with the hello app, and
-//   `django-blue-green` (examples/django-app behind nginx, its PostgreSQL on the same server).
+//   `django-blue-green` (examples/django-app behind nginx, its PostgreSQL on the same server). The Django scenario
+//   also times, after its redeploy/rollback loop: a deploy with one more requirement (a new venv), and, for
+//   reference, a bare restart script on the same server (one ssh, no checks), with slipway's redeploy against it.
+//   Then the CLI's own cost: `slipway --version`, and `slipway plan` against the floor's server.
 //   sudo node bench/deploy.mjs [--runs 5] [--only NAME]   (--only: one scenario, without the floor and CLI figures)
 // Prints figures only. Needs `npm run build` and the sandbox image (`make sandbox-image`).
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ROOT, cli, commit, exec, must, option, prepareDjangoExample, sandboxSsh, stats, writeDjangoSandboxConfig } from './lib.mjs';
+import { ROOT, cli, commit, exec, median, must, mustPipe, option, prepareDjangoExample, sandboxSsh, stats, writeDjangoSandboxConfig } from './lib.mjs';
 
 const SCENARIOS = [
   {
@@ -29,6 +32,7 @@ const SCENARIOS = [
       await writeDjangoSandboxConfig(repo, server, []);
     },
     url: (address) => `http://${address}/version/`,
+    after: django,
   },
 ];
 
@@ -50,9 +54,14 @@ async function versionAt(url) {
 }
 
 /** Runs a slipway command while polling the page; returns seconds from the command's start to `version` answering, and to the command's exit. */
-async function timeUntilServed(url, version, argv) {
+function timeUntilServed(url, version, argv) {
+  return timeUntil(url, version, () => slipway(...argv));
+}
+
+/** timeUntilServed for any command: `run` starts it and returns a promise of its end. */
+async function timeUntil(url, version, run) {
   const started = performance.now();
-  const command = slipway(...argv);
+  const command = run();
   let servedAt;
   let failed;
   command.catch((error) => (failed = error));
@@ -67,6 +76,48 @@ async function timeUntilServed(url, version, argv) {
 }
 
 
+/**
+ * What the Django scenario adds once slipway's loop is done, on the same server: a deploy that changes one
+ * requirement, then the bare restart script (whose releases slipway knows nothing of, so it runs last).
+ */
+async function django({ name, repo, address, url, redeploy, next }) {
+  // One more requirement, satisfied offline by Debian 12's python3-sqlparse (a dependency of python3-django): the
+  // venv key hashes the requirements files' text, so this deploy builds a new venv.
+  await appendFile(join(repo, 'requirements.txt'), 'sqlparse>=0.4\n');
+  await commit(repo, `v${next}`);
+  const changed = await timeUntilServed(url, `v${next}`, ['-c', repo, 'deploy', 'sandbox']);
+  console.log(`${name} one_requirement_changed_deploy_s ${changed.commandS.toFixed(2)} (new code answering at ${changed.servedS.toFixed(2)})`);
+
+  const bare = [];
+  for (let i = 1; i <= runs; i++) {
+    await commit(repo, `bare${i}`);
+    const sha = (await must('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+    bare.push((await timeUntil(url, `bare${i}`, () => bareRestart(address, repo, sha, i))).servedS);
+  }
+  console.log(`${name} bare_script_to_new_code_s ${stats(bare)}`);
+  console.log(`${name} redeploy_vs_bare_ratio ${(median(redeploy.served) / median(bare)).toFixed(2)}`);
+}
+
+/**
+ * A hand-written restart deploy of the Django example, without a check: the commit's tree unpacked into a new
+ * release over one new ssh connection, the live release's venv and .env links copied into it, the live slot's
+ * link and `current` moved to it, and the live slot's unit restarted (its port, so nginx's upstream, unchanged).
+ */
+function bareRestart(address, repo, sha, n) {
+  const script = [
+    'set -e',
+    `d=/opt/shop/releases/bare-${n}`,
+    'mkdir -p "$d"',
+    'tar -x -C "$d"',
+    'slot=$(cat /opt/shop/.slipway/live-slot)',
+    'live=$(readlink -f "/opt/shop/slots/$slot")',
+    'cp -P "$live/.venv" "$live/.env" "$d/"',
+    'ln -sfn "$d" "/opt/shop/slots/$slot.tmp" && mv -T "/opt/shop/slots/$slot.tmp" "/opt/shop/slots/$slot"',
+    'ln -sfn "$d" /opt/shop/current.tmp && mv -T /opt/shop/current.tmp /opt/shop/current',
+    'systemctl restart "shop-web@$slot.service"',
+  ].join('; ');
+  return mustPipe(['git', ['-C', repo, 'archive', '--format=tar', sha]], ['ssh', [...sandboxSsh(address, true), script]]);
+}
 
 async function sshTrue(address) {
   const started = performance.now();
@@ -74,7 +125,7 @@ async function sshTrue(address) {
   return (performance.now() - started) / 1000;
 }
 
-async function scenario({ name, server, config, prepare, url: urlFor }) {
+async function scenario({ name, server, config, prepare, url: urlFor, after }) {
   const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
   try {
     await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', server]);
@@ -110,6 +161,7 @@ async function scenario({ name, server, config, prepare, url: urlFor }) {
     console.log(`${name} redeploy_command_s ${stats(redeploy.command)}`);
     console.log(`${name} rollback_to_previous_code_s ${stats(rollback.served)}`);
     console.log(`${name} rollback_command_s ${stats(rollback.command)}`);
+    if (after) await after({ name, repo, address, url, redeploy, next: runs + 2 });
     return address;
   } finally {
     await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', server]);
@@ -128,6 +180,24 @@ try {
   const floor = [];
   for (let i = 0; i < runs; i++) floor.push(await sshTrue(address));
   console.log(`ssh_new_connection_true_s ${stats(floor)}`);
+
+  // The whole process of `slipway plan` for the hello app on the floor's server: it reads the server, deploys nothing.
+  const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
+  try {
+    await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
+    await writeFile(join(repo, 'deploy-sandbox.yml'), `servers:\n  - sandbox: ${FLOOR}\n${SCENARIOS[0].config}`);
+    await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
+    await commit(repo, 'v1');
+    const plan = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      await slipway('-c', repo, 'plan', 'sandbox');
+      plan.push((performance.now() - started) / 1000);
+    }
+    console.log(`cli_startup_plan_s ${stats(plan)}`);
+  } finally {
+    await rm(repo, { recursive: true, force: true });
+  }
 } finally {
   await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', FLOOR]);
 }
