@@ -88,6 +88,8 @@ export function sandboxSsh(address, fresh = false) {
     '-i', join(SANDBOX_STATE, 'id_ed25519'), '-l', 'root',
     '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
     '-o', `UserKnownHostsFile=${join(SANDBOX_STATE, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+    // The key exchange slipway prefers (ssh.key_exchange fast): the reference figures pay what slipway pays.
+    '-o', 'KexAlgorithms=^curve25519-sha256,curve25519-sha256@libssh.org',
     ...(fresh ? ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'] : []),
     address,
   ];
@@ -130,7 +132,8 @@ export async function writeDjangoSandboxConfig(repo, servers, httpSettings) {
     ...listed.flatMap((s) => [`  - sandbox: ${s.sandbox}`, ...(s.roles ? [`    roles: [${s.roles.join(', ')}]`] : [])]),
     'processes:',
     '  web:',
-    '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --workers 4',
+    // The socket too, as the example binds it: nginx then reaches the slot through the socket link (http.switch auto).
+    '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 4',
     'env_vars:',
     '  SERVE_STATIC: "0"',
     'http:',

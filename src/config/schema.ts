@@ -186,6 +186,10 @@ export const configSchema = obj(
     ssh: obj('SSH behaviour.', {
       concurrency: int('Hosts deployed in parallel.', { default: 10, min: 1, max: 200 }),
       connect_timeout: int('Seconds to wait for a connection.', { default: 10, min: 1, max: 300 }),
+      key_exchange: str('`fast`: prefer the curve25519-sha256 key exchange where the server offers it (about 0.1 s less per connection than the post-quantum hybrid that OpenSSH 9 prefers; the others stay allowed). `openssh`: keep the order of OpenSSH and your ~/.ssh/config, e.g. to keep a post-quantum key exchange.', {
+        enum: ['fast', 'openssh'],
+        default: 'fast',
+      }),
     }),
     backups: obj('Database backups (PostgreSQL): `slipway backup`, the daily timer that `slipway setup` installs, `slipway restore`.', {
       retention_days: int('Dumps older than this many days are deleted after each backup (the newest one never is).', { default: 30, min: 1, max: 3650 }),

@@ -15,6 +15,8 @@ export function sshOptions(target: SshTarget, controlPath: string): string[] {
     '-o', 'ServerAliveInterval=5',
     '-o', 'ServerAliveCountMax=3',
   ];
+  // `^`: to the head of OpenSSH's own list, so a server without curve25519 still connects.
+  if (target.fastKeyExchange) args.push('-o', 'KexAlgorithms=^curve25519-sha256,curve25519-sha256@libssh.org');
   if (target.port) args.push('-p', String(target.port));
   if (target.user) args.push('-l', target.user);
   if (target.identityFile) args.push('-i', target.identityFile, '-o', 'IdentitiesOnly=yes');

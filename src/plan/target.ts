@@ -15,6 +15,8 @@ export type Target =
       knownHostsFile?: string;
       hostKeyChecking: 'yes' | 'accept-new';
       connectTimeout: number;
+      /** ssh.key_exchange fast: curve25519 first. */
+      fastKeyExchange?: boolean;
     };
 
 /** Where the deployer pushes code: the cached bare repo, reached over the same SSH connection. */
