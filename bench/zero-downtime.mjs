@@ -1,7 +1,8 @@
 // Requests lost while slipway deploys and rolls back, under a steady load through nginx (`make bench-zero-downtime`,
 // as root), in one run:
 //   single  examples/django-app (gunicorn, 4 workers, behind nginx) on a sandbox server, 5 deploys and 2 rollbacks
-//           with `http.strategy: blue-green`, then the same with `strategy: restart`;
+//           with `http.strategy: blue-green` (through the socket link), the same with `http.switch: port` (nginx
+//           reloaded at each switch), then with `strategy: restart`;
 //   lb      the same app on two web servers behind a load balancer (role lb), the load sent to the load balancer,
 //           the same 5 deploys and 2 rollbacks with blue-green, then with restart (deploy.batch_size 1: the load
 //           balancer takes each web server out of rotation while it restarts). The public site: shop.test over
@@ -120,7 +121,13 @@ async function singleServerCase() {
     const target = { address, port: 80, host: address, tls: false };
     const versions = await exampleRepo(repo);
     console.log(loadLine(target, 'nginx'));
-    for (const strategy of ['blue-green', 'restart']) await round({ repo, target, servers: SERVER, label: strategy, strategy, versions });
+    // blue-green through the socket link (no reload), then the port switch (a reload per switch), then restart.
+    const rounds = [
+      { label: 'blue-green', strategy: 'blue-green' },
+      { label: 'blue-green switch=port', strategy: 'blue-green', http: ['switch: port'] },
+      { label: 'restart', strategy: 'restart' },
+    ];
+    for (const r of rounds) await round({ repo, target, servers: SERVER, versions, ...r });
   } finally {
     if (!givenServer) await exec(process.execPath, [CLI, 'sandbox', 'down', SERVER]);
     await rm(repo, { recursive: true, force: true });
