@@ -47,11 +47,13 @@ export class Lane {
     await exec(process.execPath, [CLI, 'sandbox', 'down', this.server, '--purge']);
   }
 
-  /** deploy-sandbox.yml: nginx in front, a short drain, and the given hooks. */
+  /** deploy-sandbox.yml: nginx in front (through the socket link), a short drain, and the given hooks. */
   async configure(hooks, repo = this.repo) {
     const lines = [
       'servers:', `  - sandbox: ${this.server}`, 'env_vars:', '  BIND: 127.0.0.1', 'keep_releases: 3',
       'http:', '  enabled: true', '  default_server: true', `  drain_seconds: ${DRAIN}`, `  strategy: ${this.strategy}`,
+      // The app on the socket slipway names it too: nginx proxies to the socket link, a switch never reloads it.
+      'processes:', '  web:', '    command: python3 app.py --socket $SLIPWAY_SOCKET',
       ...(hooks ? ['hooks:', ...Object.entries(hooks).flatMap(([k, cmds]) => [`  ${k}:`, ...cmds.map((c) => `    - ${JSON.stringify(c)}`)])] : []),
       '',
     ];

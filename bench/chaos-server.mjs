@@ -36,12 +36,13 @@ timers=$(systemctl list-units --type=timer --state=active --plain --no-legend '$
 echo "units=$units"
 echo "timers=$timers"
 echo "upstream=$(grep -ho '127.0.0.1:[0-9]*' /etc/nginx/slipway/${APP}.upstream.conf 2>/dev/null | tr '\\n' ' ')"
+echo "link=$(grep -q 'server unix:' /etc/nginx/slipway/${APP}.upstream.conf 2>/dev/null && readlink ${BASE}/run/web.sock)"
 for unit in $units; do echo "port:$unit=$(systemctl show -p Environment --value "$unit" | grep -o 'PORT=[0-9]*')$(cat /proc/$(systemctl show -p MainPID --value "$unit")/environ 2>/dev/null | tr '\\0' '\\n' | grep '^PORT=' | head -1)"; done
 echo "files=$(find ${BASE} /etc/nginx /etc/systemd/system -maxdepth 5 \\( -name '*.slipway-new' -o -name '*.slipway-prev' -o -name '*.tmp' -o -name '*.tmp.*' \\) 2>/dev/null | tr '\\n' ' ')"
 echo "mktemp=$(find /tmp -maxdepth 1 -name 'tmp.*' -type f 2>/dev/null | wc -l)"
 echo "agents=$(pgrep -fc '[e]val "\\$agent"')"
 echo "hooks=$(pgrep -fc '^sleep [0-9]+$')"
-echo "apps=$(pgrep -fc '^python3 app.py$')"
+echo "apps=$(pgrep -fc '^python3 app.py( |$)')"
 `;
 
 function parseProbe(text) {
@@ -82,7 +83,9 @@ export async function inspect({ repo, env, address, strategy, versions, localPid
   const orphans = [];
   const webUnits = units.filter((u) => u.startsWith(`${APP}-web`));
   if (strategy === 'blue-green') {
-    const serving = webUnits.filter((u) => facts.upstream?.includes(`:${facts.ports[u]}`));
+    // Through the socket link (web.sock -> web-<slot>.sock), the slot it names; else the port the upstream names.
+    const linked = /^web-(blue|green)\.sock$/.exec(facts.link ?? '')?.[1];
+    const serving = webUnits.filter((u) => (linked ? u === `${APP}-web@${linked}.service` : facts.upstream?.includes(`:${facts.ports[u]}`)));
     if (serving.length === 0) orphans.push('no unit behind nginx');
     const extra = webUnits.filter((u) => !serving.includes(u));
     if (extra.length) orphans.push(`extra ${extra.join(',')}`);

@@ -4,7 +4,8 @@ GET /        a page showing this release's version (from the VERSION file) and t
 GET /health  200 "ok"; 503 while a file named BROKEN exists in the release (to try a failed deploy),
              and 503 "draining" once SIGTERM arrived
 
-Listens on $BIND:$PORT (default 127.0.0.1:8000). On SIGTERM it stops reporting ready, keeps answering for
+Listens on $BIND:$PORT (default 127.0.0.1:8000), and with `--socket PATH` on that Unix socket too (slipway's
+$SLIPWAY_SOCKET: nginx then reaches the app through it, and a blue/green switch needs no nginx reload). On SIGTERM it stops reporting ready, keeps answering for
 $DRAIN_SECONDS (default 0; set it when a load balancer polls /health), lets requests in progress finish, then
 exits. Behind slipway's blue/green switch traffic has already moved away before SIGTERM arrives.
 """
@@ -12,6 +13,8 @@ import html
 import os
 import signal
 import socket
+import socketserver
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,21 +59,51 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class UnixHandler(Handler):
+    def address_string(self) -> str:
+        return "unix"  # a Unix socket's peer has no address
+
+
+class UnixHTTPServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = False
+    # The listen backlog. socketserver's 5 is too short for a Unix socket: a connect to a full one fails at once
+    # (nginx answers 502), where TCP would only retry the SYN later. gunicorn's default is 2048.
+    request_queue_size = 1024
+
+    def server_bind(self) -> None:
+        if os.path.exists(self.server_address):
+            os.remove(self.server_address)  # left by a process that was killed
+        super().server_bind()
+        # nginx runs as another user; the socket's directory decides who may reach it.
+        os.chmod(self.server_address, 0o666)
+
+
 if __name__ == "__main__":
     bind = os.environ.get("BIND", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
-    server = ThreadingHTTPServer((bind, port), Handler)
-    server.daemon_threads = False  # server_close() then waits for requests in progress
+    servers: list[socketserver.BaseServer] = [ThreadingHTTPServer((bind, port), Handler)]
+    servers[0].daemon_threads = False  # server_close() then waits for requests in progress
+    socket_path = sys.argv[sys.argv.index("--socket") + 1] if "--socket" in sys.argv else None
+    if socket_path:
+        servers.append(UnixHTTPServer(socket_path, UnixHandler))
 
     def stop(_signum: int, _frame: object) -> None:
         # Not ready any more, but still answering for a moment: a proxy or a load balancer checking /health
         # stops sending new requests while the ones in flight complete.
         draining.set()
         grace = float(os.environ.get("DRAIN_SECONDS", "0"))
-        threading.Timer(grace, server.shutdown).start()
+        for server in servers:
+            threading.Timer(grace, server.shutdown).start()
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"hello {version()} listening on http://{bind}:{port}/", flush=True)
-    server.serve_forever()
-    server.server_close()
+    print(f"hello {version()} listening on http://{bind}:{port}/" + (f" and {socket_path}" if socket_path else ""), flush=True)
+    threads = [threading.Thread(target=server.serve_forever) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for server in servers:
+        server.server_close()
+    if socket_path and os.path.exists(socket_path):
+        os.remove(socket_path)
     print("hello stopped after draining", flush=True)

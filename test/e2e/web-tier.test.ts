@@ -185,10 +185,12 @@ describe('the web tier on sandbox servers', () => {
     });
   });
 
-  it('deploys under load without a failed request; a rollback within the drain period is instant and survives the drain timer', async () => {
+  it('deploys under load through the socket link without a failed request or a closed connection; a rollback within the drain period is instant and survives the drain timer', async () => {
     await withSandboxes(['e2e-web5'], async ([server]) => {
       const drainSeconds = 4;
-      const repo = await helloBehindNginx(server!, { enabled: true, default_server: true, drain_seconds: drainSeconds });
+      // The app listens on the socket slipway names it too: nginx proxies to the link (http.switch auto).
+      const socketApp = { processes: { web: { command: 'python3 app.py --socket $SLIPWAY_SOCKET' } } };
+      const repo = await helloBehindNginx(server!, { enabled: true, default_server: true, drain_seconds: drainSeconds }, socketApp);
       await repo.commit('v1');
       await repo.deploy();
       const site = { address: server!.address, host: server!.address };
@@ -203,8 +205,13 @@ describe('the web tier on sandbox servers', () => {
       expect(rolledBack.code, rolledBack.stderr).toBe(0);
       expect(rolledBack.stderr).toContain('Send traffic to the blue slot (still running: instant)');
       expect(rolledBack.stderr).not.toContain('Start '); // no slot was started
+      expect(deployed.stderr).toContain('Send traffic to the green slot (socket link, no reload)');
       expect(served.failures).toEqual([]);
-      expect(served.retried).toBeLessThanOrEqual(2 * 8); // two reloads (deploy, rollback), eight connections
+      // nginx never reloaded, so it closed no client connection: not one request had to be sent again.
+      expect(served.retried).toBe(0);
+      expect(await onServer(server!, 'readlink /opt/hello/run/web.sock; cat /etc/nginx/slipway/hello.upstream.conf')).toBe(
+        "web-blue.sock\n# Written by slipway: the web process's socket link, which a switch re-points (no reload).\nupstream hello_app {\n    server unix:/opt/hello/run/web.sock;\n}",
+      );
       expect(served.total).toBeGreaterThan(200);
       expect(Object.keys(served.versions).sort()).toEqual(['v1', 'v2']);
 
