@@ -5,7 +5,7 @@ import type { Config } from '../config/types.js';
 import { UserError } from '../errors.js';
 import type { Step } from '../ops/command.js';
 import { discardEnvFiles, replaceEnvFile, restoreEnvFile, writeNextEnvFile } from '../ops/env.js';
-import { healthProbe } from '../ops/health.js';
+import { healthProbe, healthTarget } from '../ops/health.js';
 import type { Recovery } from '../ops/shell.js';
 import { restartUnits } from '../ops/services.js';
 import { appServices, currentManifest } from './app-units.js';
@@ -108,7 +108,7 @@ export function planEnvChange(input: EnvChangeInput): EnvHostPlan {
     write,
     { id: 'env-switch', title: units.length > 0 ? `Switch .env and restart ${units.join(' ')}` : 'Switch .env', commands: [replaceEnvFile(file), ...restartUnits(units)] },
   ];
-  if (health) steps.push({ id: 'health', title: `Check health: ${health.url}`, commands: [healthProbe(health)] });
+  if (health) steps.push({ id: 'health', title: `Check health: ${healthTarget(health)}`, commands: [healthProbe(health)] });
   steps.push(finish);
   return {
     steps,

@@ -1,7 +1,7 @@
 // The steps that move traffic to a release and prove it, shared by deploy and rollback, and the steps that
 // undo them when the proof fails.
 import type { Cmd, Step } from '../ops/command.js';
-import { healthProbe, type HealthCheck } from '../ops/health.js';
+import { healthProbe, healthTarget, type HealthCheck } from '../ops/health.js';
 import { switchCurrent, setStatus } from '../ops/release.js';
 import { restartUnits, stopUnits } from '../ops/services.js';
 import { cmd } from '../ops/command.js';
@@ -20,7 +20,7 @@ export function switchSteps({ layout, to, units, afterSwitch, health }: SwitchIn
   const steps: Step[] = [{ id: 'switch', title: `Point current at ${to}`, commands: switchCurrent(layout, to) }];
   if (units.length > 0) steps.push({ id: 'restart', title: 'Restart the app processes', commands: restartUnits(units) });
   if (afterSwitch.length > 0) steps.push({ id: 'after-switch', title: 'Run after_switch hooks', commands: afterSwitch });
-  if (health) steps.push({ id: 'health', title: `Check health: ${health.url}`, commands: [healthProbe(health)] });
+  if (health) steps.push({ id: 'health', title: `Check health: ${healthTarget(health)}`, commands: [healthProbe(health)] });
   return steps;
 }
 

@@ -51,6 +51,11 @@ export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: R
   if (viaSocket && !listensOnSocket(web?.command)) {
     throw new UserError(`http.switch socket: processes.${name}.command does not listen on $SLIPWAY_SOCKET`, 'add e.g. gunicorn --bind unix:$SLIPWAY_SOCKET or uvicorn --uds $SLIPWAY_SOCKET, or set http.switch: port');
   }
+  // sun_path holds 108 bytes with its terminating NUL: a longer path cannot be bound at all.
+  const longest = slotSocket(layout, name, 'green');
+  if (viaSocket && Buffer.byteLength(longest) > 107) {
+    throw new UserError(`http.switch socket: ${longest} is longer than a Unix socket path may be (107 bytes)`, 'use a shorter base_path, project name or process name, or set http.switch: port');
+  }
   // Behind a load balancer, TLS ends there: the private site has no certificate.
   const certificate = place.kind === 'behind' ? undefined : certificateFor(http, layout);
   return { strategy: http.strategy, process: name, port, paths: sitePaths(layout, certificate), http, place, ...(viaSocket ? { socket: socketLink(layout, name) } : {}) };

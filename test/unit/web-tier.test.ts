@@ -192,6 +192,8 @@ describe('blue/green steps', () => {
     expect(webTierFor({ http: http(), health }, web, layout)!.socket).toBeUndefined();
     const socketWeb = { web: { command: 'uvicorn main:app --uds ${SLIPWAY_SOCKET}', port: 8000, roles: ['web'] } };
     expect(webTierFor({ http: http({ switch: 'port' }), health }, socketWeb, layout)!.socket).toBeUndefined();
+    const deep = layoutFor({ project: { name: 'shop' }, environment: 'prod', per_branch: false, base_path: `/srv/${'d'.repeat(90)}` } as Config, 'main');
+    expect(() => webTierFor({ http: http(), health }, socketWeb, deep)).toThrow(/is longer than a Unix socket path may be \(107 bytes\)/);
     expect(renderUpstream('shop', { socket: '/opt/shop/run/web.sock' })).toBe(
       "# Written by slipway: the web process's socket link, which a switch re-points (no reload).\nupstream shop_app {\n    server unix:/opt/shop/run/web.sock;\n}\n",
     );
