@@ -226,6 +226,17 @@ describe('with processes', () => {
     expect(ids(live.steps).slice(live.switchIndex)).toEqual(['slot', 'slot-health', 'route', 'switch', 'drain', 'finish']);
   });
 
+  it('with http.switch socket, the manifest records the link, the sockets directory is nginx\'s to reach, and restart in place checks through the link', () => {
+    const web = { command: 'gunicorn app:app --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET', port: 8000, roles: ['web'] };
+    const config = withWeb({ processes: { web }, http: { ...withWeb().http, enabled: true, strategy: 'restart' } });
+    const p = plan({ config, facts: fakeFacts({ packages: ['nginx'] }) });
+    expect(shell(p.steps.find((s) => s.id === 'prepare')).at(-1)).toBe('install -d -o shop -g www-data -m 750 /opt/shop/run');
+    expect(step(p.steps, 'health')?.title).toBe('Check health: http://127.0.0.1:8000/health through /opt/shop/run/web.sock');
+    expect(shell(step(p.steps, 'release')).join('\n')).toMatch(/"web": \{\s*"process": "web",\s*"port": 8000,\s*"strategy": "restart",\s*"socket": "\/opt\/shop\/run\/web.sock"\s*\}/);
+    const unit = step(p.steps, 'units')!.commands.map((c) => renderCmd(c)).join('\n');
+    expect(unit).toContain('Environment=SLIPWAY_SOCKET=/opt/shop/run/web.sock');
+  });
+
   it('stops the app on a failed first deploy', () => {
     expect(shell(plan({ config: withWeb() }).onFailureAfterSwitch[0])).toEqual([
       'systemctl stop shop-web.service',
