@@ -109,7 +109,7 @@ export async function inspect({ repo, env, address, strategy, versions, localPid
     agree: version !== undefined && served === version,
     health: status?.[0]?.health?.ok === true,
     files: facts.files ? facts.files.split(' ') : [],
-    detail: `units: ${facts.units || 'none'}; nginx upstream: ${facts.upstream || 'none'}`,
+    detail: `units: ${facts.units || 'none'}; nginx upstream: ${facts.link ? `the socket link, to ${facts.link}` : facts.upstream || 'none'}`,
     orphans,
   };
 }

@@ -35,5 +35,6 @@ export function bootRecovery(layout: Pick<Layout, 'meta' | 'lockFile'>, steps: r
     `rm -f ${file}`,
     '',
   ].join('\n');
-  return { arm: writeFile({ path: file, text, mode: '700' }), disarm: cmd('rm', '-f', file) };
+  // The disarm takes writeFile's temporary name too: an interruption while arming must not leave it behind.
+  return { arm: writeFile({ path: file, text, mode: '700' }), disarm: cmd('rm', '-f', file, `${file}.slipway-new`) };
 }
