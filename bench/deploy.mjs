@@ -15,21 +15,27 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ROOT, cli, commit, exec, median, must, mustPipe, option, prepareDjangoExample, sandboxSsh, stats, writeDjangoSandboxConfig } from './lib.mjs';
 
+/** The blue/green scenarios' http.drain_seconds: short, so that each redeploy finds the idle slot stopped. */
+const DRAIN_SECONDS = 2;
+
 const SCENARIOS = [
   {
     name: 'blue-green',
     server: 'bench-deploy-bg',
-    config: 'http:\n  enabled: true\n  default_server: true\n',
+    // Through the socket link, as the Django example: the app listens on $SLIPWAY_SOCKET too.
+    config: `http:\n  enabled: true\n  default_server: true\n  drain_seconds: ${DRAIN_SECONDS}\nprocesses:\n  web:\n    command: python3 app.py --socket $SLIPWAY_SOCKET\n`,
+    drains: true,
     url: (address) => `http://${address}/`,
   },
   { name: 'restart', server: 'bench-deploy', config: 'env_vars:\n  BIND: 0.0.0.0\n', url: (address) => `http://${address}:8000/` },
   {
     name: 'django-blue-green',
+    drains: true,
     server: 'bench-deploy-django',
     // Its /version/ page answers the release's VERSION file, through nginx and gunicorn.
     prepare: async (repo, server) => {
       await prepareDjangoExample(repo);
-      await writeDjangoSandboxConfig(repo, server, []);
+      await writeDjangoSandboxConfig(repo, server, [`drain_seconds: ${DRAIN_SECONDS}`]);
     },
     url: (address) => `http://${address}/version/`,
     after: django,
@@ -90,6 +96,8 @@ async function django({ name, repo, address, url, redeploy, next }) {
 
   const bare = [];
   for (let i = 1; i <= runs; i++) {
+    // Paced like slipway's redeploys, which also keeps systemd's start limit (5 starts in 10 s) out of the way.
+    await new Promise((r) => setTimeout(r, (DRAIN_SECONDS + 0.5) * 1000));
     await commit(repo, `bare${i}`);
     const sha = (await must('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
     bare.push((await timeUntil(url, `bare${i}`, () => bareRestart(address, repo, sha, i))).servedS);
@@ -125,7 +133,7 @@ async function sshTrue(address) {
   return (performance.now() - started) / 1000;
 }
 
-async function scenario({ name, server, config, prepare, url: urlFor, after }) {
+async function scenario({ name, server, config, prepare, url: urlFor, after, drains = false }) {
   const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-'));
   try {
     await exec(process.execPath, [join(ROOT, 'bin', 'slipway.js'), 'sandbox', 'down', server]);
@@ -148,6 +156,10 @@ async function scenario({ name, server, config, prepare, url: urlFor, after }) {
     const redeploy = { served: [], command: [] };
     const rollback = { served: [], command: [] };
     for (let i = 2; i < runs + 2; i++) {
+      // A redeploy as it usually comes: the slot the last rollback left has drained and stopped (a deploy within
+      // the drain period would first have to stop it, 0.2-0.3 s more). The rollbacks come right after their
+      // deploy, within the drain period: instant.
+      if (drains) await new Promise((r) => setTimeout(r, (DRAIN_SECONDS + 0.5) * 1000));
       await commit(repo, `v${i}`);
       const deployed = await timeUntilServed(url, `v${i}`, ['-c', repo, 'deploy', 'sandbox']);
       redeploy.served.push(deployed.servedS);

@@ -127,7 +127,7 @@ describe('blue/green steps', () => {
     expect(all).toContain('ln -sfn /opt/shop/releases/r2 /opt/shop/slots/green.slipway-new\nmv -T /opt/shop/slots/green.slipway-new /opt/shop/slots/green');
     expect(all).toContain('systemctl restart shop-web@green.service');
     expect(all).toContain('http://127.0.0.1:8001/health/');
-    expect(all).toContain('systemctl enable --quiet shop-web@green.service');
+    expect(all).toContain('systemctl enable --no-reload --quiet shop-web@green.service');
     expect(all).toContain('systemd-run --quiet --unit=shop-drain-blue --on-active=30s --timer-property=AccuracySec=1s systemctl stop shop-web@blue.service');
     const back = text(recovery);
     expect(back).toContain('server 127.0.0.1:8000;');
