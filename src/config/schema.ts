@@ -186,6 +186,7 @@ export const configSchema = obj(
     ssh: obj('SSH behaviour.', {
       concurrency: int('Hosts deployed in parallel.', { default: 10, min: 1, max: 200 }),
       connect_timeout: int('Seconds to wait for a connection.', { default: 10, min: 1, max: 300 }),
+      reuse_seconds: int('Keep each server\'s SSH connection open this long after a command, so that the next command within it skips the key exchange and the authentication (OpenSSH connection sharing, its sockets in a directory only you may enter). `0`: a new connection for every command.', { default: 60, min: 0, max: 3600 }),
       key_exchange: str('`fast`: prefer the curve25519-sha256 key exchange where the server offers it (about 0.1 s less per connection than the post-quantum hybrid that OpenSSH 9 prefers; the others stay allowed). `openssh`: keep the order of OpenSSH and your ~/.ssh/config, e.g. to keep a post-quantum key exchange.', {
         enum: ['fast', 'openssh'],
         default: 'fast',

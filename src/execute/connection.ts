@@ -8,6 +8,7 @@ import { quote } from '../ops/shell.js';
 import { gitSshCommand, masterArgs } from '../ops/ssh.js';
 import type { Target } from '../plan/target.js';
 import { AgentSession } from './agent-session.js';
+import { liveMaster, sharedControlDir, sharedControlPath } from './ssh-control.js';
 import type { Redactor } from './redact.js';
 
 export interface HostConnection {
@@ -23,6 +24,8 @@ export class ConnectionPool {
   private readonly open = new Set<HostConnection>();
   /** One directory per pool, made once even when hosts connect in parallel (every connect awaits the same one). */
   private controlDir: Promise<string> | undefined;
+  /** The directory shared with other slipway commands (ssh.reuse_seconds), looked up once. */
+  private sharedDir: Promise<string | undefined> | undefined;
   /** Taken before the first await: parallel connects never share a socket name. */
   private sockets = 0;
 
@@ -42,11 +45,20 @@ export class ConnectionPool {
 
   private async connectSsh(target: Extract<Target, { kind: 'ssh' }>, lock: LockRequest | undefined): Promise<HostConnection> {
     const socket = String(this.sockets++);
-    // A short private directory: unix socket paths are limited to ~100 bytes.
-    this.controlDir ??= mkdtemp(join(tmpdir().length < 20 ? tmpdir() : '/tmp', 'slw-'));
-    const controlPath = join(await this.controlDir, socket);
+    const shared = target.reuseSeconds ? await (this.sharedDir ??= sharedControlDir()) : undefined;
+    let controlPath: string;
+    if (shared) {
+      controlPath = sharedControlPath(shared, target);
+      // A master whose server is gone is ended here; ssh then makes a new one at the same path.
+      await liveMaster(target, controlPath);
+    } else {
+      // A short private directory: unix socket paths are limited to ~100 bytes.
+      this.controlDir ??= mkdtemp(join(tmpdir().length < 20 ? tmpdir() : '/tmp', 'slw-'));
+      controlPath = join(await this.controlDir, socket);
+    }
+    const persist = shared ? (target.reuseSeconds ?? 0) : 0;
     const session = await AgentSession.start(target.label, this.redactor, lock, (bootstrap) =>
-      spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(bootstrap)}`), { stdio: 'pipe', detached: true }),
+      spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(bootstrap)}`, persist), { stdio: 'pipe', detached: true }),
     );
     return {
       target,

@@ -7,7 +7,7 @@ import { sandboxTarget } from '../sandbox/registry.js';
 
 export async function resolveTarget(server: ServerConfig, config: Pick<Config, 'ssh'>): Promise<Target> {
   const configured = server.private_address ? { privateAddress: server.private_address } : {};
-  const common = { roles: server.roles, hostKeyChecking: server.host_key_checking, connectTimeout: config.ssh.connect_timeout, ...(config.ssh.key_exchange === 'fast' ? { fastKeyExchange: true } : {}), ...configured };
+  const common = { roles: server.roles, hostKeyChecking: server.host_key_checking, connectTimeout: config.ssh.connect_timeout, ...(config.ssh.key_exchange === 'fast' ? { fastKeyExchange: true } : {}), ...(config.ssh.reuse_seconds > 0 ? { reuseSeconds: config.ssh.reuse_seconds } : {}), ...configured };
   if (server.sandbox) {
     const found = await sandboxTarget(server.sandbox);
     if (!found) throw new UserError(`sandbox server ${server.sandbox} is not running`, `start it: sudo slipway sandbox up ${server.sandbox}`);

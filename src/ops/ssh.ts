@@ -1,8 +1,9 @@
 // ssh argument lists: system OpenSSH, so ~/.ssh/config, agents and known_hosts work as users expect.
+import { createHash } from 'node:crypto';
 import type { Target } from '../plan/target.js';
 import { quoteArgv } from './shell.js';
 
-type SshTarget = Extract<Target, { kind: 'ssh' }>;
+export type SshTarget = Extract<Target, { kind: 'ssh' }>;
 
 export function sshOptions(target: SshTarget, controlPath: string): string[] {
   const args = [
@@ -24,9 +25,36 @@ export function sshOptions(target: SshTarget, controlPath: string): string[] {
   return args;
 }
 
-/** The one connection per host and run: it carries the remote agent, and every other session rides on it. */
-export function masterArgs(target: SshTarget, controlPath: string, remoteCommand: string): string[] {
-  return [...sshOptions(target, controlPath), '-o', 'ControlMaster=yes', '-o', 'ControlPersist=no', '--', target.host, remoteCommand];
+/**
+ * The connection a run's remote agent rides on. `persistSeconds` 0: the master is this process, and it ends with
+ * the agent's session. Otherwise (`ControlMaster=auto`): a master an earlier command left at the control path
+ * carries the session at once (no key exchange, no authentication); if there is none, ssh makes one, which
+ * stays in the background for `persistSeconds` after its last session.
+ */
+export function masterArgs(target: SshTarget, controlPath: string, remoteCommand: string, persistSeconds = 0): string[] {
+  const sharing = persistSeconds > 0 ? ['-o', 'ControlMaster=auto', '-o', `ControlPersist=${persistSeconds}`] : ['-o', 'ControlMaster=yes', '-o', 'ControlPersist=no'];
+  return [...sshOptions(target, controlPath), ...sharing, '--', target.host, remoteCommand];
+}
+
+/** `true` through the master at the control path only (never a new connection): does it still reach the server? */
+export function masterCheckArgs(target: SshTarget, controlPath: string): string[] {
+  return [...sshOptions(target, controlPath), '-o', 'ControlMaster=no', '--', target.host, 'true'];
+}
+
+/** Tells the master at the control path to exit. */
+export function masterExitArgs(target: SshTarget, controlPath: string): string[] {
+  return [...sshOptions(target, controlPath), '-O', 'exit', '--', target.host];
+}
+
+/**
+ * A shared master's file name: who and where, readable (`sandbox down` ends the masters to its address), and a
+ * hash of every option, so two configurations that reach the same account differently (another key, another
+ * known_hosts file) never share a connection. No `%`: ssh would expand it.
+ */
+export function controlName(target: SshTarget): string {
+  const where = `${target.user ?? ''}@${target.host}:${target.port ?? 22}`.replace(/[^A-Za-z0-9._@:[\]-]/g, '_').slice(0, 64);
+  const hash = createHash('sha256').update(JSON.stringify([target.host, ...sshOptions(target, '')])).digest('hex').slice(0, 12);
+  return `${where}.${hash}`;
 }
 
 /** For git push: reuse the master connection instead of opening (and authenticating) a new one. */

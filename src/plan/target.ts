@@ -17,6 +17,8 @@ export type Target =
       connectTimeout: number;
       /** ssh.key_exchange fast: curve25519 first. */
       fastKeyExchange?: boolean;
+      /** ssh.reuse_seconds: how long the connection stays open for the next command (0 or unset: it does not). */
+      reuseSeconds?: number;
     };
 
 /** Where the deployer pushes code: the cached bare repo, reached over the same SSH connection. */

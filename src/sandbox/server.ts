@@ -2,6 +2,7 @@
 // under the registry lock; the slow parts (copying a persistent disk, booting) run outside it so several servers
 // boot at once.
 import { appendFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { closeSharedMasters } from '../execute/ssh-control.js';
 import { UserError } from '../errors.js';
 import { startServer, stopProcess, waitUntilReady } from './boot.js';
 import { hostRunsSystemd, isAlive, mustRun, sleep } from './host.js';
@@ -110,6 +111,8 @@ export async function sandboxUp(name: string, opts: UpOptions = {}): Promise<UpR
 
   if (!claim.fresh) return { ...(await awaitExisting(paths, claim.state, keys, timeoutMs)), alreadyUp: true, bootSeconds: 0 };
   const state = claim.state;
+  // A connection kept open (ssh.reuse_seconds) to a server that had this address before must not carry a session.
+  await closeSharedMasters(state.address);
   try {
     if (state.persist && !(await exists(state.rootDir))) {
       log(`copying the image to ${state.rootDir} (persistent server)`);
@@ -196,6 +199,7 @@ export async function sandboxDownAll(opts: DownOptions = {}): Promise<string[]> 
 
 async function stopServer(paths: SandboxPaths, name: string, purge: boolean): Promise<void> {
   const state = await readServerState(paths, name);
+  if (state) await closeSharedMasters(state.address);
   if (state?.pid != null && (await isServerProcess(state.pid, name))) await stopProcess(state.pid);
   await removeServerRemains(paths, name, state?.index, purge);
 }

@@ -21,7 +21,7 @@ import {
 import { ensureAppUser, installUnits, ownShared, restartUnits, sha256, stopUnits } from '../../src/ops/services.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { appCommand } from '../../src/ops/python.js';
-import { gitSshCommand, masterArgs, sshOptions } from '../../src/ops/ssh.js';
+import { controlName, gitSshCommand, masterArgs, masterCheckArgs, masterExitArgs, sshOptions } from '../../src/ops/ssh.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
 import { testConfig } from './fixtures/config.js';
@@ -332,6 +332,17 @@ describe('ssh arguments', () => {
   it('the master connection ends option parsing before the host', () => {
     const args = masterArgs(minimal, '/tmp/sw/c1', 'bash -c agent');
     expect(args.slice(-7)).toEqual(['-o', 'ControlMaster=yes', '-o', 'ControlPersist=no', '--', 'web1', 'bash -c agent']);
+  });
+
+  it('a master kept for the next command (ssh.reuse_seconds) is shared through ControlMaster=auto, and named by who, where and a hash of every option', () => {
+    const args = masterArgs(minimal, '/tmp/slipway-ssh-0/x', 'bash -c agent', 60);
+    expect(args.slice(-7)).toEqual(['-o', 'ControlMaster=auto', '-o', 'ControlPersist=60', '--', 'web1', 'bash -c agent']);
+    expect(controlName(full)).toMatch(/^deploy@10\.0\.0\.5:2222\.[0-9a-f]{12}$/);
+    expect(controlName(minimal)).toMatch(/^@web1:22\.[0-9a-f]{12}$/);
+    // Another key or known_hosts file: another connection.
+    expect(controlName({ ...full, identityFile: '/other/key' })).not.toBe(controlName(full));
+    expect(masterCheckArgs(minimal, '/tmp/s').slice(-5)).toEqual(['-o', 'ControlMaster=no', '--', 'web1', 'true']);
+    expect(masterExitArgs(minimal, '/tmp/s').slice(-4)).toEqual(['-O', 'exit', '--', 'web1']);
   });
 
   it('git push rides on the master connection', () => {
