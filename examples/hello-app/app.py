@@ -97,10 +97,14 @@ if __name__ == "__main__":
 
     signal.signal(signal.SIGTERM, stop)
     print(f"hello {version()} listening on http://{bind}:{port}/" + (f" and {socket_path}" if socket_path else ""), flush=True)
-    threads = [threading.Thread(target=server.serve_forever) for server in servers]
-    for thread in threads:
+    # The socket's server in a thread; the port's in the main thread, which wakes every half second and so runs
+    # the SIGTERM handler even when the signal lands on a thread that serves (a main thread blocked in join()
+    # would not, and the slot would wait for systemd's SIGKILL).
+    others = [threading.Thread(target=server.serve_forever) for server in servers[1:]]
+    for thread in others:
         thread.start()
-    for thread in threads:
+    servers[0].serve_forever()
+    for thread in others:
         thread.join()
     for server in servers:
         server.server_close()
