@@ -1,5 +1,6 @@
 // How a code-only redeploy scales with the number of servers (`make bench-multi-host`, as root): examples/hello-app
-// in blue/green slots behind nginx (`http.enabled`, `default_server`) on 1, 2, 4 and 8 sandbox servers
+// in blue/green slots behind nginx (`http.enabled`, `default_server`, through the socket link: the app listens on
+// $SLIPWAY_SOCKET too) on 1, 2, 4 and 8 sandbox servers
 // (bench-mh1..bench-mh8, booted once and reused: the environment lists the first N), in one run. Per size, a
 // first deploy (cold on the servers new to this size, not counted), then `--runs` rounds of a redeploy of a new
 // commit to each size in turn, each timed from the command's start to its exit, and to the new version answering
@@ -80,7 +81,9 @@ async function timeDeploy(urls, version) {
 
 async function writeConfig(count) {
   const listed = servers.slice(0, count).map((name) => `  - sandbox: ${name}`);
-  await writeFile(join(repo, 'deploy-sandbox.yml'), ['servers:', ...listed, 'http:', '  enabled: true', '  default_server: true', ''].join('\n'));
+  // The app on the socket slipway names it too: nginx proxies to the socket link (a switch reloads nothing).
+  const web = ['processes:', '  web:', '    command: python3 app.py --socket $SLIPWAY_SOCKET'];
+  await writeFile(join(repo, 'deploy-sandbox.yml'), ['servers:', ...listed, 'http:', '  enabled: true', '  default_server: true', ...web, ''].join('\n'));
 }
 
 const median = (xs) => {
