@@ -16,7 +16,8 @@ export const listensOnSocket = (command: string | undefined) => /\$\{?SLIPWAY_SO
 
 /** The link nginx proxies to (http.switch socket), and the socket each slot's web process listens on. */
 export const socketLink = (layout: Pick<Layout, 'sockets'>, process: string) => `${layout.sockets}/${process}.sock`;
-export const slotSocket = (layout: Pick<Layout, 'sockets'>, process: string, slot: Slot) => `${layout.sockets}/${process}-${slot}.sock`;
+const slotSocketName = (process: string, slot: Slot) => `${process}-${slot}.sock`;
+export const slotSocket = (layout: Pick<Layout, 'sockets'>, process: string, slot: Slot) => `${layout.sockets}/${slotSocketName(process, slot)}`;
 
 /**
  * The sockets' directory: the app user creates its sockets there and nginx (group www-data) may reach them; no
@@ -34,7 +35,7 @@ export function socketDirectory(layout: Pick<Layout, 'sockets' | 'appUser'>, ngi
 export function pointSocket(layout: Pick<Layout, 'sockets'>, process: string, slot: Slot): Cmd[] {
   const link = socketLink(layout, process);
   // Relative: the link stays right if the app's directory moves.
-  return [cmd('ln', '-sfn', `${process}-${slot}.sock`, `${link}.slipway-new`), cmd('mv', '-T', `${link}.slipway-new`, link)];
+  return [cmd('ln', '-sfn', slotSocketName(process, slot), `${link}.slipway-new`), cmd('mv', '-T', `${link}.slipway-new`, link)];
 }
 
 export function sitePaths(layout: Layout, certificate?: SitePaths['certificate']): SitePaths {

@@ -9,8 +9,8 @@ import { healthProbe, healthTarget } from '../ops/health.js';
 import type { Recovery } from '../ops/shell.js';
 import { restartUnits } from '../ops/services.js';
 import { appServices, currentManifest } from './app-units.js';
-import { blueGreenSteps, slotsOf, type WebTier } from './web.js';
-import { sitePaths, slotUnit } from '../ops/web.js';
+import { blueGreenSteps, recordedTier, slotsOf } from './web.js';
+import { slotUnit } from '../ops/web.js';
 import { appEnv, envFileText } from './env-file.js';
 import type { HostFacts } from './facts.js';
 import type { Layout } from './layout.js';
@@ -89,7 +89,7 @@ export function planEnvChange(input: EnvChangeInput): EnvHostPlan {
   if (web?.strategy === 'blue-green' && health) {
     // Blue/green apps pick the new environment up like a deploy of the same release: a fresh slot, checked,
     // then traffic moves and the old slot drains. No request is dropped; a bad value never gets traffic.
-    const tier: WebTier = { strategy: 'blue-green', process: web.process, port: web.port, paths: sitePaths(layout), http: input.http, ...(web.socket ? { socket: web.socket } : {}) };
+    const tier = recordedTier(web, layout, input.http);
     const workers = appServices(facts, layout);
     const check = { path: new URL(health.url).pathname, expectedStatus: health.expectedStatus, timeoutSeconds: health.timeoutSeconds, retries: health.retries };
     const bg = blueGreenSteps({ tier, layout, facts, to: facts.current, from: facts.current, workers, afterSwitch: [], health: check, markBad: false, freshStart: true });

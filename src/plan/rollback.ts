@@ -6,8 +6,7 @@ import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
 import { switchBackSteps, switchSteps } from './switch.js';
-import { blueGreenSteps, type WebTier } from './web.js';
-import { sitePaths } from '../ops/web.js';
+import { blueGreenSteps, recordedTier } from './web.js';
 import type { Step } from '../ops/command.js';
 import type { Target } from './target.js';
 import type { HostPlan } from './types.js';
@@ -68,7 +67,7 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
   let recovery: Step[];
   if (web?.strategy === 'blue-green') {
     // The release comes back in a slot: instantly if the old slot still runs it (within the drain period).
-    const tier: WebTier = { strategy: 'blue-green', process: web.process, port: web.port, paths: sitePaths(layout), http: config.http, ...(web.socket ? { socket: web.socket } : {}) };
+    const tier = recordedTier(web, layout, config.http);
     const health = {
       path: recorded ? new URL(recorded.url).pathname : '/health',
       expectedStatus: recorded?.expectedStatus ?? 200,

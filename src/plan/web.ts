@@ -10,7 +10,7 @@ import { cancelDrain, installSite, listensOnSocket, slotAnswers, letsencryptCert
 import { healthTarget } from '../ops/health.js';
 import { renderSite, renderUpstream, type SitePaths, type SitePlace, type UpstreamTarget } from '../render/nginx.js';
 import { slotEnvFile, unitName } from '../render/systemd.js';
-import type { HostFacts } from './facts.js';
+import type { HostFacts, ReleaseManifest } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
 
 export interface WebTier {
@@ -34,6 +34,11 @@ export function upstreamTarget(tier: Pick<WebTier, 'port' | 'socket'>, slot?: Sl
   return { port: slot ? slotPort(tier, slot) : tier.port };
 }
 
+/** The blue/green tier a release was deployed with, from its manifest (a rollback, an `env set`). */
+export function recordedTier(web: NonNullable<ReleaseManifest['web']>, layout: Layout, http: Config['http']): WebTier {
+  return { strategy: 'blue-green', process: web.process, port: web.port, paths: sitePaths(layout), http, ...(web.socket ? { socket: web.socket } : {}) };
+}
+
 /** nginx is in front when `http.domain` is set or `http.enabled` is true. */
 export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: Record<string, ProcessConfig>, layout: Layout, place: SitePlace = { kind: 'public' }): WebTier | undefined {
   const http = config.http;
@@ -47,10 +52,11 @@ export function webTierFor(config: Pick<Config, 'http' | 'health'>, processes: R
     const clash = Object.entries(processes).find(([other, p]) => other !== name && p.port === port + 1);
     if (clash) throw new UserError(`processes.${clash[0]}.port ${port + 1}: blue/green runs the ${name} process on ${port} and ${port + 1}`, 'give the other process another port');
   }
-  const viaSocket = http.switch === 'socket' || (http.switch === 'auto' && listensOnSocket(web?.command));
-  if (viaSocket && !listensOnSocket(web?.command)) {
+  const listens = listensOnSocket(web?.command);
+  if (http.switch === 'socket' && !listens) {
     throw new UserError(`http.switch socket: processes.${name}.command does not listen on $SLIPWAY_SOCKET`, 'add e.g. gunicorn --bind unix:$SLIPWAY_SOCKET or uvicorn --uds $SLIPWAY_SOCKET, or set http.switch: port');
   }
+  const viaSocket = http.switch === 'socket' || (http.switch === 'auto' && listens);
   // sun_path holds 108 bytes with its terminating NUL: a longer path cannot be bound at all.
   const longest = slotSocket(layout, name, 'green');
   if (viaSocket && Buffer.byteLength(longest) > 107) {
