@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'n
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, makeProject, type Project } from './helpers/project.js';
-import { startSshd, type LocalSshd } from './helpers/sshd.js';
+import { sshdServerLines, startSshd, type LocalSshd } from './helpers/sshd.js';
 
 const SECRET = 'pa55-w0rd-never-printed';
 
@@ -18,15 +18,7 @@ afterAll(async () => {
 
 function serverBlock(kind: 'local' | 'ssh'): string {
   if (kind === 'local') return 'servers:\n  - host: local\n';
-  return [
-    'servers:',
-    '  - host: 127.0.0.1',
-    `    port: ${sshd.port}`,
-    '    user: root',
-    `    identity_file: ${sshd.identityFile}`,
-    `    known_hosts_file: ${sshd.knownHostsFile}`,
-    '',
-  ].join('\n');
+  return ['servers:', ...sshdServerLines(sshd), ''].join('\n');
 }
 
 describe.each(['local', 'ssh'] as const)('deploy through the %s executor', (kind) => {

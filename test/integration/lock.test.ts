@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, makeProject, type Project } from './helpers/project.js';
-import { startSshd, type LocalSshd } from './helpers/sshd.js';
+import { sshdServerLines, startSshd, type LocalSshd } from './helpers/sshd.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/slipway.js');
 const SECRET = 'lock-test-secret-9f8e7d';
@@ -43,7 +43,7 @@ describe.each(['local', 'ssh'] as const)('the deploy lock through the %s executo
     const server =
       kind === 'local'
         ? '  - host: local'
-        : [`  - host: 127.0.0.1`, `    port: ${sshd.port}`, '    user: root', `    identity_file: ${sshd.identityFile}`, `    known_hosts_file: ${sshd.knownHostsFile}`].join('\n');
+        : sshdServerLines(sshd).join('\n');
     project.writeConfig(
       'deploy-dev.yml',
       ['project:', '  name: shop', 'servers:', server, `base_path: ${project.basePath}`, 'env_vars:', '  APP_SECRET: ${APP_SECRET}', 'hooks:', '  build: ["if [ -f SLOW ]; then sleep 6; fi"]', ''].join('\n'),

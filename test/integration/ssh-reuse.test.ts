@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedControlDir } from '../../src/execute/ssh-control.js';
 import { cli, makeProject, type Project } from './helpers/project.js';
-import { startSshd, type LocalSshd } from './helpers/sshd.js';
+import { sshdServerLines, startSshd, type LocalSshd } from './helpers/sshd.js';
 
 let sshd: LocalSshd;
 let project: Project;
@@ -24,11 +24,7 @@ function configure(reuseSeconds: number): void {
       'project:',
       '  name: shop',
       'servers:',
-      '  - host: 127.0.0.1',
-      `    port: ${sshd.port}`,
-      '    user: root',
-      `    identity_file: ${sshd.identityFile}`,
-      `    known_hosts_file: ${sshd.knownHostsFile}`,
+      ...sshdServerLines(sshd),
       `base_path: ${project.basePath}`,
       'ssh:',
       `  reuse_seconds: ${reuseSeconds}`,

@@ -13,6 +13,11 @@ export interface LocalSshd {
   stop(): Promise<void>;
 }
 
+/** The `servers:` entry (its lines, without the `servers:` key) that reaches this sshd as root. */
+export function sshdServerLines(sshd: LocalSshd): string[] {
+  return ['  - host: 127.0.0.1', `    port: ${sshd.port}`, '    user: root', `    identity_file: ${sshd.identityFile}`, `    known_hosts_file: ${sshd.knownHostsFile}`];
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
