@@ -11,15 +11,14 @@ import { resolveProfile } from '../recipes/index.js';
 import type { AppProfile, RepoFiles } from '../recipes/types.js';
 import { venvKey } from '../plan/venv.js';
 import { stepInputHashes, type StepInputs } from '../plan/incremental.js';
-import type { Endpoints } from '../plan/data-servers.js';
 import { appEnv } from '../plan/env-file.js';
 import { Redactor } from './redact.js';
 import { siteFiles, sitePackages, webTierFor } from '../plan/web.js';
 import { UserError } from '../errors.js';
-import { deployPlacement } from '../plan/data-servers.js';
-import { configureDatabaseServer, environmentTopology } from './data-servers.js';
+import { configureDatabaseServer } from './data-servers.js';
 import { resolveTargets } from './targets.js';
-import { topologyOf } from '../plan/data-servers.js';
+import { deployPlacement, topologyOf, type Endpoints } from '../plan/data-servers.js';
+import type { Target } from '../plan/target.js';
 import { balancerRollbackPlan, balancingNotes, balancingOf, batchGuards, isBalancer, servingNow, withBalancersLast, type Balancing } from '../plan/balancer.js';
 import { readUpstream, sitePaths } from '../ops/web.js';
 import type { Layout } from '../plan/layout.js';
@@ -67,7 +66,8 @@ function checkInputs(ctx: OperationContext, files: RepoFiles, profile: AppProfil
   return stepInputHashes({ files, profile, config, venvKey: key, environment, database });
 }
 
-async function planDeploy(ctx: OperationContext, ref: string | undefined, connections: HostConnection[], options: DeployOptions): Promise<Plan> {
+/** `everyServer`: every configured server, resolved once by the caller (the database step needs them too). */
+async function planDeploy(ctx: OperationContext, ref: string | undefined, connections: HostConnection[], options: DeployOptions, everyServer: Target[]): Promise<Plan> {
   const { config } = ctx.loaded;
   const wanted = ref ?? config.project.branch;
   const resolved = await resolveSource(config, ctx.loaded.dir, wanted);
@@ -91,7 +91,6 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const id = releaseId(now, resolved.sha, facts.flatMap((f) => f.releases.map((r) => r.id)));
   const who = deployer();
   // The database lives on the server with role db; with none, on every server (each has its own localhost).
-  const everyServer = await resolveTargets(config);
   const data = deployPlacement(config, topologyOf(config, everyServer), connections.map((c) => c.target));
   // Placement from every configured server, so a deploy to some of them (--host) never moves a singleton.
   const placement = singletonPlacement(profile.processes, config.servers);
@@ -200,9 +199,10 @@ export async function deploy(ctx: OperationContext, ref: string | undefined, opt
   const started = Date.now();
   const layout = layoutForRef(ctx.loaded, ref);
   return withHosts(ctx, lockFor(ctx, layout), async (connections, redactor) => {
-    const plan = await planDeploy(ctx, ref, connections, options);
+    const everyServer = await resolveTargets(ctx.loaded.config);
+    const plan = await planDeploy(ctx, ref, connections, options, everyServer);
     await stopMovedSingletons(ctx, plan.moves ?? [], redactor);
-    await configureDatabaseServer(ctx, connections, await environmentTopology(ctx.loaded));
+    await configureDatabaseServer(ctx, connections, topologyOf(ctx.loaded.config, everyServer));
     return execute(ctx, connections, plan, started);
   });
 }
@@ -215,5 +215,5 @@ export async function rollback(ctx: OperationContext, requested: string | undefi
 
 /** The plan a deploy (or rollback) would run now, without the lock and without changing anything. */
 export async function preview(ctx: OperationContext, action: 'deploy' | 'rollback', ref: string | undefined, requested?: string, options: DeployOptions = {}): Promise<Plan> {
-  return withHosts(ctx, undefined, (connections) => (action === 'deploy' ? planDeploy(ctx, ref, connections, options) : planRollback(ctx, requested, ref, connections)));
+  return withHosts(ctx, undefined, async (connections) => (action === 'deploy' ? planDeploy(ctx, ref, connections, options, await resolveTargets(ctx.loaded.config)) : planRollback(ctx, requested, ref, connections)));
 }
