@@ -1,7 +1,6 @@
 // backup, backups, restore: the app's PostgreSQL dumps under shared/backups.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { backup, listAll, restoreIntoLive, verify } from '../execute/backups.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
 import type { Io } from './io.js';
 import { table } from './output.js';
@@ -32,6 +31,7 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
     .argument('<env>', 'environment')
     .option('--host <name>', 'only this server')
     .action(async (env: string, options: { host?: string }) => {
+      const { backup } = await import('../execute/backups.js');
       const made = await backup(await context(env, options, 'backup'));
       for (const m of made) {
         io.out(`${m.host}: ${m.file} (${humanSize(m.size)})`);
@@ -46,6 +46,7 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
     .option('--host <name>', 'only this server')
     .option('--json', 'machine-readable output')
     .action(async (env: string, options: { host?: string; json?: boolean }) => {
+      const { listAll } = await import('../execute/backups.js');
       const hosts = await listAll(await context(env, options, 'backups'));
       if (options.json) {
         io.out(JSON.stringify(hosts.map((h) => ({ host: h.host, backups: h.backups.map((b) => ({ ...b, at: b.at.toISOString() })) })), null, 2));
@@ -69,6 +70,7 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
     .option(LIVE_CONFIRMATION, 'confirms --into-live')
     .option('--host <name>', 'only this server')
     .action(async (env: string, name: string, options: { verify?: boolean; intoLive?: boolean; yesReallyReplaceLiveData?: boolean; host?: string }) => {
+      const { restoreIntoLive, verify } = await import('../execute/backups.js');
       if (!options.verify === !options.intoLive) throw new UserError('give exactly one of --verify and --into-live');
       if (options.intoLive) {
         if (!options.yesReallyReplaceLiveData) throw new UserError(`--into-live replaces every row of the live database with the backup's`, `add ${LIVE_CONFIRMATION} to confirm (a fresh backup is taken first)`);

@@ -1,6 +1,5 @@
 // Shared pieces of the CLI commands: global options, loading the config, building an operation context.
 import { resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/types.js';
 import type { OperationContext } from '../execute/operation.js';
 import type { Io } from './io.js';
@@ -13,6 +12,8 @@ export interface GlobalOptions {
 
 export async function load(io: Io, env: string, options: GlobalOptions, repoOverride?: string): Promise<LoadedConfig> {
   const dir = resolve(io.cwd, options.config ?? '.');
+  // Loaded here, not at start-up: `sandbox` and `init` never read a config (and YAML is a third of the start).
+  const { loadConfig } = await import('../config/load.js');
   const loaded = await loadConfig({ dir, env, processEnv: io.env });
   if (repoOverride) loaded.config.project.repo = repoOverride;
   for (const warning of loaded.warnings) io.err(`warning: ${warning}`);

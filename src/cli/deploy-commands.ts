@@ -1,13 +1,10 @@
 // deploy, rollback and plan.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { deploy, preview, rollback, type OperationReport } from '../execute/deploy.js';
-import { failureOf } from '../execute/operation.js';
-import { planJson, planMarkdown, planText } from '../render/plan.js';
+import type { OperationReport } from '../execute/deploy.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
 import { table } from './output.js';
 import type { Io } from './io.js';
-import { liveRelease } from '../plan/types.js';
 
 function lockWaitOption(value: string): string {
   if (!/^\d+$/.test(value)) throw new UserError(`--lock-wait expects a number of seconds, got ${value}`);
@@ -15,8 +12,7 @@ function lockWaitOption(value: string): string {
 }
 
 /** With several hosts, one row per host at the end: what happened there and how long it worked. */
-function hostTable(outcome: OperationReport): string {
-  const failure = failureOf(outcome.results);
+function hostTable(outcome: OperationReport, failure: Error | undefined): string {
   const rows = [['HOST', 'RESULT', 'RELEASE', 'TIME']];
   for (const r of outcome.results) {
     const result = !r.outcome.ok ? `failed: ${r.outcome.error?.step ?? ''}` : r.switchedBack ? 'switched back' : failure ? 'not switched' : r.outcome.unfinished ? 'ok (cleanup left for the next deploy)' : 'ok';
@@ -26,15 +22,18 @@ function hostTable(outcome: OperationReport): string {
   return table(rows);
 }
 
-function report(io: Io, outcome: OperationReport, verb: string): void {
-  if (outcome.results.length > 1) io.err(hostTable(outcome));
+async function report(io: Io, outcome: OperationReport, verb: string): Promise<void> {
+  // Loaded already: the deploy ran through them.
+  const { failureOf } = await import('../execute/operation.js');
+  const { liveRelease } = await import('../plan/types.js');
+  const failure = failureOf(outcome.results);
+  if (outcome.results.length > 1) io.err(hostTable(outcome, failure));
   for (const result of outcome.results) {
     for (const section of result.outcome.reports ?? []) {
       io.err(`${result.host}: ${section.title}:`);
       for (const line of section.lines) io.err(`  | ${line}`);
     }
   }
-  const failure = failureOf(outcome.results);
   if (failure) {
     for (const result of outcome.results) {
       if (result.switchedBack) io.err(`${result.host}: switched back to ${result.plan.from ?? '(nothing: first deploy stopped)'}`);
@@ -62,9 +61,10 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
     .option('--host <name>', 'only this server')
     .option('--full', 'run every release check (collectstatic, check --deploy, migrate --check, smoke test), even those whose inputs did not change since a good release')
     .action(async (env: string, options: { ref?: string; repo?: string; lockWait: string; host?: string; full?: boolean }) => {
+      const { deploy } = await import('../execute/deploy.js');
       const loaded = await load(io, env, globals(), options.repo);
       const outcome = await deploy(operationContext(io, loaded, { ...globals(), ...options }, 'deploy', argv), options.ref, { full: options.full === true });
-      report(io, outcome, 'deployed');
+      await report(io, outcome, 'deployed');
     });
 
   program
@@ -75,9 +75,10 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .option('--lock-wait <seconds>', 'wait this long for a running deploy to finish', lockWaitOption, '0')
     .action(async (env: string, release: string | undefined, options: { branch?: string; lockWait: string }) => {
+      const { rollback } = await import('../execute/deploy.js');
       const loaded = await load(io, env, globals());
       const outcome = await rollback(operationContext(io, loaded, { ...globals(), ...options }, 'rollback', argv), release, options.branch);
-      report(io, outcome, 'rolled back');
+      await report(io, outcome, 'rolled back');
     });
 
   program
@@ -90,6 +91,8 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
     .option('--json', 'same as --format json')
     .option('--full', 'plan a deploy --full: every release check runs')
     .action(async (env: string, options: { ref?: string; rollback?: string | boolean; format: string; json?: boolean; full?: boolean }) => {
+      const { preview } = await import('../execute/deploy.js');
+      const { planJson, planMarkdown, planText } = await import('../render/plan.js');
       const format = options.json ? 'json' : options.format;
       if (!['text', 'md', 'json'].includes(format)) throw new UserError(`--format must be text, md or json, got ${format}`);
       const loaded = await load(io, env, globals());

@@ -1,6 +1,6 @@
 // doctor: can these servers be deployed to? One line per check and host, a fix under each problem.
 import type { Command } from 'commander';
-import { doctor, type DoctorHost } from '../execute/doctor.js';
+import type { DoctorHost } from '../execute/doctor.js';
 import { load, type GlobalOptions } from './context.js';
 import type { Io } from './io.js';
 import { table } from './output.js';
@@ -24,6 +24,7 @@ export function registerDoctor(program: Command, io: Io): void {
     .option('--host <name>', 'only this server')
     .option('--json', 'machine-readable output')
     .action(async (env: string, options: { host?: string; json?: boolean }) => {
+      const { doctor } = await import('../execute/doctor.js');
       const loaded = await load(io, env, program.opts<GlobalOptions>());
       const hosts = await doctor(loaded, options.host);
       const failed = hosts.flatMap((h) => h.checks.filter((c) => c.status === 'fail').map((c) => `${h.host}: ${c.name}`));

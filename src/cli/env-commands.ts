@@ -1,9 +1,7 @@
 // `slipway env list|diff|set|unset <env>`: the server's .env, by key name only.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { changeEnv, readEnvKeys } from '../execute/env.js';
-import { layoutForRef } from '../execute/operation.js';
-import { configKeys, envDiff, nextDeployWarning, parseAssignments, stdinValue, unsetKeys, type EnvChange } from '../plan/env-change.js';
+import type { EnvChange } from '../plan/env-change.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
 import type { Io } from './io.js';
 import { table } from './output.js';
@@ -29,6 +27,9 @@ export function registerEnvCommands(program: Command, io: Io, argv: readonly str
   common(env.command('list').description('key names of the .env on each server, and whether the config defines them').argument('<env>', 'environment'))
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: EnvOptions) => {
+      const { configKeys } = await import('../plan/env-change.js');
+      const { readEnvKeys } = await import('../execute/env.js');
+      const { layoutForRef } = await import('../execute/operation.js');
       const loaded = await load(io, name, globals());
       const inConfig = new Set(configKeys(loaded.config));
       const hosts = await readEnvKeys({ loaded, ...(options.host ? { only: options.host } : {}) }, layoutForRef(loaded, options.branch));
@@ -47,6 +48,9 @@ export function registerEnvCommands(program: Command, io: Io, argv: readonly str
   common(env.command('diff').description('keys in the config missing from the server, and keys on the server the config lacks').argument('<env>', 'environment'))
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: EnvOptions) => {
+      const { configKeys, envDiff } = await import('../plan/env-change.js');
+      const { readEnvKeys } = await import('../execute/env.js');
+      const { layoutForRef } = await import('../execute/operation.js');
       const loaded = await load(io, name, globals());
       const config = configKeys(loaded.config);
       const hosts = await readEnvKeys({ loaded, ...(options.host ? { only: options.host } : {}) }, layoutForRef(loaded, options.branch));
@@ -71,6 +75,7 @@ export function registerEnvCommands(program: Command, io: Io, argv: readonly str
     .option('--stdin', 'read the value of the one KEY from standard input: it then never appears in a process list')
     .option('--lock-wait <seconds>', 'wait this long for a running deploy to finish', '0')
     .action(async (name: string, assignments: string[], options: EnvOptions & { stdin?: boolean; lockWait: string }) => {
+      const { parseAssignments, stdinValue } = await import('../plan/env-change.js');
       let values: Record<string, string>;
       if (options.stdin) {
         if (assignments.length !== 1 || assignments[0]!.includes('=')) throw new UserError('with --stdin, give exactly one KEY (no =VALUE)');
@@ -83,6 +88,7 @@ export function registerEnvCommands(program: Command, io: Io, argv: readonly str
     .argument('<keys...>', 'KEY ...')
     .option('--lock-wait <seconds>', 'wait this long for a running deploy to finish', '0')
     .action(async (name: string, keys: string[], options: EnvOptions & { lockWait: string }) => {
+      const { unsetKeys } = await import('../plan/env-change.js');
       await runChange(name, { kind: 'unset', keys: unsetKeys(keys) }, options, []);
     });
 
@@ -92,6 +98,9 @@ export function registerEnvCommands(program: Command, io: Io, argv: readonly str
     // The new values are secrets from here on: masked in anything the hosts print back and in the local log.
     loaded.secrets.push(...values.filter((v) => v.length > 0));
     const ctx = operationContext(io, loaded, { ...globals(), ...options }, 'env', argv);
+    const { changeEnv } = await import('../execute/env.js');
+    const { configKeys, nextDeployWarning } = await import('../plan/env-change.js');
+    const { layoutForRef } = await import('../execute/operation.js');
     const results = await changeEnv(ctx, layoutForRef(loaded, options.branch), change);
     const verb = change.kind === 'set' ? 'set' : 'unset';
     for (const r of results) {

@@ -5,12 +5,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ENV_NAME } from '../config/names.js';
 import { UserError } from '../errors.js';
-import { appendToFile, readOptional, readWorkingTree, writeNewFile, type NewFile } from '../execute/working-tree.js';
-import { describeApp, wantsContent } from '../recipes/describe.js';
-import { renderConfigFiles } from '../render/init-files.js';
-import { initReport, type InitOutcome } from '../render/init-report.js';
-import { gitignoreAddition, renderSecretsFile, secretSpecs } from '../render/init-secrets.js';
-import { isValidServerName } from '../sandbox/registry.js';
+import type { NewFile } from '../execute/working-tree.js';
+import type { InitOutcome } from '../render/init-report.js';
 import type { GlobalOptions } from './context.js';
 import type { Io } from './io.js';
 
@@ -31,6 +27,12 @@ export function registerInitCommand(program: Command, io: Io): void {
     .option('--sandbox <name>', 'the sandbox server deploy-sandbox.yml names (default: the project name)')
     .option('--yes', 'answer every question with its default, for scripts (init asks none: accepted so scripts can pass it)')
     .action(async (options: InitOptions) => {
+      const { appendToFile, readOptional, readWorkingTree, writeNewFile } = await import('../execute/working-tree.js');
+      const { describeApp, wantsContent } = await import('../recipes/describe.js');
+      const { renderConfigFiles } = await import('../render/init-files.js');
+      const { initReport } = await import('../render/init-report.js');
+      const { gitignoreAddition, renderSecretsFile, secretSpecs } = await import('../render/init-secrets.js');
+      const { isValidServerName } = await import('../sandbox/registry.js');
       const globals = program.opts<GlobalOptions>();
       if (!ENV_NAME.test(options.env)) throw new UserError(`environment name ${JSON.stringify(options.env)} is not valid: use lowercase letters, digits, - and _, starting with a letter`);
       if (options.env === 'sandbox') throw new UserError('--env sandbox: deploy-sandbox.yml is always written', 'name the environment of your real servers, e.g. --env prod');

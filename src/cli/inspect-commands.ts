@@ -1,13 +1,6 @@
 // validate, schema, releases, history, lock: reading state, never changing a release.
 import type { Command } from 'commander';
-import { toJsonSchema } from '../config/schema-dsl.js';
-import { configSchema } from '../config/schema.js';
 import { UserError } from '../errors.js';
-import { lockStatusProbe } from '../ops/agent.js';
-import { parseHistory } from '../ops/history.js';
-import { quote } from '../ops/shell.js';
-import { gatherFacts, layoutForRef, withHosts } from '../execute/operation.js';
-import { resolveTargets } from '../execute/targets.js';
 import { load, type GlobalOptions } from './context.js';
 import type { Io } from './io.js';
 import { table } from './output.js';
@@ -20,6 +13,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
     .description('check the configuration (and that secrets resolve) without connecting to any server')
     .argument('<env>', 'environment')
     .action(async (env: string) => {
+      const { resolveTargets } = await import('../execute/targets.js');
       const loaded = await load(io, env, globals());
       await resolveTargets(loaded.config);
       io.out(`${loaded.files.join(' + ')}: ok (${loaded.config.servers.length} server(s), project ${loaded.config.project.name})`);
@@ -28,7 +22,9 @@ export function registerInspectCommands(program: Command, io: Io): void {
   program
     .command('schema')
     .description('print the JSON Schema of deploy*.yml, for editor completion')
-    .action(() => {
+    .action(async () => {
+      const { toJsonSchema } = await import('../config/schema-dsl.js');
+      const { configSchema } = await import('../config/schema.js');
       io.out(JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'slipway deploy configuration', ...toJsonSchema(configSchema) }, null, 2));
     });
 
@@ -39,6 +35,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .option('--json', 'machine-readable output')
     .action(async (env: string, options: { branch?: string; json?: boolean }) => {
+      const { gatherFacts, layoutForRef, withHosts } = await import('../execute/operation.js');
       const loaded = await load(io, env, globals());
       const layout = layoutForRef(loaded, options.branch);
       const hosts = await withHosts({ loaded }, undefined, (connections) =>
@@ -66,6 +63,9 @@ export function registerInspectCommands(program: Command, io: Io): void {
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .option('--json', 'machine-readable output')
     .action(async (env: string, options: { lines: string; branch?: string; json?: boolean }) => {
+      const { parseHistory } = await import('../ops/history.js');
+      const { quote } = await import('../ops/shell.js');
+      const { layoutForRef, withHosts } = await import('../execute/operation.js');
       if (!/^\d+$/.test(options.lines)) throw new UserError(`--lines expects a number, got ${options.lines}`);
       const loaded = await load(io, env, globals());
       const layout = layoutForRef(loaded, options.branch);
@@ -94,6 +94,8 @@ export function registerInspectCommands(program: Command, io: Io): void {
     .argument('<env>', 'environment')
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .action(async (env: string, options: { branch?: string }) => {
+      const { lockStatusProbe } = await import('../ops/agent.js');
+      const { layoutForRef, withHosts } = await import('../execute/operation.js');
       const loaded = await load(io, env, globals());
       const layout = layoutForRef(loaded, options.branch);
       await withHosts({ loaded }, undefined, async (connections) => {
@@ -111,6 +113,9 @@ export function registerInspectCommands(program: Command, io: Io): void {
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .option('--force', 'end the running deploy agent that holds the lock')
     .action(async (env: string, options: { branch?: string; force?: boolean }) => {
+      const { lockStatusProbe } = await import('../ops/agent.js');
+      const { quote } = await import('../ops/shell.js');
+      const { layoutForRef, withHosts } = await import('../execute/operation.js');
       const loaded = await load(io, env, globals());
       const layout = layoutForRef(loaded, options.branch);
       await withHosts({ loaded }, undefined, async (connections) => {

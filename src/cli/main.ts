@@ -1,6 +1,6 @@
 // The CLI: parse argv, call the layers, print. One error handler for the whole program.
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/load.js';
+import { ConfigError } from '../config/diagnostics.js';
 import { CommandFailedError, UserError } from '../errors.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerInitCommand } from './init-command.js';

@@ -3,12 +3,6 @@ import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { gatherHandoff } from '../execute/handoff.js';
-import { showLogs } from '../execute/logs.js';
-import { layoutForRef } from '../execute/operation.js';
-import { hostStatuses } from '../execute/status.js';
-import { handoffMarkdown } from '../render/handoff.js';
-import { statusJson, statusText } from '../render/status.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
 import { registerEnvCommands } from './env-commands.js';
 import type { Io } from './io.js';
@@ -25,6 +19,9 @@ export function registerOpsCommands(program: Command, io: Io, argv: readonly str
     .option('--host <name>', 'only this server')
     .option('--json', 'machine-readable output')
     .action(async (env: string, options: { branch?: string; host?: string; json?: boolean }) => {
+      const { layoutForRef } = await import('../execute/operation.js');
+      const { hostStatuses } = await import('../execute/status.js');
+      const { statusJson, statusText } = await import('../render/status.js');
       const loaded = await load(io, env, globals());
       const statuses = await hostStatuses({ loaded, ...(options.host ? { only: options.host } : {}) }, layoutForRef(loaded, options.branch));
       io.out(options.json ? statusJson(statuses) : statusText(statuses, new Date()));
@@ -40,6 +37,8 @@ export function registerOpsCommands(program: Command, io: Io, argv: readonly str
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .option('--host <name>', 'only this server')
     .action(async (env: string, processName: string | undefined, options: { lines: string; follow?: boolean; branch?: string; host?: string }) => {
+      const { showLogs } = await import('../execute/logs.js');
+      const { layoutForRef } = await import('../execute/operation.js');
       if (!/^\d+$/.test(options.lines)) throw new UserError(`--lines expects a number, got ${options.lines}`);
       const loaded = await load(io, env, globals());
       const request = { process: processName, lines: Number(options.lines), follow: options.follow ?? false };
@@ -54,6 +53,8 @@ export function registerOpsCommands(program: Command, io: Io, argv: readonly str
     .option('--to <ref>', 'branch, tag or commit to deploy (default: project.branch)')
     .option('-o, --output <file>', 'write the note to this file instead of standard output')
     .action(async (env: string, options: { from?: string; to?: string; output?: string }) => {
+      const { gatherHandoff } = await import('../execute/handoff.js');
+      const { handoffMarkdown } = await import('../render/handoff.js');
       const loaded = await load(io, env, globals());
       const ctx = operationContext(io, loaded, globals(), 'plan', argv);
       const { input, handoff } = await gatherHandoff(ctx, { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) });

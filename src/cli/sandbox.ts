@@ -3,20 +3,9 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import {
-  ensureImage,
-  imageRecipes,
-  sandboxDown,
-  sandboxDownAll,
-  sandboxList,
-  sandboxPaths,
-  sandboxTarget,
-  sandboxUp,
-  sshOptions,
-  type SandboxServer,
-  type UpResult,
-} from '../sandbox/index.js';
-import { preflight } from '../sandbox/preflight.js';
+import type { SandboxServer, UpResult } from '../sandbox/index.js';
+import { sandboxPaths } from '../sandbox/paths.js';
+import { imageRecipes } from '../sandbox/recipe.js';
 import type { Io } from './io.js';
 
 export function registerSandbox(program: Command, io: Io): void {
@@ -33,6 +22,7 @@ export function registerSandbox(program: Command, io: Io): void {
     .option('--image <image>', `image to boot: ${Object.keys(imageRecipes).join(', ')}`, 'bookworm')
     .option('--persist', 'keep the server\'s disk across down/up (default: a fresh disk on every up)')
     .action(async (name: string, opts: { image: string; persist?: boolean }) => {
+      const { sandboxUp } = await import('../sandbox/index.js');
       const server = await sandboxUp(name, { image: opts.image, persist: opts.persist, paths, env, log });
       io.out(formatUp(server));
     });
@@ -42,6 +32,7 @@ export function registerSandbox(program: Command, io: Io): void {
     .description('servers with their address, state (running, booting, stopped, stale) and uptime')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { sandboxList } = await import('../sandbox/index.js');
       const servers = await sandboxList({ paths, env });
       io.out(opts.json ? JSON.stringify(servers, null, 2) : formatServerTable(servers));
     });
@@ -50,6 +41,8 @@ export function registerSandbox(program: Command, io: Io): void {
     .command('ssh <name> [command...]')
     .description('a shell on a server as root, or run a command: sandbox ssh web1 -- systemctl status nginx')
     .action(async (name: string, command: string[]) => {
+      const { sandboxTarget, sshOptions } = await import('../sandbox/index.js');
+      const { preflight } = await import('../sandbox/preflight.js');
       await preflight(['linux', 'root', 'ssh'], `ssh ${name}`, 'the sandbox login key is readable by root only');
       const target = await sandboxTarget(name, paths);
       if (!target) {
@@ -66,6 +59,7 @@ export function registerSandbox(program: Command, io: Io): void {
     .option('--all', 'every sandbox server on this machine')
     .option('--purge', 'also delete the disk of a --persist server')
     .action(async (name: string | undefined, opts: { all?: boolean; purge?: boolean }) => {
+      const { sandboxDown, sandboxDownAll } = await import('../sandbox/index.js');
       if (opts.all && name) throw new UserError('give a server name or --all, not both');
       if (opts.all) {
         const names = await sandboxDownAll({ paths, env, log, purge: opts.purge });
@@ -83,6 +77,7 @@ export function registerSandbox(program: Command, io: Io): void {
     .option('--image <image>', `image to build: ${Object.keys(imageRecipes).join(', ')}`, 'bookworm')
     .option('--rebuild', 'build again even if the cached image is current')
     .action(async (opts: { image: string; rebuild?: boolean }) => {
+      const { ensureImage } = await import('../sandbox/index.js');
       const image = await ensureImage({ image: opts.image, rebuild: opts.rebuild, paths, env, log });
       const how = image.built ? `built in ${image.buildSeconds.toFixed(0)} s` : 'cached';
       io.out(`image ${image.name}-${image.key} (${how}): ${image.dir}`);

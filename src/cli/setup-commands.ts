@@ -1,7 +1,7 @@
 // setup and doctor: preparing servers, and checking that they can be deployed to.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { setup, type SetupHostReport } from '../execute/setup.js';
+import type { SetupHostReport } from '../execute/setup.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
 import type { Io } from './io.js';
 import { table } from './output.js';
@@ -31,6 +31,7 @@ export function registerSetupCommands(program: Command, io: Io, argv: readonly s
     .argument('<env>', 'environment')
     .option('--host <name>', 'only this server')
     .action(async (env: string, options: { host?: string }) => {
+      const { setup } = await import('../execute/setup.js');
       const loaded = await load(io, env, globals());
       const reports = await setup(operationContext(io, loaded, { ...globals(), ...options }, 'setup', argv));
       const { text, summary } = setupReport(reports);
