@@ -210,7 +210,7 @@ describe('the Django example, from a fresh server through failed deploys', () =>
     const failed = await repo.cli('deploy', 'sandbox');
 
     expect(failed.code).not.toBe(0);
-    expect(failed.stderr).toMatch(new RegExp(`error: Check health: http://127\\.0\\.0\\.1:8000/health/ failed on ${NAME}`));
+    expect(failed.stderr).toMatch(new RegExp(`error: Check health: http://127\\.0\\.0\\.1:8000/health/ through /opt/shop/run/web\\.sock failed on ${NAME}`));
     expect(failed.stderr).toContain('answered 503, expected 200');
     expect(await versionServed(server(), 'v7')).toBe('v7');
     expect(await http(server(), `${SHOP}/health/`)).toEqual({ status: 200, body: 'ok\n' });

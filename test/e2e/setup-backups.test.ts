@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HelloRepo } from './helpers/hello-app.js';
-import { AppRepo, http, onServer, type CliResult } from './helpers/python-app.js';
+import { AppRepo, http, onServer, waitFor, type CliResult } from './helpers/python-app.js';
 import { useSandboxes, type TestServer } from './helpers/sandbox.js';
 
 /** `HOST  STATUS  TITLE` rows of setup's report, as `STATUS TITLE`. */
@@ -233,6 +233,12 @@ describe('sshd hardening and the SSH user\'s keys', () => {
   let repo: HelloRepo;
   afterAll(async () => repo?.remove());
 
+  /**
+   * `systemctl reload ssh` returns before sshd is back: on SIGHUP it closes its listener and re-executes itself, so
+   * a login at once can be refused (it was, on a busy CI machine). Waits up to 10 s for a login that works.
+   */
+  const loginAfterReload = (on: TestServer, command: string) => waitFor(() => on.run(command), (r) => r.code === 0, 10_000);
+
   it('is refused while the SSH user has no key in an authorized_keys file (its key comes from an AuthorizedKeysCommand)', async () => {
     // root still logs in with the same key, but sshd gets it from a command instead of ~/.ssh/authorized_keys.
     await onServer(server(), [
@@ -241,7 +247,7 @@ describe('sshd hardening and the SSH user\'s keys', () => {
       "printf 'AuthorizedKeysFile none\\nAuthorizedKeysCommand /usr/local/bin/e2e-keys\\nAuthorizedKeysCommandUser nobody\\n' > /etc/ssh/sshd_config.d/00-e2e-keys.conf",
       'systemctl reload ssh',
     ].join(' && '));
-    expect((await server().run('echo in by command')).stdout).toBe('in by command\n');
+    expect((await loginAfterReload(server(), 'echo in by command')).stdout).toBe('in by command\n');
 
     repo = await HelloRepo.create(servers, { setup: { ufw: false, unattended_upgrades: false } });
     const refused = await repo.cli('setup', 'sandbox');
@@ -256,6 +262,7 @@ describe('sshd hardening and the SSH user\'s keys', () => {
 
   it('is applied once the user has a key in authorized_keys, and SSH still works after the reload', async () => {
     await onServer(server(), 'rm /etc/ssh/sshd_config.d/00-e2e-keys.conf && systemctl reload ssh');
+    expect((await loginAfterReload(server(), 'echo in by key')).stdout).toBe('in by key\n');
     const applied = await repo.cli('setup', 'sandbox');
     expect(applied.code, applied.stderr + applied.stdout).toBe(0);
     expect(items(applied, 'e2e-setup2')).toContain('changed sshd: key-only login');
