@@ -49,6 +49,9 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
       `if ! flock ${wait} 9; then echo ${quote(LOCK_HELD_MARKER)}; cat ${quote(lock.holderFile)} 2>/dev/null; exit ${LOCK_HELD_EXIT}; fi`,
       `printf '{"agent_pid":%s,%s\\n' "$$" ${quote(rest)} > ${quote(lock.holderFile)}`,
     );
+    // A line the last agent left unfinished (killed itself, or the server lost power between two scripts) goes
+    // into history before this operation writes its own pending line over it.
+    if (lock.history) lines.push(finishPending(lock.history, true));
   }
   lines.push(
     // fd 3 keeps the connection's stdin for the watchdog: background jobs otherwise get /dev/null.
@@ -72,7 +75,9 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
     '  watchdog=$!',
     '  wait "$job"; rc=$?',
     '  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null',
-    `  printf '\\n${exitMarker(nonce)} %s\\n' "$rc"`,
+    // In a subshell: with slipway gone, this write raises SIGPIPE, which must end the subshell, not the agent (the
+    // agent still has the pending history line to finish).
+    `  ( printf '\\n${exitMarker(nonce)} %s\\n' "$rc" ) 2>/dev/null`,
     'done',
   );
   // Gone without a goodbye while no script ran (a kill between two steps): the operation still gets its line.

@@ -56,17 +56,22 @@ export function pendingFromHost(layout: Layout, entry: PendingEntry, host: strin
   return { shell: `printf '%s\\n%s\\n' ${quote(line)} ${startedMs} > ${quote(layout.pendingHistory)}` };
 }
 
-/** The agent's half, on an unclean end of its input: the pending line, with the duration by the host's clock. */
-export function finishPending(layout: Pick<Layout, 'history' | 'pendingHistory'>): string {
+/**
+ * The agent's half, on an unclean end of its input: the pending line, with the duration by the host's clock.
+ * `leftover`: a line an earlier agent could not finish (it was killed, the server lost power), found by the next
+ * operation under the lock; its duration ends when the line was last written, not now.
+ */
+export function finishPending(layout: Pick<Layout, 'history' | 'pendingHistory'>, leftover = false): string {
   const pending = quote(layout.pendingHistory);
-  return `if [ -s ${pending} ]; then { IFS= read -r head; IFS= read -r started; } < ${pending}; printf '%s%s}\\n' "$head" "${hostElapsed('$started')}" >> ${quote(layout.history)}; fi; rm -f ${pending}`;
+  const end = leftover ? `$(( $(stat -c %Y ${pending}) * 1000 ))` : undefined;
+  return `if [ -s ${pending} ]; then { IFS= read -r head; IFS= read -r started; } < ${pending}; printf '%s%s}\\n' "$head" "${hostElapsed('$started', end)}" >> ${quote(layout.history)}; fi; rm -f ${pending}`;
 }
 
 /** Clearing the pending line once the client has written the operation's own. */
 export const clearPending = (layout: Layout): Snippet => ({ shell: `rm -f ${quote(layout.pendingHistory)}` });
 
 const jsonText = (text: string) => JSON.stringify(text).slice(1, -1);
-const hostElapsed = (started: number | string) => `$(( slipway_ms = $(date +%s%3N) - ${started}, slipway_ms < 0 ? 0 : slipway_ms ))`;
+const hostElapsed = (started: number | string, end = '$(date +%s%3N)') => `$(( slipway_ms = ${end} - ${started}, slipway_ms < 0 ? 0 : slipway_ms ))`;
 
 export function parseHistory(text: string): HistoryEntry[] {
   const entries: HistoryEntry[] = [];

@@ -226,7 +226,7 @@ describe('remote agent', () => {
     '  watchdog=$!',
     '  wait "$job"; rc=$?',
     '  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null',
-    "  printf '\\n##slipway-exit-n0nce %s\\n' \"$rc\"",
+    "  ( printf '\\n##slipway-exit-n0nce %s\\n' \"$rc\" ) 2>/dev/null",
     'done',
   ];
 
