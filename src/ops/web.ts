@@ -13,6 +13,8 @@ export const drainUnit = (layout: Layout, slot: Slot) => `${layout.unitPrefix}-d
 
 /** A command that listens on the socket slipway names it: `$SLIPWAY_SOCKET` or `${SLIPWAY_SOCKET}`. */
 export const listensOnSocket = (command: string | undefined) => /\$\{?SLIPWAY_SOCKET\b/.test(command ?? '');
+/** Whether the web process takes a TCP port: any command that does not listen on its socket alone (`$PORT` unnamed). */
+export const listensOnPort = (command: string | undefined) => !listensOnSocket(command) || /\$\{?PORT\b/.test(command ?? '');
 
 /** The link nginx proxies to (http.switch socket), and the socket each slot's web process listens on. */
 export const socketLink = (layout: Pick<Layout, 'sockets'>, process: string) => `${layout.sockets}/${process}.sock`;

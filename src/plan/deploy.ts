@@ -17,7 +17,7 @@ import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
 import { bootRecoveryUnit, healthCheckFor, portStep, processesOn, serviceNames, unitFiles } from './processes.js';
-import { listensOnSocket, slotSocket, slotUnit, socketDirectory, socketLink } from '../ops/web.js';
+import { listensOnPort, listensOnSocket, slotSocket, slotUnit, socketDirectory, socketLink } from '../ops/web.js';
 import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
 import { pushUrl, type Target } from './target.js';
@@ -176,7 +176,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (!siteAfterSlot) steps.push(...site);
   if (balancer) steps.push(...balancer.prepare);
 
-  if (health) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port)));
+  // A web process on its socket alone holds no port: the socket's listener is checked instead (listenerCheck).
+  if (health && listensOnPort(profile.processes[config.health.process]?.command)) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port)));
   steps.push(...handover.beforeSwitch);
 
   const switchIndex = steps.length;

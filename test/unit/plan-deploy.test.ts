@@ -235,6 +235,16 @@ describe('with processes', () => {
     expect(shell(step(p.steps, 'release')).join('\n')).toMatch(/"web": \{\s*"process": "web",\s*"port": 8000,\s*"strategy": "restart",\s*"socket": "\/opt\/shop\/run\/web.sock"\s*\}/);
     const unit = step(p.steps, 'units')!.commands.map((c) => renderCmd(c)).join('\n');
     expect(unit).toContain('Environment=SLIPWAY_SOCKET=/opt/shop/run/web.sock');
+    // It names $PORT too: that port must be free.
+    expect(ids(p.steps)).toContain('port');
+  });
+
+  it('checks no port for a web process that listens on its socket alone (its socket\'s listener is checked)', () => {
+    const web = { command: 'uvicorn main:app --uds $SLIPWAY_SOCKET', port: 8000, roles: ['web'] };
+    const config = withWeb({ processes: { web }, http: { ...withWeb().http, enabled: true, strategy: 'restart' } });
+    const p = plan({ config, facts: fakeFacts({ packages: ['nginx'] }) });
+    expect(ids(p.steps)).not.toContain('port');
+    expect(shell(step(p.steps, 'health')).join('\n')).toContain("printf 'nothing of %s listens on %s\\n' shop-web.service 'socket /opt/shop/run/web.sock'");
   });
 
   it('stops the app on a failed first deploy', () => {
