@@ -63,10 +63,27 @@ export function checkAndReload(restore: Cmd[], ownSocket?: string): Cmd {
   const apply: Cmd = ownSocket ? { if: { pipe: [cmd('ss', '-Hltn'), { argv: ['grep', '-F', ` ${ownSocket} `], quiet: true }] }, then: [reload], else: [cmd('systemctl', 'restart', 'nginx')] } : reload;
   return {
     if: { argv: ['nginx', '-t', '-q'] },
-    then: [apply],
+    then: [workersBefore, apply, configurationApplied],
     else: [...restore, cmd('echo', 'nginx -t refused the new configuration: the previous one was restored and nginx keeps serving it'), cmd('false')],
   };
 }
+
+/** The nginx master's children before a reload, in a shell variable of the script. */
+const workersBefore: Snippet = { shell: 'slipway_nginx_workers=$(pgrep -P "$(cat /run/nginx.pid 2>/dev/null)" 2>/dev/null || true)' };
+
+/**
+ * `systemctl reload nginx` returns once nginx got the signal, before the master has read the new configuration:
+ * a request right after it could still get the old site (a first deploy's page answered by Debian's stock site).
+ * Each old worker stops taking connections when it starts shutting down (its title says so) or has exited: wait
+ * for that, bounded (a master that cannot apply the configuration keeps its workers: a warning, not a hang).
+ */
+const configurationApplied: Snippet = {
+  shell: [
+    '( n=0; while [ "$n" -lt 250 ]; do busy=; for p in $slipway_nginx_workers; do t=$(tr -d \'\\0\' < "/proc/$p/cmdline" 2>/dev/null) || continue; case "$t" in *"shutting down"*) ;; *) busy=1 ;; esac; done',
+    '  [ -z "$busy" ] && break; sleep 0.02; n=$((n + 1)); done',
+    '  [ -z "$busy" ] || echo "warning: nginx still runs workers of its previous configuration 5s after the reload" )',
+  ].join('\n'),
+};
 
 /**
  * Install a changed site: keep the old file, write the new one, check, reload, or restore the old one.

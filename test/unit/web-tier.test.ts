@@ -80,7 +80,9 @@ describe('the web tier', () => {
     const tier = webTierFor({ http: http(), health }, web, layout)!;
     const first = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: 'staticfiles', mediaDir: undefined, upstream: { port: 8000 } });
     expect(first.map((s) => s.id)).toEqual(['site']);
-    expect(text(first)).toContain("if nginx -t -q; then\nif ss -Hltn | grep -F ' 0.0.0.0:80 ' >/dev/null 2>&1; then\nsystemctl reload-or-restart nginx\nelse\nsystemctl restart nginx\nfi\nelse");
+    expect(text(first)).toContain("if nginx -t -q; then\nslipway_nginx_workers=$(pgrep -P \"$(cat /run/nginx.pid 2>/dev/null)\" 2>/dev/null || true)\nif ss -Hltn | grep -F ' 0.0.0.0:80 ' >/dev/null 2>&1; then\nsystemctl reload-or-restart nginx\nelse\nsystemctl restart nginx\nfi\n");
+    // The step ends once nginx runs the new configuration: every old worker shutting down or gone.
+    expect(text(first)).toContain('case "$t" in *"shutting down"*) ;; *) busy=1 ;; esac');
     const installed = renderSite({ http: http(), prefix: 'shop', paths: tier.paths, staticDir: '/opt/shop/current/staticfiles' });
     const facts = parseFacts(`file /etc/nginx/sites-available/shop.conf ${sha256(installed)}`);
     expect(siteSteps({ tier, layout, facts, staticDir: 'staticfiles', mediaDir: undefined, upstream: { port: 8000 } })).toEqual([]);
@@ -90,7 +92,7 @@ describe('the web tier', () => {
     const tier = webTierFor({ http: http(), health }, web, layout, { kind: 'behind', listen: '10.9.0.3', balancers: ['10.9.0.2'] })!;
     const steps = siteSteps({ tier, layout, facts: parseFacts(''), staticDir: undefined, mediaDir: undefined, upstream: { port: 8000 } });
     expect(text(steps)).toContain("rm -f /etc/nginx/sites-enabled/default\n");
-    expect(text(steps)).toContain("if nginx -t -q; then\nif ss -Hltn | grep -F ' 10.9.0.3:80 ' >/dev/null 2>&1; then\nsystemctl reload-or-restart nginx\nelse\nsystemctl restart nginx\nfi\nelse");
+    expect(text(steps)).toContain("if nginx -t -q; then\nslipway_nginx_workers=$(pgrep -P \"$(cat /run/nginx.pid 2>/dev/null)\" 2>/dev/null || true)\nif ss -Hltn | grep -F ' 10.9.0.3:80 ' >/dev/null 2>&1; then\nsystemctl reload-or-restart nginx\nelse\nsystemctl restart nginx\nfi\n");
   });
 
   it('asks for a first certificate over HTTP before writing the TLS site', () => {
