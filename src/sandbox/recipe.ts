@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { debianMirrorSource, ubuntuMirrorSource, type MirrorSource } from './mirror.js';
 
 /** Bump when the build steps in image.ts change in a way the package lists do not show. */
-export const RECIPE_VERSION = 1;
+export const RECIPE_VERSION = 2;
 
 export interface ImageRecipe {
   name: string;
@@ -130,6 +130,10 @@ export function aptScript(recipe: ImageRecipe): string {
   return [
     `${quiet} update`,
     `${quiet} install -y --no-install-recommends ${recipe.packages.join(' ')}`,
+    // Byte-compile what the packages' own py3compile left out (python3-django's, inside nspawn): the app user
+    // cannot write __pycache__ there, so every start of a Django app compiled Django again (0.15 s a
+    // worker here), where a real server's postinst had compiled it once.
+    'if command -v python3 >/dev/null; then python3 -m compileall -q /usr/lib/python3/dist-packages >/dev/null; fi',
     `${quiet} clean`,
     `${quiet} install -y --no-install-recommends --download-only ${recipe.offline.join(' ')}`,
   ].join('\n');

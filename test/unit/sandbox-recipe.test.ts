@@ -56,6 +56,7 @@ describe('image build commands', () => {
       [
         'apt-get -q -o Dpkg::Use-Pty=0 update',
         'apt-get -q -o Dpkg::Use-Pty=0 install -y --no-install-recommends nginx git',
+        'if command -v python3 >/dev/null; then python3 -m compileall -q /usr/lib/python3/dist-packages >/dev/null; fi',
         'apt-get -q -o Dpkg::Use-Pty=0 clean',
         'apt-get -q -o Dpkg::Use-Pty=0 install -y --no-install-recommends --download-only wrk',
       ].join('\n'),
