@@ -133,7 +133,7 @@ export async function writeDjangoSandboxConfig(repo, servers, httpSettings) {
     'processes:',
     '  web:',
     // The socket too, as the example binds it: nginx then reaches the slot through the socket link (http.switch auto).
-    '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 4',
+    '    command: python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 4 --preload',
     'env_vars:',
     '  SERVE_STATIC: "0"',
     'http:',

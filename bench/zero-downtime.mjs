@@ -112,7 +112,7 @@ async function exampleRepo(repo) {
 }
 
 const loadLine = (target, through) =>
-  `load: ${concurrency} keep-alive clients, GET ${target.tls ? 'https' : 'http'}://${target.host}${path} through ${through} at ${target.address}:${target.port}; app: Django, gunicorn --workers 4; machine load average ${loadavg()[0].toFixed(2)}`;
+  `load: ${concurrency} keep-alive clients, GET ${target.tls ? 'https' : 'http'}://${target.host}${path} through ${through} at ${target.address}:${target.port}; app: Django, gunicorn --workers 4 --preload; machine load average ${loadavg()[0].toFixed(2)}`;
 
 async function singleServerCase() {
   const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-'));

@@ -9,7 +9,7 @@ slipway() { node bin/slipway.js "$@"; }
 step() { printf '\n==> %s\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || { echo "error: the demo boots a sandbox server: run it as root (sudo make demo)" >&2; exit 1; }
-[ -f dist/cli/main.js ] || npm run build
+[ -f dist/cli/bundle.mjs ] || npm run build
 
 step "Booting sandbox server demo1"
 slipway sandbox up demo1

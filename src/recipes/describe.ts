@@ -166,7 +166,7 @@ export function describeApp(tree: WorkingTree): AppDescription {
     if (django.staticRoot && django.staticRoot.dir !== profile.staticDir) description.staticDir = { dir: django.staticRoot.dir, from: `STATIC_ROOT in ${django.staticRoot.file}` };
     const recipeModule = /gunicorn (\S+)/.exec(profile.processes.web?.command ?? '')?.[1];
     if (django.wsgi && django.wsgi.module !== recipeModule) {
-      description.web = { command: `python -m gunicorn ${django.wsgi.module}:${django.wsgi.callable} --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 3`, port: 8000, from: 'WSGI_APPLICATION' };
+      description.web = { command: `python -m gunicorn ${django.wsgi.module}:${django.wsgi.callable} --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 3 --preload`, port: 8000, from: 'WSGI_APPLICATION' };
       description.smoke = `python -c ${quote(`import ${django.wsgi.module}`)}`;
     } else if (!django.wsgi && recipeModule && !files.paths.includes(`${recipeModule.replaceAll('.', '/')}.py`)) {
       missing.push({ key: 'processes.web.command', message: `no ${recipeModule.replaceAll('.', '/')}.py, which the recipe serves with gunicorn: set processes.web.command to your WSGI module` });

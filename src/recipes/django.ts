@@ -61,8 +61,11 @@ export const djangoRecipe: Recipe = {
       python: true,
       requirementsFiles: files.paths.includes('requirements.txt') ? ['requirements.txt'] : [],
       processes: {
-        // gunicorn's rule of thumb: 2 × cores + 1 workers.
-        web: { command: `python -m gunicorn ${project}.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers ${2 * cores + 1}`, port: 8000, roles: ['web'] },
+        // gunicorn's rule of thumb: 2 × cores + 1 workers. --preload: the master imports the app once and forks
+        // ready workers, instead of each worker importing Django at once on the same cores (a new slot answers its
+        // health check 0.4 s sooner on the bench's 2 cores, in less memory). Safe here: a slot is a new process
+        // each deploy, never reloaded in place (gunicorn's HUP would keep the preloaded code).
+        web: { command: `python -m gunicorn ${project}.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers ${2 * cores + 1} --preload`, port: 8000, roles: ['web'] },
       },
       healthPath: '/health/',
       staticDir,

@@ -120,7 +120,7 @@ describe('Django trees', () => {
     });
     expect(d.detectedFrom).toBe('Django in the requirements');
     expect(d.settingsModule).toEqual({ module: 'shop.settings', from: 'shop/settings.py' });
-    expect(d.web).toEqual({ command: 'python -m gunicorn deploy.wsgi:app --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 3', port: 8000, from: 'WSGI_APPLICATION' });
+    expect(d.web).toEqual({ command: 'python -m gunicorn deploy.wsgi:app --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 3 --preload', port: 8000, from: 'WSGI_APPLICATION' });
     expect(d.smoke).toBe("python -c 'import deploy.wsgi'"); // the recipe's would import shop.wsgi
     expect(d.staticDir).toBeUndefined();
     expect(d.database?.from).toBe('a PostgreSQL driver in the requirements');

@@ -64,7 +64,7 @@ describe('the Django profile', () => {
 
   it('runs gunicorn with 2 × cores + 1 workers on the WSGI module manage.py names', () => {
     expect(profile.processes).toEqual({
-      web: { command: 'python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 5', port: 8000, roles: ['web'] },
+      web: { command: 'python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 5 --preload', port: 8000, roles: ['web'] },
     });
     expect(profile.healthPath).toBe('/health/');
     expect(profile.requirementsFiles).toEqual(['requirements.txt']);
