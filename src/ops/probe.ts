@@ -22,6 +22,19 @@ function pythonProbe(version: string | undefined): string {
   return `p=$(command -v ${name} || ls -d ${pyenv} 2>/dev/null | tail -n 1 || true); if [ -n "$p" ]; then echo "python $p"; fi`;
 }
 
+/**
+ * `<kind> <name> <sha256>` for each of `paths` that is a file, from one sha256sum. `globbed`: the paths are
+ * patterns (unquoted), and a line names the file's base name, not its path.
+ */
+function hashLines(kind: string, paths: readonly string[], globbed: boolean): string[] {
+  if (paths.length === 0) return [];
+  const name = globbed ? '${p##*/}' : '$p';
+  return [
+    `slipway_hashed=(); for f in ${paths.join(' ')}; do [ -f "$f" ] && slipway_hashed+=("$f"); done`,
+    `if [ \${#slipway_hashed[@]} -gt 0 ]; then sha256sum "\${slipway_hashed[@]}" | while read -r h p; do printf '${kind} %s %s\\n' "${name}" "$h"; done; fi`,
+  ];
+}
+
 export function factsProbe(layout: Layout, sha: string | undefined, wants: ProbeWants = {}): Snippet {
   const root = quote(layout.root);
   // Host-wide facts first: on a host that never saw this app, the root is missing and the probe stops there.
@@ -32,29 +45,33 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     ...(packages.length > 0
       ? [`dpkg-query -W -f=${quote('${Package} ${db:Status-Abbrev}\n')} ${packages.map(quote).join(' ')} 2>/dev/null | while read -r name state; do if [ "$state" = ii ]; then echo "package $name"; fi; done`]
       : []),
-    // The path goes through quote like every other value (printf, not inside echo's double quotes).
-    ...(wants.files ?? []).map((f) => `if [ -f ${quote(f)} ]; then printf 'file %s %s\\n' ${quote(f)} "$(sha256sum < ${quote(f)} | cut -d' ' -f1)"; fi`),
+    // One sha256sum for every file that exists (a process each cost the probe 5 ms on a small server); each
+    // path goes through quote like every other value.
+    ...hashLines('file', (wants.files ?? []).map(quote), false),
     ...(wants.slotProcess
       ? [
-          `for s in blue green; do t=$(readlink ${quote(layout.slots)}/$s 2>/dev/null || true); ` +
-            `echo "slot $s $(basename "\${t:--}") $(systemctl is-active ${quote(`${layout.unitPrefix}-${wants.slotProcess}@`)}$s.service 2>/dev/null || true)"; done`,
-          `if [ -f ${quote(layout.liveSlotFile)} ]; then echo "live $(cat ${quote(layout.liveSlotFile)})"; fi`,
+          // One systemctl for both slots; the names come from parameter expansion, not basename.
+          `slipway_states=$(systemctl is-active ${quote(`${layout.unitPrefix}-${wants.slotProcess}@`)}{blue,green}.service 2>/dev/null || true)`,
+          `slipway_blue= slipway_green=; { read -r slipway_blue; read -r slipway_green; } <<< "$slipway_states" || true`,
+          `for s in blue green; do t=$(readlink ${quote(layout.slots)}/$s 2>/dev/null || true); t=\${t:--}; st=slipway_$s; ` +
+            `echo "slot $s \${t##*/} \${!st}"; done`,
+          `if [ -f ${quote(layout.liveSlotFile)} ]; then read -r slipway_live < ${quote(layout.liveSlotFile)} || true; echo "live $slipway_live"; fi`,
         ]
       : []),
     `if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi`,
     `if id -u ${quote(layout.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,
-    `for f in /etc/systemd/system/${quote(layout.unitPrefix)}-*.service /etc/systemd/system/${quote(layout.unitPrefix)}.target; do ` +
-      `[ -f "$f" ] && echo "unit $(basename "$f") $(sha256sum < "$f" | cut -d' ' -f1)"; done`,
+    ...hashLines('unit', [`/etc/systemd/system/${quote(layout.unitPrefix)}-*.service`, `/etc/systemd/system/${quote(layout.unitPrefix)}.target`], true),
     `cd ${root} 2>/dev/null || exit 0`,
     `if [ -L current ]; then echo "current $(readlink current)"; fi`,
-    `for d in releases/*/; do [ -d "$d" ] || continue; id=$(basename "$d"); ` +
-      `echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; ` +
-      `if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
+    // Builtins only, per release (read, mapfile): a host keeping ten releases paid two processes for each.
+    `for d in releases/*/; do [ -d "$d" ] || continue; id=\${d%/}; id=\${id##*/}; st=unknown; ` +
+      `[ -f .slipway/releases/$id/status ] && { read -r st < .slipway/releases/$id/status || true; }; echo "release $id $st"; ` +
+      `if [ -f .slipway/releases/$id/manifest.json ]; then mapfile -t m < .slipway/releases/$id/manifest.json; IFS=; echo "manifest $id \${m[*]}"; unset IFS; fi; done`,
     `if [ -d .slipway/repo.git ]; then echo "flag repo"; fi`,
     // The last operation, so one the host had to finish alone is reported by the next command.
     `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
     `if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi`,
-    `for v in venvs/*/; do if [ -f "$v${'.slipway-complete'}" ]; then echo "venv $(basename "$v")"; fi; done`,
+    `for v in venvs/*/; do if [ -f "$v${'.slipway-complete'}" ]; then v=\${v%/}; echo "venv \${v##*/}"; fi; done`,
   ];
   if (sha) lines.push(`if git --git-dir=.slipway/repo.git cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null; then echo "flag commit"; fi`);
   lines.push('true');

@@ -268,24 +268,70 @@ describe('facts probe', () => {
       'p=$(command -v python3 || true); if [ -n "$p" ]; then echo "python $p"; fi',
       'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
       'if id -u shop >/dev/null 2>&1; then echo "flag app-user"; fi',
-      `for f in /etc/systemd/system/shop-*.service /etc/systemd/system/shop.target; do [ -f "$f" ] && echo "unit $(basename "$f") $(sha256sum < "$f" | cut -d' ' -f1)"; done`,
+      'slipway_hashed=(); for f in /etc/systemd/system/shop-*.service /etc/systemd/system/shop.target; do [ -f "$f" ] && slipway_hashed+=("$f"); done',
+      `if [ \${#slipway_hashed[@]} -gt 0 ]; then sha256sum "\${slipway_hashed[@]}" | while read -r h p; do printf 'unit %s %s\\n' "\${p##*/}" "$h"; done; fi`,
       'cd /opt/shop 2>/dev/null || exit 0',
       'if [ -L current ]; then echo "current $(readlink current)"; fi',
-      `for d in releases/*/; do [ -d "$d" ] || continue; id=$(basename "$d"); echo "release $id $(cat .slipway/releases/$id/status 2>/dev/null || echo unknown)"; if [ -f .slipway/releases/$id/manifest.json ]; then echo "manifest $id $(tr -d '\\n' < .slipway/releases/$id/manifest.json)"; fi; done`,
+      `for d in releases/*/; do [ -d "$d" ] || continue; id=\${d%/}; id=\${id##*/}; st=unknown; [ -f .slipway/releases/$id/status ] && { read -r st < .slipway/releases/$id/status || true; }; echo "release $id $st"; if [ -f .slipway/releases/$id/manifest.json ]; then mapfile -t m < .slipway/releases/$id/manifest.json; IFS=; echo "manifest $id \${m[*]}"; unset IFS; fi; done`,
       'if [ -d .slipway/repo.git ]; then echo "flag repo"; fi',
       `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
       "if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi",
-      'for v in venvs/*/; do if [ -f "$v.slipway-complete" ]; then echo "venv $(basename "$v")"; fi; done',
+      'for v in venvs/*/; do if [ -f "$v.slipway-complete" ]; then v=${v%/}; echo "venv ${v##*/}"; fi; done',
       `if git --git-dir=.slipway/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo "flag commit"; fi`,
       'true',
     ]);
   });
 
-  it('hashes wanted files with the path quoted', () => {
+  it('hashes wanted files in one sha256sum, with the paths quoted', () => {
     expect(factsProbe(layout, undefined, { files: ['/etc/nginx/sites-available/shop.conf', "/x/it's"] }).shell.split('\n').slice(2, 4)).toEqual([
-      `if [ -f /etc/nginx/sites-available/shop.conf ]; then printf 'file %s %s\\n' /etc/nginx/sites-available/shop.conf "$(sha256sum < /etc/nginx/sites-available/shop.conf | cut -d' ' -f1)"; fi`,
-      `if [ -f '/x/it'\\''s' ]; then printf 'file %s %s\\n' '/x/it'\\''s' "$(sha256sum < '/x/it'\\''s' | cut -d' ' -f1)"; fi`,
+      `slipway_hashed=(); for f in /etc/nginx/sites-available/shop.conf '/x/it'\\''s'; do [ -f "$f" ] && slipway_hashed+=("$f"); done`,
+      `if [ \${#slipway_hashed[@]} -gt 0 ]; then sha256sum "\${slipway_hashed[@]}" | while read -r h p; do printf 'file %s %s\\n' "$p" "$h"; done; fi`,
     ]);
+  });
+
+  it('run by bash on an app directory, reports what parseFacts reads: releases, manifests, slots, venvs, hashed files', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { execFileSync } = await import('node:child_process');
+    const { createHash } = await import('node:crypto');
+    const root = mkdtempSync(join(tmpdir(), 'slipway-probe-'));
+    try {
+      const at = layoutFor({ ...testConfig(), base_path: root }, 'main');
+      const app = at.root;
+      for (const [id, status] of [['R1', 'ok'], ['R2', 'bad']]) {
+        mkdirSync(join(app, 'releases', id), { recursive: true });
+        mkdirSync(join(at.meta, 'releases', id), { recursive: true });
+        writeFileSync(join(at.meta, 'releases', id, 'status'), `${status}\n`);
+      }
+      writeFileSync(join(at.meta, 'releases', 'R1', 'manifest.json'), '{\n  "release": "R1",\n  "note": "two  spaces"\n}\n');
+      mkdirSync(join(app, 'venvs', 'abc123'), { recursive: true });
+      writeFileSync(join(app, 'venvs', 'abc123', '.slipway-complete'), '');
+      mkdirSync(join(app, 'venvs', 'half'), { recursive: true });
+      mkdirSync(at.slots, { recursive: true });
+      symlinkSync(join(app, 'releases', 'R1'), join(at.slots, 'blue'));
+      writeFileSync(at.liveSlotFile, 'blue\n');
+      const site = join(root, "it's.conf");
+      writeFileSync(site, 'server {}\n');
+      const script = factsProbe(at, undefined, { files: [site, join(root, 'missing.conf')], slotProcess: 'web' }).shell;
+      // A stand-in systemctl: `is-active` answers one line per unit, in order, as systemd's does.
+      mkdirSync(join(root, 'bin'));
+      writeFileSync(join(root, 'bin', 'systemctl'), '#!/bin/sh\n[ "$1" = is-active ] && printf "active\\ninactive\\n"; exit 3\n', { mode: 0o755 });
+      const env = { ...process.env, PATH: `${join(root, 'bin')}:${process.env.PATH ?? ''}` };
+      const lines = execFileSync('bash', ['-c', `set -euo pipefail\n${script}`], { encoding: 'utf8', env }).trim().split('\n');
+      expect(lines).toContain('release R1 ok');
+      expect(lines).toContain('release R2 bad');
+      expect(lines).toContain('manifest R1 {  "release": "R1",  "note": "two  spaces"}');
+      expect(lines.filter((l) => l.startsWith('manifest '))).toHaveLength(1);
+      expect(lines.filter((l) => l.startsWith('venv '))).toEqual(['venv abc123']);
+      expect(lines).toContain(`file ${site} ${createHash('sha256').update('server {}\n').digest('hex')}`);
+      expect(lines.filter((l) => l.startsWith('file '))).toHaveLength(1);
+      expect(lines).toContain('slot blue R1 active');
+      expect(lines).toContain('slot green - inactive');
+      expect(lines).toContain('live blue');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('skips the commit question without a sha', () => {
