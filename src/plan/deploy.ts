@@ -68,8 +68,11 @@ export interface DeployInput {
   runsApp: boolean;
 }
 
+/** Where the new .env is written before its rename: a deploy stopped in between leaves secrets in it. */
+const nextEnvFile = (layout: Layout) => `${layout.envFile}.slipway-new`;
+
 function envFileCommands(layout: Layout, id: string, vars: Record<string, string>, owner: string | undefined): Cmd[] {
-  const next = `${layout.envFile}.slipway-new`;
+  const next = nextEnvFile(layout);
   const ownership = owner ? ['-o', owner, '-g', owner] : [];
   return [
     // Created 0600 before the secrets are written into it, then renamed over the old file: never readable, never half-written.
@@ -156,7 +159,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   ];
   // Build steps (collectstatic, hooks) run as the app user and write into the release.
   if (appUser) release.push(cmd('chown', '-R', `${appUser}:${appUser}`, dir));
-  if (runsApp && Object.keys(env).length > 0) release.push(...envFileCommands(layout, id, env, appUser));
+  const writesEnv = runsApp && Object.keys(env).length > 0;
+  if (writesEnv) release.push(...envFileCommands(layout, id, env, appUser));
   release.push(...sealRelease(layout, id));
   steps.push({ id: 'release', title: `Create release ${id}`, commands: release });
   if (interpreter) steps.push(venvStep(app, interpreter));
@@ -218,7 +222,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
     steps,
     switchIndex,
     commitIndex,
-    onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [fullDiskNote(layout.root), markFailed(layout, id)] }, ...handover.recovery],
+    // The half-written .env goes too (a kill between its write and its rename left one, secrets in it: make chaos).
+    onFailureBeforeSwitch: [{ id: 'mark-failed', title: `Mark ${id} failed`, commands: [fullDiskNote(layout.root), markFailed(layout, id), ...(writesEnv ? [cmd('rm', '-f', nextEnvFile(layout))] : [])] }, ...handover.recovery],
     onFailureAfterSwitch: [...recovery, ...handover.recovery],
     // Old releases left in place are removed by the next deploy; the release itself is whole once marked.
     onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok'), ...handover.interrupted] }],

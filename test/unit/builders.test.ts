@@ -299,7 +299,7 @@ describe('facts probe', () => {
     try {
       const at = layoutFor({ ...testConfig(), base_path: root }, 'main');
       const app = at.root;
-      for (const [id, status] of [['R1', 'ok'], ['R2', 'bad']]) {
+      for (const [id, status] of [['R1', 'ok'], ['R2', 'bad']] as const) {
         mkdirSync(join(app, 'releases', id), { recursive: true });
         mkdirSync(join(at.meta, 'releases', id), { recursive: true });
         writeFileSync(join(at.meta, 'releases', id, 'status'), `${status}\n`);

@@ -99,6 +99,7 @@ describe('plan as text', () => {
         `df -Pk /opt/shop 2>/dev/null | awk 'NR == 2 && $4 < 10240 { printf "No space left on device: %s has %d KiB free\\n", $6, $4 }' || true`,
         `df -Pi /opt/shop 2>/dev/null | awk 'NR == 2 && $2 > 0 && $4 < 100 { printf "No space left on device: %s has %d inodes free\\n", $6, $4 }' || true`,
         "{ test '!' -d /opt/shop/.slipway/releases/NEW || printf '%s\\n' failed > /opt/shop/.slipway/releases/NEW/status; }",
+        'rm -f /opt/shop/shared/.env.slipway-new',
         '# if a step from the switch to step 4 fails (or the server stops then: run at its next boot):',
         'ln -sfn /opt/shop/releases/R1 /opt/shop/.current-next',
         'mv -T /opt/shop/.current-next /opt/shop/current',
