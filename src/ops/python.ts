@@ -2,6 +2,7 @@
 // commands with the release's venv and .env, as the app user.
 import { cmd, unless, type Cmd, type Command } from './command.js';
 import type { Layout } from '../plan/layout.js';
+import { RELEASE_ENV_FILE } from './release.js';
 
 export const venvDir = (layout: Layout, key: string) => `${layout.root}/venvs/${key}`;
 export const VENV_COMPLETE = '.slipway-complete';
@@ -75,9 +76,9 @@ export interface AppCommandInput {
   stdin?: Command['stdin'];
 }
 
-/** A command of the app (hook, migration, collectstatic) in the release: its venv first on PATH, its .env loaded. */
+/** A command of the app (hook, migration, collectstatic) in the release: its venv first on PATH, its .env and its release's identity loaded. */
 export function appCommand({ dir, line, user, python, stdin }: AppCommandInput): Command {
-  const script = `set -a; if [ -f .env ]; then . ./.env; fi; set +a; ${line}`;
+  const script = `set -a; if [ -f .env ]; then . ./.env; fi; if [ -f ${RELEASE_ENV_FILE} ]; then . ./${RELEASE_ENV_FILE}; fi; set +a; ${line}`;
   const env = python ? Object.entries(venvEnvironment(dir)).map(([k, v]) => `${k}=${v}`) : [];
   return {
     argv: env.length > 0 ? ['env', ...env, 'sh', '-c', script] : ['sh', '-c', script],

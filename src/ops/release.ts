@@ -3,6 +3,7 @@ import { cmd, pipe, unless, type Cmd, type Command, type Snippet } from './comma
 import { quote } from './shell.js';
 import { releaseDir, releaseMeta, type Layout } from '../plan/layout.js';
 import type { ReleaseManifest, ReleaseStatus } from '../plan/facts.js';
+import { envFileText } from '../plan/env-file.js';
 
 /** Shared files are created here, before the shared tree is handed to the app user, so the app can write them. */
 export function makeDirectories(layout: Layout, sharedDirs: readonly string[], sharedFiles: readonly string[] = []): Cmd[] {
@@ -35,6 +36,31 @@ export function createRelease(layout: Layout, id: string, sha: string): Cmd[] {
     cmd('mkdir', dir),
     pipe(cmd('git', `--git-dir=${layout.repo}`, 'archive', '--format=tar', sha), cmd('tar', '-x', '-C', dir)),
   ];
+}
+
+/** In each release: the variables that say which release it is, for its processes (units) and its commands. */
+export const RELEASE_ENV_FILE = '.slipway-release.env';
+
+export interface ReleaseIdentity {
+  id: string;
+  sha: string;
+  ref: string;
+}
+
+/**
+ * What the release tells the app about itself: `REVISION` (the commit, as Capistrano writes it; a repository
+ * that has its own REVISION keeps it) and SLIPWAY_RELEASE, SLIPWAY_SHA and SLIPWAY_REF in RELEASE_ENV_FILE,
+ * which every unit and app command loads. Per release, so a rollback's processes see their own.
+ */
+export function writeReleaseIdentity(layout: Layout, release: ReleaseIdentity): Snippet {
+  const dir = releaseDir(layout, release.id);
+  const env = envFileText({ SLIPWAY_RELEASE: release.id, SLIPWAY_SHA: release.sha, SLIPWAY_REF: release.ref });
+  return {
+    shell: [
+      `[ -e ${quote(`${dir}/REVISION`)} ] || printf '%s\\n' ${quote(release.sha)} > ${quote(`${dir}/REVISION`)}`,
+      `printf '%s\\n' ${quote(env)} > ${quote(`${dir}/${RELEASE_ENV_FILE}`)}`,
+    ].join('\n'),
+  };
 }
 
 /** Shared paths replace whatever the repo has at that path with a link into shared/. */

@@ -2,7 +2,7 @@
 import type { Config, ProcessConfig } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
-import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest } from '../ops/release.js';
+import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest, writeReleaseIdentity } from '../ops/release.js';
 import { ensureAppUser, installUnits, ownShared } from '../ops/services.js';
 import { appCommand, removeVenv } from '../ops/python.js';
 import type { HealthCheck } from '../ops/health.js';
@@ -155,6 +155,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
       ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
     }),
     ...createRelease(layout, id, sha),
+    writeReleaseIdentity(layout, { id, sha, ref: input.ref }),
     ...linkShared(layout, id, config.shared.dirs, config.shared.files),
   ];
   // Build steps (collectstatic, hooks) run as the app user and write into the release.

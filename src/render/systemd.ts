@@ -3,6 +3,7 @@ import type { Layout } from '../plan/layout.js';
 import type { ProcessConfig } from '../config/types.js';
 import { venvEnvironment } from '../ops/python.js';
 import { listensOnSocket, socketLink } from '../ops/web.js';
+import { RELEASE_ENV_FILE } from '../ops/release.js';
 
 /**
  * systemd parses ExecStart itself: `$` and `%` would be expanded by systemd, quotes delimit words, and a raw
@@ -48,6 +49,8 @@ export function renderProcessUnit(layout: Layout, name: string, process: Process
     `Group=${layout.appUser}`,
     `WorkingDirectory=${dir}`,
     `EnvironmentFile=-${layout.envFile}`,
+    // Which release this is (SLIPWAY_RELEASE, _SHA, _REF): the release's own file, read at each start.
+    `EnvironmentFile=-${dir}/${RELEASE_ENV_FILE}`,
     ...port,
     ...(python ? Object.entries(venvEnvironment(dir)).map(([k, v]) => `Environment=${k}=${v}`) : []),
     `ExecStart=/bin/sh -c ${systemdShellArgument(process.command)}`,

@@ -1,6 +1,7 @@
 // Real deploys of examples/hello-app through the CLI to sandbox servers: systemd, the app user, secrets,
 // redeploy, rollback, failed health checks and build hooks, several hosts, and plan == what runs.
 // Each describe boots its servers once; every test first removes what earlier tests deployed.
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseRuns, plannedSteps, withoutTimestamps } from './helpers/deploy-log.js';
@@ -48,6 +49,15 @@ describe('the example on one server', () => {
     );
     expect(state.stdout.trim().split('\n')).toEqual(['active', 'hello', '600 hello hello']);
     expect(await fetchPage(server().address)).toEqual({ hostname: 'e2e-dep1', version: 'v1', secretSet: true });
+
+    // The release tells the app which it is: REVISION, and SLIPWAY_* in the running process's environment.
+    const sha = execFileSync('git', ['-C', repo.dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const identity = await server().run(
+      'basename "$(readlink /opt/hello/current)"; cat /opt/hello/current/REVISION; tr "\\0" "\\n" < /proc/"$(systemctl show -p MainPID --value hello-web)"/environ | grep ^SLIPWAY_ | sort',
+    );
+    const [release, ...rest] = identity.stdout.trim().split('\n');
+    expect(release).toMatch(new RegExp(`-${sha.slice(0, 7)}$`));
+    expect(rest).toEqual([sha, 'SLIPWAY_REF=main', `SLIPWAY_RELEASE=${release}`, `SLIPWAY_SHA=${sha}`]);
 
     expect(samples.length).toBeGreaterThan(5);
     // The deploy's agent was sampled: its command line is the bootstrap only (the agent came on stdin).

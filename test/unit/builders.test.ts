@@ -16,6 +16,7 @@ import {
   setStatus,
   switchCurrent,
   writeManifest,
+  writeReleaseIdentity,
   sealRelease,
 } from '../../src/ops/release.js';
 import { ensureAppUser, installUnits, ownShared, restartUnits, sha256, stopUnits } from '../../src/ops/services.js';
@@ -34,6 +35,28 @@ const M = `/opt/shop/.slipway/releases/${ID}`;
 const text = (commands: Cmd | Cmd[]) => [commands].flat().map((c) => renderCmd(c));
 
 describe('release builders', () => {
+  it('writeReleaseIdentity writes REVISION (unless the repository has one) and the SLIPWAY_* file, which sh reads back exactly', async () => {
+    const { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { execFileSync } = await import('node:child_process');
+    const root = mkdtempSync(join(tmpdir(), 'slipway-identity-'));
+    try {
+      const at = layoutFor({ ...testConfig(), base_path: root }, 'main');
+      const ref = "feat/$HOME\"it's`x`";
+      for (const id of ['R1', 'R2']) mkdirSync(join(at.releases, id), { recursive: true });
+      writeFileSync(join(at.releases, 'R2', 'REVISION'), 'the app\'s own\n');
+      for (const id of ['R1', 'R2']) execFileSync('bash', ['-c', `set -euo pipefail\n${renderCmd(writeReleaseIdentity(at, { id, sha: SHA, ref }))}`]);
+      expect(readFileSync(join(at.releases, 'R1', 'REVISION'), 'utf8')).toBe(`${SHA}\n`);
+      expect(readFileSync(join(at.releases, 'R2', 'REVISION'), 'utf8')).toBe("the app's own\n");
+      // As appCommand loads it (systemd's EnvironmentFile reads the same double-quoted form).
+      const read = execFileSync('sh', ['-c', 'set -a; . ./.slipway-release.env; set +a; printf "%s|%s|%s" "$SLIPWAY_RELEASE" "$SLIPWAY_SHA" "$SLIPWAY_REF"'], { cwd: join(at.releases, 'R1'), encoding: 'utf8' });
+      expect(read).toBe(`R1|${SHA}|${ref}`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('makeDirectories creates the tree, the shared paths and the cached repo once', () => {
     expect(text(makeDirectories(layout, []))).toEqual([
       'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases',
@@ -98,10 +121,10 @@ describe('release builders', () => {
 
   it('hook runs a config line through sh -c in the release, with .env loaded, as the app user when there is one', () => {
     expect(text(appCommand({ dir: R, line: 'npm ci && npm run build', user: 'shop', python: false }))).toEqual([
-      `(cd ${R} && sudo -n -H -u shop -- sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; npm ci && npm run build')`,
+      `(cd ${R} && sudo -n -H -u shop -- sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; npm ci && npm run build')`,
     ]);
     expect(text(appCommand({ dir: R, line: "echo 'it''s' $(date) `id`; rm -rf /", user: undefined, python: false }))).toEqual([
-      `(cd ${R} && sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; echo '\\''it'\\'''\\''s'\\'' $(date) \`id\`; rm -rf /')`,
+      `(cd ${R} && sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; echo '\\''it'\\'''\\''s'\\'' $(date) \`id\`; rm -rf /')`,
     ]);
   });
 });

@@ -193,7 +193,7 @@ describe('release checks as steps', () => {
   });
   const titles = (input: AppStepsInput) => releaseChecks(input).map((s) => s.title);
   const text = (input: AppStepsInput, stepId: string) => releaseChecks(input).find((s) => s.id === stepId)!.commands.map((c) => renderCmd(c));
-  const run = (line: string) => `(cd ${dir} && sudo -n -H -u shop -- env PATH=${dir}/.venv/bin:/usr/local/bin:/usr/bin:/bin PROJECT_PYTHON_PATH=${dir}/.venv/bin/python sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; ${line}')`;
+  const run = (line: string) => `(cd ${dir} && sudo -n -H -u shop -- env PATH=${dir}/.venv/bin:/usr/local/bin:/usr/bin:/bin PROJECT_PYTHON_PATH=${dir}/.venv/bin/python sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; ${line}')`;
 
   it('show each skipped check with the release it is skipped for, and run none of them', () => {
     expect(titles(app())).toEqual([
@@ -272,7 +272,7 @@ describe('a Django deploy plan', () => {
     expect(p.steps.map((s) => s.id)).not.toContain('venv');
     expect(p.steps.map((s) => s.id).filter((id) => ['collectstatic', 'check-deploy', 'migrate', 'smoke'].includes(id))).toEqual([]);
     const release = renderScript([p.steps.find((s) => s.id === 'release')!]);
-    expect(release).not.toContain('.env');
+    expect(release).not.toContain('/.env');
     expect(release).not.toContain('"inputs"');
     expect(release).not.toContain('"venv"');
   });

@@ -4,7 +4,7 @@ import type { Config } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
 import type { Cmd, Step } from '../../src/ops/command.js';
 import { installUnits, sha256 } from '../../src/ops/services.js';
-import { fullDiskNote } from '../../src/ops/release.js';
+import { fullDiskNote, writeReleaseIdentity } from '../../src/ops/release.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { releasesToRemove } from '../../src/plan/cleanup.js';
 import { planDeployHost, type DeployInput, type Source } from '../../src/plan/deploy.js';
@@ -54,7 +54,7 @@ const step = (steps: Step[], id: string) => steps.find((s) => s.id === id);
 
 /** A config line as the app runs it: in the release, with its .env loaded. */
 const hookLine = (line: string, user?: string) =>
-  `(cd /opt/shop/releases/${NEW} && ${user ? `sudo -n -H -u ${user} -- ` : ''}sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; ${line}')`;
+  `(cd /opt/shop/releases/${NEW} && ${user ? `sudo -n -H -u ${user} -- ` : ''}sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; ${line}')`;
 
 const withWeb = (overrides: Partial<Config> = {}) =>
   testConfig({ processes: { web: { command: 'gunicorn app:app --bind 127.0.0.1:$PORT', port: 8000, roles: ['web'] } }, ...overrides });
@@ -89,6 +89,7 @@ describe('a first deploy without processes', () => {
       )}\nSLIPWAY_EOF_0`,
       `mkdir ${R}`,
       `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C ${R}`,
+      renderCmd(writeReleaseIdentity(layoutFor(testConfig(), 'main'), { id: NEW, sha: SHA, ref: 'main' })),
       `find ${R} -maxdepth 1 -type f '(' -name 'requirements*.txt' -o -name package-lock.json -o -name poetry.lock -o -name Pipfile.lock -o -name yarn.lock ')' -exec sha256sum '{}' + > ${M}/lockfiles.sha256`,
       `printf '%s\\n' prepared > ${M}/status`,
     ]);
@@ -266,7 +267,7 @@ describe('environment file', () => {
       stdin: { text: 'DATABASE_URL="postgres://u:p@h/db"\nQUOTED="say \\"hi\\"\nbye"\n', secret: true },
       stdoutTo: '/dev/null',
     });
-    const lines = shell(release).filter((l) => l.includes('.env'));
+    const lines = shell(release).filter((l) => l.includes('/.env'));
     expect(lines.filter((l) => !l.startsWith('tee '))).toEqual([
       'install -m 600 -o shop -g shop /dev/null /opt/shop/shared/.env.slipway-new',
       'mv -f /opt/shop/shared/.env.slipway-new /opt/shop/shared/.env',
@@ -276,7 +277,7 @@ describe('environment file', () => {
   });
 
   it('is left alone when there are no env_vars, and has no owner without an app user', () => {
-    expect(shell(step(plan().steps, 'release')).some((l) => l.includes('.env'))).toBe(false);
+    expect(shell(step(plan().steps, 'release')).some((l) => l.includes('/.env'))).toBe(false);
     expect(shell(step(plan({ config: testConfig({ env_vars: { A: 'b' } }) }).steps, 'release'))).toContain('install -m 600 /dev/null /opt/shop/shared/.env.slipway-new');
   });
 });

@@ -87,7 +87,7 @@ describe('the rollback plan', () => {
     expect(p.to).toBe(rid(1));
     expect(shell(p.steps[0])).toEqual([`ln -sfn /opt/shop/releases/${rid(1)} /opt/shop/.current-next`, 'mv -T /opt/shop/.current-next /opt/shop/current']);
     expect(shell(p.steps[1])).toEqual(['systemctl reset-failed shop-web.service', 'systemctl restart shop-web.service']);
-    expect(shell(p.steps[2])).toEqual([`(cd /opt/shop/releases/${rid(1)} && sudo -n -H -u shop -- sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; ./notify')`]);
+    expect(shell(p.steps[2])).toEqual([`(cd /opt/shop/releases/${rid(1)} && sudo -n -H -u shop -- sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; ./notify')`]);
     expect(p.steps[3]?.title).toBe('Check health: http://127.0.0.1:8000/up');
     expect(shell(p.steps[3])).toEqual([healthProbe(health).shell]);
     expect(p.steps[4]?.title).toBe(`Mark ${rid(2)} bad so the next rollback skips it`);
@@ -131,7 +131,7 @@ describe('the rollback plan', () => {
   it('without processes it is only the switch and the marks, hooks run as the connecting user', () => {
     const p = rollback(fakeFacts({ current: rid(2), releases: [rid(1), rid(2)] }));
     expect(p.steps.map((s) => s.id)).toEqual(['switch', 'after-switch', 'finish']);
-    expect(shell(p.steps[1])).toEqual([`(cd /opt/shop/releases/${rid(1)} && sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; ./notify')`]);
+    expect(shell(p.steps[1])).toEqual([`(cd /opt/shop/releases/${rid(1)} && sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; ./notify')`]);
   });
 
   it('with nothing current it marks the target good and has nothing to mark bad', () => {

@@ -89,7 +89,7 @@ describe('Python builders', () => {
 
   it('runs app commands as the app user, in the release, with its venv and .env', () => {
     expect(renderCmd(appCommand({ dir: '/opt/shop/releases/r1', line: 'python manage.py migrate --noinput', user: 'shop', python: true }))).toBe(
-      "(cd /opt/shop/releases/r1 && sudo -n -H -u shop -- env PATH=/opt/shop/releases/r1/.venv/bin:/usr/local/bin:/usr/bin:/bin PROJECT_PYTHON_PATH=/opt/shop/releases/r1/.venv/bin/python sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; set +a; python manage.py migrate --noinput')",
+      "(cd /opt/shop/releases/r1 && sudo -n -H -u shop -- env PATH=/opt/shop/releases/r1/.venv/bin:/usr/local/bin:/usr/bin:/bin PROJECT_PYTHON_PATH=/opt/shop/releases/r1/.venv/bin/python sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; python manage.py migrate --noinput')",
     );
   });
 

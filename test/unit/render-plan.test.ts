@@ -65,6 +65,10 @@ const RELEASE = [
   ...MANIFEST,
   'mkdir /opt/shop/releases/NEW',
   `git --git-dir=/opt/shop/.slipway/repo.git archive --format=tar ${SHA} | tar -x -C /opt/shop/releases/NEW`,
+  `[ -e /opt/shop/releases/NEW/REVISION ] || printf '%s\\n' ${SHA} > /opt/shop/releases/NEW/REVISION`,
+  `printf '%s\\n' 'SLIPWAY_RELEASE="NEW"`,
+  `SLIPWAY_SHA="${SHA}"`,
+  `SLIPWAY_REF="main"' > /opt/shop/releases/NEW/.slipway-release.env`,
   'install -m 600 /dev/null /opt/shop/shared/.env.slipway-new',
   "tee /opt/shop/shared/.env.slipway-new > /dev/null <<'SLIPWAY_EOF_0'",
   '<redacted: secret values>',
@@ -212,7 +216,8 @@ describe('plan as JSON', () => {
     expect(host).toMatchObject({ host: 'web1', root: '/opt/shop', from: 'R1', to: 'NEW', switch_index: 3 });
     expect(host!.steps.map((s) => `${s.id}@${s.runs_on}`)).toEqual(['prepare@host', 'push@deployer', 'release@host', 'switch@host', 'finish@host']);
     const rest = RELEASE.slice(1 + MANIFEST.length);
-    expect(host!.steps[2]!.commands).toEqual([RELEASE[0], MANIFEST.join('\n'), ...rest.slice(0, 3), rest.slice(3, 6).join('\n'), ...rest.slice(6)]);
+    // Multi-line commands are one entry each: the manifest, the release's identity files, the .env heredoc.
+    expect(host!.steps[2]!.commands).toEqual([RELEASE[0], MANIFEST.join('\n'), ...rest.slice(0, 2), rest.slice(2, 6).join('\n'), rest[6], rest.slice(7, 10).join('\n'), ...rest.slice(10)]);
     expect(host).toMatchObject({ commit_index: 4, on_interrupted_commit: [{ id: 'keep' }] });
     expect(host!.on_failure_before_switch.map((s) => s.id)).toEqual(['mark-failed']);
     expect(host!.on_failure_after_switch[0]!.commands).toHaveLength(3);

@@ -21,6 +21,7 @@ const unit = (execStart: string, port?: number) =>
     'Group=shop',
     'WorkingDirectory=/opt/shop/current',
     'EnvironmentFile=-/opt/shop/shared/.env',
+    'EnvironmentFile=-/opt/shop/current/.slipway-release.env',
     ...(port !== undefined ? [`Environment=PORT=${port}`] : []),
     `ExecStart=${execStart}`,
     'Restart=always',
