@@ -62,7 +62,7 @@ describe('slipway init on the Django example', () => {
       // No process override: the recipe's own gunicorn command, as a deploy would resolve it.
       expect(config.processes).toEqual({});
       const files = (await readWorkingTree(dir, wantsContent)).files;
-      expect(resolveProfile({ config, files, cores: 2 }).processes.web?.command).toBe('python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 5');
+      expect(resolveProfile({ config, files, cores: 2 }).processes.web?.command).toBe('python -m gunicorn shop.wsgi --bind 127.0.0.1:$PORT --bind unix:$SLIPWAY_SOCKET --workers 5 --preload');
     }
     const sandbox = (await loadConfig({ dir, env: 'sandbox', processEnv: {} })).config;
     expect(sandbox.servers).toEqual([expect.objectContaining({ sandbox: 'shop' })]);
