@@ -1,4 +1,9 @@
 // Every builder as the exact shell text it becomes: what `plan` prints and what a host runs.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentScript, exitMarker, lockStatusProbe } from '../../src/ops/agent.js';
 import type { Cmd } from '../../src/ops/command.js';
@@ -35,11 +40,7 @@ const M = `/opt/shop/.slipway/releases/${ID}`;
 const text = (commands: Cmd | Cmd[]) => [commands].flat().map((c) => renderCmd(c));
 
 describe('release builders', () => {
-  it('writeReleaseIdentity writes REVISION (unless the repository has one) and the SLIPWAY_* file, which sh reads back exactly', async () => {
-    const { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { execFileSync } = await import('node:child_process');
+  it('writeReleaseIdentity writes REVISION (unless the repository has one) and the SLIPWAY_* file, which sh reads back exactly', () => {
     const root = mkdtempSync(join(tmpdir(), 'slipway-identity-'));
     try {
       const at = layoutFor({ ...testConfig(), base_path: root }, 'main');
@@ -312,12 +313,7 @@ describe('facts probe', () => {
     ]);
   });
 
-  it('run by bash on an app directory, reports what parseFacts reads: releases, manifests, slots, venvs, hashed files', async () => {
-    const { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { execFileSync } = await import('node:child_process');
-    const { createHash } = await import('node:crypto');
+  it('run by bash on an app directory, reports what parseFacts reads: releases, manifests, slots, venvs, hashed files', () => {
     const root = mkdtempSync(join(tmpdir(), 'slipway-probe-'));
     try {
       const at = layoutFor({ ...testConfig(), base_path: root }, 'main');
