@@ -68,7 +68,10 @@ export function checkAndReload(restore: Cmd[], ownSocket?: string): Cmd {
   };
 }
 
-/** The nginx master's children before a reload, in a shell variable of the script. */
+/**
+ * The nginx master's children before a reload, in a shell variable of the script: what configurationApplied
+ * and workersRetired (a switch's settle) wait on after it.
+ */
 const workersBefore: Snippet = { shell: 'slipway_nginx_workers=$(pgrep -P "$(cat /run/nginx.pid 2>/dev/null)" 2>/dev/null || true)' };
 
 /**
@@ -163,40 +166,32 @@ export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
  */
 export function rewriteUpstream(paths: SitePaths, upstream: string, settle?: { seconds: number }): Cmd[] {
   const backup = `${paths.upstream}.slipway-prev`;
-  const workers = `${paths.upstream}.slipway-workers`;
   return [
     {
       if: { argv: ['cmp', '-s', '-', paths.upstream], stdin: { text: upstream } },
       then: [cmd('echo', 'nginx already sends traffic there')],
       else: [
-        ...(settle ? [rememberWorkers(workers)] : []),
         { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
         ...writeFile({ path: paths.upstream, text: upstream }),
         checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
         // Reloaded: the backup has served its purpose (left behind, it is an orphan of every switch).
         cmd('rm', '-f', backup),
-        ...(settle ? [workersRetired(workers, settle.seconds)] : []),
+        ...(settle ? [workersRetired(settle.seconds)] : []),
       ],
     },
   ];
 }
 
-/** The nginx workers running before a reload (the master's children), into `file`. */
-function rememberWorkers(file: string): Snippet {
-  return { shell: `pgrep -P "$(cat /run/nginx.pid 2>/dev/null)" >${quote(file)} 2>/dev/null || true` };
-}
-
 /**
- * A reload returns once nginx got the signal; the workers that ran the old configuration go on with requests
- * they already had. Once every one of them has exited, no request the old configuration routed is in flight.
- * Bounded (a request may take up to proxy_read_timeout): past it, a warning and the deploy goes on.
+ * A reload returns once nginx got the signal; the workers that ran the old configuration (checkAndReload noted
+ * them) go on with requests they already had. Once every one of them has exited, no request the old
+ * configuration routed is in flight. Bounded (a request may take up to proxy_read_timeout): past it, a warning and the deploy goes on.
  */
-function workersRetired(file: string, seconds: number): Snippet {
-  const f = quote(file);
+function workersRetired(seconds: number): Snippet {
   return {
     shell: [
-      `( n=0; while [ "$n" -lt ${seconds * 10} ]; do alive=; for p in $(cat ${f}); do [ -d "/proc/$p" ] && alive=1; done; [ -z "$alive" ] && break; sleep 0.1; n=$((n + 1)); done`,
-      `  rm -f ${f}; [ -z "$alive" ] || echo "warning: nginx workers of the previous configuration still run after ${seconds}s" )`,
+      `( n=0; while [ "$n" -lt ${seconds * 10} ]; do alive=; for p in $slipway_nginx_workers; do [ -d "/proc/$p" ] && alive=1; done; [ -z "$alive" ] && break; sleep 0.1; n=$((n + 1)); done`,
+      `  [ -z "$alive" ] || echo "warning: nginx workers of the previous configuration still run after ${seconds}s" )`,
     ].join('\n'),
   };
 }

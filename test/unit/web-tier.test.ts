@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderSite, renderUpstream } from '../../src/render/nginx.js';
 import { blueGreenSteps, siteSteps, slotsOf, webTierFor, type WebTier } from '../../src/plan/web.js';
-import { sitePaths } from '../../src/ops/web.js';
+import { rewriteUpstream, sitePaths } from '../../src/ops/web.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { parseFacts, type HostFacts } from '../../src/plan/facts.js';
@@ -219,5 +219,17 @@ describe('rollback across a change of http.strategy', () => {
     expect(() => planRollbackHost({ config: { hooks: { build: [], before_switch: [], after_switch: [] }, http: http(), processes: {}, project: { name: 'shop', branch: 'main', source: 'auto', framework: 'auto' } }, layout, target, facts, requested: undefined })).toThrow(
       /deployed with http.strategy restart, r2 with blue-green: a rollback cannot change the strategy/,
     );
+  });
+});
+
+describe('an upstream rewrite that settles (a load balancer taking servers out of rotation)', () => {
+  it('waits for the workers noted before the reload, the same ones the reload check waited on', () => {
+    const text = rewriteUpstream(sitePaths(layout), 'upstream x {}\n', { seconds: 2 }).map((c) => renderCmd(c)).join('\n');
+    const noted = text.indexOf('slipway_nginx_workers=$(pgrep -P');
+    const reload = text.indexOf('systemctl reload-or-restart nginx');
+    const retired = text.indexOf('for p in $slipway_nginx_workers; do [ -d "/proc/$p" ] && alive=1; done');
+    expect(noted).toBeGreaterThan(0);
+    expect(noted).toBeLessThan(reload);
+    expect(retired).toBeGreaterThan(reload);
   });
 });
