@@ -67,6 +67,10 @@ const secretsAreNotCommitted: Rule = (config, root, out, env) => {
   if (superuserPassword && !hasPlaceholder(superuserPassword)) {
     out.push({ loc: locate(root, ['django', 'superuser', 'password']), path: 'django.superuser.password', message: 'a literal password in the config; write ${ADMIN_PASSWORD} instead', severity: 'warning' });
   }
+  const token = config.node.npm_token;
+  if (token && !hasPlaceholder(token)) {
+    out.push({ loc: locate(root, ['node', 'npm_token']), path: 'node.npm_token', message: 'a literal token in the config; write ${NPM_TOKEN} instead', severity: 'warning' });
+  }
   const password = config.database.password;
   if (password && !hasPlaceholder(password)) {
     out.push({ loc: locate(root, ['database', 'password']), path: 'database.password', message: 'a literal password in the config; write ${DB_PASSWORD} instead', severity: 'warning' });

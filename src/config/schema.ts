@@ -71,9 +71,9 @@ export const configSchema = obj(
           enum: ['auto', 'push', 'fetch'],
           default: 'auto',
         }),
-        framework: str('Recipe: `auto` detects django (manage.py) or fastapi (fastapi/uvicorn in requirements); `python` is a Python app without a framework recipe; `generic` runs only what you configure.', { enum: ['auto', 'django', 'fastapi', 'python', 'generic'], default: 'auto' }),
+        framework: str('Recipe: `auto` detects django (manage.py), fastapi (fastapi/uvicorn in requirements) or node (package.json); `python` is a Python app without a framework recipe; `generic` runs only what you configure.', { enum: ['auto', 'django', 'fastapi', 'node', 'python', 'generic'], default: 'auto' }),
         python_version: str('Python for the app venv, e.g. 3.11: python3.11 if installed, else pyenv\'s; unset uses python3.', { pattern: /^3\.\d{1,2}$/ }),
-        node_version: str('Node.js major version for Node apps (validated only: there is no Node recipe yet).', { pattern: /^\d{2}$/ }),
+        node_version: str('Node.js major version the release runs with (Node apps), e.g. `20`: the server\'s own Node when its major matches, else one slipway installed for the app before, else the Node running slipway, copied to the app (node/<version>/ under its directory) when its major matches. Unset: the server\'s Node, else the deployer\'s.', { pattern: /^\d{2}$/, patternHint: 'a Node.js major version such as 20' }),
       },
       { required: ['name'] },
     ),
@@ -106,6 +106,15 @@ export const configSchema = obj(
       extra_index_url: list('--extra-index-url: further indexes.', str('A URL.', { form: pipUrl })),
       find_links: list('--find-links: directories (relative to the release, or absolute) or URLs holding wheels.', str('A path or URL.', { form: findLinks })),
       no_index: bool('--no-index: use only find_links (and already installed packages).', { default: false }),
+    }),
+    node: obj('Node.js apps (framework node): dependencies installed once per lockfile, reused while it does not change.', {
+      package_manager: str('`auto` picks by lockfile: package-lock.json or npm-shrinkwrap.json → npm (`npm ci`), pnpm-lock.yaml → pnpm, yarn.lock → yarn (both through corepack).', { enum: ['auto', 'npm', 'pnpm', 'yarn'], default: 'auto' }),
+      production: bool('Install without devDependencies (`npm ci --omit=dev`). A build on the deployer installs them for the build alone.', { default: true }),
+      npm_token: str('Token for a private registry, given to every install as NPM_TOKEN (write `//<registry>/:_authToken=${NPM_TOKEN}` in the repo\'s .npmrc); write it as ${NAME}.'),
+    }),
+    build: obj('Node apps: where dependencies are installed and the build runs.', {
+      on: str('`deployer`: this machine (or CI) installs the dependencies and runs the build once, and uploads node_modules and the build\'s output over the SSH connection: servers need no registry. `server`: each server runs the install and the build itself (it needs npm and a registry it can reach).', { enum: ['deployer', 'server'], default: 'deployer' }),
+      command: str('Build command, run in the release before the switch. Defaults to the package.json `build` script (`npm run build`) when there is one.'),
     }),
     django: obj('Django apps (framework django).', {
       settings_module: str('DJANGO_SETTINGS_MODULE; defaults to the one manage.py sets.', { pattern: /^[A-Za-z_][A-Za-z0-9_.]*$/ }),

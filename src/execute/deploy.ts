@@ -28,6 +28,7 @@ import { singletonRecord } from '../plan/handover.js';
 import { stopMovedSingletons } from './singletons.js';
 import { unitName } from '../render/systemd.js';
 import { processesOn } from '../plan/processes.js';
+import { nodeDeployFor } from './node-deploy.js';
 
 export interface OperationReport {
   plan: Plan;
@@ -74,17 +75,20 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const layout = layoutForRef(ctx.loaded, wanted);
   const files = await readRepoFiles(resolved.source, resolved.sha, connections[0]!, layout, config.dependencies.requirements_files ?? []);
   // Process names and ports do not depend on the host, so the web tier is known before the facts are.
-  const tier = webTierFor(config, resolveProfile({ config, files, cores: 1 }).processes, layout);
+  const early = resolveProfile({ config, files, cores: 1 });
+  const tier = webTierFor(config, early.processes, layout);
   const wants = {
     pythonVersion: config.project.python_version,
     // The public site's files and packages: a superset of what a web server behind load balancers needs.
     packages: [...packagesToProbe(config), ...(tier ? sitePackages(config.http, { kind: 'public' }) : [])],
     files: tier ? siteFiles(config.http, layout, { kind: 'public' }) : [],
     slotProcess: tier?.process, // restart too: slots left by blue/green must stop (strategyChange)
+    node: early.node !== undefined,
   };
   const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, resolved.sha, wants)));
   const cores = Math.min(...facts.map((f) => f.cores));
   const profile = resolveProfile({ config, files, cores });
+  const node = profile.node ? await nodeDeployFor(config, profile.node, files, resolved.source, resolved.sha) : undefined;
   const key = profile.python ? venvKey({ pythonVersion: config.project.python_version, requirements: requirementsText(files, profile, resolved.sha), config }) : undefined;
   const now = ctx.now?.() ?? new Date();
   // One release id on every host, so `releases` and `rollback <id>` mean the same thing everywhere.
@@ -117,6 +121,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         config,
         configHash: ctx.loaded.hash,
         profile,
+        ...(node ? { node } : {}),
         venvKey: key,
         stepInputs,
         full: options.full === true,

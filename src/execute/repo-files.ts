@@ -3,7 +3,7 @@
 // from the host's cached repository after fetching into it (fetch).
 import type { Layout } from '../plan/layout.js';
 import type { Source } from '../plan/deploy.js';
-import { isRecipeFile, type RepoFiles } from '../recipes/types.js';
+import { isRecipeFile, RECIPE_FILES, type RepoFiles } from '../recipes/types.js';
 import { CommandFailedError } from '../errors.js';
 import { fetchSource, makeDirectories } from '../ops/release.js';
 import { quote, renderScript } from '../ops/shell.js';
@@ -31,7 +31,7 @@ async function fromLocal(gitDir: string, sha: string, requirementsFiles: readonl
 
 /** One round trip: fetch into the host's cached repo (the deploy fetches again, a no-op), list, read. */
 async function fromHost(connection: HostConnection, layout: Layout, url: string, sha: string, requirementsFiles: readonly string[]): Promise<RepoFiles> {
-  const wanted = ['requirements*.txt', 'manage.py', 'main.py', 'app.py', 'app/main.py', 'src/main.py', 'api/main.py', ...requirementsFiles.map(quote)].join('|');
+  const wanted = ['requirements*.txt', ...RECIPE_FILES, ...requirementsFiles].map((p) => (p.includes('*') ? p : quote(p))).join('|');
   const read = `git --git-dir=${quote(layout.repo)} ls-tree -r ${quote(sha)} | while IFS= read -r entry; do f=\${entry#*$'\\t'}; meta=\${entry%%$'\\t'*}; echo "==path \${meta##* } $f"; case "$f" in ${wanted}) printf '==file %s ' "$f"; git --git-dir=${quote(layout.repo)} show ${quote(sha)}:"$f" | base64 -w0; echo;; esac; done`;
   const script = renderScript([
     { id: 'fetch', title: 'Fetch the repository on the host', commands: [...makeDirectories(layout, [], []), ...fetchSource(layout, url, sha), { shell: read }] },

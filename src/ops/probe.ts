@@ -13,6 +13,8 @@ export interface ProbeWants {
   files?: readonly string[];
   /** The web process run in blue/green slots: report each slot's release and state. */
   slotProcess?: string | undefined;
+  /** A Node app: the server's own Node version and the machine type (for a copy of the deployer's Node). */
+  node?: boolean;
 }
 
 function pythonProbe(version: string | undefined): string {
@@ -42,6 +44,7 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
   const lines = [
     'echo "cores $(nproc 2>/dev/null || echo 1)"',
     pythonProbe(wants.pythonVersion),
+    ...(wants.node ? ['if command -v node >/dev/null 2>&1; then echo "node-system $(node --version 2>/dev/null)"; fi', 'echo "machine $(uname -m)"'] : []),
     ...(packages.length > 0
       ? [`dpkg-query -W -f=${quote('${Package} ${db:Status-Abbrev}\n')} ${packages.map(quote).join(' ')} 2>/dev/null | while read -r name state; do if [ "$state" = ii ]; then echo "package $name"; fi; done`]
       : []),
@@ -72,6 +75,8 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
     `if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi`,
     `for v in venvs/*/; do if [ -f "$v${'.slipway-complete'}" ]; then v=\${v%/}; echo "venv \${v##*/}"; fi; done`,
+    `for v in node-deps/*/; do if [ -f "$v${'.slipway-complete'}" ]; then v=\${v%/}; echo "node-deps \${v##*/}"; fi; done`,
+    `for v in node/*/; do if [ -f "$v${'.slipway-complete'}" ]; then v=\${v%/}; echo "node-runtime \${v##*/}"; fi; done`,
   ];
   if (sha) lines.push(`if git --git-dir=.slipway/repo.git cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null; then echo "flag commit"; fi`);
   lines.push('true');

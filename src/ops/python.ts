@@ -1,8 +1,6 @@
-// Builders for Python apps: the venv (created once per dependency set, reused after), and running app
-// commands with the release's venv and .env, as the app user.
+// Builders for Python apps: the venv, created once per dependency set and reused after.
 import { cmd, unless, type Cmd, type Command } from './command.js';
 import type { Layout } from '../plan/layout.js';
-import { RELEASE_ENV_FILE } from './release.js';
 
 export const venvDir = (layout: Layout, key: string) => `${layout.root}/venvs/${key}`;
 export const VENV_COMPLETE = '.slipway-complete';
@@ -66,26 +64,6 @@ export function linkVenv(layout: Layout, key: string, releaseDir: string): Cmd {
 /** PATH and PROJECT_PYTHON_PATH for a release's venv (through `current` for units, the release for builds). */
 export function venvEnvironment(appDir: string): Record<string, string> {
   return { PATH: `${appDir}/.venv/bin:/usr/local/bin:/usr/bin:/bin`, PROJECT_PYTHON_PATH: `${appDir}/.venv/bin/python` };
-}
-
-export interface AppCommandInput {
-  dir: string;
-  line: string;
-  user: string | undefined;
-  python: boolean;
-  stdin?: Command['stdin'];
-}
-
-/** A command of the app (hook, migration, collectstatic) in the release: its venv first on PATH, its .env and its release's identity loaded. */
-export function appCommand({ dir, line, user, python, stdin }: AppCommandInput): Command {
-  const script = `set -a; if [ -f .env ]; then . ./.env; fi; if [ -f ${RELEASE_ENV_FILE} ]; then . ./${RELEASE_ENV_FILE}; fi; set +a; ${line}`;
-  const env = python ? Object.entries(venvEnvironment(dir)).map(([k, v]) => `${k}=${v}`) : [];
-  return {
-    argv: env.length > 0 ? ['env', ...env, 'sh', '-c', script] : ['sh', '-c', script],
-    cwd: dir,
-    ...(user ? { user } : {}),
-    ...(stdin ? { stdin } : {}),
-  };
 }
 
 /** Removes a venv no kept release uses; like old releases, a failure here is only a warning. */

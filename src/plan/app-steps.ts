@@ -7,9 +7,10 @@ import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
 import { installPackages } from '../ops/apt.js';
 import { backupDatabase, ensureDatabase } from '../ops/postgres.js';
-import { appCommand, createVenv, linkVenv, type PipOptions } from '../ops/python.js';
+import { createVenv, linkVenv, type PipOptions } from '../ops/python.js';
+import { appCommand } from '../ops/app-command.js';
 import { releaseDir, releaseMeta, type Layout } from './layout.js';
-import type { AppProfile } from '../recipes/types.js';
+import { runtimeOf, type AppProfile } from '../recipes/types.js';
 import type { HostFacts } from './facts.js';
 import { unless } from '../ops/command.js';
 import { remoteDump, type RemoteDatabase } from '../ops/db-server.js';
@@ -149,7 +150,7 @@ function collectStaticStep(input: AppStepsInput, run: (line: string) => Cmd, com
 /** collectstatic, check --deploy, migrations, superuser, smoke test: everything before the switch. */
 export function releaseChecks(input: AppStepsInput): Step[] {
   const { profile, dir, appUser, layout, id, config } = input;
-  const run = (line: string) => appCommand({ dir, line, user: appUser, python: profile.python });
+  const run = (line: string) => appCommand({ dir, line, user: appUser, runtime: runtimeOf(profile) });
   const steps: Step[] = [];
   if (profile.collectstatic) steps.push(collectStaticStep(input, run, profile.collectstatic));
   if (profile.checkDeploy) {
@@ -187,7 +188,7 @@ export function releaseChecks(input: AppStepsInput): Step[] {
     const create = appCommand({
       dir,
       user: appUser,
-      python: profile.python,
+      runtime: runtimeOf(profile),
       // The password travels on stdin, never in an argument or the environment of a visible command line.
       line: `IFS= read -r DJANGO_SUPERUSER_PASSWORD; export DJANGO_SUPERUSER_PASSWORD; ${profile.createSuperuser}`,
       stdin: { text: `${superuser.password}\n`, secret: true },

@@ -4,9 +4,11 @@ import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
 import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest, writeReleaseIdentity } from '../ops/release.js';
 import { ensureAppUser, installUnits, ownShared } from '../ops/services.js';
-import { appCommand, removeVenv } from '../ops/python.js';
+import { removeVenv } from '../ops/python.js';
+import { appCommand } from '../ops/app-command.js';
 import type { HealthCheck } from '../ops/health.js';
-import type { AppProfile } from '../recipes/types.js';
+import { runtimeOf, type AppProfile } from '../recipes/types.js';
+import { nodeSteps, unusedNodeDirs, type NodeDeploy } from './node-steps.js';
 import { databaseStep, recordedInputs, releaseChecks, systemPackagesStep, venvStep, type AppStepsInput } from './app-steps.js';
 import type { StepInputs } from './incremental.js';
 import { appEnv, envFileText } from './env-file.js';
@@ -33,6 +35,8 @@ export interface DeployInput {
   config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke'>;
   configHash: string;
   profile: AppProfile;
+  /** Node apps: what every host's install and build share (the deployer's Node and cache, the keys' inputs). */
+  node?: NodeDeploy;
   /** Key of the venv the release needs (Python apps). */
   venvKey: string | undefined;
   /** Input hash of each incremental check (src/plan/incremental.ts); empty when unknown. */
@@ -91,6 +95,11 @@ function interpreterFor(input: DeployInput): string {
   throw new UserError(`${target.label}: ${name} is not installed`, version ? `install it (apt-get install ${name} ${name}-venv) or with pyenv (pyenv install ${version})` : 'install python3 and python3-venv');
 }
 
+function nodeDeployOf(input: DeployInput): NodeDeploy {
+  if (!input.node) throw new Error('a Node app is planned without its install settings (execute/deploy.ts gives them)');
+  return input.node;
+}
+
 /** A web process in place that listens on its socket is checked through it (uvicorn --uds has no port at all). */
 function inPlaceSocket(layout: Layout, process: string, processes: Record<string, ProcessConfig>): { socket: string } | undefined {
   return listensOnSocket(processes[process]?.command) ? { socket: socketLink(layout, process) } : undefined;
@@ -108,7 +117,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   // A load balancer runs no web process: its part is its site and the upstream over the web servers.
   const balancer = input.balancing && isBalancer(target) ? balancerHostSteps({ config, layout, balancing: input.balancing, facts, upstreamNow: input.balancerUpstream }) : undefined;
   const blueGreen = tier?.strategy === 'blue-green' ? tier : undefined;
-  const units = unitFiles(config.project.name, profile.processes, layout, processes, profile.python, blueGreen?.process);
+  const units = unitFiles(config.project.name, profile.processes, layout, processes, runtimeOf(profile), blueGreen?.process);
   const unitNames = serviceNames(units);
   const handover = deployHandover({ layout, target, facts, processes: profile.processes, services: unitNames, topology: input.topology, handledElsewhere: tier ? [unitName(layout, tier.process)] : [] });
   const slots = slotsOf(facts);
@@ -119,8 +128,10 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const { runsApp } = input;
   // Checks that do not run here are not recorded as passed here either.
   const inputs = runsApp ? recordedInputs(app) : {};
-  const interpreter = profile.python && runsApp ? interpreterFor(input) : undefined;
-  const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, python: interpreter !== undefined }));
+  const runtime = runsApp ? runtimeOf(profile) : undefined;
+  const interpreter = runtime === 'python' ? interpreterFor(input) : undefined;
+  const node = runtime === 'node' ? nodeSteps(nodeDeployOf(input), { layout, facts, label: target.label, sshHost: target.kind === 'ssh' ? target.host : undefined, dir, appUser }) : undefined;
+  const hookCommands = (lines: string[]) => lines.map((line) => appCommand({ dir, line, user: appUser, runtime }));
 
   const prepare: Cmd[] = [...makeDirectories(layout, config.shared.dirs, config.shared.files)];
   // The sockets' directory exists wherever a process runs: a command may listen on $SLIPWAY_SOCKET without nginx.
@@ -149,6 +160,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
       deployed_by: input.deployedBy,
       created_at: input.now.toISOString(),
       ...(input.venvKey && interpreter ? { venv: input.venvKey } : {}),
+      ...(node ? node.manifest : {}),
       units: unitNames,
       ...(health ? { health } : {}),
       ...(tier ? { web: { process: tier.process, port: tier.port, strategy: tier.strategy, ...(tier.socket ? { socket: tier.socket } : {}) } } : {}),
@@ -165,6 +177,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   release.push(...sealRelease(layout, id));
   steps.push({ id: 'release', title: `Create release ${id}`, commands: release });
   if (interpreter) steps.push(venvStep(app, interpreter));
+  if (node) steps.push(...node.steps);
 
   if (config.hooks.build.length > 0) steps.push({ id: 'build', title: 'Run build hooks', commands: hookCommands(config.hooks.build) });
   if (runsApp) steps.push(...releaseChecks(app));
@@ -207,11 +220,12 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const remove = releasesToRemove([...facts.releases.map((r) => r.id), id], config.keep_releases, protect);
   const keptVenvs = new Set([...(input.venvKey ? [input.venvKey] : []), ...facts.releases.filter((r) => !remove.includes(r.id)).flatMap((r) => (r.manifest?.venv ? [r.manifest.venv] : []))]);
   const dropVenvs = unusedVenvs(facts.venvs, keptVenvs);
+  const dropNode = unusedNodeDirs(layout, facts, facts.releases.filter((r) => !remove.includes(r.id)), node?.manifest);
   const commitIndex = steps.length;
   steps.push({
     id: 'finish',
     title: 'Mark the release good and remove old releases',
-    commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r)), ...dropVenvs.map((v) => removeVenv(layout, v))],
+    commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r)), ...dropVenvs.map((v) => removeVenv(layout, v)), ...dropNode],
   });
   steps.push(...handover.commit);
 
@@ -228,7 +242,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     onFailureAfterSwitch: [...recovery, ...handover.recovery],
     // Old releases left in place are removed by the next deploy; the release itself is whole once marked.
     onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok'), ...handover.interrupted] }],
-    warnings: lastOperationNotes(facts),
+    warnings: [...lastOperationNotes(facts), ...(node?.warnings ?? [])],
   };
 }
 

@@ -22,6 +22,9 @@ export interface ReleaseManifest {
   config_hash: string;
   /** Key of the venv the release runs in (Python apps). */
   venv?: string;
+  /** Node apps: the key of the node_modules it links, and the Node version it runs with. */
+  node_modules?: string;
+  node?: string;
   /** The release's systemd services and health check, so a rollback restarts and checks what it ran. */
   units?: string[];
   health?: HealthCheck;
@@ -55,6 +58,14 @@ export interface HostFacts {
   packages: string[];
   /** Complete venvs by key. */
   venvs: string[];
+  /** Complete node_modules under node-deps/, by key. */
+  nodeDeps: string[];
+  /** Node versions installed for the app under node/. */
+  nodeRuntimes: string[];
+  /** The server's own Node (`node --version` without the v), when asked and installed. */
+  nodeSystem?: string;
+  /** uname -m, when Node was asked about. */
+  machine?: string;
   /** sha256 of the files asked about that exist, by path. */
   files: Record<string, string>;
   /** Blue/green: the release each slot runs (by its link) and whether its unit is active. */
@@ -76,6 +87,7 @@ const STATUSES: ReleaseStatus[] = ['prepared', 'ok', 'failed', 'bad'];
  */
 const NAME = /^[A-Za-z0-9_@:+][A-Za-z0-9_.@:+-]*$/;
 const VENV_KEY = /^[0-9a-f]{6,64}$/;
+const NODE_VERSION = /^\d{1,3}\.\d{1,4}\.\d{1,4}$/;
 export const FACTS_LIMITS = { lines: 50_000, lineBytes: 256 * 1024 };
 
 const isName = (value: string) => value.length <= 200 && NAME.test(value) && value !== '.' && value !== '..';
@@ -85,6 +97,8 @@ function checkedManifest(value: unknown): ReleaseManifest | undefined {
   const m = value as Partial<ReleaseManifest>;
   if (typeof m.id !== 'string' || !isName(m.id) || typeof m.sha !== 'string' || !/^[0-9a-f]{40,64}$/.test(m.sha)) return undefined;
   if (m.venv !== undefined && (typeof m.venv !== 'string' || !VENV_KEY.test(m.venv))) return undefined;
+  if (m.node_modules !== undefined && (typeof m.node_modules !== 'string' || !VENV_KEY.test(m.node_modules))) return undefined;
+  if (m.node !== undefined && (typeof m.node !== 'string' || !NODE_VERSION.test(m.node))) return undefined;
   if (m.units !== undefined && (!Array.isArray(m.units) || !m.units.every((u) => typeof u === 'string' && isName(u)))) return undefined;
   if (m.health !== undefined && (typeof m.health?.url !== 'string' || !/^http:\/\/127\.0\.0\.1:\d{1,5}\//.test(m.health.url))) return undefined;
   if (m.inputs !== undefined && (typeof m.inputs !== 'object' || m.inputs === null || Array.isArray(m.inputs) || !Object.values(m.inputs).every(isStepInputHash))) return undefined;
@@ -106,7 +120,7 @@ function checkedServer(text: string): RecordedServer | undefined {
 
 /** Parses the probe's line records: `current ID`, `release ID STATUS`, `manifest ID JSON`, `unit NAME SHA`, `flag NAME`. */
 export function parseFacts(output: string, source = 'the facts probe'): HostFacts {
-  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], files: {}, slots: {} };
+  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], nodeDeps: [], nodeRuntimes: [], files: {}, slots: {} };
   const byId = new Map<string, ReleaseFact>();
   const lines = output.split('\n');
   if (lines.length > FACTS_LIMITS.lines) throw new UserError(`${source}: ${lines.length} lines, more than the ${FACTS_LIMITS.lines} a host's state can have`, 'look for a directory under releases/ or venvs/ that is not slipway\'s');
@@ -140,6 +154,10 @@ export function parseFacts(output: string, source = 'the facts probe'): HostFact
     else if (kind === 'python' && a) facts.python = [a, b].filter(Boolean).join(' ');
     else if (kind === 'package' && a) facts.packages.push(a);
     else if (kind === 'venv' && VENV_KEY.test(a)) facts.venvs.push(a);
+    else if (kind === 'node-deps' && VENV_KEY.test(a)) facts.nodeDeps.push(a);
+    else if (kind === 'node-runtime' && NODE_VERSION.test(a)) facts.nodeRuntimes.push(a);
+    else if (kind === 'node-system' && NODE_VERSION.test(a.replace(/^v/, ''))) facts.nodeSystem = a.replace(/^v/, '');
+    else if (kind === 'machine' && /^[a-z0-9_]{1,20}$/.test(a)) facts.machine = a;
     else if (kind === 'file' && a && b) facts.files[a] = b;
     else if (kind === 'slot' && (a === 'blue' || a === 'green')) {
       const [release = '-', state = ''] = rest;

@@ -10,6 +10,7 @@ import { slotUnit } from '../ops/web.js';
 import type { Layout } from './layout.js';
 import type { Target } from './target.js';
 import type { Placement } from './topology.js';
+import type { Runtime } from '../recipes/types.js';
 
 export type Processes = Record<string, ProcessConfig>;
 
@@ -21,13 +22,13 @@ export function processesOn(processes: Processes, target: Target, placement: Pla
 }
 
 /** Unit files of the processes on a host; a `slotted` process (blue/green web) gets a template unit. */
-export function unitFiles(project: string, processes: Processes, layout: Layout, names: readonly string[], python: boolean, slotted?: string): UnitFile[] {
+export function unitFiles(project: string, processes: Processes, layout: Layout, names: readonly string[], runtime: Runtime, slotted?: string): UnitFile[] {
   if (names.length === 0) return [];
   return [
     { name: targetName(layout), text: renderAppTarget(layout, project) },
     ...names.map((name) => ({
       name: name === slotted ? slotTemplateName(layout, name) : unitName(layout, name),
-      text: renderProcessUnit(layout, name, processes[name]!, project, python, name === slotted),
+      text: renderProcessUnit(layout, name, processes[name]!, project, runtime, name === slotted),
     })),
   ];
 }

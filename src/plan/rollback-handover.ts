@@ -2,6 +2,7 @@
 // Units running now that it does not list stop before the switch (so a singleton that moved since never runs
 // twice), units it lists whose file a later deploy removed come back from the config, and a singleton that
 // returns here starts only at commit, once every host passed.
+import type { Runtime } from '../recipes/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { installUnits } from '../ops/services.js';
 import type { Config } from '../config/types.js';
@@ -19,7 +20,7 @@ export interface RollbackHandoverInput {
   /** The target release and the services its manifest lists. */
   to: string;
   services: readonly string[];
-  python: boolean;
+  runtime: Runtime;
 }
 
 export interface RollbackHandover {
@@ -40,7 +41,7 @@ export function rollbackHandover(input: RollbackHandoverInput): RollbackHandover
   const returning = services.filter((unit) => !ranBefore.includes(unit) && isSingleton(unit));
   // A later deploy removed the file of a unit that moved away: it comes back as the config renders it.
   const missing = services.filter((unit) => facts.units[unit] === undefined && config.processes[processOf(layout, unit)] !== undefined);
-  const files = missing.map((name) => ({ name, text: renderProcessUnit(layout, processOf(layout, name), config.processes[processOf(layout, name)]!, config.project.name, input.python) }));
+  const files = missing.map((name) => ({ name, text: renderProcessUnit(layout, processOf(layout, name), config.processes[processOf(layout, name)]!, config.project.name, input.runtime) }));
   const beforeSwitch = [...retireSteps(retired)];
   const install = installUnits(files, facts.units);
   if (install.length > 0) beforeSwitch.push({ id: 'units', title: `Install ${missing.join(' ')} again: ${input.to} ran it here`, commands: install });

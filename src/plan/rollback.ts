@@ -1,7 +1,8 @@
 // Planning a rollback for one host: back to the previous good release, or the one named.
 import type { Config } from '../config/types.js';
 import { setStatus } from '../ops/release.js';
-import { appCommand } from '../ops/python.js';
+import { appCommand } from '../ops/app-command.js';
+import type { Runtime } from '../recipes/types.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
@@ -49,7 +50,9 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
   const installed = Object.keys(facts.units).filter((u) => u.endsWith('.service'));
   const units = manifest?.units ?? installed;
   const appUser = units.length > 0 ? layout.appUser : undefined;
-  const afterSwitch = config.hooks.after_switch.map((line) => appCommand({ dir: releaseDir(layout, to), line, user: appUser, python: manifest?.venv !== undefined }));
+  // The release's own runtime, as its manifest records it: a rollback across a move from Python to Node stays right.
+  const runtime: Runtime = manifest?.venv !== undefined ? 'python' : manifest?.node_modules !== undefined ? 'node' : undefined;
+  const afterSwitch = config.hooks.after_switch.map((line) => appCommand({ dir: releaseDir(layout, to), line, user: appUser, runtime }));
   const abandoned = facts.current;
   const abandonedManifest = facts.releases.find((r) => r.id === abandoned)?.manifest;
   const strategyOf = (m: typeof manifest) => m?.web?.strategy ?? 'restart';
@@ -60,7 +63,7 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
       `deploy the old commit instead: slipway deploy <env> --ref ${manifest.sha.slice(0, 12)}`,
     );
   }
-  const handover = rollbackHandover({ config, layout, label: target.label, facts, to, services: units, python: manifest?.venv !== undefined });
+  const handover = rollbackHandover({ config, layout, label: target.label, facts, to, services: units, runtime });
   const web = manifest?.web ?? abandonedManifest?.web;
   const recorded = manifest?.health ?? abandonedManifest?.health;
   let steps: Step[];

@@ -116,6 +116,8 @@ function recipeContext(files: RepoFiles, name: string): RecipeContext {
       django: { collectstatic: true, check_deploy: true, superuser: {} },
       migrate: { backup: true },
       database: { engine: 'none', host: 'localhost', port: 5432 },
+      node: { package_manager: 'auto', production: true },
+      build: { on: 'deployer' },
     },
   };
 }

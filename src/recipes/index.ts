@@ -3,10 +3,11 @@ import type { Config } from '../config/types.js';
 import { djangoRecipe } from './django.js';
 import { fastapiRecipe } from './fastapi.js';
 import { genericRecipe, pythonRecipe } from './generic.js';
+import { nodeRecipe } from './node.js';
 import type { AppProfile, Recipe, RecipeContext } from './types.js';
 
-/** In detection order: the most specific first. */
-export const recipes: readonly Recipe[] = [djangoRecipe, fastapiRecipe, pythonRecipe, genericRecipe];
+/** In detection order: the most specific first; a Python app with a package.json (its frontend's) stays Python. */
+export const recipes: readonly Recipe[] = [djangoRecipe, fastapiRecipe, pythonRecipe, nodeRecipe, genericRecipe];
 
 export function chooseRecipe(framework: Config['project']['framework'], files: RecipeContext['files']): Recipe {
   if (framework !== 'auto') return recipes.find((r) => r.name === framework)!;

@@ -13,10 +13,30 @@ export interface RepoFiles {
 /** Release checks that are not repeated when their inputs did not change (src/plan/incremental.ts). */
 export type IncrementalStep = 'collectstatic' | 'check-deploy' | 'migrate';
 
+export type PackageManager = 'npm' | 'pnpm' | 'yarn';
+
+/** A Node app's dependencies and build, as the recipe reads them from package.json and the lockfile. */
+export interface NodeProfile {
+  packageManager: PackageManager;
+  /** The lockfile the install follows (package-lock.json...); its git object id keys node_modules. */
+  lockfile: string;
+  /** yarn 2+ (a .yarnrc.yml): its own flags. */
+  yarnBerry: boolean;
+  /** The files an install reads, besides the lockfile: package.json, and .npmrc when the repo has one. */
+  installFiles: string[];
+  /** The build command (package.json's `build` script, or build.command), when the app has one. */
+  build?: string;
+}
+
+/** What runs an app's commands: its venv, its Node and node_modules, or nothing but the system's PATH. */
+export type Runtime = 'python' | 'node' | undefined;
+
 /** What the deploy does for this app, after the recipe's defaults and the config's overrides are merged. */
 export interface AppProfile {
   recipe: RecipeName;
   python: boolean;
+  /** Node apps: how node_modules is installed and the app built. */
+  node?: NodeProfile;
   requirementsFiles: string[];
   processes: Record<string, ProcessConfig>;
   healthPath: string;
@@ -35,10 +55,10 @@ export interface AppProfile {
   systemPackages: string[];
 }
 
-export type RecipeName = 'django' | 'fastapi' | 'python' | 'generic';
+export type RecipeName = 'django' | 'fastapi' | 'node' | 'python' | 'generic';
 
 export interface RecipeContext {
-  config: Pick<Config, 'project' | 'processes' | 'health' | 'dependencies' | 'django' | 'migrate' | 'smoke' | 'database'>;
+  config: Pick<Config, 'project' | 'processes' | 'health' | 'dependencies' | 'django' | 'migrate' | 'smoke' | 'database' | 'node' | 'build'>;
   files: RepoFiles;
   /** CPU cores of the smallest web host, for worker counts. */
   cores: number;
@@ -65,7 +85,13 @@ export function requirementsIn(files: RepoFiles): string[] {
   return files.paths.filter((p) => /^requirements[^/]*\.txt$/.test(p)).flatMap((p) => requirementNames(files.read(p)));
 }
 
-/** Files the recipes read (the rest of the repo is only listed): requirements, manage.py, ASGI candidates. */
+/** The runtime of an app by its profile. */
+export const runtimeOf = (profile: Pick<AppProfile, 'python' | 'node'>): Runtime => (profile.python ? 'python' : profile.node ? 'node' : undefined);
+
+/** Files the recipes read besides requirements files (the rest of the repo is only listed). */
+export const RECIPE_FILES = ['manage.py', 'main.py', 'app.py', 'app/main.py', 'src/main.py', 'api/main.py', 'package.json'] as const;
+
+/** Files the recipes read: requirements, manage.py, ASGI candidates, package.json. */
 export function isRecipeFile(path: string, requirementsFiles: readonly string[] = []): boolean {
-  return /^requirements[^/]*\.txt$/.test(path) || requirementsFiles.includes(path) || ['manage.py', 'main.py', 'app.py', 'app/main.py', 'src/main.py', 'api/main.py'].includes(path);
+  return /^requirements[^/]*\.txt$/.test(path) || requirementsFiles.includes(path) || (RECIPE_FILES as readonly string[]).includes(path);
 }

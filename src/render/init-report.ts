@@ -20,7 +20,7 @@ export interface InitReport {
   configArg?: string;
 }
 
-const FRAMEWORK: Record<AppDescription['framework'], string> = { django: 'a Django app', fastapi: 'a FastAPI app', python: 'a Python app', generic: 'no Python app' };
+const FRAMEWORK: Record<AppDescription['framework'], string> = { django: 'a Django app', fastapi: 'a FastAPI app', node: 'a Node.js app', python: 'a Python app', generic: 'no Python app' };
 
 export function initReport(d: AppDescription, options: InitOptions, report: InitReport): string[] {
   const lines = [`Detected ${FRAMEWORK[d.framework]} (${d.detectedFrom})${d.found.length > 0 ? `: ${d.found.join(', ')}` : ''}.`];

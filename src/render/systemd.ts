@@ -1,7 +1,8 @@
 // systemd unit files for the app's processes, as pure text.
 import type { Layout } from '../plan/layout.js';
 import type { ProcessConfig } from '../config/types.js';
-import { venvEnvironment } from '../ops/python.js';
+import { runtimeEnvironment } from '../ops/app-command.js';
+import type { Runtime } from '../recipes/types.js';
 import { listensOnSocket, socketLink } from '../ops/web.js';
 import { RELEASE_ENV_FILE } from '../ops/release.js';
 
@@ -27,9 +28,9 @@ export const targetName = (layout: Layout) => `${layout.unitPrefix}.target`;
 export const slotTemplateName = (layout: Layout, process: string) => `${layout.unitPrefix}-${process}@.service`;
 export const slotEnvFile = (layout: Layout, slot: string) => `${layout.meta}/slot-${slot}.env`;
 
-export function renderProcessUnit(layout: Layout, name: string, process: ProcessConfig, project: string, python = false, slotted = false): string {
+export function renderProcessUnit(layout: Layout, name: string, process: ProcessConfig, project: string, runtime: Runtime = undefined, slotted = false): string {
   // A slotted process runs in the release its slot links to (resolved at start: the slot stays pinned to it);
-  // others run in `current`, so a restart (or rollback) also switches code and venv.
+  // others run in `current`, so a restart (or rollback) also switches code, venv, Node and node_modules.
   const dir = slotted ? `${layout.slots}/%i` : layout.current;
   // A slot's port and socket come from its file; a process in place that listens on a socket does so on the
   // link's own path (where nginx proxies to with http.switch socket).
@@ -52,7 +53,7 @@ export function renderProcessUnit(layout: Layout, name: string, process: Process
     // Which release this is (SLIPWAY_RELEASE, _SHA, _REF): the release's own file, read at each start.
     `EnvironmentFile=-${dir}/${RELEASE_ENV_FILE}`,
     ...port,
-    ...(python ? Object.entries(venvEnvironment(dir)).map(([k, v]) => `Environment=${k}=${v}`) : []),
+    ...Object.entries(runtimeEnvironment(runtime, dir)).map(([k, v]) => `Environment=${k}=${v}`),
     `ExecStart=/bin/sh -c ${systemdShellArgument(process.command)}`,
     'Restart=always',
     'RestartSec=2',

@@ -26,7 +26,7 @@ import {
 } from '../../src/ops/release.js';
 import { ensureAppUser, installUnits, ownShared, restartUnits, sha256, stopUnits } from '../../src/ops/services.js';
 import { renderCmd } from '../../src/ops/shell.js';
-import { appCommand } from '../../src/ops/python.js';
+import { appCommand } from '../../src/ops/app-command.js';
 import { controlName, gitSshCommand, masterArgs, masterCheckArgs, masterExitArgs, sshOptions } from '../../src/ops/ssh.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
@@ -121,10 +121,10 @@ describe('release builders', () => {
   });
 
   it('hook runs a config line through sh -c in the release, with .env loaded, as the app user when there is one', () => {
-    expect(text(appCommand({ dir: R, line: 'npm ci && npm run build', user: 'shop', python: false }))).toEqual([
+    expect(text(appCommand({ dir: R, line: 'npm ci && npm run build', user: 'shop', runtime: undefined }))).toEqual([
       `(cd ${R} && sudo -n -H -u shop -- sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; npm ci && npm run build')`,
     ]);
-    expect(text(appCommand({ dir: R, line: "echo 'it''s' $(date) `id`; rm -rf /", user: undefined, python: false }))).toEqual([
+    expect(text(appCommand({ dir: R, line: "echo 'it''s' $(date) `id`; rm -rf /", user: undefined, runtime: undefined }))).toEqual([
       `(cd ${R} && sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; echo '\\''it'\\'''\\''s'\\'' $(date) \`id\`; rm -rf /')`,
     ]);
   });
@@ -301,8 +301,17 @@ describe('facts probe', () => {
       `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
       "if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi",
       'for v in venvs/*/; do if [ -f "$v.slipway-complete" ]; then v=${v%/}; echo "venv ${v##*/}"; fi; done',
+      'for v in node-deps/*/; do if [ -f "$v.slipway-complete" ]; then v=${v%/}; echo "node-deps ${v##*/}"; fi; done',
+      'for v in node/*/; do if [ -f "$v.slipway-complete" ]; then v=${v%/}; echo "node-runtime ${v##*/}"; fi; done',
       `if git --git-dir=.slipway/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo "flag commit"; fi`,
       'true',
+    ]);
+  });
+
+  it('asks a Node app\'s host for its own Node and machine type, host-wide', () => {
+    expect(factsProbe(layout, undefined, { node: true }).shell.split('\n').slice(2, 4)).toEqual([
+      'if command -v node >/dev/null 2>&1; then echo "node-system $(node --version 2>/dev/null)"; fi',
+      'echo "machine $(uname -m)"',
     ]);
   });
 

@@ -24,7 +24,7 @@ describe('config types inferred from the schema', () => {
       repo?: string;
       branch: string;
       source: 'auto' | 'push' | 'fetch';
-      framework: 'auto' | 'django' | 'fastapi' | 'python' | 'generic';
+      framework: 'auto' | 'django' | 'fastapi' | 'node' | 'python' | 'generic';
       python_version?: string;
       node_version?: string;
     }>();

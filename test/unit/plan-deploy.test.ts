@@ -148,7 +148,7 @@ describe('with processes', () => {
     ]);
     // The step is the units builder (exact text in builders.test.ts) over every unit of the host.
     const layout = layoutFor(withWeb(), 'main');
-    expect(step(p.steps, 'units')?.commands).toEqual(installUnits([...unitFiles('shop', withWeb().processes, layout, ['web'], false), bootRecoveryUnit(layout, 'shop')], {}));
+    expect(step(p.steps, 'units')?.commands).toEqual(installUnits([...unitFiles('shop', withWeb().processes, layout, ['web'], undefined), bootRecoveryUnit(layout, 'shop')], {}));
     expect(shell(step(p.steps, 'units')).at(-1)).toBe('systemctl enable --quiet shop.target shop-web.service shop-boot-recovery.service');
     expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-web.service', 'systemctl restart shop-web.service']);
     expect(step(p.steps, 'health')?.title).toBe('Check health: http://127.0.0.1:8000/health');
@@ -158,7 +158,7 @@ describe('with processes', () => {
   it('installs only the units whose text changed', () => {
     const config = withWeb();
     const layout = layoutFor(config, 'main');
-    const units = [...unitFiles('shop', config.processes, layout, ['web'], false), bootRecoveryUnit(layout, 'shop')];
+    const units = [...unitFiles('shop', config.processes, layout, ['web'], undefined), bootRecoveryUnit(layout, 'shop')];
     const installed = Object.fromEntries(units.map((u) => [u.name, sha256(u.text)]));
     expect(ids(plan({ config, facts: fakeFacts({ units: installed }) }).steps)).not.toContain('units');
     const stale = plan({ config, facts: fakeFacts({ units: { ...installed, 'shop-web.service': 'old' } }) });
@@ -368,6 +368,12 @@ describe('facts and release ids', () => {
         'flag systemd',
         'unit shop-web.service 5d41402a',
         'venv 0123456789ab',
+        'node-deps 00112233aabb',
+        'node-deps ../escape',
+        'node-runtime 20.20.2',
+        'node-runtime 20',
+        'node-system v18.19.0',
+        'machine x86_64',
         'file /etc/nginx/sites-available/shop.conf 9f86d081',
         'slot blue 20240101T000002.000Z-aaaaaa2 active',
         'slot green - inactive',
@@ -399,12 +405,16 @@ describe('facts and release ids', () => {
       python: '/usr/bin/python3.11',
       packages: ['postgresql', 'python3-venv'],
       venvs: ['0123456789ab'],
+      nodeDeps: ['00112233aabb'],
+      nodeRuntimes: ['20.20.2'],
+      nodeSystem: '18.19.0',
+      machine: 'x86_64',
       files: { '/etc/nginx/sites-available/shop.conf': '9f86d081' },
       slots: { blue: { release: rid(2), active: true }, green: { active: false } },
       liveSlot: 'blue',
     });
     expect(goodReleases(facts)).toEqual([rid(2)]);
-    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], files: {}, slots: {} });
+    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], nodeDeps: [], nodeRuntimes: [], files: {}, slots: {} });
   });
 
   it('makes sortable ids from the time and sha7, with a counter for a repeat', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { envFileText, appEnv } from '../../src/plan/env-file.js';
 import { unusedVenvs, venvKey } from '../../src/plan/venv.js';
-import { createVenv, appCommand, pipIndexArgs } from '../../src/ops/python.js';
+import { createVenv, pipIndexArgs } from '../../src/ops/python.js';
+import { appCommand } from '../../src/ops/app-command.js';
 import { databaseSql, databaseUrl } from '../../src/ops/postgres.js';
 import { installPackages } from '../../src/ops/apt.js';
 import { renderCmd } from '../../src/ops/shell.js';
@@ -88,7 +89,7 @@ describe('Python builders', () => {
   });
 
   it('runs app commands as the app user, in the release, with its venv and .env', () => {
-    expect(renderCmd(appCommand({ dir: '/opt/shop/releases/r1', line: 'python manage.py migrate --noinput', user: 'shop', python: true }))).toBe(
+    expect(renderCmd(appCommand({ dir: '/opt/shop/releases/r1', line: 'python manage.py migrate --noinput', user: 'shop', runtime: 'python' }))).toBe(
       "(cd /opt/shop/releases/r1 && sudo -n -H -u shop -- env PATH=/opt/shop/releases/r1/.venv/bin:/usr/local/bin:/usr/bin:/bin PROJECT_PYTHON_PATH=/opt/shop/releases/r1/.venv/bin/python sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; python manage.py migrate --noinput')",
     );
   });

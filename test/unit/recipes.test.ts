@@ -23,6 +23,8 @@ function context(files: RepoFiles, overrides: Partial<RecipeContext['config']> =
       django: { collectstatic: true, check_deploy: true, superuser: {} },
       migrate: { backup: true },
       database: { engine: 'postgresql', name: 'shop', user: 'shop', password: 'pw', host: 'localhost', port: 5432 },
+      node: { package_manager: 'auto', production: true },
+      build: { on: 'deployer' },
       ...overrides,
     },
   };

@@ -47,7 +47,7 @@ describe('process unit', () => {
   });
 
   it('puts a Python app\'s venv (through current, so a rollback switches it too) on the PATH', () => {
-    expect(renderProcessUnit(layout, 'web', { command: 'gunicorn app:app', port: 8000, roles: ['web'] }, 'shop', true)).toBe(
+    expect(renderProcessUnit(layout, 'web', { command: 'gunicorn app:app', port: 8000, roles: ['web'] }, 'shop', 'python')).toBe(
       unit('/bin/sh -c "exec gunicorn app:app"', 8000).replace(
         'Environment=PORT=8000\n',
         'Environment=PORT=8000\nEnvironment=PATH=/opt/shop/current/.venv/bin:/usr/local/bin:/usr/bin:/bin\nEnvironment=PROJECT_PYTHON_PATH=/opt/shop/current/.venv/bin/python\n',
@@ -88,8 +88,8 @@ describe('app target', () => {
 
   it('unitFiles: the target first, then one unit per process on the host, none without processes', () => {
     const config = testConfig({ processes: { web: { command: 'a', port: 8000, roles: ['web'] }, worker: { command: 'b', roles: ['worker'] } } });
-    expect(unitFiles('shop', config.processes, layout, ['web', 'worker'], false).map((u) => u.name)).toEqual(['shop.target', 'shop-web.service', 'shop-worker.service']);
-    expect(unitFiles('shop', config.processes, layout, ['worker'], false)[1]?.text).toContain('ExecStart=/bin/sh -c "exec b"');
-    expect(unitFiles('shop', config.processes, layout, [], false)).toEqual([]);
+    expect(unitFiles('shop', config.processes, layout, ['web', 'worker'], undefined).map((u) => u.name)).toEqual(['shop.target', 'shop-web.service', 'shop-worker.service']);
+    expect(unitFiles('shop', config.processes, layout, ['worker'], undefined)[1]?.text).toContain('ExecStart=/bin/sh -c "exec b"');
+    expect(unitFiles('shop', config.processes, layout, [], undefined)).toEqual([]);
   });
 });
