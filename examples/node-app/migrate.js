@@ -1,5 +1,7 @@
 // Applies migrations/*.sql in name order, each once, each in a transaction of its own; the names applied are in
 // schema_migrations. deploy.yml's migrate command: it runs before the switch, and a failure fails the deploy.
+// `node migrate.js --check` (migrate.check) only exits 1 when a file is pending, so a deploy with nothing to
+// apply skips the pre-migration backup.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -7,7 +9,23 @@ const { HERE, db, closeDb, describe } = require('./store');
 
 const DIR = path.join(HERE, 'migrations');
 
+async function pendingOnly() {
+  try {
+    const { rows } = await db().query("SELECT name FROM schema_migrations").catch(() => ({ rows: [] }));
+    const applied = new Set(rows.map((row) => row.name));
+    const pending = fs.readdirSync(DIR).filter((name) => name.endsWith('.sql') && !applied.has(name)).sort();
+    console.log(pending.length === 0 ? 'no pending migrations' : `pending: ${pending.join(' ')}`);
+    return pending.length === 0;
+  } finally {
+    await closeDb();
+  }
+}
+
 async function main() {
+  if (process.argv.includes('--check')) {
+    if (!(await pendingOnly())) process.exit(1);
+    return;
+  }
   const client = await db().connect();
   let current;
   try {

@@ -1,6 +1,6 @@
 // The queue worker: `node worker.js`. Pops note ids from the Redis list notes:queue and marks the notes processed.
 //
-// On SIGTERM (systemctl stop) it finishes the note in hand and exits within BRPOP's 5-second timeout.
+// On SIGTERM (systemctl stop) it finishes the note in hand and exits; an idle wait is cut short at once.
 'use strict';
 const { ClientOfflineError } = require('redis');
 const { QUEUE, query, closeDb, connectRedis, closeRedis, describe } = require('./store');
@@ -12,12 +12,16 @@ const queue = connectRedis('worker');
 const log = (line) => console.log(`worker: ${line}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let stopping = false;
+let waiting = false;
 
-// Only a flag: the loop checks it between notes, so a note popped from the queue is never dropped halfway.
+// A flag the loop checks between notes, so a note popped from the queue is never dropped halfway. A worker
+// idle in BRPOP has nothing in hand: its connection is closed, which ends the wait now rather than after the
+// timeout (a deploy restarts the worker and waits for it to stop).
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     stopping = true;
     log(`${signal} received: stopping after the current note`);
+    if (waiting) queue.disconnect().catch(() => {});
   });
 }
 
@@ -26,12 +30,17 @@ async function main() {
   while (!stopping) {
     let popped;
     try {
+      waiting = true;
       popped = await queue.brPop(QUEUE, POP_TIMEOUT);
     } catch (error) {
+      if (stopping) break;
       // Offline: store.js has said so once already (and says when it is back), no need for a line a second.
       if (!(error instanceof ClientOfflineError)) log(`redis: ${describe(error)}; retrying in 1 s`);
       await sleep(1000);
       continue;
+    }
+    finally {
+      waiting = false;
     }
     if (popped === null) continue; // the timeout: a chance to see `stopping`
     const id = Number(popped.element);

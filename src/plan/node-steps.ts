@@ -55,7 +55,8 @@ export function nodeSteps(deploy: NodeDeploy, host: NodeHost): NodeRelease {
   const base = { packageManager: profile.packageManager, yarnBerry: profile.yarnBerry };
   // A build on the server needs its devDependencies in the node_modules the release runs with.
   const production: InstallSettings = { ...base, production: deploy.production && !(profile.build && deploy.buildOn === 'server') };
-  const forBuild: InstallSettings = { ...base, production: false };
+  // Without devDependencies the build runs with the very node_modules the release gets.
+  const forBuild: InstallSettings = profile.devDependencies ? { ...base, production: false } : production;
   const key = (settings: InstallSettings) => nodeDepsKey({ node: profile, files: deploy.files, settings, major });
   const depsKey = key(production);
   const installFiles = [...profile.installFiles, profile.lockfile];
@@ -81,8 +82,8 @@ export function nodeSteps(deploy: NodeDeploy, host: NodeHost): NodeRelease {
   } else {
     steps.push({ id: 'node-modules', title: `Install dependencies: ${describe(production)} (node_modules ${depsKey})`, commands: [...installOnHost(layout, depsKey, dir, installFiles, production, deploy.env), ...link] });
   }
-  if (deploy.buildOn === 'deployer' && majorOf(deploy.deployer.version) !== major) {
-    warnings.push(`node_modules is installed with this machine's Node ${deploy.deployer.version} for Node ${runtime.version} on the server: a package with a native addon needs the same major (run slipway with Node ${major}, or set build.on: server)`);
+  if (deploy.buildOn === 'deployer' && profile.nativeAddons && majorOf(deploy.deployer.version) !== major) {
+    warnings.push(`${profile.lockfile} has packages that build at install (native addons), installed with this machine's Node ${deploy.deployer.version} for Node ${runtime.version} on the server: they need the same major (run slipway with Node ${major}, or set build.on: server)`);
   }
 
   if (profile.build) {

@@ -8,7 +8,9 @@ import type { NodeProfile, PackageManager, Recipe, RecipeContext, RepoFiles } fr
 export interface PackageJson {
   main?: string;
   scripts: Record<string, string>;
+  /** dependencies and devDependencies together (for telling frameworks apart). */
   dependencies: Record<string, string>;
+  devDependencies: boolean;
 }
 
 /** package.json as far as the recipe reads it; undefined when missing, an error when it does not parse. */
@@ -28,6 +30,7 @@ export function readPackageJson(files: RepoFiles): PackageJson | undefined {
     ...(typeof json.main === 'string' ? { main: json.main } : {}),
     scripts: record(json.scripts),
     dependencies: { ...record(json.devDependencies), ...record(json.dependencies) },
+    devDependencies: Object.keys(record(json.devDependencies)).length > 0,
   };
 }
 
@@ -49,9 +52,14 @@ function nodePackaging(ctx: RecipeContext): NodeProfile {
     throw new UserError(`package.json: no lockfile in the repository (${which})`, 'commit the lockfile (npm install writes package-lock.json): node_modules is installed exactly as it says, once per lockfile');
   }
   const [lockfile, packageManager] = lock;
-  const scripts = readPackageJson(files)?.scripts ?? {};
+  const pkg = readPackageJson(files);
+  const scripts = pkg?.scripts ?? {};
   const build = config.build.command ?? (scripts.build !== undefined ? runScript(packageManager, 'build') : undefined);
+  // npm's lockfile marks a package with install scripts, pnpm's one that must be built; yarn's says neither.
+  const lockText = files.read(lockfile) ?? '';
   return {
+    devDependencies: pkg?.devDependencies ?? false,
+    nativeAddons: /"hasInstallScript":\s*true|requiresBuild:\s*true/.test(lockText),
     packageManager,
     lockfile,
     yarnBerry: files.paths.includes('.yarnrc.yml'),

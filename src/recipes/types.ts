@@ -26,6 +26,10 @@ export interface NodeProfile {
   installFiles: string[];
   /** The build command (package.json's `build` script, or build.command), when the app has one. */
   build?: string;
+  /** package.json lists devDependencies: without any, a production install and a full one are the same. */
+  devDependencies: boolean;
+  /** The lockfile marks a package that builds at install (a native addon, bound to one Node major). */
+  nativeAddons: boolean;
 }
 
 /** What runs an app's commands: its venv, its Node and node_modules, or nothing but the system's PATH. */
@@ -89,7 +93,7 @@ export function requirementsIn(files: RepoFiles): string[] {
 export const runtimeOf = (profile: Pick<AppProfile, 'python' | 'node'>): Runtime => (profile.python ? 'python' : profile.node ? 'node' : undefined);
 
 /** Files the recipes read besides requirements files (the rest of the repo is only listed). */
-export const RECIPE_FILES = ['manage.py', 'main.py', 'app.py', 'app/main.py', 'src/main.py', 'api/main.py', 'package.json'] as const;
+export const RECIPE_FILES = ['manage.py', 'main.py', 'app.py', 'app/main.py', 'src/main.py', 'api/main.py', 'package.json', 'package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml'] as const;
 
 /** Files the recipes read: requirements, manage.py, ASGI candidates, package.json. */
 export function isRecipeFile(path: string, requirementsFiles: readonly string[] = []): boolean {
