@@ -17,7 +17,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'slipway.js');
 export const FIXTURES = join(ROOT, 'test', 'e2e', 'fixtures');
 
-export type Example = 'django-app' | 'fastapi-app';
+export type Example = 'django-app' | 'fastapi-app' | 'node-app';
 
 
 /**
@@ -29,6 +29,8 @@ const secret = (name: string) => `e2e-${name}-${randomBytes(16).toString('hex')}
 export class AppRepo extends ExampleRepo {
   /** The values of the ${NAME} placeholders, kept in the untracked .slipway/secrets-sandbox.env. */
   readonly secrets: Record<string, string>;
+  /** Set for every CLI run besides this process's environment (the deployer's cache directory...). */
+  readonly env: Record<string, string> = {};
 
   private constructor(dir: string) {
     super(dir);
@@ -72,7 +74,7 @@ export class AppRepo extends ExampleRepo {
 
   /** `slipway ...args`, run in the repository as a user would (secrets from the file, not the environment). */
   cli(...args: string[]): Promise<CliResult> {
-    const env = { ...process.env };
+    const env = { ...process.env, ...this.env };
     for (const name of Object.keys(this.secrets)) delete env[name];
     return run(process.execPath, [CLI, ...args], { cwd: this.dir, env });
   }
