@@ -41,9 +41,9 @@ sandbox-deps:
 sandbox-image: sandbox-deps build
 	scripts/build-sandbox-image.sh
 
-# Deploy the example app to a local sandbox server and show it answering.
+# Deploy the example app to a local sandbox server and show it answering (APP=node: the Node example).
 demo: deps sandbox-image
-	scripts/demo.sh
+	APP=$(APP) scripts/demo.sh
 
 # Figures, not pass/fail: CLI overhead, sandbox boot, deploy/redeploy/rollback times, failed requests under load,
 # redeploy time on 1, 2, 4 and 8 servers.

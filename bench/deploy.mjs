@@ -3,17 +3,21 @@
 //   server's address; rollback, from the command's start to the previous code answering; and the floor: one
 //   new ssh connection that runs `true`. Three scenarios in the same run: `blue-green` (through nginx on port 80,
 //   the default once http is on) and `restart` (the app's own port, restarted in place) with the hello app, and
-//   `django-blue-green` (examples/django-app behind nginx, its PostgreSQL on the same server). The Django scenario
-//   also times, after its redeploy/rollback loop: a deploy with one more requirement (a new venv), and, for
-//   reference, a bare restart script on the same server (one ssh, no checks), with slipway's redeploy against it.
+//   `django-blue-green` (examples/django-app behind nginx, its PostgreSQL on the same server), and
+//   `node-blue-green` (examples/node-app: built on this machine, node_modules uploaded once and reused, its
+//   PostgreSQL and Redis on the server). The Django scenario also times, after its redeploy/rollback loop: a
+//   deploy with one more requirement (a new venv), and, for reference, a bare restart script on the same server
+//   (one ssh, no checks), with slipway's redeploy against it. The Node one: a deploy with one more dependency
+//   (npm ci here and a new node_modules uploaded; needs the npm registry).
 //   Then the CLI's own cost: `slipway --version`, and `slipway plan` against the floor's server.
-//   sudo node bench/deploy.mjs [--runs 5] [--only NAME]   (--only: one scenario, without the floor and CLI figures)
+//   sudo node bench/deploy.mjs [--runs 5] [--only NAME[,NAME]]   (--only: those scenarios, without the floor and CLI figures)
 // Prints figures only. Needs `npm run build` and the sandbox image (`make sandbox-image`).
 import { appendFile, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ROOT, cli, commit, exec, median, must, mustPipe, option, prepareDjangoExample, sandboxSsh, stats, writeDjangoSandboxConfig } from './lib.mjs';
+import { ROOT, cli, commit, exec, median, must, mustPipe, option, prepareDjangoExample, prepareNodeExample, sandboxSsh, stats, writeDjangoSandboxConfig } from './lib.mjs';
 
 /** The blue/green scenarios' http.drain_seconds: short, so that each redeploy finds the idle slot stopped. */
 const DRAIN_SECONDS = 2;
@@ -40,10 +44,23 @@ const SCENARIOS = [
     url: (address) => `http://${address}/version/`,
     after: django,
   },
+  {
+    name: 'node-blue-green',
+    drains: true,
+    server: 'bench-deploy-node',
+    prepare: (repo, server) => prepareNodeExample(repo, server, [`drain_seconds: ${DRAIN_SECONDS}`]),
+    url: (address) => `http://${address}/version`,
+    after: nodeDependencyChange,
+  },
 ];
 
+// The Node scenario's node_modules and builds start from an empty cache: its cold deploy really installs.
+const cacheDir = await mkdtemp(join(tmpdir(), 'slipway-bench-cache-'));
+process.env.XDG_CACHE_HOME = cacheDir;
+process.on('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
+
 const runs = Number(option('--runs', '5')) || 5;
-const only = option('--only', undefined);
+const only = option('--only', undefined)?.split(',');
 
 const slipway = cli({ HELLO_SECRET: 'bench-secret-value' });
 
@@ -53,7 +70,7 @@ async function versionAt(url) {
     const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
     const text = await response.text();
     if (!response.ok) return undefined;
-    return /<p>version ([^<]*)<\/p>/.exec(text)?.[1] ?? (url.endsWith('/version/') ? text.trim() : undefined);
+    return /<p>version ([^<]*)<\/p>/.exec(text)?.[1] ?? (/\/version\/?$/.test(url) ? text.trim() : undefined);
   } catch {
     return undefined;
   }
@@ -127,6 +144,14 @@ function bareRestart(address, repo, sha, n) {
   return mustPipe(['git', ['-C', repo, 'archive', '--format=tar', sha]], ['ssh', [...sandboxSsh(address, true), script]]);
 }
 
+/** One more dependency (resolved from the npm registry, as a developer's `npm install ms`): a new node_modules. */
+async function nodeDependencyChange({ name, repo, url, next }) {
+  await must('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund', 'ms@2.1.3'], { cwd: repo });
+  await commit(repo, `v${next}`);
+  const changed = await timeUntilServed(url, `v${next}`, ['-c', repo, 'deploy', 'sandbox']);
+  console.log(`${name} one_dependency_changed_deploy_s ${changed.commandS.toFixed(2)} (new code answering at ${changed.servedS.toFixed(2)})`);
+}
+
 async function sshTrue(address) {
   const started = performance.now();
   await must('ssh', [...sandboxSsh(address, true), 'true']);
@@ -181,7 +206,7 @@ async function scenario({ name, server, config, prepare, url: urlFor, after, dra
   }
 }
 
-for (const s of SCENARIOS.filter((s) => !only || s.name === only)) await scenario(s);
+for (const s of SCENARIOS.filter((s) => !only || only.includes(s.name))) await scenario(s);
 if (only) process.exit(0);
 
 // The floor, on a server of its own: one new ssh connection running `true`.

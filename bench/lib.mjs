@@ -118,6 +118,18 @@ export async function prepareDjangoExample(repo) {
 }
 
 /**
+ * The Node example in `repo`, deploying to the sandbox server `server`: the site on for any host name, with
+ * further `http:` settings as `key: value` lines.
+ */
+export async function prepareNodeExample(repo, server, httpSettings = []) {
+  await cp(join(ROOT, 'examples', 'node-app'), repo, { recursive: true });
+  await mkdir(join(repo, '.slipway'), { recursive: true });
+  const secret = () => Math.random().toString(36).slice(2).padEnd(12, 'x');
+  await writeFile(join(repo, '.slipway', 'secrets-sandbox.env'), `DB_PASSWORD=${secret()}${secret()}\n`, { mode: 0o600 });
+  await writeFile(join(repo, 'deploy-sandbox.yml'), ['servers:', `  - sandbox: ${server}`, 'http:', ...['default_server: true', ...httpSettings].map((l) => `  ${l}`), ''].join('\n'));
+}
+
+/**
  * deploy-sandbox.yml for the Django example on `servers` (a sandbox server's name, or a list of
  * `{ sandbox, roles }`): four gunicorn workers behind nginx (static files by nginx, not the app), the site on
  * for any host name (`enabled`, `default_server`), with further `http:` settings given as `key: value` lines

@@ -135,21 +135,34 @@ app.use((error, req, res, _next) => {
   res.status(500).json({ error: 'internal error' });
 });
 
-const servers = [app.listen(PORT, '127.0.0.1')];
-if (SOCKET) {
-  fs.rmSync(SOCKET, { force: true }); // a socket left by a process that was killed: listen() would fail on it
-  // nginx connects as its own user: the socket must be writable by others (the run/ directory limits who).
-  servers.push(app.listen({ path: SOCKET, readableAll: true, writableAll: true }));
-}
-for (const server of servers) {
-  server.on('error', (error) => {
-    console.error(`cannot listen: ${describe(error)}`);
-    process.exit(1);
-  });
-}
-Promise.all(servers.map((server) => new Promise((resolve) => server.once('listening', resolve)))).then(() => {
+const servers = [];
+
+/**
+ * Listen once Redis is connected and one PostgreSQL connection is open (each given at most 5 s): the first
+ * health check then finds both ready instead of a 503 that would make the deploy wait for its next attempt,
+ * and the first requests skip the connection set-up. A backing service that stays down still lets the app
+ * listen, and /health says why.
+ */
+async function listen() {
+  const ready = new Promise((resolve) => (queue.isReady ? resolve() : queue.once('ready', resolve)));
+  const within = (promise) => Promise.race([promise, new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS).unref())]);
+  await Promise.all([within(ready), within(query('SELECT 1').catch(() => undefined))]);
+  servers.push(app.listen(PORT, '127.0.0.1'));
+  if (SOCKET) {
+    fs.rmSync(SOCKET, { force: true }); // a socket left by a process that was killed: listen() would fail on it
+    // nginx connects as its own user: the socket must be writable by others (the run/ directory limits who).
+    servers.push(app.listen({ path: SOCKET, readableAll: true, writableAll: true }));
+  }
+  for (const server of servers) {
+    server.on('error', (error) => {
+      console.error(`cannot listen: ${describe(error)}`);
+      process.exit(1);
+    });
+  }
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.once('listening', resolve))));
   console.log(`notes ${VERSION} (release ${RELEASE ?? 'none'}) listening on 127.0.0.1:${PORT}${SOCKET ? ` and ${SOCKET}` : ''}`);
-});
+}
+listen();
 
 // Graceful stop (systemd's SIGTERM, a drained blue/green slot): accept no new connections, let the requests in
 // flight finish, then close the connections to PostgreSQL and Redis. systemd's SIGKILL comes after 35 s.

@@ -54,7 +54,7 @@ function nodePackaging(ctx: RecipeContext): NodeProfile {
   const [lockfile, packageManager] = lock;
   const pkg = readPackageJson(files);
   const scripts = pkg?.scripts ?? {};
-  const build = config.build.command ?? (scripts.build !== undefined ? runScript(packageManager, 'build') : undefined);
+  const build = config.build.command ?? buildScript(scripts);
   // npm's lockfile marks a package with install scripts, pnpm's one that must be built; yarn's says neither.
   const lockText = files.read(lockfile) ?? '';
   return {
@@ -68,9 +68,14 @@ function nodePackaging(ctx: RecipeContext): NodeProfile {
   };
 }
 
-/** `npm run build`; pnpm and yarn through corepack, which Node ships with (no global install needed). */
-export function runScript(pm: PackageManager, script: string): string {
-  return pm === 'npm' ? `npm run ${script}` : `corepack ${pm} run ${script}`;
+/**
+ * package.json's build script (with its prebuild and postbuild) as the package manager would run it: in the
+ * tree, node_modules/.bin first on PATH. Run as written, without the package manager's own start-up (0.3 s
+ * for npm) and whichever manager the lockfile names.
+ */
+function buildScript(scripts: Record<string, string>): string | undefined {
+  if (scripts.build === undefined) return undefined;
+  return [scripts.prebuild, scripts.build, scripts.postbuild].filter((s): s is string => s !== undefined && s.trim() !== '').map((s) => s.trim()).join(' && ');
 }
 
 /**

@@ -47,7 +47,7 @@ describe('the Node example, built on this machine, from a fresh server through a
     expect(deployed.code, deployed.stderr).toBe(0);
     expect(deployed.stderr).toMatch(/Install dependencies on this machine: npm ci --no-audit --no-fund --omit=dev \(node_modules [0-9a-f]{12}\)/);
     expect(deployed.stderr).toMatch(/Upload node_modules [0-9a-f]{12} to \/opt\/notes\/node-deps\//);
-    expect(deployed.stderr).toMatch(/Build on this machine: npm run build/);
+    expect(deployed.stderr).toMatch(/Build on this machine: node scripts\/build\.js \(build [0-9a-f]{12}\)/);
 
     const page = await http(server(), `${SITE}/`);
     expect(page.status, page.body).toBe(200);

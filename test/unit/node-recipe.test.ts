@@ -50,7 +50,7 @@ describe('the node recipe', () => {
     const profile = profileOf({ 'package.json': pkg({ scripts: { start: 'node server.js', build: 'node build.js' } }), 'package-lock.json': LOCK });
     expect(profile.processes).toEqual({ web: { command: 'node server.js', port: 3000, roles: ['web'] } });
     expect(profile).toMatchObject({ recipe: 'node', python: false, healthPath: '/health', smoke: 'node --check server.js' });
-    expect(profile.node).toEqual({ packageManager: 'npm', lockfile: 'package-lock.json', yarnBerry: false, installFiles: ['package.json'], build: 'npm run build', devDependencies: false, nativeAddons: false });
+    expect(profile.node).toEqual({ packageManager: 'npm', lockfile: 'package-lock.json', yarnBerry: false, installFiles: ['package.json'], build: 'node build.js', devDependencies: false, nativeAddons: false });
   });
 
   it('falls back to `main`; NestJS runs start:prod; Next.js is bound to 127.0.0.1', () => {
@@ -67,7 +67,7 @@ describe('the node recipe', () => {
   });
 
   it('picks the package manager by lockfile, and refuses an app without one', () => {
-    expect(profileOf({ 'package.json': pkg({ scripts: { start: 'node s.js', build: 'vite build' } }), 'pnpm-lock.yaml': 'lockfileVersion: 9\n  requiresBuild: true\n' }).node).toMatchObject({ packageManager: 'pnpm', build: 'corepack pnpm run build', nativeAddons: true });
+    expect(profileOf({ 'package.json': pkg({ scripts: { start: 'node s.js', prebuild: 'rm -rf dist', build: 'vite build' } }), 'pnpm-lock.yaml': 'lockfileVersion: 9\n  requiresBuild: true\n' }).node).toMatchObject({ packageManager: 'pnpm', build: 'rm -rf dist && vite build', nativeAddons: true });
     expect(profileOf({ 'package.json': pkg({ main: 's.js' }), 'yarn.lock': '', '.yarnrc.yml': '', '.npmrc': '' }).node).toMatchObject({ packageManager: 'yarn', yarnBerry: true, installFiles: ['package.json', '.npmrc'] });
     expect(() => profileOf({ 'package.json': pkg({ main: 's.js' }) })).toThrow(/package\.json: no lockfile in the repository \(package-lock\.json, pnpm-lock\.yaml or yarn\.lock\)/);
     expect(() => profileOf({ 'package.json': pkg({ main: 's.js' }), 'package-lock.json': LOCK }, { node: { package_manager: 'pnpm', production: true } })).toThrow(/no lockfile in the repository \(pnpm-lock\.yaml\)/);
