@@ -126,6 +126,11 @@ export async function prepareNodeExample(repo, server, httpSettings = []) {
   await mkdir(join(repo, '.slipway'), { recursive: true });
   const secret = () => Math.random().toString(36).slice(2).padEnd(12, 'x');
   await writeFile(join(repo, '.slipway', 'secrets-sandbox.env'), `DB_PASSWORD=${secret()}${secret()}\n`, { mode: 0o600 });
+  await writeNodeSandboxConfig(repo, server, httpSettings);
+}
+
+/** deploy-sandbox.yml for the Node example on the sandbox server `server`, with further `http:` settings. */
+export async function writeNodeSandboxConfig(repo, server, httpSettings = []) {
   await writeFile(join(repo, 'deploy-sandbox.yml'), ['servers:', `  - sandbox: ${server}`, 'http:', ...['default_server: true', ...httpSettings].map((l) => `  ${l}`), ''].join('\n'));
 }
 

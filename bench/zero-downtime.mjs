@@ -3,12 +3,15 @@
 //   single  examples/django-app (gunicorn, 4 workers, behind nginx) on a sandbox server, 5 deploys and 2 rollbacks
 //           with `http.strategy: blue-green` (through the socket link), the same with `http.switch: port` (nginx
 //           reloaded at each switch), then with `strategy: restart`;
+//   node    examples/node-app (Express behind nginx, through the socket link; its worker, PostgreSQL and Redis
+//           on the server) on the sandbox server bench-zd-node: the same 5 deploys and 2 rollbacks, blue-green,
+//           GET /version (Express reading the release's VERSION at start);
 //   lb      the same app on two web servers behind a load balancer (role lb), the load sent to the load balancer,
 //           the same 5 deploys and 2 rollbacks with blue-green, then with restart (deploy.batch_size 1: the load
 //           balancer takes each web server out of rotation while it restarts). The public site: shop.test over
 //           HTTPS with a self-signed certificate, as docs/scaling.md rehearses it (`--lb-site http`: any host name
 //           on port 80 with `default_server`, as the single case; see lbSiteOf).
-//   sudo node bench/zero-downtime.mjs [--only single|lb] [--lb-site https|http] [--server NAME] [--concurrency 8]
+//   sudo node bench/zero-downtime.mjs [--only single|node|lb] [--lb-site https|http] [--server NAME] [--concurrency 8]
 //                                     [--path /version/] [--logs DIR]
 // The load (bench/load.mjs): `concurrency` keep-alive HTTP/1.1 clients, each sending GET `path` to nginx (the
 // server's address, port 80; the load balancer's) as soon as its previous answer arrived, from just before the
@@ -31,7 +34,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CLI, cli, prepareDjangoExample, serverAddress, writeDjangoSandboxConfig, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
+import { CLI, cli, prepareDjangoExample, prepareNodeExample, serverAddress, writeDjangoSandboxConfig, writeNodeSandboxConfig, commit, exec, must, option, sandboxSsh, stats } from './lib.mjs';
 import { get, startLoad } from './load.mjs';
 
 const MAX_LOAD_MS = 10 * 60_000;
@@ -40,12 +43,12 @@ const MAX_LB_CASE_MS = 10 * 60_000;
 const givenServer = option('--server', undefined);
 const SERVER = givenServer ?? 'bench-zd';
 const concurrency = Number(option('--concurrency', '8'));
-const path = option('--path', '/version/');
+const defaultPath = option('--path', '/version/');
 const only = option('--only', undefined);
 const lbSite = option('--lb-site', 'https');
 const logsDir = option('--logs', undefined);
-if ((only !== undefined && only !== 'single' && only !== 'lb') || (lbSite !== 'https' && lbSite !== 'http')) {
-  console.error('bench: --only takes single or lb, --lb-site https or http');
+if ((only !== undefined && !['single', 'node', 'lb'].includes(only)) || (lbSite !== 'https' && lbSite !== 'http')) {
+  console.error('bench: --only takes single, node or lb, --lb-site https or http');
   process.exit(2);
 }
 
@@ -64,10 +67,11 @@ async function timed(argv) {
 
 /**
  * 5 deploys and 2 rollbacks under load: deploy, deploy, rollback, deploy, deploy, rollback, deploy. `servers`
- * and `http` (settings): the environment (writeDjangoSandboxConfig); `label` prefixes the printed lines.
+ * and `http` (settings): the environment (writeDjangoSandboxConfig, or `configure` for another app); `label`
+ * prefixes the printed lines; `path`: what the load asks for.
  */
-async function round({ repo, target, servers, http = [], label, strategy, versions }) {
-  await writeDjangoSandboxConfig(repo, servers, [...http, `strategy: ${strategy}`]);
+async function round({ repo, target, servers, http = [], label, strategy, versions, configure = writeDjangoSandboxConfig, path = defaultPath }) {
+  await configure(repo, servers, [...http, `strategy: ${strategy}`]);
   const first = `${strategy}-${versions.next()}`;
   await commit(repo, first);
   await timed([repo, 'deploy', 'sandbox']); // the strategy's first deploy is not measured
@@ -112,7 +116,29 @@ async function exampleRepo(repo) {
 }
 
 const loadLine = (target, through) =>
-  `load: ${concurrency} keep-alive clients, GET ${target.tls ? 'https' : 'http'}://${target.host}${path} through ${through} at ${target.address}:${target.port}; app: Django, gunicorn --workers 4 --preload; machine load average ${loadavg()[0].toFixed(2)}`;
+  `load: ${concurrency} keep-alive clients, GET ${target.tls ? 'https' : 'http'}://${target.host}${defaultPath} through ${through} at ${target.address}:${target.port}; app: Django, gunicorn --workers 4 --preload; machine load average ${loadavg()[0].toFixed(2)}`;
+
+const NODE_SERVER = 'bench-zd-node';
+
+/** The Node example on a server of its own, blue/green through the socket link. */
+async function nodeCase() {
+  const server = NODE_SERVER;
+  const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-node-'));
+  try {
+    await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
+    await slipway('sandbox', 'up', server);
+    const address = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout).find((s) => s.name === server).address;
+    const target = { address, port: 80, host: address, tls: false };
+    await prepareNodeExample(repo, server);
+    await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
+    let n = 0;
+    console.log(`load: ${concurrency} keep-alive clients, GET http://${address}/version through nginx; app: examples/node-app (Express on Node, its worker beside it); machine load average ${loadavg()[0].toFixed(2)}`);
+    await round({ repo, target, servers: server, label: 'node blue-green', strategy: 'blue-green', versions: { next: () => `v${++n}` }, configure: writeNodeSandboxConfig, path: '/version' });
+  } finally {
+    await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
+    await rm(repo, { recursive: true, force: true });
+  }
+}
 
 async function singleServerCase() {
   const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-'));
@@ -191,11 +217,12 @@ async function balancerCase() {
 /** Ctrl-C, a kill, or the lb case's time limit: the servers this run booted down, then exit 1. */
 async function stop(why) {
   console.error(`bench: ${why}: taking the servers down`);
-  await Promise.all([lbCleanUp?.(), givenServer ? undefined : exec(process.execPath, [CLI, 'sandbox', 'down', SERVER])]);
+  await Promise.all([lbCleanUp?.(), givenServer ? undefined : exec(process.execPath, [CLI, 'sandbox', 'down', SERVER]), exec(process.execPath, [CLI, 'sandbox', 'down', NODE_SERVER])]);
   process.exit(1);
 }
 process.on('SIGINT', () => stop('interrupted'));
 process.on('SIGTERM', () => stop('terminated'));
 
-if (only !== 'lb') await singleServerCase();
-if (only !== 'single') await balancerCase();
+if (only === undefined || only === 'single') await singleServerCase();
+if (only === undefined || only === 'node') await nodeCase();
+if (only === undefined || only === 'lb') await balancerCase();

@@ -1,5 +1,6 @@
-// Environment variables a Python code base reads, found by pattern (pure): os.environ[...], os.environ.get(...),
-// os.getenv(...), `"X" in os.environ`, and django-environ/environs style env("X") / env.bool("X").
+// Environment variables a code base reads, found by pattern (pure). Python: os.environ[...], os.environ.get(...),
+// os.getenv(...), `"X" in os.environ`, and django-environ/environs style env("X") / env.bool("X"). JavaScript and
+// TypeScript: process.env.X and process.env["X"], required unless a default follows (`|| 'x'`, `?? 'x'`).
 
 export interface EnvRead {
   name: string;
@@ -25,19 +26,27 @@ const PATTERNS: Pattern[] = [
   { re: new RegExp(String.raw`${Q}${NAME}\1\s+(?:not\s+)?in\s+(?:os\.)?environ\b`, 'g'), required: () => false },
   // env("X"), env.str("X", default=...): required unless a default is given in the call.
   { re: new RegExp(String.raw`\benv(?:\.[a-z_]+)?\(\s*${Q}([A-Z][A-Z0-9_]*)\1`, 'g'), required: (_m, rest) => !/^[^)]*\bdefault\s*=/.test(rest) },
+  // The empty group stands for the quote the other patterns have: the name is the second group in each.
+  { re: new RegExp(String.raw`\bprocess\.env\.()${NAME}\b`, 'g'), required: (_m, rest) => !JS_DEFAULT.test(rest) },
+  { re: new RegExp(String.raw`\bprocess\.env\[\s*${Q}${NAME}\1\s*\]`, 'g'), required: (_m, rest) => !JS_DEFAULT.test(rest) },
 ];
+
+/** What follows a JavaScript read that gives it a default, or only tests it. */
+const JS_DEFAULT = /^\s*(?:\|\||\?\?|\?|===?|!==?|&&)/;
+/** Subscripts and properties assigned to are writes, not reads. */
+const ASSIGNED = /^\s*=(?!=)/;
 
 /** Names read by one file's text (or by some of its lines). */
 export function scanEnvReads(text: string): { name: string; required: boolean }[] {
   const found = new Map<string, boolean>();
   for (const line of text.split('\n')) {
-    const code = line.replace(/^\s*#.*$/, '');
+    const code = line.replace(/^\s*(?:#|\/\/).*$/, '');
     for (const { re, required } of PATTERNS) {
       re.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = re.exec(code)) !== null) {
         const rest = code.slice(m.index + m[0].length);
-        if (re === PATTERNS[0]!.re && /^\s*=(?!=)/.test(rest)) continue; // an assignment, not a read
+        if (ASSIGNED.test(rest)) continue; // an assignment, not a read
         const name = m[2]!;
         found.set(name, (found.get(name) ?? false) || required(m, rest));
       }

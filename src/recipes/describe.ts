@@ -7,6 +7,8 @@ import { PROJECT_NAME } from '../config/names.js';
 import { SECRET_KEY } from '../config/secrets.js';
 import { describeDjango } from './describe-django.js';
 import { describeFastapi } from './describe-fastapi.js';
+import { describeNode, nodeSources } from './describe-node.js';
+import { UserError } from '../errors.js';
 import { chooseRecipe } from './index.js';
 import type { Route } from './python-source.js';
 import { requirementsIn, type AppProfile, type RecipeContext, type RecipeName, type RepoFiles } from './types.js';
@@ -41,6 +43,10 @@ export interface AppDescription {
   detectedFrom: string;
   python: boolean;
   pythonVersion?: { version: string; from: string };
+  /** Node apps: the major the repository asks for. */
+  nodeVersion?: { version: string; from: string };
+  /** A migration command the recipe has no default for (Node: Prisma, Knex...). */
+  migrate?: { command: string; from: string };
   /** The branch checked out, when it is not the default `main`. */
   branch?: string;
   git: boolean;
@@ -71,7 +77,12 @@ export interface WorkingTree {
 
 /** The files whose text init reads; the rest of the tree is only listed. */
 export function wantsContent(path: string): boolean {
-  return path.endsWith('.py') || /^requirements[^/]*\.txt$|^requirements\/[^/]+\.txt$/.test(path) || ['alembic.ini', '.python-version', 'runtime.txt', '.tool-versions', 'pyproject.toml', 'Dockerfile'].includes(path);
+  return (
+    path.endsWith('.py') ||
+    /\.[cm]?[jt]s$|(^|\/)schema\.prisma$/.test(path) ||
+    /^requirements[^/]*\.txt$|^requirements\/[^/]+\.txt$/.test(path) ||
+    ['alembic.ini', '.python-version', 'runtime.txt', '.tool-versions', 'pyproject.toml', 'Dockerfile', 'package.json', 'package-lock.json', 'pnpm-lock.yaml', '.nvmrc', '.node-version'].includes(path)
+  );
 }
 
 /** The app's own Python modules, shallowest first: not tests, migrations or tooling. */
@@ -122,10 +133,26 @@ function recipeContext(files: RepoFiles, name: string): RecipeContext {
   };
 }
 
+/**
+ * The recipe's defaults for init; a Node app's package.json may lack what the recipe needs (a lockfile, a
+ * start script): then that is a finding with its key, and init writes the rest.
+ */
+function recipeDefaults(recipe: ReturnType<typeof chooseRecipe>, files: RepoFiles, project: string, missing: Finding[]): Omit<AppProfile, 'recipe'> {
+  try {
+    return recipe.defaults(recipeContext(files, project));
+  } catch (error) {
+    if (!(error instanceof UserError) || recipe.name !== 'node') throw error;
+    const key = /lockfile/.test(error.message) ? 'package-lock.json' : /start/.test(error.message) ? 'processes.web.command' : 'package.json';
+    missing.push({ key, message: `${error.message}${error.hint ? `: ${error.hint}` : ''}` });
+    return { python: false, requirementsFiles: [], processes: {}, healthPath: '/health', systemPackages: [] };
+  }
+}
+
 function detectedFrom(framework: RecipeName, files: RepoFiles): string {
   if (framework === 'django') return files.paths.includes('manage.py') ? 'manage.py' : 'Django in the requirements';
   if (framework === 'fastapi') return `${requirementsIn(files).includes('fastapi') ? 'fastapi' : 'uvicorn'} in the requirements`;
   if (framework === 'python') return 'Python requirements, no Django or FastAPI';
+  if (framework === 'node') return 'package.json';
   return 'no manage.py and no Python requirements';
 }
 
@@ -133,10 +160,10 @@ export function describeApp(tree: WorkingTree): AppDescription {
   const { files } = tree;
   const project = projectNameFrom(tree.dirName);
   const recipe = chooseRecipe('auto', files);
-  const profile = recipe.defaults(recipeContext(files, project));
-  const sources = pythonSources(files.paths);
-  const reads = envReadsOf(new Map(sources.map((p) => [p, files.read(p) ?? ''])));
   const missing: Finding[] = [];
+  const profile = recipeDefaults(recipe, files, project, missing);
+  const sources = recipe.name === 'node' ? nodeSources(files.paths) : pythonSources(files.paths);
+  const reads = envReadsOf(new Map(sources.map((p) => [p, files.read(p) ?? ''])));
   const found: string[] = [];
   const description: AppDescription = { project, dirName: tree.dirName, framework: recipe.name, detectedFrom: detectedFrom(recipe.name, files), python: profile.python, git: tree.git, env: [], found, missing };
   if (tree.branch && tree.branch !== 'main') description.branch = tree.branch;
@@ -191,6 +218,15 @@ export function describeApp(tree: WorkingTree): AppDescription {
     }
     health = fastapi.health;
     postgres = fastapi.postgres;
+  } else if (recipe.name === 'node') {
+    const node = describeNode(files, sources);
+    found.push(...node.found);
+    missing.push(...node.findings);
+    if (node.nodeVersion) description.nodeVersion = node.nodeVersion;
+    if (node.migrate) description.migrate = node.migrate;
+    health = node.health;
+    postgres = node.postgres;
+    databaseFrom = 'a PostgreSQL client in package.json';
   } else {
     missing.push({
       key: 'processes.web',
@@ -228,7 +264,7 @@ function requirements(files: RepoFiles, profile: Omit<AppProfile, 'recipe'>, des
 }
 
 /** Provided by slipway or the system, never the config's business. */
-const PROVIDED = new Set(['PORT', 'SLIPWAY_SOCKET', 'HOME', 'PATH', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'TMPDIR', 'HOSTNAME', 'PYTHONPATH', 'PYTHONUNBUFFERED', 'VIRTUAL_ENV', 'PROJECT_PYTHON_PATH', 'DJANGO_SETTINGS_MODULE', 'INVOCATION_ID', 'JOURNAL_STREAM', 'NOTIFY_SOCKET', 'CI']);
+const PROVIDED = new Set(['PORT', 'SLIPWAY_SOCKET', 'HOME', 'PATH', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'TMPDIR', 'HOSTNAME', 'PYTHONPATH', 'PYTHONUNBUFFERED', 'VIRTUAL_ENV', 'PROJECT_PYTHON_PATH', 'DJANGO_SETTINGS_MODULE', 'NODE_ENV', 'SLIPWAY_RELEASE', 'SLIPWAY_SHA', 'SLIPWAY_REF', 'INVOCATION_ID', 'JOURNAL_STREAM', 'NOTIFY_SOCKET', 'CI']);
 const DB_VAR = /^(?:DB|DATABASE|POSTGRES(?:QL)?|PG)_?(NAME|DB|DATABASE|USER|USERNAME|PASS|PASSWORD|HOST|PORT)$/;
 /** Keys an app signs with itself: a random value is exactly what they need. */
 const OWN_KEYS = /^(?:(?:DJANGO|APP|FLASK|SESSION|JWT)_)?SECRET(?:_KEY)?$|^JWT_SECRET_KEY$/;

@@ -29,6 +29,8 @@ function projectSection(d: AppDescription): string[] {
   lines.push(line(2, `framework: ${d.framework}`, d.framework === 'generic' ? 'no manage.py or Python requirements: runs what you configure' : `detected from ${d.detectedFrom}`));
   if (d.pythonVersion) lines.push(line(2, `python_version: ${scalar(d.pythonVersion.version)}`, `from ${d.pythonVersion.from} (quoted: YAML would read a number)`));
   else if (d.python) lines.push(line(2, '# python_version: "3.11"', "not detected: unset, the servers' python3 runs the app"));
+  if (d.nodeVersion) lines.push(line(2, `node_version: ${scalar(d.nodeVersion.version)}`, `from ${d.nodeVersion.from}: the server's Node if its major matches, else slipway gives the app this machine's`));
+  else if (d.framework === 'node') lines.push(line(2, '# node_version: "20"', "not detected: unset, the servers' own Node runs the app"));
   if (d.branch) lines.push(line(2, `branch: ${scalar(d.branch)}`, 'the branch checked out here: what `deploy` takes without --ref'));
   return lines;
 }
@@ -57,11 +59,26 @@ function processesSection(d: AppDescription): string[] {
     ...comment(0, 'No web framework detected, so nothing runs: name the command that serves HTTP on 127.0.0.1:$PORT, and its health path.'),
     '# processes:',
     '#   web:',
-    `#     command: ${d.python ? 'python -m gunicorn app:app --bind 127.0.0.1:$PORT' : './server --port $PORT'}`,
-    '#     port: 8000',
+    `#     command: ${d.python ? 'python -m gunicorn app:app --bind 127.0.0.1:$PORT' : d.framework === 'node' ? 'node server.js' : './server --port $PORT'}`,
+    `#     port: ${d.framework === 'node' ? 3000 : 8000}`,
     '# health:',
     '#   path: /health',
   ];
+}
+
+/** Node apps: where the install and the build run (the default, written out as a comment so it can be found). */
+function buildSection(d: AppDescription): string[] {
+  if (d.framework !== 'node') return [];
+  return [
+    ...comment(0, 'npm ci (and the build script, if any) run on this machine; node_modules and the build\'s output are uploaded, and node_modules is reused while the lockfile does not change. `on: server` runs them on each server instead (it needs npm and a registry).'),
+    '# build:',
+    '#   on: deployer',
+  ];
+}
+
+function migrateSection(d: AppDescription): string[] {
+  if (!d.migrate) return [];
+  return ['migrate:', line(2, `command: ${scalar(d.migrate.command)}`, `${d.migrate.from}: run before the switch, after a backup of the database`)];
 }
 
 function healthSection(d: AppDescription): string[] {
@@ -113,7 +130,9 @@ export function renderDeployYml(d: AppDescription): string {
     projectSection(d),
     djangoSection(d),
     d.requirementsFiles ? ['dependencies:', line(2, `requirements_files: [${d.requirementsFiles.files.map(scalar).join(', ')}]`, d.requirementsFiles.from)] : [],
+    buildSection(d),
     processesSection(d),
+    migrateSection(d),
     healthSection(d),
     staticSection(d),
     databaseSection(d),

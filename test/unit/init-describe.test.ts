@@ -171,6 +171,41 @@ describe('FastAPI and other trees', () => {
   });
 });
 
+describe('Node trees', () => {
+  it('the Node example: its Node from engines, the start and build scripts, the migrate script, PostgreSQL, the worker named as not run', async () => {
+    const d = await example('node-app');
+    expect(d).toMatchObject({ project: 'node-app', framework: 'node', detectedFrom: 'package.json', python: false, health: { path: '/health', from: 'server.js' } });
+    expect(d.nodeVersion).toEqual({ version: '18', from: 'engines.node ">=18" in package.json' });
+    expect(d.migrate).toEqual({ command: 'node migrate.js', from: 'the migrate script in package.json' });
+    expect(d.database).toEqual({ name: 'node_app', user: 'node_app', from: 'a PostgreSQL client in package.json' });
+    expect(d.env).toEqual([{ name: 'REDIS_URL', value: { kind: 'optional', sample: 'redis://127.0.0.1:6379/0' }, files: ['store.js'] }]);
+    expect(d.found).toContain('start script: node server.js');
+    expect(keys(d)).toEqual(['processes.worker']);
+  });
+
+  it('Prisma on PostgreSQL, .nvmrc, required variables from process.env; the Prisma CLI left out by a production install', () => {
+    const d = app({
+      'package.json': JSON.stringify({ scripts: { start: 'node dist/index.js', build: 'tsc' }, dependencies: { '@prisma/client': '^5', fastify: '^4' }, devDependencies: { prisma: '^5', typescript: '^5' } }),
+      'package-lock.json': '{}',
+      '.nvmrc': 'lts/iron\n',
+      'prisma/schema.prisma': 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n',
+      'src/index.ts': "app.get('/healthz', h);\nconst key = process.env.STRIPE_API_KEY;\nconst port = Number(process.env.PORT ?? 3000);\nconst name = process.env['SITE_NAME'] || 'x';\n// process.env.IN_A_COMMENT\n",
+      'src/index.test.ts': 'process.env.ONLY_IN_TESTS;\n',
+    });
+    expect(d).toMatchObject({ framework: 'node', nodeVersion: { version: '20', from: '.nvmrc' }, migrate: { command: 'npx prisma migrate deploy', from: 'prisma/schema.prisma' }, health: { path: '/healthz', from: 'src/index.ts' } });
+    expect(d.database?.from).toBe('a PostgreSQL client in package.json');
+    expect(Object.fromEntries(d.env.map((s) => [s.name, s.value.kind]))).toEqual({ SITE_NAME: 'optional', STRIPE_API_KEY: 'secret' });
+    expect(keys(d)).toEqual(['node.production']);
+  });
+
+  it('a package.json without a lockfile or a start script: what to set, and the rest still written', () => {
+    expect(app({ 'package.json': JSON.stringify({ main: 'index.js' }) }).missing.map((m) => m.key)).toEqual(['package-lock.json', 'project.node_version']);
+    const noStart = app({ 'package.json': JSON.stringify({ scripts: { build: 'tsc' } }), 'package-lock.json': '{}' });
+    expect(noStart.health).toBeUndefined();
+    expect(noStart.missing.map((m) => m.key)).toEqual(['processes.web.command', 'project.node_version']);
+  });
+});
+
 describe('pieces', () => {
   it('makes a project name of the directory name', () => {
     expect(projectNameFrom('My_Shop.v2')).toBe('my-shop-v2');

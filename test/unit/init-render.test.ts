@@ -7,6 +7,9 @@ import { renderConfigFiles } from '../../src/render/init-files.js';
 import { initReport } from '../../src/render/init-report.js';
 import { gitignoreAddition, renderSecretsFile, secretSpecs } from '../../src/render/init-secrets.js';
 import { comment, line, scalar } from '../../src/render/yaml-text.js';
+import { parseLocated } from '../../src/config/located.js';
+import { configSchema } from '../../src/config/schema.js';
+import { validateValue, type Diagnostic } from '../../src/config/validate.js';
 
 function describeTree(files: Record<string, string>, dirName = 'shop'): AppDescription {
   const tree: RepoFiles = { paths: Object.keys(files), read: (p) => files[p] };
@@ -139,6 +142,28 @@ smoke: python -c 'import service.api; service.api.api'   # the recipe's would im
     expect(parse(files['deploy.yml']!)).toEqual({ project: { name: 'site', framework: 'generic' } });
     expect(parse(files['deploy-sandbox.yml']!)).toEqual({ servers: [{ sandbox: 'shop1' }] });
     expect(parse(files['deploy-prod.yml']!)).toEqual({ servers: [{ host: 'your-server.example.com' }] });
+  });
+});
+
+describe('a Node app\'s files', () => {
+  it('name its Node, its migration and where it builds, and validate as written', () => {
+    const d = describeTree({
+      'package.json': JSON.stringify({ scripts: { start: 'node server.js', migrate: 'knex migrate:latest' }, dependencies: { pg: '^8', knex: '^3', express: '^4' }, engines: { node: '20.x' } }),
+      'package-lock.json': '{}',
+      'server.js': "app.get('/health', ok);\n",
+    }, 'notes');
+    const files = byPath(d);
+    const yml = parse(files['deploy.yml']!) as Record<string, Record<string, unknown>>;
+    expect(yml.project).toEqual({ name: 'notes', framework: 'node', node_version: '20' });
+    expect(yml.migrate).toEqual({ command: 'npx knex migrate:latest' });
+    expect(yml.health).toEqual({ path: '/health' });
+    expect(files['deploy.yml']).toContain('# build:\n#   on: deployer');
+    const config = { ...yml, ...(parse(files['deploy-sandbox.yml']!) as Record<string, unknown>) };
+    const out: Diagnostic[] = [];
+    const root = parseLocated(JSON.stringify(config).replaceAll('${DB_PASSWORD}', 'pw'), 'deploy.yml');
+    validateValue(configSchema, root, '', out, root.loc);
+    expect(out).toEqual([]);
+    expect(files['deploy-sandbox.yml']).not.toContain('system_site_packages');
   });
 });
 
