@@ -10,13 +10,16 @@ export function registerInspectCommands(program: Command, io: Io): void {
 
   program
     .command('validate')
-    .description('check the configuration (and that secrets resolve) without connecting to any server')
+    .description('check the configuration, that secrets resolve and (for a repository on this machine) that its recipe accepts it, without connecting to any server')
     .argument('<env>', 'environment')
     .action(async (env: string) => {
       const { resolveTargets } = await import('../execute/targets.js');
+      const { recipeCheck } = await import('../execute/recipe-check.js');
       const loaded = await load(io, env, globals());
       await resolveTargets(loaded.config);
-      io.out(`${loaded.files.join(' + ')}: ok (${loaded.config.servers.length} server(s), project ${loaded.config.project.name})`);
+      // The repository, where it is here: what the recipe refuses is an error now rather than at the deploy.
+      const recipe = await recipeCheck(loaded);
+      io.out(`${loaded.files.join(' + ')}: ok (${loaded.config.servers.length} server(s), project ${loaded.config.project.name}${recipe ? `, ${recipe}` : ''})`);
     });
 
   program

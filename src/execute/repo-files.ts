@@ -20,7 +20,8 @@ function addEntry(blobs: Map<string, string>, entry: string): void {
   if (tab >= 0) blobs.set(entry.slice(tab + 1), entry.slice(0, tab).split(' ')[2] ?? '');
 }
 
-async function fromLocal(gitDir: string, sha: string, requirementsFiles: readonly string[]): Promise<RepoFiles> {
+/** The commit's files from a repository on this machine (push). */
+export async function fromLocal(gitDir: string, sha: string, requirementsFiles: readonly string[]): Promise<RepoFiles> {
   const git = (...args: string[]) => runLocalChecked({ argv: ['git', `--git-dir=${gitDir}`, ...args] }, 'Read the repository');
   const blobs = new Map<string, string>();
   for (const entry of (await git('ls-tree', '-r', '-z', sha)).split('\0')) addEntry(blobs, entry);

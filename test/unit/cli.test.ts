@@ -73,6 +73,22 @@ describe('validate', () => {
     expect((await slipway(['-c', '.', 'validate', 'dev'], { cwd: dir })).out).toBe(`${join(dir, 'deploy-dev.yml')}: ok (1 server(s), project shop)`);
   });
 
+  it('reads the repository where it is here: the recipe it picks, or what the recipe refuses (exit 2, nothing reached)', async () => {
+    const dir = await configDir({ 'deploy-dev.yml': MINIMAL, 'package.json': JSON.stringify({ scripts: { build: 'tsc' } }), 'package-lock.json': '{}' });
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], { encoding: 'utf8' }).trim();
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-qm', 'one');
+    expect(await slipway(['validate', 'dev', '-c', dir])).toEqual({
+      code: 2,
+      out: '',
+      err: 'error: package.json: no `start` script and no `main`, and the config has no `processes`\nhint: add "start": "node server.js" to package.json\'s scripts, or set processes.web.command in deploy.yml',
+    });
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ scripts: { start: 'node server.js' } }));
+    git('commit', '-qam', 'two');
+    expect((await slipway(['validate', 'dev', '-c', dir])).out).toBe(`${join(dir, 'deploy-dev.yml')}: ok (1 server(s), project shop, recipe node at main (${git('rev-parse', '--short=7', 'HEAD')}))`);
+  });
+
   it('prints warnings on stderr and still succeeds', async () => {
     const dir = await configDir({ 'deploy-dev.yml': `${MINIMAL}env_vars: {API_TOKEN: abc}\n` });
     const { code, err } = await slipway(['validate', 'dev', '-c', dir]);
