@@ -57,22 +57,31 @@ export interface DeployerInstallInput {
 }
 
 export const deployerDepsDir = (cache: string, key: string) => `${cache}/deps/${key}`;
+/** node_modules compressed once, for every server it is uploaded to. */
+export const deployerDepsArchive = (cache: string, key: string) => `${cache}/deps/${key}.tar.gz`;
 
-/** On the deployer: node_modules for a dependency key, from the commit's package files; kept for the next deploy. */
+/**
+ * On the deployer: node_modules for a dependency key, from the commit's package files, and its archive for the
+ * servers; both kept for the next deploy. The archive is written last: a complete one means a complete directory.
+ */
 export function deployerInstall(input: DeployerInstallInput): Command {
   const dir = quote(deployerDepsDir(input.cache, input.key));
+  const archive = quote(deployerDepsArchive(input.cache, input.key));
   return shell(
     [
       'set -eu',
       `mkdir -p ${quote(`${input.cache}/deps`)}`,
       ...lockLines(`${deployerDepsDir(input.cache, input.key)}.lock`),
-      `if [ -f ${dir}/${NODE_COMPLETE} ]; then echo 'node_modules ${input.key} is already built on this machine'; exit 0; fi`,
+      `if [ -f ${dir}/${NODE_COMPLETE} ] && [ -f ${archive} ]; then echo 'node_modules ${input.key} is already built on this machine'; exit 0; fi`,
       ...gitPrelude(input.git, input.sha),
       `rm -rf ${dir}.partial && mkdir ${dir}.partial`,
       `git --git-dir=${quote(input.git.gitDir)} archive ${quote(input.sha)} -- ${input.files.map(quote).join(' ')} | tar -x -C ${dir}.partial`,
       `cd ${dir}.partial`,
       installArgv(input.settings).map(quote).join(' '),
+      // An app without dependencies gets no node_modules from npm: an empty one links and archives the same way.
+      'mkdir -p node_modules',
       `touch ${NODE_COMPLETE} && cd .. && rm -rf ${dir} && mv ${dir}.partial ${dir}`,
+      `tar -C ${dir} -cf - node_modules | gzip -1 > ${archive}.partial && mv ${archive}.partial ${archive}`,
     ],
     input.env,
   );
@@ -134,10 +143,10 @@ function receive(dir: string, unpack: string, check?: string): string {
   return ['set -eu', `mkdir -p ${parent}`, `rm -rf ${d}.partial && mkdir ${d}.partial`, unpack.replaceAll('$DIR', `${d}.partial`), ...(check ? [check.replaceAll('$DIR', `${d}.partial`)] : []), `touch ${d}.partial/${NODE_COMPLETE}`, `rm -rf ${d} && mv ${d}.partial ${d}`].join('; ');
 }
 
-/** Sends the deployer's node_modules for a key to the host's node-deps/<key>, compressed. */
+/** Sends the deployer's node_modules archive for a key to the host's node-deps/<key>. */
 export function uploadDeps(layout: Layout, cache: string, key: string, host: string | undefined): Command {
   const remote = receive(nodeDepsDir(layout, key), 'gzip -dc | tar -x --no-same-owner -C $DIR');
-  return shell(['set -eu', SSH_FUNCTION, `tar -C ${quote(deployerDepsDir(cache, key))} -cf - node_modules | gzip -1 | ${remoteShell(host)} ${quote(remote)}`]);
+  return shell(['set -eu', SSH_FUNCTION, `${remoteShell(host)} ${quote(remote)} < ${quote(deployerDepsArchive(cache, key))}`]);
 }
 
 /** Copies the deployer's own Node binary to the host's node/<version>/bin/node, checked there by running it. */
@@ -160,6 +169,7 @@ export function installOnHost(layout: Layout, key: string, releaseDir: string, f
     cmd('mkdir', '-p', partial),
     cmd('cp', ...files.map((f) => `${releaseDir}/${f}`), partial),
     { argv: installArgv(settings), cwd: partial, env },
+    cmd('mkdir', '-p', `${partial}/node_modules`),
     cmd('touch', `${partial}/${NODE_COMPLETE}`),
     cmd('rm', '-rf', dir),
     cmd('mv', partial, dir),

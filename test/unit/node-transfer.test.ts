@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deployerBuild, deployerBuildArchive, deployerDepsDir, uploadBuild, uploadDeps, uploadNode } from '../../src/ops/node.js';
+import { deployerBuild, deployerBuildArchive, deployerDepsArchive, deployerInstall, deployerDepsDir, uploadBuild, uploadDeps, uploadNode } from '../../src/ops/node.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { testConfig } from './fixtures/config.js';
@@ -29,10 +29,11 @@ describe('on the deployer', () => {
   git(repo, 'add', '-A');
   git(repo, 'commit', '-qm', 'one');
   const sha = git(repo, 'rev-parse', 'HEAD');
-  // The build's dependencies, as deployerInstall leaves them.
+  // The build's dependencies, as deployerInstall leaves them (the directory and its archive).
   mkdirSync(join(deployerDepsDir(cache, 'aaaaaaaaaaaa'), 'node_modules', '.bin'), { recursive: true });
   writeFileSync(join(deployerDepsDir(cache, 'aaaaaaaaaaaa'), 'node_modules', '.bin', 'bundle'), '#!/bin/sh\nmkdir -p public && cat assets/*.js > public/app.js\n');
   chmodSync(join(deployerDepsDir(cache, 'aaaaaaaaaaaa'), 'node_modules', '.bin', 'bundle'), 0o755);
+  bash(`tar -C ${deployerDepsDir(cache, 'aaaaaaaaaaaa')} -cf - node_modules | gzip -1 > ${deployerDepsArchive(cache, 'aaaaaaaaaaaa')}`);
 
   it('a build archives exactly the files it wrote, with node_modules/.bin on its PATH, and is made once', () => {
     const build = deployerBuild({ cache, key: 'bbbbbbbbbbbb', depsKey: 'aaaaaaaaaaaa', git: { gitDir: join(repo, '.git') }, sha, command: 'bundle && echo again > rewritten.txt' });
@@ -41,6 +42,21 @@ describe('on the deployer', () => {
     expect(bash(`tar -tzf ${archive} | sort`).trim().split('\n')).toEqual(['./public/app.js', './rewritten.txt']);
     expect(readdirSync(join(cache, 'builds')).sort()).toEqual(['bbbbbbbbbbbb.lock', 'bbbbbbbbbbbb.tar.gz']);
     expect(bash(renderCmd(build)).trim()).toBe('build bbbbbbbbbbbb is already made on this machine');
+  });
+
+  it('an install of a package without dependencies still leaves a node_modules (empty) and its archive', () => {
+    const lonely = join(work, 'lonely');
+    mkdirSync(lonely);
+    writeFileSync(join(lonely, 'package.json'), '{"name": "lonely", "version": "1.0.0"}\n');
+    writeFileSync(join(lonely, 'package-lock.json'), JSON.stringify({ name: 'lonely', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'lonely', version: '1.0.0' } } }));
+    git(lonely, 'init', '-q', '-b', 'main');
+    git(lonely, 'add', '-A');
+    git(lonely, 'commit', '-qm', 'one');
+    const install = deployerInstall({ cache, key: 'dddddddddddd', git: { gitDir: join(lonely, '.git') }, sha: git(lonely, 'rev-parse', 'HEAD'), files: ['package.json', 'package-lock.json'], settings: { packageManager: 'npm', yarnBerry: false, production: true }, env: {} });
+    bash(renderCmd(install));
+    expect(readdirSync(deployerDepsDir(cache, 'dddddddddddd')).sort()).toEqual(['.slipway-complete', 'node_modules', 'package-lock.json', 'package.json']);
+    expect(bash(`tar -tzf ${deployerDepsArchive(cache, 'dddddddddddd')}`).trim()).toBe('node_modules/');
+    expect(bash(renderCmd(install)).trim()).toBe('node_modules dddddddddddd is already built on this machine');
   });
 
   it('a failing build leaves no archive, so the next deploy builds again', () => {
