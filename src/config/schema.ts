@@ -130,6 +130,7 @@ export const configSchema = obj(
       command: str('Migration command, run in the new release with its venv; defaults to the recipe\'s (Django: manage.py migrate --noinput).'),
       check: str('Command that exits non-zero when migrations are pending; migrations (and their backup) run only then. Defaults to the recipe\'s (Django: manage.py migrate --check); without one, migrations always run.'),
       backup: bool('pg_dump -Fc the database to shared/backups/ before migrating, linked from the release\'s manifest.', { default: true }),
+      inputs: list('Files and directories (relative to the release) whose content decides what `check` finds, e.g. `migrations`, `prisma/schema.prisma`, `migrate.js`: when none of them, the dependencies, the environment or the database changed since a good release passed the check, it is skipped (`plan` says so; `deploy --full` runs it). Django\'s recipe knows its own.', str('A relative path.', inRelease('migrations')), { default: undefined }),
     }),
     smoke: str('Command run in the new release before the switch; a failure aborts the deploy. Defaults to the recipe\'s (import the WSGI/ASGI app).'),
     processes: map('Processes run by systemd, by name (web, worker, scheduler...). A string is the command. Defaults to the recipe\'s (Django: gunicorn; FastAPI: uvicorn).', shorthand('A process.', processDef, 'command'), {

@@ -104,7 +104,9 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const reached = connections.map((c) => c.target.label);
   const moves = singletonMoves({ placement, recorded: facts.map((f) => f.singletons), reached, configured: config.servers.map(serverLabel), unit: (p) => unitName(layout, p) });
   const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
-  const stepInputs = checkInputs(ctx, files, profile, key, data.endpoints);
+  // A Node app's checks run with its node_modules: the lockfile (and the Node asked for) stand for them.
+  const runsWith = key ?? (profile.node ? `node ${config.project.node_version ?? ''} ${files.blobs?.get(profile.node.lockfile) ?? ''}` : undefined);
+  const stepInputs = checkInputs(ctx, files, profile, runsWith, data.endpoints);
   // Which hosts run processes; with none anywhere in the environment, every host is the app's.
   const appServers = connections.map((c) => processesOn(profile.processes, c.target, placement).length > 0);
   const anywhere = everyServer.some((t) => processesOn(profile.processes, t, placement).length > 0);

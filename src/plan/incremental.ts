@@ -15,6 +15,7 @@ export interface StepInputsInput {
   files: RepoFiles;
   profile: Pick<AppProfile, 'stepInputs' | 'collectstatic' | 'checkDeploy' | 'migrate' | 'staticDir'>;
   config: Pick<Config, 'hooks' | 'http'>;
+  /** What the checks run with: the venv key, a Node app's lockfile, or undefined for the system's own. */
   venvKey: string | undefined;
   /** The app's environment (.env) with secret values replaced: settings read it, a rotated secret changes nothing. */
   environment: Record<string, string>;
@@ -34,7 +35,7 @@ export const isStepInputHash = (value: unknown): value is string => typeof value
 export function stepInputHashes(input: StepInputsInput): StepInputs {
   const { files, profile, config, venvKey } = input;
   const blobs = files.blobs;
-  if (!blobs || !venvKey || !profile.stepInputs || config.hooks.build.length > 0) return {};
+  if (!blobs || !profile.stepInputs || config.hooks.build.length > 0) return {};
   const staticDir = config.http.static_dir ?? profile.staticDir;
   const commands: Record<IncrementalStep, string | undefined> = {
     collectstatic: config.hooks.before_switch.length > 0 || config.hooks.after_switch.length > 0 || !staticDir ? undefined : profile.collectstatic,
@@ -50,7 +51,7 @@ export function stepInputHashes(input: StepInputsInput): StepInputs {
     // The tree's files in the collected directory are the base the copy replaces: they count as inputs too.
     const own = step === 'collectstatic' && staticDir ? files.paths.filter((p) => p.startsWith(`${staticDir}/`)) : [];
     const tree = [...new Set([...paths, ...own])].sort().map((path) => [path, blobs.get(path) ?? null]);
-    const material = { step, command, tree, venv: venvKey, environment: input.environment, ...(step === 'migrate' ? { database: input.database } : {}), ...(step === 'collectstatic' ? { staticDir } : {}) };
+    const material = { step, command, tree, venv: venvKey ?? null, environment: input.environment, ...(step === 'migrate' ? { database: input.database } : {}), ...(step === 'collectstatic' ? { staticDir } : {}) };
     hashes[step] = createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 16);
   }
   return hashes;

@@ -24,6 +24,7 @@ export function resolveProfile(ctx: RecipeContext): AppProfile {
   // Migrations need a database to run against; without one configured, a recipe's default migrate is skipped.
   const wantsMigrate = config.migrate.command !== undefined || config.database.engine !== 'none';
   const smoke = config.smoke ?? defaults.smoke;
+  const migrateInputs = config.migrate.inputs ? { ...defaults.stepInputs, migrate: inputFiles(ctx.files.paths, config.migrate.inputs) } : defaults.stepInputs;
   return {
     ...defaults,
     recipe: recipe.name,
@@ -32,5 +33,11 @@ export function resolveProfile(ctx: RecipeContext): AppProfile {
     healthPath: config.health.path ?? defaults.healthPath,
     ...(migrateCommand && wantsMigrate ? { migrate: { command: migrateCommand, ...(migrateCheck ? { check: migrateCheck } : {}) } } : { migrate: undefined }),
     ...(smoke ? { smoke } : {}),
+    ...(migrateInputs ? { stepInputs: migrateInputs } : {}),
   };
+}
+
+/** The tree's files that are, or are under, the given paths. */
+function inputFiles(paths: readonly string[], inputs: readonly string[]): string[] {
+  return paths.filter((p) => inputs.some((input) => p === input || p.startsWith(`${input.replace(/\/$/, '')}/`)));
 }

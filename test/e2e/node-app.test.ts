@@ -79,6 +79,8 @@ describe('the Node example, built on this machine, from a fresh server through a
     expect(deployed.code, deployed.stderr).toBe(0);
     expect(deployed.stderr).toContain(`Reuse node_modules ${firstDeps.link.split('/')[4]} (package-lock.json unchanged)`);
     expect(deployed.stderr).not.toContain('Upload node_modules');
+    // migrate.inputs unchanged: not even the check runs.
+    expect(deployed.stderr).toMatch(/Back up the database and apply pending migrations: skip \(inputs unchanged since \S+\)/);
     expect((await served('n2')).body.trim()).toBe('n2');
     expect(await deps()).toEqual(firstDeps);
   });

@@ -54,6 +54,33 @@ function hashes(options: { files?: RepoFiles; config?: Config; venvKey?: string;
   return stepInputHashes(input);
 }
 
+describe('migrate.inputs: the files another recipe\'s migration check reads', () => {
+  const NODE_TREE = { 'package.json': 'b1', 'package-lock.json': 'b2', 'server.js': 'b3', 'migrate.js': 'b4', 'migrations/001_notes.sql': 'b5', VERSION: 'b6' };
+  const nodeRepo = (changes: Record<string, string> = {}): RepoFiles => {
+    const blobs = new Map(Object.entries({ ...NODE_TREE, ...changes }));
+    return { paths: [...blobs.keys()], read: (p) => (p === 'package.json' ? '{"scripts": {"start": "node server.js"}}' : undefined), blobs };
+  };
+  const config = testConfig({
+    project: { name: 'notes', framework: 'node' },
+    database: { engine: 'postgresql', name: 'notes', user: 'notes', password: 'pw', host: 'localhost', port: 5432 },
+    migrate: { command: 'node migrate.js', check: 'node migrate.js --check', backup: true, inputs: ['migrations', 'migrate.js'] },
+  });
+  const migrateHash = (files: RepoFiles, cfg = config) => hashes({ files, config: cfg, venvKey: 'node 18 b2' }).migrate;
+
+  it('hash what they name (a directory: every file under it) and nothing else', () => {
+    const base = migrateHash(nodeRepo());
+    expect(base).toMatch(/^[0-9a-f]{16}$/);
+    expect(migrateHash(nodeRepo({ 'server.js': 'c3', VERSION: 'c6' }))).toBe(base);
+    expect(migrateHash(nodeRepo({ 'migrations/002_more.sql': 'c7' }))).not.toBe(base);
+    expect(migrateHash(nodeRepo({ 'migrate.js': 'c4' }))).not.toBe(base);
+  });
+
+  it('without them, or without a check to remember, the migration always runs', () => {
+    expect(migrateHash(nodeRepo(), { ...config, migrate: { ...config.migrate, inputs: undefined } })).toBeUndefined();
+    expect(migrateHash(nodeRepo(), { ...config, migrate: { command: 'node migrate.js', backup: true, inputs: ['migrations'] } })).toBeUndefined();
+  });
+});
+
 describe("the files Django's settings are made of", () => {
   it('are manage.py, the settings module and the packages above it', () => {
     expect(djangoSettingsFiles(repo().paths, 'shop.settings')).toEqual(['manage.py', 'shop/__init__.py', 'shop/settings.py']);
