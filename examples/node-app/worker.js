@@ -10,7 +10,17 @@ const POP_TIMEOUT = 5; // seconds: also how long a stop may wait for an idle BRP
 // A client of its own: BRPOP blocks its connection, so nothing else could use it meanwhile.
 const queue = connectRedis('worker');
 const log = (line) => console.log(`worker: ${line}`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// A pause after an error ends at once on SIGTERM too: a worker restarted while Redis was still connecting
+// would otherwise hold the deploy for its whole retry pause.
+let wake = () => {};
+const sleep = (ms) =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
 let stopping = false;
 let waiting = false;
 
@@ -22,6 +32,7 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     stopping = true;
     log(`${signal} received: stopping after the current note`);
     if (waiting) queue.disconnect().catch(() => {});
+    wake();
   });
 }
 

@@ -39,6 +39,19 @@ function gitPrelude(git: DeployerGit, sha: string): string[] {
   return [`git init -q --bare ${quote(git.gitDir)}`, `git --git-dir=${quote(git.gitDir)} cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null || git --git-dir=${quote(git.gitDir)} fetch -q ${quote(git.url)} ${quote(sha)}`];
 }
 
+/** What the deployer's cache keeps, newest used first: a build per commit, node_modules per lockfile. */
+const KEEP_BUILDS = 20;
+const KEEP_DEPS = 5;
+
+/**
+ * Removes all but the `keep` most recently used archives under `dir` (`withDirectory`: and the directory each
+ * was made from, node_modules). The one just made or used is the newest, so a deploy never loses what it needs.
+ */
+function prune(dir: string, keep: number, withDirectory: boolean): string {
+  const also = withDirectory ? ' "${old%.tar.gz}"' : '';
+  return `ls -1t ${quote(dir)}/*.tar.gz 2>/dev/null | tail -n +${keep + 1} | while IFS= read -r old; do rm -rf "$old"${also}; done`;
+}
+
 /** One builder at a time per directory (parallel hosts share the cache); flock is util-linux, absent on macOS. */
 const lockLines = (file: string) => [`if command -v flock >/dev/null 2>&1; then exec 9>${quote(file)}; flock 9; fi`];
 
@@ -72,7 +85,7 @@ export function deployerInstall(input: DeployerInstallInput): Command {
       'set -eu',
       `mkdir -p ${quote(`${input.cache}/deps`)}`,
       ...lockLines(`${deployerDepsDir(input.cache, input.key)}.lock`),
-      `if [ -f ${dir}/${NODE_COMPLETE} ] && [ -f ${archive} ]; then echo 'node_modules ${input.key} is already built on this machine'; exit 0; fi`,
+      `if [ -f ${dir}/${NODE_COMPLETE} ] && [ -f ${archive} ]; then touch ${archive}; echo 'node_modules ${input.key} is already built on this machine'; exit 0; fi`,
       ...gitPrelude(input.git, input.sha),
       `rm -rf ${dir}.partial && mkdir ${dir}.partial`,
       `git --git-dir=${quote(input.git.gitDir)} archive ${quote(input.sha)} -- ${input.files.map(quote).join(' ')} | tar -x -C ${dir}.partial`,
@@ -82,6 +95,7 @@ export function deployerInstall(input: DeployerInstallInput): Command {
       'mkdir -p node_modules',
       `touch ${NODE_COMPLETE} && cd .. && rm -rf ${dir} && mv ${dir}.partial ${dir}`,
       `tar -C ${dir} -cf - node_modules | gzip -1 > ${archive}.partial && mv ${archive}.partial ${archive}`,
+      prune(`${input.cache}/deps`, KEEP_DEPS, true),
     ],
     input.env,
   );
@@ -122,6 +136,7 @@ export function deployerBuild(input: DeployerBuildInput): Command {
     `find . -path ./node_modules -prune -o -type f -newer .slipway-build-start ! -name .slipway-build-start -print > ../${input.key}.files`,
     `tar -czf ${archive}.partial -T ../${input.key}.files && mv ${archive}.partial ${archive}`,
     `cd .. && rm -rf ${dir} ${quote(`${input.key}.files`)}`,
+    prune(`${input.cache}/builds`, KEEP_BUILDS, false),
   ]);
 }
 

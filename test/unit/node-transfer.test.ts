@@ -59,6 +59,21 @@ describe('on the deployer', () => {
     expect(bash(renderCmd(install)).trim()).toBe('node_modules dddddddddddd is already built on this machine');
   });
 
+  it('the cache keeps the 20 builds used last, and node_modules for the 5 lockfiles used last', () => {
+    const builds = join(cache, 'builds');
+    for (let i = 0; i < 25; i++) {
+      const file = join(builds, `old${String(i).padStart(2, '0')}.tar.gz`);
+      writeFileSync(file, '');
+      bash(`touch -d '@${1_000_000 + i}' ${file}`); // old00 is the oldest
+    }
+    bash(renderCmd(deployerBuild({ cache, key: 'eeeeeeeeeeee', depsKey: 'aaaaaaaaaaaa', git: { gitDir: join(repo, '.git') }, sha, command: 'true' })));
+    const kept = readdirSync(builds).filter((f) => f.endsWith('.tar.gz')).sort();
+    expect(kept).toHaveLength(20);
+    expect(kept).toContain('eeeeeeeeeeee.tar.gz');
+    expect(kept).toContain('bbbbbbbbbbbb.tar.gz');
+    expect(kept.filter((f) => f.startsWith('old'))).toEqual(Array.from({ length: 18 }, (_, i) => `old${String(i + 7).padStart(2, '0')}.tar.gz`));
+  });
+
   it('a failing build leaves no archive, so the next deploy builds again', () => {
     const build = deployerBuild({ cache, key: 'cccccccccccc', depsKey: 'aaaaaaaaaaaa', git: { gitDir: join(repo, '.git') }, sha, command: 'echo half > half.txt; exit 3' });
     expect(() => bash(renderCmd(build))).toThrow();
