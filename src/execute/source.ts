@@ -38,7 +38,11 @@ export async function resolveSource(config: Pick<Config, 'project'>, configDir: 
     if (listed.code !== 0) throw new UserError(`cannot list ${repo}: ${listed.stderr.trim().split('\n').pop() ?? ''}`, 'check the URL and your access to it');
     const lines = listed.stdout.trim().split('\n').filter(Boolean);
     const peeled = lines.find((l) => l.endsWith('^{}')) ?? lines[0];
-    if (!peeled) throw new UserError(`no branch or tag ${ref} in ${repo}`, 'give a full 40-character SHA to deploy a commit with source: fetch');
+    if (!peeled) {
+      const heads = await runLocal({ argv: ['git', 'ls-remote', '--heads', '--', repo] });
+      const branches = heads.stdout.split('\n').flatMap((l) => (l.includes('\trefs/heads/') ? [l.split('\trefs/heads/')[1]!] : []));
+      throw new UserError(`no branch or tag ${ref} in ${repo}${branchList(branches)}`, branches.length > 0 ? otherBranchHint(branches) : 'give a full 40-character SHA to deploy a commit with source: fetch');
+    }
     return { source: { mode, url: repo }, sha: peeled.split('\t')[0]!, ref };
   }
 
@@ -47,6 +51,22 @@ export async function resolveSource(config: Pick<Config, 'project'>, configDir: 
   if (!(await stat(path).catch(() => undefined))) throw new UserError(`project.repo ${path} does not exist`);
   const gitDir = await gitDirOf(path);
   const parsed = await runLocal({ argv: ['git', `--git-dir=${gitDir}`, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`] });
-  if (parsed.code !== 0) throw new UserError(`no branch, tag or commit ${ref} in ${path}`);
+  if (parsed.code !== 0) {
+    const heads = await runLocal({ argv: ['git', `--git-dir=${gitDir}`, 'for-each-ref', '--format=%(refname:short)', 'refs/heads'] });
+    const branches = heads.stdout.split('\n').filter(Boolean);
+    throw new UserError(`no branch, tag or commit ${ref} in ${path}${branchList(branches)}`, branches.length > 0 ? otherBranchHint(branches) : 'commit something first: slipway deploys commits');
+  }
   return { source: { mode: 'push', gitDir }, sha: parsed.stdout.trim(), ref };
+}
+
+/** `(its branches: master, dev)`: what a repository whose default branch is not `main` has instead. */
+function branchList(branches: readonly string[]): string {
+  if (branches.length === 0) return ' (it has no branches)';
+  const shown = branches.slice(0, 8);
+  return ` (its branches: ${shown.join(', ')}${branches.length > shown.length ? `, and ${branches.length - shown.length} more` : ''})`;
+}
+
+function otherBranchHint(branches: readonly string[]): string {
+  const likely = branches.find((b) => b === 'master') ?? branches[0]!;
+  return `deploy one with --ref ${likely}, or set project.branch: ${likely} in deploy.yml`;
 }

@@ -1,5 +1,6 @@
 // Path- and URL-like values: normalized where a path can be written several ways, refused where they would
 // leave the directory they must stay in, and never able to reach git, ssh or pip as an option.
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,20 @@ describe('repository URLs', () => {
     for (const [repo, problem] of cases) {
       expect(await refused(`project: {name: shop, repo: ${JSON.stringify(repo)}}`)).toEqual([`project.repo: ${JSON.stringify(repo)} ${problem}`]);
     }
+  });
+
+  it('a branch the repository lacks is named with the branches it has, and how to deploy one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-branches-'));
+    dirs.push(dir);
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], { encoding: 'utf8' });
+    git('init', '-q', '-b', 'master');
+    git('commit', '-q', '--allow-empty', '-m', 'one');
+    git('branch', 'dev');
+    const project = { name: 'shop', branch: 'main', source: 'auto' as const, framework: 'auto' as const };
+    const error = (await resolveSource({ project }, dir, 'main').catch((e: unknown) => e)) as UserError;
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toBe(`no branch, tag or commit main in ${dir} (its branches: dev, master)`);
+    expect(error.hint).toBe('deploy one with --ref master, or set project.branch: master in deploy.yml');
   });
 
   it('checks a --repo given on the command line the same way, before git runs', async () => {
