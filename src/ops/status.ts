@@ -43,12 +43,12 @@ export function currentHealthProbe(layout: Pick<Layout, 'current' | 'meta' | 'li
   };
 }
 
-/** `disk NAME KB` for releases/, venvs/ and shared/backups/, `last JSON` (latest history entry), `lock STATE [HOLDER JSON]`. */
+/** `disk NAME KB` for releases/, venvs/, node-deps/, node/ and shared/backups/, `last JSON` (latest history entry), `lock STATE [HOLDER JSON]`. */
 export function statusProbe(layout: Layout): Snippet {
   const root = quote(layout.root);
   return {
     shell: [
-      `for d in releases venvs shared/backups; do if [ -d ${root}/"$d" ]; then echo "disk $d $(du -sk ${root}/"$d" 2>/dev/null | cut -f1)"; fi; done`,
+      `for d in releases venvs node-deps node shared/backups; do if [ -d ${root}/"$d" ]; then echo "disk $d $(du -sk ${root}/"$d" 2>/dev/null | cut -f1)"; fi; done`,
       `if [ -f ${quote(layout.history)} ]; then echo "last $(tail -n 1 ${quote(layout.history)})"; fi`,
       `echo "lock $( (${lockStatusProbe(layout.lockFile, layout.holderFile).replaceAll('\n', '; ')}) 2>/dev/null | tr '\\n' ' ')"`,
     ].join('\n'),

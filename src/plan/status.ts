@@ -21,7 +21,8 @@ export interface HostStatus {
   releases: number;
   units: UnitState[];
   health: { url: string; status: number | null; expected: number; ok: boolean } | null;
-  disk_kb: { releases: number | null; venvs: number | null; backups: number | null };
+  /** node_modules: node-deps/ and the app's own Node versions under node/ together. */
+  disk_kb: { releases: number | null; venvs: number | null; node_modules: number | null; backups: number | null };
   last: HistoryEntry | null;
   lock: { state: 'free' | 'held' | 'unknown'; holder: Record<string, unknown> | null };
   /** Singleton processes the last deploy placed on this host (`.slipway/singletons`). */
@@ -58,6 +59,7 @@ export function isSlotInstance(name: string, layout: Pick<Layout, 'unitPrefix'>)
 }
 
 const kb = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value) ? Number(value) : null);
+const sumKb = (...values: (number | null)[]) => (values.every((v) => v === null) ? null : values.reduce<number>((sum, v) => sum + (v ?? 0), 0));
 
 export function parseStatus(input: { host: string; layout: Layout; lines: readonly string[]; now: Date }): HostStatus {
   const { host, layout, lines, now } = input;
@@ -97,7 +99,7 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
       manifest?.health && healthAnswer !== undefined
         ? { url: record('healthurl')[0] ?? manifest.health.url, status: code, expected: manifest.health.expectedStatus, ok: code === manifest.health.expectedStatus }
         : null,
-    disk_kb: { releases: kb(disk.get('releases')), venvs: kb(disk.get('venvs')), backups: kb(disk.get('shared/backups')) },
+    disk_kb: { releases: kb(disk.get('releases')), venvs: kb(disk.get('venvs')), node_modules: sumKb(kb(disk.get('node-deps')), kb(disk.get('node'))), backups: kb(disk.get('shared/backups')) },
     last: parseHistory(record('last').join('\n')).at(-1) ?? null,
     lock: { state: lockState === 'free' || lockState === 'held' ? lockState : 'unknown', holder: lockState === 'held' ? holder : null },
     singletons: Object.entries(facts.singletons ?? {}).filter(([, s]) => s.server === host).map(([process]) => process),

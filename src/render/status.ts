@@ -36,7 +36,9 @@ function hostText(s: HostStatus, now: Date): string[] {
   if (s.balances) row('balance', s.balances.length === 0 ? '(no web server)' : s.balances.map((b) => `${b.address}:${b.port}${b.in_rotation ? '' : ' (out of rotation)'}`).join(', '));
   if (s.health) row('health', `${s.health.url} answered ${s.health.status ?? 'nothing'}${s.health.ok ? ' (ok)' : ` (expected ${s.health.expected})`}`);
   else row('health', '(no health check recorded)');
-  row('disk', `releases ${formatSize(s.disk_kb.releases)}, venvs ${formatSize(s.disk_kb.venvs)}, backups ${formatSize(s.disk_kb.backups)}`);
+  // What the app has: a Node app's dependencies in place of venvs (a line never lists both as empty).
+  const deps = s.disk_kb.node_modules !== null ? `node_modules ${formatSize(s.disk_kb.node_modules)}` : `venvs ${formatSize(s.disk_kb.venvs)}`;
+  row('disk', `releases ${formatSize(s.disk_kb.releases)}, ${deps}, backups ${formatSize(s.disk_kb.backups)}`);
   const l = s.last;
   row('last', l ? `${l.action} ${l.result}${l.outcome ? ` (${l.outcome})` : ''} ${since(l.at, now)} by ${l.user}@${l.machine}${l.error ? `: ${l.error}` : ''}` : '(no history)');
   const h = s.lock.holder;

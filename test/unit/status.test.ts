@@ -111,7 +111,10 @@ describe('parsing and showing', () => {
       { name: 'shop-worker.service', active: 'failed', sub: 'failed', pid: null },
     ]);
     expect(status.health).toEqual({ url: 'http://127.0.0.1:8000/health', status: 503, expected: 200, ok: false });
-    expect(status.disk_kb).toEqual({ releases: 2048, venvs: 51200, backups: 3145728 });
+    expect(status.disk_kb).toEqual({ releases: 2048, venvs: 51200, node_modules: null, backups: 3145728 });
+    // A Node app's node_modules and its own Node count together.
+    const node = parseStatus({ host: 'web1', layout, lines: [...lines, 'disk node-deps 30000', 'disk node 98000'], now: NOW });
+    expect(node.disk_kb.node_modules).toBe(128000);
   });
 
   it('a recorded unit systemd does not list shows as missing; slot instances are the app\'s', () => {
