@@ -57,14 +57,28 @@ export function sitePaths(layout: Layout, certificate?: SitePaths['certificate']
  * public site before): nginx only logs the bind error and keeps serving the old configuration, and the reload
  * still succeeds. So nginx restarts until it holds that socket itself.
  */
-export function checkAndReload(restore: Cmd[], ownSocket?: string): Cmd {
+export function checkAndReload(restore: Cmd[], ownSocket?: string, ownSite?: string): Cmd {
   const reload = cmd('systemctl', 'reload-or-restart', 'nginx');
   // grep reads all of ss's output (no -q): an early exit could fail the pipeline with SIGPIPE.
   const apply: Cmd = ownSocket ? { if: { pipe: [cmd('ss', '-Hltn'), { argv: ['grep', '-F', ` ${ownSocket} `], quiet: true }] }, then: [reload], else: [cmd('systemctl', 'restart', 'nginx')] } : reload;
   return {
     if: { argv: ['nginx', '-t', '-q'] },
     then: [workersBefore, apply, configurationApplied],
-    else: [...restore, cmd('echo', 'nginx -t refused the new configuration: the previous one was restored and nginx keeps serving it'), cmd('false')],
+    else: [...restore, cmd('echo', 'nginx -t refused the new configuration: the previous one was restored and nginx keeps serving it'), ...(ownSite ? [otherDefaultSites(ownSite)] : []), cmd('false')],
+  };
+}
+
+/**
+ * nginx refuses a second `default_server` on a port naming only the file it read second: name the enabled sites
+ * (those beside `ownSite`, the app's link in sites-enabled, not it) that claim it, and the fix.
+ */
+export function otherDefaultSites(ownSite: string): Snippet {
+  const enabled = ownSite.slice(0, ownSite.lastIndexOf('/'));
+  return {
+    shell: [
+      `slipway_others=$(grep -lE '^[^#]*listen[^;]*default_server' ${quote(enabled)}/* 2>/dev/null | grep -vxF ${quote(ownSite)} | tr '\\n' ' ' || true)`,
+      `if [ -n "$slipway_others" ]; then echo "other enabled nginx sites claim default_server: $slipway_others(remove default_server from their listen lines, or disable them with rm; or set http.default_server: false)"; fi`,
+    ].join('\n'),
   };
 }
 
@@ -101,7 +115,7 @@ export function installSite(paths: SitePaths, text: string, upstream: string | u
     ...(dropStock ? [cmd('rm', '-f', '/etc/nginx/sites-enabled/default')] : []),
     ...writeFile({ path: paths.site, text }),
     cmd('ln', '-sfn', paths.site, paths.enabled),
-    checkAndReload([{ if: { argv: ['test', '-f', backup] }, then: [cmd('mv', '-f', backup, paths.site)], else: [cmd('rm', '-f', paths.site, paths.enabled)] }], ownSocket),
+    checkAndReload([{ if: { argv: ['test', '-f', backup] }, then: [cmd('mv', '-f', backup, paths.site)], else: [cmd('rm', '-f', paths.site, paths.enabled)] }], ownSocket, paths.enabled),
   ];
 }
 

@@ -10,6 +10,7 @@ import type { Cmd } from '../../src/ops/command.js';
 import { backoffDelays, healthProbe } from '../../src/ops/health.js';
 import { appendHistory, parseHistory, type HistoryEntry } from '../../src/ops/history.js';
 import { factsProbe } from '../../src/ops/probe.js';
+import { otherDefaultSites } from '../../src/ops/web.js';
 import {
   createRelease,
   fetchSource,
@@ -423,5 +424,22 @@ describe('ssh arguments', () => {
     expect(gitSshCommand(full, '/tmp/sw/c1')).toBe(
       "ssh -T -o BatchMode=yes -o ControlPath=/tmp/sw/c1 -o StrictHostKeyChecking=accept-new -o ConnectTimeout=3 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -p 2222 -l deploy -i '/home/me/.ssh/id ed25519' -o IdentitiesOnly=yes -o UserKnownHostsFile=/tmp/known_hosts -o ControlMaster=no",
     );
+  });
+});
+
+describe('a refused nginx site', () => {
+  it('names the other enabled sites that claim default_server, not its own', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-sites-'));
+    try {
+      writeFileSync(`${dir}/shop.conf`, 'server {\n  listen 80 default_server;\n}\n');
+      writeFileSync(`${dir}/default`, 'server {\n  listen 80 default_server;\n  listen [::]:80 default_server;\n}\n');
+      writeFileSync(`${dir}/other`, 'server {\n  # listen 80 default_server;\n  listen 8080;\n}\n');
+      const out = execFileSync('bash', ['-c', otherDefaultSites(`${dir}/shop.conf`).shell], { encoding: 'utf8' });
+      expect(out).toBe(`other enabled nginx sites claim default_server: ${dir}/default (remove default_server from their listen lines, or disable them with rm; or set http.default_server: false)\n`);
+      rmSync(`${dir}/default`);
+      expect(execFileSync('bash', ['-c', otherDefaultSites(`${dir}/shop.conf`).shell], { encoding: 'utf8' })).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
