@@ -1,6 +1,7 @@
 // Running an app's own commands (hooks, migrations, builds) in a release as the units run its processes: the
 // release's runtime first on PATH (its venv, or its Node and node_modules/.bin), its .env and identity loaded.
-import type { Command } from './command.js';
+import type { Command, Snippet } from './command.js';
+import { quote, renderCmd } from './shell.js';
 import type { Runtime } from '../recipes/types.js';
 import { venvEnvironment } from './python.js';
 import { nodeEnvironment } from './node.js';
@@ -30,5 +31,19 @@ export function appCommand({ dir, line, user, runtime, stdin }: AppCommandInput)
     cwd: dir,
     ...(user ? { user } : {}),
     ...(stdin ? { stdin } : {}),
+  };
+}
+
+/**
+ * An app command that the framework may not have (Django's collectstatic without django.contrib.staticfiles):
+ * when it fails saying so (`marker` in its output), `note` says what was skipped instead of failing the deploy.
+ * Its output is shown once it ends.
+ */
+export function unlessFrameworkLacks(command: Command, marker: string, note: string): Snippet {
+  return {
+    shell: [
+      `slipway_rc=0; slipway_out=$(${renderCmd(command)} 2>&1) || slipway_rc=$?; if [ -n "$slipway_out" ]; then printf '%s\\n' "$slipway_out"; fi`,
+      `if [ "$slipway_rc" != 0 ]; then case "$slipway_out" in *${quote(marker)}*) echo ${quote(note)} ;; *) (exit "$slipway_rc") ;; esac; fi`,
+    ].join('\n'),
   };
 }

@@ -3,12 +3,12 @@
 // change since a good release passed it is shown and kept as a step that does nothing (or, for collectstatic,
 // copies that release's collected files), so what `plan` prints stays exactly what runs.
 import type { Config } from '../config/types.js';
-import type { Cmd, Step } from '../ops/command.js';
+import type { Cmd, Command, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
 import { installPackages } from '../ops/apt.js';
 import { backupDatabase, ensureDatabase } from '../ops/postgres.js';
 import { createVenv, linkVenv, type PipOptions } from '../ops/python.js';
-import { appCommand } from '../ops/app-command.js';
+import { appCommand, unlessFrameworkLacks } from '../ops/app-command.js';
 import { releaseDir, releaseMeta, type Layout } from './layout.js';
 import { runtimeOf, type AppProfile } from '../recipes/types.js';
 import type { HostFacts } from './facts.js';
@@ -133,8 +133,11 @@ export function venvStep(input: AppStepsInput, interpreter: string): Step {
  * recorded them (the same files collectstatic would write, at no Python start-up). collectstatic runs after all
  * when that directory is not there (its STATIC_ROOT is elsewhere).
  */
-function collectStaticStep(input: AppStepsInput, run: (line: string) => Cmd, command: string): Step {
+function collectStaticStep(input: AppStepsInput, runApp: (line: string) => Command, command: string): Step {
   const title = 'Collect static files';
+  // An app without django.contrib.staticfiles has no collectstatic: nothing to collect, said so.
+  const run = (line: string) =>
+    unlessFrameworkLacks(runApp(line), "Unknown command: 'collectstatic'", 'note: collectstatic skipped: the settings do not install django.contrib.staticfiles, so there is nothing to collect');
   const since = skipFor(input, 'collectstatic');
   const dir = input.config.http.static_dir ?? input.profile.staticDir;
   if (!since || !dir) return { id: 'collectstatic', title, commands: [run(command)] };

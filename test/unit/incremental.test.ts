@@ -1,5 +1,6 @@
 // Incremental release checks: which files each Django check reads, the input hashes, the skip decision from
 // fixed hashes and facts, and the steps a skip becomes (what plan prints and the deploy runs).
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { recordedInputs, releaseChecks, type AppStepsInput } from '../../src/plan/app-steps.js';
 import { stepInputHashes, unchangedSince, type StepInputsInput } from '../../src/plan/incremental.js';
@@ -9,6 +10,7 @@ import { djangoSettingsFiles } from '../../src/recipes/django.js';
 import { resolveProfile } from '../../src/recipes/index.js';
 import type { RepoFiles } from '../../src/recipes/types.js';
 import { renderCmd, renderScript } from '../../src/ops/shell.js';
+import { appCommand, unlessFrameworkLacks } from '../../src/ops/app-command.js';
 import type { Config } from '../../src/config/types.js';
 import { planDeployHost } from '../../src/plan/deploy.js';
 import { fakeFacts, rid, sshTarget, testConfig } from './fixtures/config.js';
@@ -221,6 +223,8 @@ describe('release checks as steps', () => {
   const titles = (input: AppStepsInput) => releaseChecks(input).map((s) => s.title);
   const text = (input: AppStepsInput, stepId: string) => releaseChecks(input).find((s) => s.id === stepId)!.commands.map((c) => renderCmd(c));
   const run = (line: string) => `(cd ${dir} && sudo -n -H -u shop -- env PATH=${dir}/.venv/bin:/usr/local/bin:/usr/bin:/bin PROJECT_PYTHON_PATH=${dir}/.venv/bin/python sh -c 'set -a; if [ -f .env ]; then . ./.env; fi; if [ -f .slipway-release.env ]; then . ./.slipway-release.env; fi; set +a; ${line}')`;
+  // collectstatic as it runs: its output kept, a Django without django.contrib.staticfiles a note.
+  const collect = renderCmd(unlessFrameworkLacks(appCommand({ dir, line: 'python manage.py collectstatic --noinput', user: 'shop', runtime: 'python' }), "Unknown command: 'collectstatic'", 'note: collectstatic skipped: the settings do not install django.contrib.staticfiles, so there is nothing to collect'));
 
   it('show each skipped check with the release it is skipped for, and run none of them', () => {
     expect(titles(app())).toEqual([
@@ -236,7 +240,15 @@ describe('release checks as steps', () => {
 
   it("copy the collected files of the release that recorded the inputs as hard links (collectstatic when it has none)", () => {
     const from = `/opt/shop/releases/${rid(2)}/staticfiles`;
-    expect(text(app(), 'collectstatic')).toEqual([`if test -d ${from}; then\nrm -rf ${dir}/staticfiles\ncp -al ${from} ${dir}/staticfiles\nelse\n${run('python manage.py collectstatic --noinput')}\nfi`]);
+    expect(text(app(), 'collectstatic')).toEqual([`if test -d ${from}; then\nrm -rf ${dir}/staticfiles\ncp -al ${from} ${dir}/staticfiles\nelse\n${collect}\nfi`]);
+  });
+
+  it('collectstatic on an app without django.contrib.staticfiles is a note, any other failure fails', () => {
+    const fake = (output: string, code: number) => collect.replace(run('python manage.py collectstatic --noinput'), `{ printf '%s\\n' ${JSON.stringify(output)}; exit ${code}; }`);
+    const sh = (script: string) => spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+    expect(sh(fake("Unknown command: 'collectstatic'\nType 'manage.py help' for usage.", 1))).toMatchObject({ status: 0, stdout: expect.stringContaining('note: collectstatic skipped: the settings do not install django.contrib.staticfiles') });
+    expect(sh(fake('ImproperlyConfigured: STATIC_ROOT', 1)).status).toBe(1);
+    expect(sh(fake('120 static files copied', 0))).toMatchObject({ status: 0, stdout: '120 static files copied\n' });
   });
 
   it('run every check with --full, or when the inputs changed', () => {
