@@ -67,6 +67,9 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   };
   for (const key of Object.keys(config.env_vars)) config.env_vars[key] = resolve(config.env_vars[key] ?? '', ['env_vars', key]);
   if (config.database.password) config.database.password = resolve(config.database.password, ['database', 'password']);
+  if (config.database.url) config.database.url = resolve(config.database.url, ['database', 'url']);
+  if (config.node.npm_token) config.node.npm_token = resolve(config.node.npm_token, ['node', 'npm_token']);
+  for (const [i, hook] of config.notify.entries()) hook.url = resolve(hook.url, ['notify', i]);
   const superuser = config.django.superuser;
   if (superuser.password) superuser.password = resolve(superuser.password, ['django', 'superuser', 'password']);
   const redis = config.setup.redis;

@@ -67,6 +67,9 @@ const secretsAreNotCommitted: Rule = (config, root, out, env) => {
   if (superuserPassword && !hasPlaceholder(superuserPassword)) {
     out.push({ loc: locate(root, ['django', 'superuser', 'password']), path: 'django.superuser.password', message: 'a literal password in the config; write ${ADMIN_PASSWORD} instead', severity: 'warning' });
   }
+  for (const [i, hook] of config.notify.entries()) {
+    if (!hasPlaceholder(hook.url)) out.push({ loc: locate(root, ['notify', i]), path: `notify[${i}].url`, message: 'a literal webhook URL in the config (its path is its password); write ${WEBHOOK_URL} instead', severity: 'warning' });
+  }
   const token = config.node.npm_token;
   if (token && !hasPlaceholder(token)) {
     out.push({ loc: locate(root, ['node', 'npm_token']), path: 'node.npm_token', message: 'a literal token in the config; write ${NPM_TOKEN} instead', severity: 'warning' });

@@ -193,6 +193,11 @@ export const configSchema = obj(
         patternHint: 'a count such as 2 or a percentage such as 25%',
       }),
     }),
+    notify: list('Webhooks told of each deploy and rollback (start, success, failure with the failing step, host and last lines, automatic switch-back): who, which ref and commit, which environment, how long. A notification that cannot be delivered (5 s per try, 3 tries) is a warning, never a failed deploy. A string is the URL.', shorthand('A webhook.', obj('A webhook.', {
+      url: str('The webhook URL (https:// or http://), written as ${NAME}: it holds its own secret, and is never printed or logged.'),
+      format: str('`json`: the event as a JSON document; `slack`: `{"text": ...}`, which Slack, Mattermost and Rocket.Chat incoming webhooks take.', { enum: ['json', 'slack'], default: 'json' }),
+      events: list('Which events: start, success, failure, switch_back, rollback.', str('An event.', { enum: ['start', 'success', 'failure', 'switch_back', 'rollback'] }), { default: ['start', 'success', 'failure', 'switch_back', 'rollback'] }),
+    }, { required: ['url'] }), 'url')),
     ssh: obj('SSH behaviour.', {
       concurrency: int('Hosts deployed in parallel.', { default: 10, min: 1, max: 200 }),
       connect_timeout: int('Seconds to wait for a connection.', { default: 10, min: 1, max: 300 }),

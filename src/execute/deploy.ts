@@ -29,6 +29,8 @@ import { stopMovedSingletons } from './singletons.js';
 import { unitName } from '../render/systemd.js';
 import { processesOn } from '../plan/processes.js';
 import { nodeDeployFor } from './node-deploy.js';
+import { hostOutcomes, notify } from './notify.js';
+import { outcomeNotifications, startNotification } from '../plan/notify.js';
 
 export interface OperationReport {
   plan: Plan;
@@ -196,9 +198,16 @@ async function execute(ctx: OperationContext, connections: HostConnection[], pla
   const who = deployer();
   const entry = { at: new Date(started).toISOString(), action: plan.action, env: plan.env, user: who.user, machine: who.machine, sha: plan.sha, ref: plan.ref };
   for (const host of plan.hosts) for (const warning of host.warnings) ctx.observer.onWarning?.(host.target.label, warning);
+  const hooks = ctx.loaded.config.notify;
+  const warn = (hook: string, text: string) => ctx.observer.onWarning?.(hook, text);
+  const told = hooks.length > 0 ? { config: ctx.loaded.config, plan, user: who.user, machine: who.machine, at: new Date(started) } : undefined;
+  // The start goes out while the hosts work: a slow webhook never delays the deploy.
+  const starting = told ? notify(hooks, startNotification(told), warn) : Promise.resolve();
   const results = await executePlan(connections, plan, ctx.loaded.config.ssh.concurrency, ctx.observer, { entry, startedMs: started });
   const durationMs = Date.now() - started;
   await recordHistory(connections, results, { ...entry, duration_ms: durationMs });
+  await starting;
+  if (told) for (const event of outcomeNotifications(told, hostOutcomes(results, new Redactor(ctx.loaded.secrets)), durationMs)) await notify(hooks, event, warn);
   return { plan, results, durationMs };
 }
 

@@ -36,6 +36,23 @@ const loaded = async (extra: string) => {
   return result.config!;
 };
 
+describe('secrets outside env_vars', () => {
+  it('database.url, node.npm_token and each notify URL are filled from the secrets, and redacted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'slipway-values-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'deploy-dev.yml'), `${MINIMAL}database: {engine: postgresql, url: '\${DATABASE_URL}'}\nnode: {npm_token: '\${NPM_TOKEN}'}\nnotify: ['\${HOOK}', {url: '\${CHAT}', format: slack}]\n`);
+    const processEnv = { DATABASE_URL: 'postgresql://u:pw@db.example:5432/shop?sslmode=require', NPM_TOKEN: 'npm-token-123456', HOOK: 'https://hooks.example/abc123456', CHAT: 'https://chat.example/xyz789012' };
+    const { config, secrets } = await loadConfig({ dir, env: 'dev', processEnv });
+    expect(config.database.url).toBe(processEnv.DATABASE_URL);
+    expect(config.node.npm_token).toBe(processEnv.NPM_TOKEN);
+    expect(config.notify).toEqual([
+      { url: processEnv.HOOK, format: 'json', events: ['start', 'success', 'failure', 'switch_back', 'rollback'] },
+      { url: processEnv.CHAT, format: 'slack', events: ['start', 'success', 'failure', 'switch_back', 'rollback'] },
+    ]);
+    expect(secrets).toEqual(expect.arrayContaining(Object.values(processEnv)));
+  });
+});
+
 describe('paths', () => {
   it('paths inside the release are normalized, and refused when they name it or leave it', async () => {
     const config = await loaded('shared: {dirs: [./media/, logs//app/.], files: [config/./local.py]}\nhttp: {static_dir: ./staticfiles/, media_dir: uploads/}\ndependencies: {requirements_files: [./requirements.txt]}');
