@@ -28,6 +28,8 @@ export class CommandFailedError extends Error {
 
   get hint(): string | undefined {
     if (this.outputTail.some((line) => line.startsWith('No space left on device'))) return 'free disk space on the host (old releases, venvs and backups: `slipway status <env>` shows their sizes), then deploy again';
+    // Django answers 400 to a Host header that ALLOWED_HOSTS lacks: the health check asks for 127.0.0.1.
+    if (this.outputTail.some((line) => /^health check failed: .* answered 400, expected/.test(line))) return 'a 400 from a Django app is usually ALLOWED_HOSTS without the name it was asked for: the health check asks for 127.0.0.1, nginx sends the site\'s domain (or the server\'s address): add them to ALLOWED_HOSTS';
     if (this.exitCode === 127) return 'a program was not found on the host: install it or add it to dependencies.system';
     if (this.exitCode === 137) return 'the process was killed (SIGKILL), often by the out-of-memory killer';
     if (this.exitCode === 255) return `ssh could not reach the host or the connection dropped: a host that loses slipway stops within ${SILENCE_SECONDS} s, repairs itself and records what it did (see \`slipway history <env>\` once it answers again)`;
