@@ -1,5 +1,6 @@
 // What a Node deploy needs from the machine running slipway: its own Node (which a server lacking the wanted
 // major can be given), the cache that node_modules and builds are kept in, and the commit's tree.
+import { existsSync, readdirSync } from 'node:fs';
 import { homedir, machine } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/types.js';
@@ -28,6 +29,13 @@ async function treeOf(source: Source, sha: string): Promise<string> {
   return result.code === 0 ? result.stdout.trim() : sha;
 }
 
+/** node_modules keys complete in the cache (directory and archive), for the plan's titles. */
+function cachedDeps(cache: string): string[] {
+  const dir = join(cache, 'deps');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((name) => /^[0-9a-f]{12}$/.test(name) && existsSync(join(dir, name, '.slipway-complete')) && existsSync(join(dir, `${name}.tar.gz`)));
+}
+
 export async function nodeDeployFor(config: Pick<Config, 'project' | 'node' | 'build'>, profile: NodeProfile, files: RepoFiles, source: Source, sha: string): Promise<NodeDeploy> {
   const cache = nodeCache(config.project.name);
   return {
@@ -39,6 +47,7 @@ export async function nodeDeployFor(config: Pick<Config, 'project' | 'node' | 'b
     wanted: config.project.node_version,
     deployer: deployerNode(),
     cache,
+    cached: cachedDeps(cache),
     git: source.mode === 'push' ? { gitDir: source.gitDir } : { url: source.url, gitDir: join(cache, 'repo.git') },
     sha,
     env: config.node.npm_token ? { NPM_TOKEN: config.node.npm_token } : {},

@@ -22,6 +22,8 @@ export interface NodeDeploy {
   deployer: DeployerNode;
   /** The deployer's cache of node_modules and builds. */
   cache: string;
+  /** Keys whose node_modules (and archive) the cache holds complete now: their install step only checks. */
+  cached: readonly string[];
   git: DeployerGit;
   sha: string;
   /** NPM_TOKEN for installs (node.npm_token). */
@@ -62,7 +64,9 @@ export function nodeSteps(deploy: NodeDeploy, host: NodeHost): NodeRelease {
   const installFiles = [...profile.installFiles, profile.lockfile];
   const install = (k: string, settings: InstallSettings): Step => ({
     id: k === depsKey ? 'node-install' : 'node-install-build',
-    title: `Install ${k === depsKey ? 'dependencies' : 'the build\'s dependencies'} on this machine: ${describe(settings)} (node_modules ${k})`,
+    title: deploy.cached.includes(k)
+      ? `Use node_modules ${k} built on this machine by an earlier deploy (${describe(settings)})`
+      : `Install ${k === depsKey ? 'dependencies' : 'the build\'s dependencies'} on this machine: ${describe(settings)} (node_modules ${k})`,
     runsOn: 'deployer',
     commands: [deployerInstall({ cache: deploy.cache, key: k, git: deploy.git, sha: deploy.sha, files: installFiles, settings, env: deploy.env })],
   });

@@ -147,6 +147,7 @@ describe('a host\'s Node steps', () => {
     wanted: '18',
     deployer: DEPLOYER,
     cache: '/home/me/.cache/slipway/node/notes',
+    cached: [],
     git: { gitDir: '/home/me/notes/.git' },
     sha: SHA,
     env: {},
@@ -181,6 +182,7 @@ describe('a host\'s Node steps', () => {
     expect(steps[3]).toBe('[here] Upload the build\'s output into the release');
     // Without devDependencies the release's own node_modules (cached here) builds it.
     expect(titles(deploy({ build: 'npm run build' }), host(facts))[1]).toBe(`[here] Install dependencies on this machine: npm ci --no-audit --no-fund --omit=dev (node_modules ${key})`);
+    expect(titles(deploy({ build: 'npm run build' }, { cached: [key] }), host(facts))[1]).toBe(`[here] Use node_modules ${key} built on this machine by an earlier deploy (npm ci --no-audit --no-fund --omit=dev)`);
   });
 
   it('build.on server: the server installs (devDependencies kept for its build) and builds as the app user', () => {
@@ -225,7 +227,7 @@ describe('a Node app\'s deploy plan', () => {
     const plan = planDeployHost({
       config, configHash: 'h', profile, venvKey: undefined, stepInputs: {}, full: false, hostsDatabase: true, runsMigrations: true, topology: { placement: {}, record: '' }, balancing: undefined, balancerUpstream: undefined, runsApp: true,
       layout, target: sshTarget, facts: { ...fakeFacts(), nodeSystem: '18.19.0' }, source: { mode: 'push', gitDir: '/home/me/notes/.git' }, sha: SHA, ref: 'main', releaseId: 'r2', deployedBy: 'me@x', now: new Date(0),
-      node: { profile: profile.node!, files, tree: 't', buildOn: 'deployer', production: true, wanted: undefined, deployer: DEPLOYER, cache: '/c', git: { gitDir: '/home/me/notes/.git' }, sha: SHA, env: {} },
+      node: { profile: profile.node!, files, tree: 't', buildOn: 'deployer', production: true, wanted: undefined, deployer: DEPLOYER, cache: '/c', cached: [], git: { gitDir: '/home/me/notes/.git' }, sha: SHA, env: {} },
     });
     const ids = plan.steps.map((s) => s.id);
     expect(ids.slice(ids.indexOf('release'), ids.indexOf('release') + 5)).toEqual(['release', 'node-install', 'node-upload', 'node-modules', 'migrate']);
