@@ -139,7 +139,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         deployedBy: `${who.user}@${who.machine}`,
         now,
         hostsDatabase: data.hostsDatabase[i]!,
-        runsMigrations: i === data.migrator,
+        runsMigrations: data.migrates[i]!,
         endpoints: data.endpoints,
         topology,
         balancing,

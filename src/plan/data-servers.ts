@@ -87,20 +87,28 @@ export interface DeployPlacement {
   hostsDatabase: boolean[];
   /** The host that runs migrations (and creates the superuser), or -1 when no host of this run may. */
   migrator: number;
+  /** Per host: it runs the migrations. A shared database: the migrator alone; one on every host: each its own. */
+  migrates: boolean[];
   endpoints: Endpoints;
 }
 
 /**
- * Migrations run once per deploy, before any host switches, on a host that has the release and reaches the
- * database: with a database server or an external one, the first app server of this run (never a db-only
- * server, which runs no app); with a database on every host, the first host, as ever.
+ * Migrations run once per database, before any host switches, on a host that has the release and reaches it:
+ * with a database server or an external one, the first app server of this run (never a db-only server, which
+ * runs no app); with a database on every host (no db role, database.host localhost), every host migrates its
+ * own (only the first did before, and the others' databases never got their tables).
  */
-export function deployPlacement(config: Pick<Config, 'processes' | 'setup'>, topology: Topology, targets: readonly Pick<Target, 'roles'>[]): DeployPlacement {
+export function deployPlacement(config: Pick<Config, 'processes' | 'setup' | 'database'>, topology: Topology, targets: readonly Pick<Target, 'roles'>[]): DeployPlacement {
   const kind = topology.database.kind;
   const elsewhere = kind === 'server' || kind === 'external';
+  const migrator = targets.findIndex((t) => isAppServer(config, t));
+  const ownDatabases = kind === 'local' && ['localhost', '127.0.0.1', '::1'].includes(config.database.host);
   return {
     hostsDatabase: targets.map(() => kind === 'local'),
-    migrator: elsewhere ? targets.findIndex((t) => isAppServer(config, t)) : 0,
+    migrator: elsewhere ? migrator : 0,
+    // Each host's own database (at localhost) is migrated there; one database.host names for all of them, or none
+    // slipway knows of (a migrate command against one the app finds itself), once, on the first host.
+    migrates: targets.map((_, i) => (elsewhere ? i === migrator : ownDatabases || i === 0)),
     endpoints: endpointsOf(topology, config),
   };
 }

@@ -145,12 +145,14 @@ describe('topology', () => {
     expect(() => topologyOf(config, [db1, server('web1.example.com', undefined, ['web'])])).toThrow(/web1\.example\.com: it is an app server .* private address is not known/);
   });
 
-  it('migrations on the first app server of the run, never on a db-only server; none when the run has no app server', () => {
-    expect(deployPlacement(config, topology, [db1, lb1, app1, worker1]).migrator).toBe(2);
-    expect(deployPlacement(config, topology, [db1]).migrator).toBe(-1);
+  it('migrations on the first app server of the run, never on a db-only server; none when the run has no app server; each host\'s own database migrated', () => {
+    expect(deployPlacement(config, topology, [db1, lb1, app1, worker1])).toMatchObject({ migrator: 2, migrates: [false, false, true, false] });
+    expect(deployPlacement(config, topology, [db1])).toMatchObject({ migrator: -1, migrates: [false] });
     expect(deployPlacement(config, topology, [db1, app1]).hostsDatabase).toEqual([false, false]);
     const local = topologyOf(config, [app1, worker1]);
-    expect(deployPlacement(config, local, [app1, worker1])).toMatchObject({ hostsDatabase: [true, true], migrator: 0 });
+    expect(deployPlacement(config, local, [app1, worker1])).toMatchObject({ hostsDatabase: [true, true], migrator: 0, migrates: [true, true] });
+    // One database.host for every app server (no db role): migrated once, from the first.
+    expect(deployPlacement({ ...config, database: { ...config.database, host: '10.0.0.5' } }, local, [app1, worker1]).migrates).toEqual([true, false]);
   });
 
   it('the app gets DATABASE_URL with TLS required and REDIS_URL, both at db1; its own values win', () => {
