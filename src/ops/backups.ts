@@ -16,7 +16,8 @@ export function listBackups(dir: string): Snippet {
   return { shell: `for f in ${quote(dir)}/*.dump ${quote(dir)}/*.sql.gz; do if [ -f "$f" ]; then stat -c 'backup %s %Y %n' "$f"; fi; done` };
 }
 
-const asPostgres = 'runuser -u postgres --';
+// From /: run from a directory postgres may not enter (root's home), psql and pg_restore print "could not change directory".
+const asPostgres = 'env -C / runuser -u postgres --';
 
 /**
  * Table counts inside a dump: pg_restore turns its data into SQL, where each table's rows are the lines of one
