@@ -12,39 +12,53 @@ import { useSandboxes } from './helpers/sandbox.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'bin', 'slipway.js');
-const NAME = 'e2e-init';
 
-describe('slipway init, then deploy to a sandbox', () => {
-  const servers = useSandboxes([NAME]);
+/**
+ * A copy of an example without its deploy files, in a directory named `dirName` (init names the project and the
+ * sandbox server after it), and the CLI run there with its own empty cache for Node builds.
+ */
+function initedExample(example: string, dirName: string, server: string) {
+  let root: string;
   let dir: string;
   beforeAll(async () => {
-    dir = join(await mkdtemp(join(tmpdir(), 'slipway-e2e-init-')), 'inited');
-    await cp(join(ROOT, 'examples', 'django-app'), dir, { recursive: true });
+    root = await mkdtemp(join(tmpdir(), 'slipway-e2e-init-'));
+    dir = join(root, dirName);
+    await cp(join(ROOT, 'examples', example), dir, { recursive: true });
     for (const file of await readdir(dir)) if (/^deploy.*\.yml$/.test(file)) await rm(join(dir, file));
     await rm(join(dir, '.slipway'), { recursive: true, force: true });
   });
   afterAll(async () => {
-    if (dir) await rm(join(dir, '..'), { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true });
   });
-
-  const slipway = (...args: string[]) => run(process.execPath, [CLI, ...args], { cwd: dir });
+  const slipway = (...args: string[]) => run(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, XDG_CACHE_HOME: join(root, 'cache') } });
   const git = async (...args: string[]) => {
     const result = await run('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@localhost', ...args], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
   };
-
-  it('deploys the init\'d Django example as generated, the server name aside, and it answers 200', async () => {
-    const init = await slipway('init', '--yes');
-    expect(init.code, init.stderr).toBe(0);
-    expect(init.stdout).toContain('wrote deploy-sandbox.yml');
+  /** init --yes, the sandbox server's name put in deploy-sandbox.yml, committed; init's own output. */
+  const init = async (): Promise<string> => {
+    const inited = await slipway('init', '--yes');
+    expect(inited.code, inited.stderr).toBe(0);
+    expect(inited.stdout).toContain('wrote deploy-sandbox.yml');
     const sandboxFile = join(dir, 'deploy-sandbox.yml');
     const generated = await readFile(sandboxFile, 'utf8');
-    expect(generated).toContain('  - sandbox: inited\n');
-    await writeFile(sandboxFile, generated.replace('  - sandbox: inited\n', `  - sandbox: ${NAME}\n`));
+    expect(generated).toContain(`  - sandbox: ${dirName}\n`);
+    await writeFile(sandboxFile, generated.replace(`  - sandbox: ${dirName}\n`, `  - sandbox: ${server}\n`));
     await git('init', '--quiet', '--initial-branch=main');
     await git('add', '-A');
     await git('commit', '--quiet', '-m', 'init');
+    return inited.stdout;
+  };
+  return { slipway, init };
+}
 
+describe('slipway init, then deploy to a sandbox', () => {
+  const NAME = 'e2e-init';
+  const servers = useSandboxes([NAME]);
+  const { slipway, init } = initedExample('django-app', 'inited', NAME);
+
+  it('deploys the init\'d Django example as generated, the server name aside, and it answers 200', async () => {
+    await init();
     const validate = await slipway('validate', 'sandbox');
     expect(validate.code, validate.stderr).toBe(0);
     const deploy = await slipway('deploy', 'sandbox');
@@ -62,39 +76,12 @@ describe('slipway init, then deploy to a sandbox', () => {
 });
 
 describe('slipway init on the Node example, then deploy to a sandbox', () => {
-  const NODE_NAME = 'e2e-init-node';
-  const servers = useSandboxes([NODE_NAME]);
-  let dir: string;
-  let cache: string;
-  beforeAll(async () => {
-    dir = join(await mkdtemp(join(tmpdir(), 'slipway-e2e-init-')), 'notes');
-    cache = await mkdtemp(join(tmpdir(), 'slipway-e2e-init-cache-'));
-    await cp(join(ROOT, 'examples', 'node-app'), dir, { recursive: true });
-    for (const file of await readdir(dir)) if (/^deploy.*\.yml$/.test(file)) await rm(join(dir, file));
-    await rm(join(dir, '.slipway'), { recursive: true, force: true });
-  });
-  afterAll(async () => {
-    if (dir) await rm(join(dir, '..'), { recursive: true, force: true });
-    if (cache) await rm(cache, { recursive: true, force: true });
-  });
-
-  const slipway = (...args: string[]) => run(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, XDG_CACHE_HOME: cache } });
-  const git = async (...args: string[]) => {
-    const result = await run('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@localhost', ...args], { cwd: dir });
-    expect(result.code, result.stderr).toBe(0);
-  };
+  const NAME = 'e2e-init-node';
+  const servers = useSandboxes([NAME]);
+  const { slipway, init } = initedExample('node-app', 'notes', NAME);
 
   it('deploys the init\'d Node example as generated, the server name aside: built here, migrated, answering through nginx', async () => {
-    const init = await slipway('init', '--yes');
-    expect(init.code, init.stderr).toBe(0);
-    expect(init.stdout).toContain('Detected a Node.js app (package.json)');
-    const sandboxFile = join(dir, 'deploy-sandbox.yml');
-    const generated = await readFile(sandboxFile, 'utf8');
-    await writeFile(sandboxFile, generated.replace('  - sandbox: notes\n', `  - sandbox: ${NODE_NAME}\n`));
-    await git('init', '--quiet', '--initial-branch=main');
-    await git('add', '-A');
-    await git('commit', '--quiet', '-m', 'init');
-
+    expect(await init()).toContain('Detected a Node.js app (package.json)');
     const validate = await slipway('validate', 'sandbox');
     expect(validate.code, validate.stderr).toBe(0);
     expect(validate.stdout).toContain('recipe node at main');
