@@ -6,7 +6,8 @@
 //   `django-blue-green` (examples/django-app behind nginx, its PostgreSQL on the same server), and
 //   `node-blue-green` (examples/node-app: built on this machine, node_modules uploaded once and reused, its
 //   PostgreSQL and Redis on the server). The Django scenario also times, after its redeploy/rollback loop: a
-//   deploy with one more requirement (a new venv), and, for reference, a bare restart script on the same server
+//   deploy with one more requirement (a new venv), rollbacks after the drain period (the old slot stopped, so
+//   started again and checked), and, for reference, a bare restart script on the same server
 //   (one ssh, no checks), with slipway's redeploy against it. The Node one: a deploy with one more dependency
 //   (npm ci here and a new node_modules uploaded; needs the npm registry).
 //   Then the CLI's own cost: `slipway --version`, and `slipway plan` against the floor's server.
@@ -110,6 +111,17 @@ async function django({ name, repo, address, url, redeploy, next }) {
   await commit(repo, `v${next}`);
   const changed = await timeUntilServed(url, `v${next}`, ['-c', repo, 'deploy', 'sandbox']);
   console.log(`${name} one_requirement_changed_deploy_s ${changed.commandS.toFixed(2)} (new code answering at ${changed.servedS.toFixed(2)})`);
+
+  // A rollback once the drain period is over: the previous slot has stopped, so it starts again and is checked.
+  const afterDrain = [];
+  for (let i = 1; i <= runs; i++) {
+    await new Promise((r) => setTimeout(r, (DRAIN_SECONDS + 0.5) * 1000));
+    await commit(repo, `drained${i}`);
+    await timeUntilServed(url, `drained${i}`, ['-c', repo, 'deploy', 'sandbox']);
+    await new Promise((r) => setTimeout(r, (DRAIN_SECONDS + 0.5) * 1000));
+    afterDrain.push((await timeUntilServed(url, `v${next}`, ['-c', repo, 'rollback', 'sandbox'])).servedS);
+  }
+  console.log(`${name} rollback_after_drain_to_previous_code_s ${stats(afterDrain)}`);
 
   const bare = [];
   for (let i = 1; i <= runs; i++) {
