@@ -9,6 +9,8 @@ import { looksLikeUrl } from './source.js';
 import { resolveTarget } from './targets.js';
 import { UserError } from '../errors.js';
 import type { Target } from '../plan/target.js';
+import { isNodeApp } from './recipe-check.js';
+import { deployerNode } from './node-deploy.js';
 
 export interface DoctorHost {
   host: string;
@@ -22,13 +24,16 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
   const { config } = loaded;
   const repo = config.project.repo ?? '.';
   const mode = config.project.source === 'auto' ? (looksLikeUrl(repo) ? 'fetch' : 'push') : config.project.source;
+  const node = await isNodeApp(loaded);
   const base: Omit<DoctorInput, 'localClock'> = {
     env: config.environment,
     basePath: config.base_path,
     source: mode === 'fetch' ? { mode, url: repo } : { mode: 'push' },
-    packages: [...new Set([...config.dependencies.system, 'python3-venv', ...(config.database.engine === 'postgresql' ? ['postgresql'] : [])])],
+    // A Node app needs no venv.
+    packages: [...new Set([...config.dependencies.system, ...(node ? [] : ['python3-venv']), ...(config.database.engine === 'postgresql' ? ['postgresql'] : [])])],
     commands: COMMANDS,
     needsSystemd: Object.keys(config.processes).length > 0,
+    ...(node ? { node: { wanted: config.project.node_version, deployer: deployerNode() } } : {}),
   };
   const servers = config.servers.filter((s) => !only || (s.sandbox ?? s.host) === only);
   if (servers.length === 0) throw new UserError(`no server ${only} in this environment`);
@@ -48,7 +53,7 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
         return { host, checks: [{ name: 'ssh', status: 'fail', detail: reason, fix }] };
       }
       const sent = Date.now();
-      const result = await connection.session.run(doctorProbe({ ...base, ...(base.source.mode === 'fetch' ? { fetchUrl: base.source.url } : {}) }).shell);
+      const result = await connection.session.run(doctorProbe({ ...base, node: base.node !== undefined, ...(base.source.mode === 'fetch' ? { fetchUrl: base.source.url } : {}) }).shell);
       const localClock = Math.round((sent + Date.now()) / 2000);
       const ssh: Check = { name: 'ssh', status: 'ok', detail: target.kind === 'local' ? 'this machine (no SSH)' : `connected as ${parseDoctorFacts(result.lines.join('\n')).user ?? '?'}` };
       if (result.code !== 0) return { host, checks: [{ ...ssh, status: 'fail', detail: `the probe failed (exit ${result.code}): ${result.lines.slice(-1)[0] ?? ''}`, fix: 'check that bash runs for the login user' }] };

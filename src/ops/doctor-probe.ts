@@ -2,6 +2,7 @@
 // `kind value...` lines are judged by plan/doctor.ts.
 import type { Snippet } from './command.js';
 import { quote } from './shell.js';
+import { NODE_PROBE } from './probe.js';
 
 export interface DoctorProbeWants {
   basePath: string;
@@ -10,6 +11,8 @@ export interface DoctorProbeWants {
   commands: readonly string[];
   /** For `source: fetch`: the repository the server must be able to read. */
   fetchUrl?: string;
+  /** A Node app: the server's own Node and machine type. */
+  node?: boolean;
 }
 
 export function doctorProbe(wants: DoctorProbeWants): Snippet {
@@ -34,6 +37,7 @@ export function doctorProbe(wants: DoctorProbeWants): Snippet {
           `if command -v git >/dev/null 2>&1; then if out=$(GIT_TERMINAL_PROMPT=0 GIT_SSH_COMMAND='ssh -o BatchMode=yes' timeout 30 git ls-remote -- ${quote(wants.fetchUrl)} HEAD 2>&1 >/dev/null); then echo "git-remote ok"; else msg=$(printf '%s\\n' "$out" | grep '^fatal:' | head -n 1); echo "git-remote fail \${msg:-$(printf '%s\\n' "$out" | tail -n 1)}"; fi; fi`,
         ]
       : []),
+    ...(wants.node ? NODE_PROBE : []),
     'true',
   ];
   return { shell: lines.join('\n') };

@@ -17,6 +17,9 @@ export interface ProbeWants {
   node?: boolean;
 }
 
+/** The server's own Node (`node-system v18.19.0`) and machine type (`machine x86_64`): which Node a release gets. */
+export const NODE_PROBE = ['if command -v node >/dev/null 2>&1; then echo "node-system $(node --version 2>/dev/null)"; fi', 'echo "machine $(uname -m)"'];
+
 function pythonProbe(version: string | undefined): string {
   if (!version) return `p=$(command -v python3 || true); if [ -n "$p" ]; then echo "python $p"; fi`;
   const name = quote(`python${version}`);
@@ -44,7 +47,7 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
   const lines = [
     'echo "cores $(nproc 2>/dev/null || echo 1)"',
     pythonProbe(wants.pythonVersion),
-    ...(wants.node ? ['if command -v node >/dev/null 2>&1; then echo "node-system $(node --version 2>/dev/null)"; fi', 'echo "machine $(uname -m)"'] : []),
+    ...(wants.node ? NODE_PROBE : []),
     ...(packages.length > 0
       ? [`dpkg-query -W -f=${quote('${Package} ${db:Status-Abbrev}\n')} ${packages.map(quote).join(' ')} 2>/dev/null | while read -r name state; do if [ "$state" = ii ]; then echo "package $name"; fi; done`]
       : []),

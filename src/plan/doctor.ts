@@ -1,4 +1,6 @@
 // Judging a host for `slipway doctor` (pure): each check ok, warn or fail, and a one-line fix for the others.
+import { UserError } from '../errors.js';
+import { chooseNodeRuntime, type DeployerNode } from './node-deps.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -23,6 +25,9 @@ export interface DoctorFacts {
   packages: string[];
   /** `source: fetch` only: whether the server could list the repository, and git's last words if not. */
   gitRemote?: { ok: boolean; error?: string };
+  /** A Node app: the server's own Node (without the v) and its machine type. */
+  nodeSystem?: string;
+  machine?: string;
 }
 
 export function parseDoctorFacts(output: string): DoctorFacts {
@@ -39,6 +44,8 @@ export function parseDoctorFacts(output: string): DoctorFacts {
     else if (kind === 'flag' && words[0] === 'dpkg') facts.dpkg = true;
     else if (kind === 'command' && words[0]) facts.commands.push(words[0]);
     else if (kind === 'package' && words[0]) facts.packages.push(words[0]);
+    else if (kind === 'node-system' && /^v?\d+\.\d+\.\d+$/.test(words[0] ?? '')) facts.nodeSystem = words[0]!.replace(/^v/, '');
+    else if (kind === 'machine' && words[0]) facts.machine = words[0];
     else if (kind === 'git-remote') facts.gitRemote = words[0] === 'ok' ? { ok: true } : { ok: false, error: words.slice(1).join(' ') };
   }
   return facts;
@@ -56,6 +63,8 @@ export interface DoctorInput {
   needsSystemd: boolean;
   /** Deployer's clock, in seconds since the epoch, at the middle of the probe's round trip. */
   localClock: number;
+  /** A Node app: the major it asks for (project.node_version), and the Node this machine could copy. */
+  node?: { wanted: string | undefined; deployer: DeployerNode };
 }
 
 const GB = 1024 * 1024;
@@ -101,6 +110,16 @@ export function judgeHost(facts: DoctorFacts, input: DoctorInput): Check[] {
     const skew = facts.clock - input.localClock;
     const detail = Math.abs(skew) <= 1 ? 'in step with this machine' : `${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} this machine`;
     add('clock', Math.abs(skew) > MAX_SKEW_SECONDS ? 'warn' : 'ok', detail, 'enable time sync on the server: timedatectl set-ntp true (systemd-timesyncd or chrony)');
+  }
+
+  if (input.node) {
+    try {
+      const runtime = chooseNodeRuntime('', input.node.wanted, { ...(facts.nodeSystem ? { nodeSystem: facts.nodeSystem } : {}), nodeRuntimes: [], ...(facts.machine ? { machine: facts.machine } : {}) }, input.node.deployer);
+      add('node', 'ok', runtime.kind === 'upload' ? `${facts.nodeSystem ? `the server has Node ${facts.nodeSystem}: ` : 'the server has no Node: '}a deploy copies this machine's Node ${runtime.version} to the app` : `the server's Node ${runtime.version} runs the app`);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      add('node', 'fail', error.message.replace(/^: /, ''), error.hint);
+    }
   }
 
   if (facts.systemd) add('systemd', 'ok', 'systemd runs the server');

@@ -28,6 +28,17 @@ const healthy: DoctorFacts = {
 };
 const byName = (facts: DoctorFacts, overrides: Partial<DoctorInput> = {}) => Object.fromEntries(judgeHost(facts, { ...input, ...overrides }).map((c) => [c.name, c]));
 
+describe('doctor checks of a Node app', () => {
+  const deployer = { version: '20.20.2', binary: '/usr/bin/node', machine: 'x86_64', standalone: true };
+  it('the server\'s own Node when its major fits, this machine\'s copied when not, and what to do when neither', () => {
+    expect(byName({ ...healthy, nodeSystem: '18.19.0', machine: 'x86_64' }, { node: { wanted: '18', deployer } }).node).toEqual({ name: 'node', status: 'ok', detail: "the server's Node 18.19.0 runs the app" });
+    expect(byName({ ...healthy, nodeSystem: '18.19.0', machine: 'x86_64' }, { node: { wanted: '20', deployer } }).node).toEqual({ name: 'node', status: 'ok', detail: "the server has Node 18.19.0: a deploy copies this machine's Node 20.20.2 to the app" });
+    expect(byName({ ...healthy, nodeSystem: '18.19.0', machine: 'x86_64' }, { node: { wanted: '22', deployer } }).node).toMatchObject({ status: 'fail', detail: 'project.node_version 22: the server has Node 18.19.0 and this machine runs Node 20.20.2', fix: expect.stringContaining('install Node 22 on the server') });
+    expect(byName(healthy).node).toBeUndefined();
+    expect(parseDoctorFacts('node-system v18.19.0\nmachine aarch64\n')).toMatchObject({ nodeSystem: '18.19.0', machine: 'aarch64' });
+  });
+});
+
 describe('doctor checks', () => {
   it('a healthy server: every check ok, none with a fix', () => {
     expect(judgeHost(healthy, input)).toEqual([
