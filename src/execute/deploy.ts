@@ -30,7 +30,7 @@ import { unitName } from '../render/systemd.js';
 import { processesOn } from '../plan/processes.js';
 import { nodeDeployFor } from './node-deploy.js';
 import { hostOutcomes, notify } from './notify.js';
-import { outcomeNotifications, startNotification } from '../plan/notify.js';
+import { notifyNotes, outcomeNotifications, startNotification } from '../plan/notify.js';
 
 export interface OperationReport {
   plan: Plan;
@@ -118,7 +118,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
     ref: resolved.ref,
     sha: resolved.sha,
     ...rolling,
-    notes: [...topologyNotes(placement, moves, rolling.batches, reached), ...rolling.notes, ...balancingNotes(balancing, upstreams)],
+    notes: [...topologyNotes(placement, moves, rolling.batches, reached), ...rolling.notes, ...balancingNotes(balancing, upstreams), ...notifyNotes(config.notify, 'deploy')],
     moves,
     hosts: connections.map((connection, i) =>
       planDeployHost({
@@ -165,7 +165,8 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
       : planRollbackHost({ config: ctx.loaded.config, layout, target: connection.target, facts: facts[i]!, requested }),
   );
   const release = hosts.find((h) => !(balancing && isBalancer(h.target)))?.to;
-  return { action: 'rollback', env: config.environment, ref: null, sha: null, ...rolling, hosts, ...(release ? { release } : {}) };
+  const notes = [...(rolling.notes ?? []), ...notifyNotes(config.notify, 'rollback')];
+  return { action: 'rollback', env: config.environment, ref: null, sha: null, ...rolling, ...(notes.length > 0 ? { notes } : {}), hosts, ...(release ? { release } : {}) };
 }
 
 /** Each host's load balancer upstream now (undefined for a host that is none, or has none yet). */

@@ -101,3 +101,9 @@ export function notificationBody(notification: Notification, format: 'json' | 's
   const lines = [notification.text, ...notification.hosts.flatMap((h) => (h.output && h.output.length > 0 ? [`${h.host}:`, '```', ...h.output, '```'] : []))];
   return JSON.stringify({ text: lines.join('\n') });
 }
+
+/** What `plan` says of the webhooks: which are told, of what (the URLs stay out). */
+export function notifyNotes(hooks: Config['notify'], action: 'deploy' | 'rollback'): string[] {
+  const events = (e: readonly NotifyEvent[]) => e.filter((x) => (action === 'rollback' ? x !== 'success' : x !== 'rollback'));
+  return hooks.flatMap((hook, i) => (events(hook.events).length > 0 ? [`notify[${i}] (${hook.format}) is told of: ${events(hook.events).join(', ')}`] : []));
+}

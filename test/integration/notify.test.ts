@@ -37,8 +37,12 @@ describe('notifications of a deploy', () => {
   const deploy = () => cli(project.dir, ['deploy', 'dev'], { WEBHOOK_URL: url });
   const logs = () => readdirSync(join(project.dir, '.slipway', 'logs')).map((f) => readFileSync(join(project.dir, '.slipway', 'logs', f), 'utf8')).join('\n');
 
-  it('a deploy sends start, then success with the release it made live', async () => {
+  it('a deploy sends start, then success with the release it made live; plan says so, without the URL', async () => {
     const sha = project.commit({ VERSION: 'v1\n', '.gitignore': '.slipway/\n' });
+    const plan = await cli(project.dir, ['plan', 'dev'], { WEBHOOK_URL: url });
+    expect(plan.out).toContain('# notify[0] (json) is told of: start, success, failure, switch_back\n');
+    expect(plan.out + plan.err).not.toContain(TOKEN);
+    expect(received).toEqual([]);
     const result = await deploy();
     expect(result.code, result.err).toBe(0);
     expect(received.map((n) => n.event)).toEqual(['start', 'success']);

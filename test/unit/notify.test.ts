@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notify } from '../../src/execute/notify.js';
-import { notificationBody, outcomeNotifications, startNotification, type NotifyContext } from '../../src/plan/notify.js';
+import { notificationBody, notifyNotes, outcomeNotifications, startNotification, type NotifyContext } from '../../src/plan/notify.js';
 import { sshTarget } from './fixtures/config.js';
 
 const SHA = 'abc1234def5678abc1234def5678abc1234def56';
@@ -40,6 +40,17 @@ describe('notifications', () => {
     ]);
     expect(JSON.parse(notificationBody(events[0]!, 'slack'))).toEqual({ text: 'shop prod: a deploy of main (abc1234) failed after 9.0 s: Check the green slot failed on web1: exit 1\nweb1:\n```\nhealth check failed: answered 500\n```' });
     expect(outcomeNotifications(ctx('rollback'), ok, 300)[0]).toMatchObject({ event: 'rollback', text: 'shop prod: a rollback to R2 is live on 1 server(s), in 0.3 s' });
+  });
+});
+
+describe('the plan', () => {
+  it('names each webhook by its place and the events of this action it hears of, never its URL', () => {
+    const hooks = [
+      { url: 'https://hooks.example/secret', format: 'json' as const, events: ['start' as const, 'success' as const, 'failure' as const, 'switch_back' as const, 'rollback' as const] },
+      { url: 'https://chat.example/secret', format: 'slack' as const, events: ['success' as const] },
+    ];
+    expect(notifyNotes(hooks, 'deploy')).toEqual(['notify[0] (json) is told of: start, success, failure, switch_back', 'notify[1] (slack) is told of: success']);
+    expect(notifyNotes(hooks, 'rollback')).toEqual(['notify[0] (json) is told of: start, failure, switch_back, rollback']);
   });
 });
 
