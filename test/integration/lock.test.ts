@@ -92,7 +92,11 @@ describe.each(['local', 'ssh'] as const)('the deploy lock through the %s executo
     const interrupted = spawnDeploy(project.dir);
     let stderr = '';
     interrupted.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    await until(async () => (await lockStatus()).includes('held'), 'the deploy to take the lock');
+    // A deploy that ended before it held the lock says why, instead of a wait that times out.
+    await until(async () => {
+      if (interrupted.exitCode !== null) throw new Error(`the deploy ended (exit ${interrupted.exitCode}) before it held the lock: ${stderr}`);
+      return (await lockStatus()).includes('held');
+    }, 'the deploy to take the lock', 40_000);
     await new Promise((r) => setTimeout(r, 500));
     interrupted.kill('SIGINT');
     expect(await exited(interrupted), stderr).toBe(130);
