@@ -9,6 +9,8 @@ import type { NodeDeploy } from '../plan/node-steps.js';
 import type { DeployerNode } from '../plan/node-deps.js';
 import type { NodeProfile, RepoFiles } from '../recipes/types.js';
 import { runLocal } from './deployer.js';
+import { deployerDepsArchive, deployerDepsDir } from '../ops/node.js';
+import { COMPLETE_MARK } from '../ops/files.js';
 
 export function deployerNode(): DeployerNode {
   const variables = process.config.variables as { node_shared?: boolean | string };
@@ -33,7 +35,7 @@ async function treeOf(source: Source, sha: string): Promise<string> {
 function cachedDeps(cache: string): string[] {
   const dir = join(cache, 'deps');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => /^[0-9a-f]{12}$/.test(name) && existsSync(join(dir, name, '.slipway-complete')) && existsSync(join(dir, `${name}.tar.gz`)));
+  return readdirSync(dir).filter((key) => /^[0-9a-f]{12}$/.test(key) && existsSync(`${deployerDepsDir(cache, key)}/${COMPLETE_MARK}`) && existsSync(deployerDepsArchive(cache, key)));
 }
 
 export async function nodeDeployFor(config: Pick<Config, 'project' | 'node' | 'build'>, profile: NodeProfile, files: RepoFiles, source: Source, sha: string): Promise<NodeDeploy> {

@@ -1,5 +1,5 @@
 // Writing a configuration file on a host: complete or not at all (a temp file renamed over the old one).
-import { cmd, type Cmd } from './command.js';
+import { cmd, unless, type Cmd } from './command.js';
 
 export interface FileSpec {
   path: string;
@@ -7,6 +7,17 @@ export interface FileSpec {
   /** octal mode, e.g. '644' (the default) or '600'. */
   mode?: string;
   secret?: boolean;
+}
+
+/**
+ * The mark a directory built in place gets once it is whole (a venv, node_modules, a Node): one without it is a
+ * leftover of an interrupted build, never reused.
+ */
+export const COMPLETE_MARK = '.slipway-complete';
+
+/** Removes what a deploy no longer needs (an old release, an unused venv); a failure is only a warning naming `what`. */
+export function removeOrWarn(what: string, ...paths: string[]): Cmd {
+  return unless(cmd('rm', '-rf', ...paths), cmd('echo', `warning: could not remove ${what}`));
 }
 
 export function writeFile({ path, text, mode = '644', secret = false }: FileSpec): Cmd[] {

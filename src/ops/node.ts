@@ -2,14 +2,14 @@
 // linked into each release, the app's own Node when the server's is another major, the build's output.
 // Everything lands under a `.partial` name and is renamed into place once complete, so a half-installed
 // directory is never reused.
-import { cmd, unless, type Cmd, type Command } from './command.js';
+import { cmd, type Cmd, type Command } from './command.js';
 import type { Layout } from '../plan/layout.js';
 import type { PackageManager } from '../recipes/types.js';
 import { quote } from './shell.js';
+import { COMPLETE_MARK } from './files.js';
 
 export const nodeDepsDir = (layout: Layout, key: string) => `${layout.root}/node-deps/${key}`;
 export const nodeRuntimeDir = (layout: Layout, version: string) => `${layout.root}/node/${version}`;
-export const NODE_COMPLETE = '.slipway-complete';
 
 /** PATH for a release's processes and commands: its own Node (when it has one), then its node_modules/.bin. */
 export function nodeEnvironment(appDir: string): Record<string, string> {
@@ -85,7 +85,7 @@ export function deployerInstall(input: DeployerInstallInput): Command {
       'set -eu',
       `mkdir -p ${quote(`${input.cache}/deps`)}`,
       ...lockLines(`${deployerDepsDir(input.cache, input.key)}.lock`),
-      `if [ -f ${dir}/${NODE_COMPLETE} ] && [ -f ${archive} ]; then touch ${archive}; echo 'node_modules ${input.key} is already built on this machine'; exit 0; fi`,
+      `if [ -f ${dir}/${COMPLETE_MARK} ] && [ -f ${archive} ]; then touch ${archive}; echo 'node_modules ${input.key} is already built on this machine'; exit 0; fi`,
       ...gitPrelude(input.git, input.sha),
       `rm -rf ${dir}.partial && mkdir ${dir}.partial`,
       `git --git-dir=${quote(input.git.gitDir)} archive ${quote(input.sha)} -- ${input.files.map(quote).join(' ')} | tar -x -C ${dir}.partial`,
@@ -93,7 +93,7 @@ export function deployerInstall(input: DeployerInstallInput): Command {
       installArgv(input.settings).map(quote).join(' '),
       // An app without dependencies gets no node_modules from npm: an empty one links and archives the same way.
       'mkdir -p node_modules',
-      `touch ${NODE_COMPLETE} && cd .. && rm -rf ${dir} && mv ${dir}.partial ${dir}`,
+      `touch ${COMPLETE_MARK} && cd .. && rm -rf ${dir} && mv ${dir}.partial ${dir}`,
       `tar -C ${dir} -cf - node_modules | gzip -1 > ${archive}.partial && mv ${archive}.partial ${archive}`,
       prune(`${input.cache}/deps`, KEEP_DEPS, true),
     ],
@@ -155,7 +155,7 @@ const SSH_FUNCTION = 'slipway_ssh() { eval "$GIT_SSH_COMMAND \\"\\$@\\""; }';
 function receive(dir: string, unpack: string, check?: string): string {
   const d = quote(dir);
   const parent = quote(dir.slice(0, dir.lastIndexOf('/')));
-  return ['set -eu', `mkdir -p ${parent}`, `rm -rf ${d}.partial && mkdir ${d}.partial`, unpack.replaceAll('$DIR', `${d}.partial`), ...(check ? [check.replaceAll('$DIR', `${d}.partial`)] : []), `touch ${d}.partial/${NODE_COMPLETE}`, `rm -rf ${d} && mv ${d}.partial ${d}`].join('; ');
+  return ['set -eu', `mkdir -p ${parent}`, `rm -rf ${d}.partial && mkdir ${d}.partial`, unpack.replaceAll('$DIR', `${d}.partial`), ...(check ? [check.replaceAll('$DIR', `${d}.partial`)] : []), `touch ${d}.partial/${COMPLETE_MARK}`, `rm -rf ${d} && mv ${d}.partial ${d}`].join('; ');
 }
 
 /** Sends the deployer's node_modules archive for a key to the host's node-deps/<key>. */
@@ -185,7 +185,7 @@ export function installOnHost(layout: Layout, key: string, releaseDir: string, f
     cmd('cp', ...files.map((f) => `${releaseDir}/${f}`), partial),
     { argv: installArgv(settings), cwd: partial, env },
     cmd('mkdir', '-p', `${partial}/node_modules`),
-    cmd('touch', `${partial}/${NODE_COMPLETE}`),
+    cmd('touch', `${partial}/${COMPLETE_MARK}`),
     cmd('rm', '-rf', dir),
     cmd('mv', partial, dir),
   ];
@@ -199,7 +199,3 @@ export function linkNodeRuntime(layout: Layout, version: string, releaseDir: str
   return cmd('ln', '-sfn', nodeRuntimeDir(layout, version), `${releaseDir}/.node`);
 }
 
-/** Removes node_modules or a Node no kept release uses; like old releases, a failure here is only a warning. */
-export function removeNodeDir(dir: string, what: string): Cmd {
-  return unless(cmd('rm', '-rf', dir), cmd('echo', `warning: could not remove unused ${what}`));
-}

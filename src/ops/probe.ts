@@ -3,6 +3,7 @@
 import type { Snippet } from './command.js';
 import type { Layout } from '../plan/layout.js';
 import { quote } from './shell.js';
+import { COMPLETE_MARK } from './files.js';
 
 export interface ProbeWants {
   /** `3.11` looks for python3.11, then pyenv's 3.11; unset looks for python3. */
@@ -39,6 +40,10 @@ function hashLines(kind: string, paths: readonly string[], globbed: boolean): st
     `if [ \${#slipway_hashed[@]} -gt 0 ]; then sha256sum "\${slipway_hashed[@]}" | while read -r h p; do printf '${kind} %s %s\\n' "${name}" "$h"; done; fi`,
   ];
 }
+
+/** `<kind> NAME` for each directory under `parent` that was finished (venvs, node_modules, Node versions). */
+const completeDirs = (kind: string, parent: string) =>
+  `for v in ${parent}/*/; do if [ -f "$v${COMPLETE_MARK}" ]; then v=\${v%/}; echo "${kind} \${v##*/}"; fi; done`;
 
 export function factsProbe(layout: Layout, sha: string | undefined, wants: ProbeWants = {}): Snippet {
   const root = quote(layout.root);
@@ -77,9 +82,9 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     // The last operation, so one the host had to finish alone is reported by the next command.
     `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
     `if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi`,
-    `for v in venvs/*/; do if [ -f "$v${'.slipway-complete'}" ]; then v=\${v%/}; echo "venv \${v##*/}"; fi; done`,
-    `for v in node-deps/*/; do if [ -f "$v${'.slipway-complete'}" ]; then v=\${v%/}; echo "node-deps \${v##*/}"; fi; done`,
-    `for v in node/*/; do if [ -f "$v${'.slipway-complete'}" ]; then v=\${v%/}; echo "node-runtime \${v##*/}"; fi; done`,
+    completeDirs('venv', 'venvs'),
+    completeDirs('node-deps', 'node-deps'),
+    completeDirs('node-runtime', 'node'),
   ];
   if (sha) lines.push(`if git --git-dir=.slipway/repo.git cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null; then echo "flag commit"; fi`);
   lines.push('true');

@@ -1,9 +1,9 @@
 // Builders for Python apps: the venv, created once per dependency set and reused after.
-import { cmd, unless, type Cmd, type Command } from './command.js';
+import { cmd, type Cmd, type Command } from './command.js';
+import { COMPLETE_MARK, removeOrWarn } from './files.js';
 import type { Layout } from '../plan/layout.js';
 
 export const venvDir = (layout: Layout, key: string) => `${layout.root}/venvs/${key}`;
-export const VENV_COMPLETE = '.slipway-complete';
 
 export interface PipOptions {
   indexUrl?: string;
@@ -53,7 +53,7 @@ export function createVenv(input: VenvInput): Cmd[] {
   if (input.pins.length > 0) commands.push(pip(...input.pins));
   const requirements = input.requirementsFiles.flatMap((file) => ['-r', file]);
   if (requirements.length > 0 || input.extraRequirements.length > 0) commands.push(pip(...requirements, ...input.extraRequirements));
-  commands.push(cmd('touch', `${dir}/${VENV_COMPLETE}`));
+  commands.push(cmd('touch', `${dir}/${COMPLETE_MARK}`));
   return commands;
 }
 
@@ -68,5 +68,5 @@ export function venvEnvironment(appDir: string): Record<string, string> {
 
 /** Removes a venv no kept release uses; like old releases, a failure here is only a warning. */
 export function removeVenv(layout: Layout, key: string): Cmd {
-  return unless(cmd('rm', '-rf', venvDir(layout, key)), cmd('echo', `warning: could not remove unused venv ${key}`));
+  return removeOrWarn(`unused venv ${key}`, venvDir(layout, key));
 }

@@ -1,6 +1,7 @@
 // Builders for the release engine on a host: directories, code, shared links, manifest, status, switch.
 import { cmd, pipe, unless, type Cmd, type Command, type Snippet } from './command.js';
 import { quote } from './shell.js';
+import { removeOrWarn } from './files.js';
 import { releaseDir, releaseMeta, type Layout } from '../plan/layout.js';
 import type { ReleaseManifest, ReleaseStatus } from '../plan/facts.js';
 import { envFileText } from '../plan/env-file.js';
@@ -115,7 +116,7 @@ export function switchCurrent(layout: Layout, id: string): Cmd[] {
 
 /** Removing an old release must never fail a deploy: a permission problem becomes a warning. */
 export function removeRelease(layout: Layout, id: string): Cmd {
-  return unless(cmd('rm', '-rf', releaseDir(layout, id), releaseMeta(layout, id)), cmd('echo', `warning: could not remove old release ${id}`));
+  return removeOrWarn(`old release ${id}`, releaseDir(layout, id), releaseMeta(layout, id));
 }
 
 /**

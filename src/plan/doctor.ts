@@ -114,11 +114,11 @@ export function judgeHost(facts: DoctorFacts, input: DoctorInput): Check[] {
 
   if (input.node) {
     try {
-      const runtime = chooseNodeRuntime('', input.node.wanted, { ...(facts.nodeSystem ? { nodeSystem: facts.nodeSystem } : {}), nodeRuntimes: [], ...(facts.machine ? { machine: facts.machine } : {}) }, input.node.deployer);
+      const runtime = chooseNodeRuntime(undefined, input.node.wanted, { ...(facts.nodeSystem ? { nodeSystem: facts.nodeSystem } : {}), nodeRuntimes: [], ...(facts.machine ? { machine: facts.machine } : {}) }, input.node.deployer);
       add('node', 'ok', runtime.kind === 'upload' ? `${facts.nodeSystem ? `the server has Node ${facts.nodeSystem}: ` : 'the server has no Node: '}a deploy copies this machine's Node ${runtime.version} to the app` : `the server's Node ${runtime.version} runs the app`);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
-      add('node', 'fail', error.message.replace(/^: /, ''), error.hint);
+      add('node', 'fail', error.message, error.hint);
     }
   }
 

@@ -68,8 +68,9 @@ export interface RuntimeFacts {
 /**
  * The Node a host runs the release with: the wanted major from the server's own Node, one installed for the app
  * before, or the deployer's copied to the app; else a one-line error saying what is missing, before anything runs.
+ * `label`: the server the error names (doctor's report is per server already: none).
  */
-export function chooseNodeRuntime(label: string, wanted: string | undefined, facts: RuntimeFacts, deployer: DeployerNode): NodeRuntime {
+export function chooseNodeRuntime(label: string | undefined, wanted: string | undefined, facts: RuntimeFacts, deployer: DeployerNode): NodeRuntime {
   const system = facts.nodeSystem;
   if (system && (!wanted || majorOf(system) === wanted)) return { kind: 'system', version: system };
   const installed = facts.nodeRuntimes.filter((v) => !wanted || majorOf(v) === wanted).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
@@ -82,7 +83,7 @@ export function chooseNodeRuntime(label: string, wanted: string | undefined, fac
   if (why.length === 0) return { kind: 'upload', version: deployer.version, binary: deployer.binary };
   const has = system ? `the server has Node ${system}` : 'the server has no Node';
   throw new UserError(
-    `${label}: project.node_version ${major}: ${has} and ${why[0]}`,
+    `${label ? `${label}: ` : ''}project.node_version ${major}: ${has} and ${why[0]}`,
     `install Node ${major} on the server (e.g. apt-get install nodejs where its major is ${major}), or run slipway with a Node ${major} for it to copy, or change project.node_version`,
   );
 }

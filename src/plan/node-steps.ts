@@ -3,7 +3,8 @@
 // build.on server each server runs them. node_modules already on the host for the key is linked at once.
 import type { Cmd, Step } from '../ops/command.js';
 import { appCommand } from '../ops/app-command.js';
-import { deployerBuild, deployerInstall, installArgv, installOnHost, linkNodeModules, linkNodeRuntime, nodeDepsDir, nodeRuntimeDir, removeNodeDir, uploadBuild, uploadDeps, uploadNode, type DeployerGit, type InstallSettings } from '../ops/node.js';
+import { removeOrWarn } from '../ops/files.js';
+import { deployerBuild, deployerInstall, installArgv, installOnHost, linkNodeModules, linkNodeRuntime, nodeDepsDir, nodeRuntimeDir, uploadBuild, uploadDeps, uploadNode, type DeployerGit, type InstallSettings } from '../ops/node.js';
 import type { NodeProfile, RepoFiles } from '../recipes/types.js';
 import type { HostFacts, ReleaseFact } from './facts.js';
 import type { Layout } from './layout.js';
@@ -110,8 +111,8 @@ export function unusedNodeDirs(layout: Layout, facts: HostFacts, kept: readonly 
   const deps = new Set(manifests.flatMap((m) => (m?.node_modules ? [m.node_modules] : [])));
   const nodes = new Set(manifests.flatMap((m) => (m?.node ? [m.node] : [])));
   return [
-    ...facts.nodeDeps.filter((k) => !deps.has(k)).map((k) => removeNodeDir(nodeDepsDir(layout, k), `node_modules ${k}`)),
-    ...facts.nodeRuntimes.filter((v) => !nodes.has(v)).map((v) => removeNodeDir(nodeRuntimeDir(layout, v), `Node ${v}`)),
+    ...facts.nodeDeps.filter((k) => !deps.has(k)).map((k) => removeOrWarn(`unused node_modules ${k}`, nodeDepsDir(layout, k))),
+    ...facts.nodeRuntimes.filter((v) => !nodes.has(v)).map((v) => removeOrWarn(`unused Node ${v}`, nodeRuntimeDir(layout, v))),
   ];
 }
 
