@@ -19,8 +19,10 @@ import { configureDatabaseServer } from './data-servers.js';
 import { resolveTargets } from './targets.js';
 import { deployPlacement, topologyOf, type Endpoints } from '../plan/data-servers.js';
 import type { Target } from '../plan/target.js';
-import { balancerRollbackPlan, balancingNotes, balancingOf, batchGuards, isBalancer, servingNow, withBalancersLast, type Balancing } from '../plan/balancer.js';
-import { readUpstream, sitePaths } from '../ops/web.js';
+import { balancerRollbackPlan, balancingNotes, balancingOf, batchGuards, isBalancer, NO_BALANCER_STATE, parseBalancerState, servingNow, withBalancersLast, type Balancing, type BalancerState } from '../plan/balancer.js';
+import { balancerStateProbe } from '../ops/balancer.js';
+import { balancerTierPaths } from '../render/balancer.js';
+import { sitePaths } from '../ops/web.js';
 import type { Layout } from '../plan/layout.js';
 import type { Config } from '../config/types.js';
 import { serverLabel, singletonMoves, singletonPlacement, switchBatches, topologyNotes } from '../plan/topology.js';
@@ -101,11 +103,11 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   // Placement from every configured server, so a deploy to some of them (--host) never moves a singleton.
   const placement = singletonPlacement(profile.processes, config.servers);
   const balancing = balancingOf(config, profile.processes, everyServer, placement);
-  const upstreams = await balancerUpstreams(connections, layout, balancing);
+  const states = await balancerStates(connections, layout, balancing);
   const topology = { placement, record: singletonRecord(placement, config.servers) };
   const reached = connections.map((c) => c.target.label);
   const moves = singletonMoves({ placement, recorded: facts.map((f) => f.singletons), reached, configured: config.servers.map(serverLabel), unit: (p) => unitName(layout, p) });
-  const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
+  const rolling = rollingSwitch(config, connections, layout, balancing, states);
   // A Node app's checks run with its node_modules: the lockfile (and the Node asked for) stand for them.
   const runsWith = key ?? (profile.node ? `node ${config.project.node_version ?? ''} ${files.blobs?.get(profile.node.lockfile) ?? ''}` : undefined);
   const stepInputs = checkInputs(ctx, files, profile, runsWith, data.endpoints);
@@ -118,7 +120,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
     ref: resolved.ref,
     sha: resolved.sha,
     ...rolling,
-    notes: [...topologyNotes(placement, moves, rolling.batches, reached), ...rolling.notes, ...balancingNotes(balancing, upstreams), ...notifyNotes(config.notify, 'deploy')],
+    notes: [...topologyNotes(placement, moves, rolling.batches, reached), ...rolling.notes, ...balancingNotes(balancing, states), ...notifyNotes(config.notify, 'deploy')],
     moves,
     hosts: connections.map((connection, i) =>
       planDeployHost({
@@ -143,7 +145,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         endpoints: data.endpoints,
         topology,
         balancing,
-        balancerUpstream: upstreams[i],
+        balancerState: states[i]!,
         runsApp: !anywhere || appServers[i]! || i === data.migrator,
       }),
     ),
@@ -157,8 +159,8 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
   // The web process as the config names it (a rollback reads no repository for the recipe's): where it runs.
   const web = { [config.health.process]: config.processes[config.health.process] ?? { command: '', roles: ['web'], stop_timeout: 35, singleton: false } };
   const balancing = balancingOf(config, web, await resolveTargets(config), {});
-  const upstreams = await balancerUpstreams(connections, layout, balancing);
-  const rolling = rollingSwitch(config, connections, layout, balancing, upstreams);
+  const states = await balancerStates(connections, layout, balancing);
+  const rolling = rollingSwitch(config, connections, layout, balancing, states);
   const hosts = connections.map((connection, i) =>
     balancing && isBalancer(connection.target)
       ? balancerRollbackPlan(connection.target, layout, facts[i]!.current)
@@ -169,14 +171,13 @@ async function planRollback(ctx: OperationContext, requested: string | undefined
   return { action: 'rollback', env: config.environment, ref: null, sha: null, ...rolling, ...(notes.length > 0 ? { notes } : {}), hosts, ...(release ? { release } : {}) };
 }
 
-/** Each host's load balancer upstream now (undefined for a host that is none, or has none yet). */
-async function balancerUpstreams(connections: readonly HostConnection[], layout: Layout, balancing: Balancing | undefined): Promise<(string | undefined)[]> {
+/** Each host's load balancer state now (nothing for a host that is none). */
+async function balancerStates(connections: readonly HostConnection[], layout: Layout, balancing: Balancing | undefined): Promise<BalancerState[]> {
   return Promise.all(
     connections.map(async (c) => {
-      if (!balancing || !isBalancer(c.target)) return undefined;
-      const result = await c.session.run(readUpstream(sitePaths(layout)).shell);
-      const text = result.lines.join('\n');
-      return text.trim() === '' ? undefined : `${text.replace(/\n*$/, '')}\n`;
+      if (!balancing || !isBalancer(c.target)) return NO_BALANCER_STATE;
+      const result = await c.session.run(balancerStateProbe(balancerTierPaths(layout.unitPrefix), sitePaths(layout).upstream).shell);
+      return parseBalancerState(result.lines, layout.unitPrefix);
     }),
   );
 }
@@ -185,13 +186,13 @@ async function balancerUpstreams(connections: readonly HostConnection[], layout:
  * Switch batches (deploy.batch_size, load balancers last) and, for a restart behind load balancers, the steps
  * that take each batch out of rotation and back.
  */
-function rollingSwitch(config: Config, connections: readonly HostConnection[], layout: Layout, balancing: Balancing | undefined, upstreams: readonly (string | undefined)[]) {
+function rollingSwitch(config: Config, connections: readonly HostConnection[], layout: Layout, balancing: Balancing | undefined, states: readonly BalancerState[]) {
   const balancerHosts = connections.flatMap((c, i) => (balancing && isBalancer(c.target) ? [i] : []));
   const others = connections.map((_, i) => i).filter((i) => !balancerHosts.includes(i));
   const batches = withBalancersLast(switchBatches(others.length, config.deploy.batch_size, config.http.strategy).map((b) => b.map((k) => others[k]!)), balancerHosts);
   if (!balancing || config.http.strategy !== 'restart') return { batches, notes: [] };
-  const serving = servingNow(upstreams);
-  const { guards, notes } = batchGuards({ layout, http: config.http, balancing, labels: connections.map((c) => c.target.label), batches, balancerHosts, serving });
+  const serving = servingNow(states);
+  const { guards, notes } = batchGuards({ layout, http: config.http, balancing, labels: connections.map((c) => c.target.label), batches, balancerHosts, serving, states });
   return { batches, guards, notes };
 }
 

@@ -4,7 +4,7 @@ import { lockStatusProbe } from './agent.js';
 import type { Snippet } from './command.js';
 import { quote } from './shell.js';
 import type { Layout } from '../plan/layout.js';
-import { BALANCER_HEADER } from '../render/nginx.js';
+import { BALANCER_HEADER } from '../render/balancer.js';
 
 /**
  * `service NAME ActiveState=.. SubState=.. MainPID=..` for each installed service of the app and each
@@ -55,9 +55,12 @@ export function statusProbe(layout: Layout): Snippet {
   };
 }
 
-/** `balance LINE` for each `server` line of a load balancer's upstream (only a load balancer's: its header says so). */
-export function balancerProbe(upstreamFile: string): Snippet {
-  const file = quote(upstreamFile);
+/**
+ * `balance LINE` for each `server` line of a load balancer's upstream (only a load balancer's: its header says
+ * so): the first of `upstreamFiles` that is one (the balancing tier's, then a public site's from before the tier).
+ */
+export function balancerProbe(...upstreamFiles: string[]): Snippet {
   // -F: the header is matched as written, not as a pattern.
-  return { shell: `if grep -qF ${quote(BALANCER_HEADER)} ${file} 2>/dev/null; then grep '^ *server ' ${file} | head -n 200 | sed 's/^ *server /balance /'; fi` };
+  const lines = (file: string) => `if grep -qF ${quote(BALANCER_HEADER)} ${file} 2>/dev/null; then grep '^ *server ' ${file} | head -n 200 | sed 's/^ *server /balance /'`;
+  return { shell: `${upstreamFiles.map((f) => lines(quote(f))).join('\nel')}\nfi` };
 }

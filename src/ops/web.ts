@@ -50,6 +50,16 @@ export function sitePaths(layout: Layout, certificate?: SitePaths['certificate']
   };
 }
 
+/** An nginx master slipway reloads: the system's, or a load balancer's balancing tier (render/balancer.ts). */
+export interface NginxInstance {
+  unit: string;
+  /** Checks the whole configuration that instance would load. */
+  test: readonly string[];
+  pidFile: string;
+}
+
+export const SYSTEM_NGINX: NginxInstance = { unit: 'nginx', test: ['nginx', '-t', '-q'], pidFile: '/run/nginx.pid' };
+
 /**
  * Reload nginx only if its whole configuration passes `nginx -t`; otherwise put the previous files back.
  * `ownSocket` (`10.0.1.11:80`): a socket the new configuration listens on with no wildcard of that port beside it.
@@ -57,13 +67,13 @@ export function sitePaths(layout: Layout, certificate?: SitePaths['certificate']
  * public site before): nginx only logs the bind error and keeps serving the old configuration, and the reload
  * still succeeds. So nginx restarts until it holds that socket itself.
  */
-export function checkAndReload(restore: Cmd[], ownSocket?: string, ownSite?: string): Cmd {
-  const reload = cmd('systemctl', 'reload-or-restart', 'nginx');
+export function checkAndReload(restore: Cmd[], ownSocket?: string, ownSite?: string, nginx: NginxInstance = SYSTEM_NGINX): Cmd {
+  const reload = cmd('systemctl', 'reload-or-restart', nginx.unit);
   // grep reads all of ss's output (no -q): an early exit could fail the pipeline with SIGPIPE.
   const apply: Cmd = ownSocket ? { if: { pipe: [cmd('ss', '-Hltn'), { argv: ['grep', '-F', ` ${ownSocket} `], quiet: true }] }, then: [reload], else: [cmd('systemctl', 'restart', 'nginx')] } : reload;
   return {
-    if: { argv: ['nginx', '-t', '-q'] },
-    then: [workersBefore, apply, configurationApplied],
+    if: { argv: [...nginx.test] },
+    then: [workersBefore(nginx), apply, configurationApplied],
     else: [...restore, cmd('echo', 'nginx -t refused the new configuration: the previous one was restored and nginx keeps serving it'), ...(ownSite ? [otherDefaultSites(ownSite)] : []), cmd('false')],
   };
 }
@@ -86,7 +96,7 @@ export function otherDefaultSites(ownSite: string): Snippet {
  * The nginx master's children before a reload, in a shell variable of the script: what configurationApplied
  * and workersRetired (a switch's settle) wait on after it.
  */
-const workersBefore: Snippet = { shell: 'slipway_nginx_workers=$(pgrep -P "$(cat /run/nginx.pid 2>/dev/null)" 2>/dev/null || true)' };
+const workersBefore = (nginx: NginxInstance): Snippet => ({ shell: `slipway_nginx_workers=$(pgrep -P "$(cat ${quote(nginx.pidFile)} 2>/dev/null)" 2>/dev/null || true)` });
 
 /**
  * `systemctl reload nginx` returns once nginx got the signal, before the master has read the new configuration:
@@ -178,7 +188,7 @@ export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
  * Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. An upstream that
  * already says this (a recovery before traffic moved) is left alone: a reload would only make clients reconnect.
  */
-export function rewriteUpstream(paths: SitePaths, upstream: string, settle?: { seconds: number }): Cmd[] {
+export function rewriteUpstream(paths: Pick<SitePaths, 'upstream'>, upstream: string, settle?: { seconds: number }, nginx: NginxInstance = SYSTEM_NGINX): Cmd[] {
   const backup = `${paths.upstream}.slipway-prev`;
   return [
     {
@@ -187,7 +197,7 @@ export function rewriteUpstream(paths: SitePaths, upstream: string, settle?: { s
       else: [
         { if: { argv: ['test', '-f', paths.upstream] }, then: [cmd('cp', '-p', paths.upstream, backup)], else: [] },
         ...writeFile({ path: paths.upstream, text: upstream }),
-        checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }]),
+        checkAndReload([{ either: cmd('mv', '-f', backup, paths.upstream), orElse: cmd('true') }], undefined, undefined, nginx),
         // Reloaded: the backup has served its purpose (left behind, it is an orphan of every switch).
         cmd('rm', '-f', backup),
         ...(settle ? [workersRetired(settle.seconds)] : []),
@@ -242,9 +252,4 @@ export function drainSlot(layout: Layout, process: string, slot: Slot, seconds: 
 export function slotAnswers(layout: Layout, process: string, slot: Slot, probe: Snippet): Snippet {
   const unit = quote(slotUnit(layout, process, slot));
   return { shell: `{ systemctl reset-failed ${unit} >/dev/null 2>&1; systemctl start ${unit} && {\n${probe.shell}\n}; }` };
-}
-
-/** A load balancer's upstream as it is now (empty when it has none yet), at most 64 KiB. */
-export function readUpstream(paths: Pick<SitePaths, 'upstream'>): Snippet {
-  return { shell: `head -c 65536 ${quote(paths.upstream)} 2>/dev/null || true` };
 }

@@ -14,7 +14,7 @@ import type { StepInputs } from './incremental.js';
 import { appEnv, envFileText } from './env-file.js';
 import { unusedVenvs } from './venv.js';
 import { blueGreenSteps, sitePackages, siteSteps, slotPort, slotsOf, strategyChange, upstreamTarget, webPackages, webTierFor } from './web.js';
-import { balancerHostSteps, isBalancer, placeOf, type Balancing } from './balancer.js';
+import { balancerHostSteps, isBalancer, placeOf, type Balancing, type BalancerState } from './balancer.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
 import { releaseDir, type Layout } from './layout.js';
@@ -62,8 +62,8 @@ export interface DeployInput {
   topology: HostTopology;
   /** The environment's load balancers and web servers (role lb), if it has any. */
   balancing: Balancing | undefined;
-  /** On a load balancer: its upstream's text now (undefined: none yet). */
-  balancerUpstream: string | undefined;
+  /** On a load balancer: its upstream and balancing tier now. */
+  balancerState: BalancerState;
   /**
    * This host runs the app: it has processes, or runs the migrations, or no server of the environment has
    * processes (a code-only deploy). Only such a host gets the venv, the app's .env (its secrets) and the release
@@ -115,7 +115,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const dir = releaseDir(layout, id);
   const tier = processes.includes(config.health.process) ? webTierFor(config, profile.processes, layout, placeOf(input.balancing, target.label)) : undefined;
   // A load balancer runs no web process: its part is its site and the upstream over the web servers.
-  const balancer = input.balancing && isBalancer(target) ? balancerHostSteps({ config, layout, balancing: input.balancing, facts, upstreamNow: input.balancerUpstream }) : undefined;
+  const balancer = input.balancing && isBalancer(target) ? balancerHostSteps({ config, layout, balancing: input.balancing, facts, state: input.balancerState }) : undefined;
   const blueGreen = tier?.strategy === 'blue-green' ? tier : undefined;
   const units = unitFiles(config.project.name, profile.processes, layout, processes, runtimeOf(profile), blueGreen?.process);
   const unitNames = serviceNames(units);

@@ -4,7 +4,7 @@ import type { HistoryEntry } from '../ops/history.js';
 import { parseHistory } from '../ops/history.js';
 import { appServices, currentManifest } from './app-units.js';
 import { parseFacts, type HostFacts } from './facts.js';
-import { parseBalancerUpstream } from '../render/nginx.js';
+import { parseBalancerUpstream } from '../render/balancer.js';
 import type { Layout } from './layout.js';
 
 export interface UnitState {

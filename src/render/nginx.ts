@@ -30,24 +30,13 @@ export interface SiteInput {
 
 /**
  * `public`: the one site clients reach. `balancer`: the public site, proxying everything (static files too) to
- * the web servers' private sites. `behind`: a web server's site, on its private address only, for the load
+ * the load balancer's balancing tier (render/balancer.ts), which balances over the web servers' private sites. `behind`: a web server's site, on its private address only, for the load
  * balancers alone, trusting their headers for the client's address and scheme.
  */
 export type SitePlace = { kind: 'public' } | { kind: 'balancer' } | { kind: 'behind'; listen: string; balancers: readonly string[] };
 
-/** One server of a load balancer's upstream: a web server's private site. */
-export interface BalancedServer {
-  address: string;
-  port: number;
-  /** Taken out of rotation (its restart is under way): nginx sends it nothing. */
-  down?: boolean;
-}
-
-/** Passive health on the load balancer: a server failing this often is left alone for this long. */
-export const PASSIVE_HEALTH = { maxFails: 3, failTimeoutSeconds: 10 };
-
 /** nginx names allow letters, digits and _: other characters become _<hex>, so distinct prefixes stay distinct. */
-const variable = (prefix: string) => prefix.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
+export const variable = (prefix: string) => prefix.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
 
 /** Where a web server's nginx sends the app's traffic: the web process's TCP port, or its Unix socket link. */
 export type UpstreamTarget = { port: number } | { socket: string };
@@ -70,40 +59,6 @@ export function renderUpstream(prefix: string, target: UpstreamTarget): string {
     '}',
     '',
   ].join('\n');
-}
-
-/** A bracketed IPv6 literal, as nginx's `server` and `allow` want an address with a port. */
-const hostPort = (address: string, port: number) => `${address.includes(':') ? `[${address}]` : address}:${port}`;
-
-/**
- * The load balancer's upstream: every web server in rotation, in config order; rewritten by each deploy. No
- * keep-alive to the web servers: each switch reloads a web server's nginx, which closes its idle connections,
- * and nginx counts a request that meets one as a failure of that server; with every server switching at once,
- * max_fails took all of them out together (hundreds of 502s per deploy in a trial). A new connection over the
- * private network costs well under a millisecond.
- */
-export function renderBalancerUpstream(prefix: string, servers: readonly BalancedServer[]): string {
-  const health = `max_fails=${PASSIVE_HEALTH.maxFails} fail_timeout=${PASSIVE_HEALTH.failTimeoutSeconds}s`;
-  return [
-    BALANCER_HEADER,
-    `upstream ${variable(prefix)}_app {`,
-    ...servers.map((s) => `    server ${hostPort(s.address, s.port)} ${health}${s.down ? ' down' : ''};`),
-    '}',
-    '',
-  ].join('\n');
-}
-
-/** The first line of a load balancer's upstream: what tells it from a web server's own (its slot on 127.0.0.1). */
-export const BALANCER_HEADER = '# Written by slipway on every deploy: the web servers this load balancer sends traffic to.';
-
-/** The servers a balancer upstream names, from its text (the load balancer's facts). */
-export function parseBalancerUpstream(text: string): BalancedServer[] {
-  const servers: BalancedServer[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^\s*server\s+(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d{1,5})\b[^;]*?(\sdown)?;\s*$/.exec(line);
-    if (m) servers.push({ address: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), ...(m[3] ? { down: true } : {}) });
-  }
-  return servers;
 }
 
 /**
@@ -155,8 +110,8 @@ function appLocations(input: SiteInput, tls: boolean): string[] {
     '        proxy_set_header Upgrade $http_upgrade;',
     `        proxy_set_header Connection $${v}_connection;`,
     '        proxy_connect_timeout 5s;',
-    // A web server that fails or is restarting: idempotent requests go to the next one (POSTs never twice).
-    ...(place.kind === 'balancer' ? ['        proxy_next_upstream error timeout http_502 http_503 http_504;', '        proxy_next_upstream_tries 3;'] : []),
+    // On a load balancer the one upstream is the balancing tier, which tries the next web server itself.
+    ...(place.kind === 'balancer' ? ['        proxy_next_upstream off;'] : []),
     // The security headers come from the site (http.frame_options...), once, not twice.
     '        proxy_hide_header X-Frame-Options;',
     '        proxy_hide_header X-Content-Type-Options;',

@@ -8,10 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { renderScript } from '../../src/ops/shell.js';
 import { sitePaths } from '../../src/ops/web.js';
-import { balancerHostSteps, balancerRollbackPlan, balancingOf, batchGuards, placeOf, servingNow, withBalancersLast, type Balancing } from '../../src/plan/balancer.js';
+import { balancerHostSteps, balancerRollbackPlan, balancingOf, batchGuards, NO_BALANCER_STATE, parseBalancerState, placeOf, servingNow, withBalancersLast, type Balancing, type BalancerState } from '../../src/plan/balancer.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
-import { parseBalancerUpstream, renderBalancerUpstream, renderSite, renderUpstream } from '../../src/render/nginx.js';
+import { renderSite, renderUpstream } from '../../src/render/nginx.js';
+import { balancerTierPaths, parseBalancerUpstream, renderBalancerMain, renderBalancerSite, renderBalancerUnit, renderBalancerUpstream, renderPublicUpstream } from '../../src/render/balancer.js';
+import { balancerStateProbe, BALANCER_STATE_MARK } from '../../src/ops/balancer.js';
+import { sha256 } from '../../src/ops/services.js';
 import { sshTarget, testConfig } from './fixtures/config.js';
 import { planText } from '../../src/render/plan.js';
 
@@ -37,10 +40,26 @@ describe('the load balancer upstream', () => {
       ].join('\n'),
     );
     expect(parseBalancerUpstream(text)).toEqual([{ address: '10.9.0.3', port: 80 }, { address: 'fd00::4', port: 80, down: true }]);
-    // A web server's own slot upstream (127.0.0.1) is no balancer's; junk names nothing.
-    expect(servingNow([text, 'server $(reboot):80;', undefined, renderBalancerUpstream('shop', [{ address: '10.9.0.9', port: 80 }])]).map((s) => s.address)).toEqual(['10.9.0.3', 'fd00::4', '10.9.0.9']);
-    // A server that was a web server before it became the load balancer still has its slot's upstream.
-    expect(servingNow([renderUpstream('shop', { port: 8000 })])).toEqual([]);
+    const state = (upstream: string | undefined): BalancerState => ({ ...NO_BALANCER_STATE, upstream });
+    expect(servingNow([state(text), NO_BALANCER_STATE, state(renderBalancerUpstream('shop', [{ address: '10.9.0.9', port: 80 }]))]).map((s) => s.address)).toEqual(['10.9.0.3', 'fd00::4', '10.9.0.9']);
+  });
+
+  it("reads a load balancer's state: the tier's upstream, whether the public site proxies to the tier, the tier's files", () => {
+    const tier = balancerTierPaths('shop');
+    const upstream = renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }]);
+    const section = (text: string) => text.replace(/\n$/, '').split('\n');
+    const lines = (tierText: string, publicText: string, files: string[]) => [...section(tierText), '', BALANCER_STATE_MARK.public, ...section(publicText), '', BALANCER_STATE_MARK.files, ...files];
+    const live = parseBalancerState(lines(upstream, renderPublicUpstream('shop', tier), [`${'a'.repeat(64)}  ${tier.main}`, 'junk']), 'shop');
+    expect(live).toEqual({ upstream, tierLive: true, files: { [tier.main]: 'a'.repeat(64) } });
+    // A load balancer from before the tier: its public site's upstream named the web servers.
+    expect(parseBalancerState(lines('', upstream, []), 'shop')).toEqual({ upstream, tierLive: false, files: {} });
+    // A server that was a web server before it became the load balancer still has its slot's upstream: it balances nothing.
+    expect(parseBalancerState(lines('', renderUpstream('shop', { port: 8000 }), []), 'shop')).toEqual({ upstream: undefined, tierLive: false, files: {} });
+    // Output cut short says nothing.
+    expect(parseBalancerState(['server 10.9.0.3:80;'], 'shop')).toEqual(NO_BALANCER_STATE);
+    const probe = balancerStateProbe(tier, sitePaths(layout).upstream).shell;
+    expect(probe).toContain(`head -c 65536 ${tier.upstream} 2>/dev/null`);
+    expect(probe).toContain('sha256sum "$f"');
   });
 
   it('refuses a web server or load balancer whose private address is unknown', () => {
@@ -64,26 +83,53 @@ describe('the sites on both sides', () => {
     expect(site).toContain('alias /opt/shop/current/staticfiles/;');
   });
 
-  it('the load balancer terminates TLS and proxies everything, retrying idempotent requests on the next server', () => {
+  it('the load balancer terminates TLS and proxies everything to its balancing tier, which retries idempotent requests on the next server', () => {
     const paths = sitePaths(layout, { fullchain: '/etc/slipway/tls/shop/fullchain.pem', key: '/etc/slipway/tls/shop/privkey.pem' });
     const site = renderSite({ http: { ...http, domain: 'shop.example.com', tls: 'self-signed' }, prefix: 'shop', paths, place: { kind: 'balancer' } });
     expect(site).toContain('listen 443 ssl http2;');
     expect(site).toContain('proxy_set_header X-Forwarded-Proto $scheme;');
-    expect(site).toContain('proxy_next_upstream error timeout http_502 http_503 http_504;');
+    expect(site).toContain('proxy_next_upstream off;');
     expect(site).not.toContain('alias ');
+    const tier = balancerTierPaths('shop');
+    expect(renderPublicUpstream('shop', tier)).toContain('    server unix:/run/slipway-balancer/shop.sock;\n}');
+    expect(renderPublicUpstream('shop', tier)).not.toContain('keepalive');
+    const tierSite = renderBalancerSite('shop', http, tier);
+    expect(tierSite).toContain('include /etc/slipway/balancer/shop.upstream.conf;');
+    expect(tierSite).toContain('    listen unix:/run/slipway-balancer/shop.sock;\n');
+    expect(tierSite).toContain('proxy_next_upstream error timeout http_502 http_503 http_504;');
+    // The public tier's headers pass on unchanged: the web servers take the client's address and scheme from them.
+    expect(tierSite).toContain('proxy_set_header X-Forwarded-For $http_x_forwarded_for;');
+    expect(tierSite).toContain('proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;');
+    expect(renderBalancerMain()).toContain('pid /run/slipway-balancer.pid;');
+    expect(renderBalancerMain()).toContain('keepalive_timeout 0;');
+    expect(renderBalancerUnit()).toContain('Type=forking');
+    expect(renderBalancerUnit()).toContain('ExecReload=/usr/sbin/nginx -c /etc/slipway/balancer/nginx.conf -s reload');
   });
 
-  it("the load balancer's deploy: certificate before the switch, site and upstream at it, the old upstream back on failure", () => {
+  it("the load balancer's deploy: certificate before the switch; the tier, its upstream and the public site at it; the old upstream back on failure", () => {
     const old = renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }]);
-    const steps = balancerHostSteps({ config: { http: { ...http, domain: 'shop.example.com', tls: 'self-signed' } }, layout, balancing, facts: { files: {} }, upstreamNow: old });
+    const tls = { http: { ...http, domain: 'shop.example.com', tls: 'self-signed' as const } };
+    const steps = balancerHostSteps({ config: tls, layout, balancing, facts: { files: {} }, state: { upstream: old, tierLive: false, files: {} } });
     expect(steps.prepare.map((s) => s.id)).toEqual(['certificate']);
     expect(steps.switch.map((s) => s.title)).toEqual(['Balance over the web servers: web1, web2']);
     const script = renderScript(steps.switch);
+    // The tier's files, its first upstream, checked with its own configuration and reloaded (started) as its own unit.
+    for (const path of ['/etc/slipway/balancer/nginx.conf', '/etc/systemd/system/slipway-balancer.service', '/etc/slipway/balancer/sites/shop.conf', '/etc/slipway/balancer/shop.upstream.conf']) expect(script).toContain(`tee ${path}.slipway-new`);
     expect(script).toContain('server 10.9.0.4:80 max_fails=3');
-    expect(script).toContain('nginx -t -q');
+    expect(script).toContain('nginx -t -q -c /etc/slipway/balancer/nginx.conf');
+    expect(script).toContain('systemctl reload-or-restart slipway-balancer.service');
+    expect(script.indexOf('slipway-balancer.service')).toBeLessThan(script.indexOf('tee /etc/nginx/sites-available/shop.conf'));
     expect(renderScript(steps.recovery)).toContain('server 10.9.0.3:80 max_fails=3 fail_timeout=10s;');
+    expect(renderScript(steps.recovery)).toContain('/etc/slipway/balancer/shop.upstream.conf');
     // A first deploy has no upstream to go back to.
-    expect(balancerHostSteps({ config: { http }, layout, balancing, facts: { files: {} }, upstreamNow: undefined }).recovery).toEqual([]);
+    expect(balancerHostSteps({ config: { http }, layout, balancing, facts: { files: {} }, state: NO_BALANCER_STATE }).recovery).toEqual([]);
+    // The tier in place and unchanged: only started if it is not running; the upstream rewritten (only the tier reloads).
+    const tier = balancerTierPaths('shop');
+    const files = Object.fromEntries([[tier.main, renderBalancerMain()], [tier.unit, renderBalancerUnit()], [tier.site, renderBalancerSite('shop', tls.http, tier)]].map(([p, t]) => [p!, sha256(t!)]));
+    const again = renderScript(balancerHostSteps({ config: tls, layout, balancing, facts: { files: {} }, state: { upstream: old, tierLive: true, files } }).switch);
+    expect(again).not.toContain('tee /etc/slipway/balancer/nginx.conf');
+    expect(again).toContain('systemctl is-active --quiet slipway-balancer.service || systemctl start slipway-balancer.service');
+    expect(again).toContain('tee /etc/slipway/balancer/shop.upstream.conf.slipway-new');
   });
 });
 
@@ -91,7 +137,9 @@ describe('a rolling restart behind a load balancer', () => {
   const labels = ['web1', 'web2', 'web3', 'lb1'];
   const three: Balancing = { ...balancing, webServers: [...balancing.webServers, { label: 'web3', address: '10.9.0.6' }] };
   const serving = [{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80 }];
-  const guardsFor = (batches: number[][], now = serving) => batchGuards({ layout, http: { proxy_read_timeout: 60 }, balancing: three, labels, batches, balancerHosts: [3], serving: now });
+  const live: BalancerState = { upstream: undefined, tierLive: true, files: {} };
+  const states = [NO_BALANCER_STATE, NO_BALANCER_STATE, NO_BALANCER_STATE, live];
+  const guardsFor = (batches: number[][], now = serving, at = states) => batchGuards({ layout, http: { proxy_read_timeout: 60 }, balancing: three, labels, batches, balancerHosts: [3], serving: now, states: at });
 
   it("takes each batch's servers out of rotation before they restart, and puts them back after", () => {
     const { guards, notes } = guardsFor([[0], [1], [2], [3]]);
@@ -100,9 +148,16 @@ describe('a rolling restart behind a load balancer', () => {
     const out = renderScript(guards[0]![0]!.before);
     expect(out).toContain('server 10.9.0.3:80 max_fails=3 fail_timeout=10s down;');
     expect(out).toContain('server 10.9.0.4:80 max_fails=3 fail_timeout=10s;');
-    // The reload is waited for: the workers of the old configuration exit once their requests are answered.
-    expect(out).toContain('pgrep -P "$(cat /run/nginx.pid 2>/dev/null)"');
+    // Only the balancing tier reloads, and it is waited for: its old workers exit once their requests are answered.
+    expect(out).toContain('/etc/slipway/balancer/shop.upstream.conf');
+    expect(out).toContain('systemctl reload-or-restart slipway-balancer.service');
+    expect(out).not.toMatch(/reload-or-restart nginx\b/);
+    expect(out).toContain('pgrep -P "$(cat /run/slipway-balancer.pid 2>/dev/null)"');
     expect(out).toContain('while [ "$n" -lt 650 ]');
+    // A load balancer from before the tier: its public nginx, once more.
+    const before = renderScript(guardsFor([[0], [1], [2], [3]], serving, [...states.slice(0, 3), NO_BALANCER_STATE]).guards[0]![0]!.before);
+    expect(before).toContain('/etc/nginx/slipway/shop.upstream.conf');
+    expect(before).toContain('pgrep -P "$(cat /run/nginx.pid 2>/dev/null)"');
     // web3 is new: not in rotation until the load balancer's own switch, so nothing is taken out for it.
     expect(renderScript(guards[0]![0]!.after)).not.toContain('10.9.0.6');
   });

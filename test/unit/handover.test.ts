@@ -1,5 +1,6 @@
 // Units a deploy or rollback stops running on a host (retired before the switch, back on failure, removed at
 // commit) and singletons taken over only at commit: planned from fake facts.
+import { NO_BALANCER_STATE } from '../../src/plan/balancer.js';
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../src/ops/command.js';
 import { sha256 } from '../../src/ops/services.js';
@@ -40,7 +41,7 @@ const deploy = (label: string, facts = fakeFacts()) =>
     runsMigrations: false,
     topology: { placement, record },
     balancing: undefined,
-    balancerUpstream: undefined,
+    balancerState: NO_BALANCER_STATE,
     runsApp: true,
     layout,
     target: target(label),

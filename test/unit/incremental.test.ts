@@ -1,5 +1,6 @@
 // Incremental release checks: which files each Django check reads, the input hashes, the skip decision from
 // fixed hashes and facts, and the steps a skip becomes (what plan prints and the deploy runs).
+import { NO_BALANCER_STATE } from '../../src/plan/balancer.js';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { recordedInputs, releaseChecks, type AppStepsInput } from '../../src/plan/app-steps.js';
@@ -287,7 +288,7 @@ describe('a Django deploy plan', () => {
       runsMigrations: true,
       topology: { placement: {}, record: '' },
       balancing: undefined,
-      balancerUpstream: undefined,
+      balancerState: NO_BALANCER_STATE,
       runsApp,
       layout: layoutFor(config, 'main'),
       target: sshTarget,

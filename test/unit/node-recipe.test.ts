@@ -1,5 +1,6 @@
 // The Node recipe and its planning (pure): what package.json and the lockfile decide, the keys node_modules
 // and builds are kept under, which Node a host gets, and the steps of a host's plan.
+import { NO_BALANCER_STATE } from '../../src/plan/balancer.js';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { installArgv } from '../../src/ops/node.js';
@@ -225,7 +226,7 @@ describe('a Node app\'s deploy plan', () => {
     const profile = resolveProfile({ config, files, cores: 2 });
     const layout = layoutFor(config, 'main');
     const plan = planDeployHost({
-      config, configHash: 'h', profile, venvKey: undefined, stepInputs: {}, full: false, hostsDatabase: true, runsMigrations: true, topology: { placement: {}, record: '' }, balancing: undefined, balancerUpstream: undefined, runsApp: true,
+      config, configHash: 'h', profile, venvKey: undefined, stepInputs: {}, full: false, hostsDatabase: true, runsMigrations: true, topology: { placement: {}, record: '' }, balancing: undefined, balancerState: NO_BALANCER_STATE, runsApp: true,
       layout, target: sshTarget, facts: { ...fakeFacts(), nodeSystem: '18.19.0' }, source: { mode: 'push', gitDir: '/home/me/notes/.git' }, sha: SHA, ref: 'main', releaseId: 'r2', deployedBy: 'me@x', now: new Date(0),
       node: { profile: profile.node!, files, tree: 't', buildOn: 'deployer', production: true, wanted: undefined, deployer: DEPLOYER, cache: '/c', cached: [], git: { gitDir: '/home/me/notes/.git' }, sha: SHA, env: {} },
     });

@@ -1,4 +1,5 @@
 // The deploy planner from small fake facts: which steps, in which order, with which commands.
+import { NO_BALANCER_STATE } from '../../src/plan/balancer.js';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
@@ -33,7 +34,7 @@ function plan(options: { config?: Config; facts?: HostFacts; source?: Source; ta
     runsMigrations: false,
     topology: options.topology ?? { placement: {}, record: '' },
     balancing: undefined,
-    balancerUpstream: undefined,
+    balancerState: NO_BALANCER_STATE,
     runsApp: true,
     layout: layoutFor(config, options.branch ?? 'main'),
     target: options.target ?? sshTarget,

@@ -1,4 +1,5 @@
 // `slipway plan` as text, Markdown runbook and JSON: the executor's exact commands, secrets redacted.
+import { NO_BALANCER_STATE } from '../../src/plan/balancer.js';
 import { describe, expect, it } from 'vitest';
 import { renderCmd } from '../../src/ops/shell.js';
 import { planDeployHost } from '../../src/plan/deploy.js';
@@ -32,7 +33,7 @@ const deployPlan = (hostTarget: Target = target): Plan => ({
       runsMigrations: false,
       topology: { placement: {}, record: '' },
       balancing: undefined,
-      balancerUpstream: undefined,
+      balancerState: NO_BALANCER_STATE,
       runsApp: true,
       layout,
       target: hostTarget,
