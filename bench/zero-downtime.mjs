@@ -16,10 +16,9 @@
 // The load (bench/load.mjs): `concurrency` keep-alive HTTP/1.1 clients, each sending GET `path` to nginx (the
 // server's address, port 80; the load balancer's) as soon as its previous answer arrived, from just before the
 // first deploy until the last operation has ended, never longer than 10 minutes. Failed = a non-2xx answer or a
-// connection error. A request nginx's keep-alive connection was closed under (no byte of answer: old nginx
-// workers retire their idle connections at each reload) is sent again once on a new connection, as browsers and
-// curl do (RFC 9112 9.3.1); those are counted as `retried`, and as failed if the retry fails too (reason `... on
-// the retry`). Failed answers come back much faster than good ones (nginx's 502 while nothing listens), so
+// connection error. The client never sends a request again: one nginx closed a kept-alive connection under (no
+// byte of answer: old nginx workers retire their idle connections at each reload) is failed, and counted as
+// `closed` too (reason `... on a kept-alive connection`). Failed answers come back much faster than good ones (nginx's 502 while nothing listens), so
 // `failing_s`, the time in 100 ms windows with at least one failure, says more about an outage than the
 // percentage does.
 // The default path, /version/, runs the whole Django stack (middleware, URL routing, a view reading the release's
@@ -96,7 +95,7 @@ async function round({ repo, target, servers, http = [], label, strategy, versio
   const served = await load.stop();
   const percent = ((100 * served.failed) / Math.max(served.total, 1)).toFixed(served.failed > 0 ? 1 : 0);
   const reasons = Object.entries(served.reasons).map(([reason, n]) => `${reason}:${n}`).join(' ');
-  console.log(`${label} total=${served.total} failed=${served.failed} (${percent}%) retried=${served.retried} rps=${(served.total / (served.ms / 1000)).toFixed(0)} failing_s=${(served.failingTenths.size / 10).toFixed(1)} load_s=${(served.ms / 1000).toFixed(1)}${reasons ? ` reasons=${reasons}` : ''}`);
+  console.log(`${label} total=${served.total} failed=${served.failed} (${percent}%) closed=${served.closed} rps=${(served.total / (served.ms / 1000)).toFixed(0)} failing_s=${(served.failingTenths.size / 10).toFixed(1)} load_s=${(served.ms / 1000).toFixed(1)}${reasons ? ` reasons=${reasons}` : ''}`);
   if (logsDir) {
     const name = label.replace(/ /g, '-');
     await mkdir(logsDir, { recursive: true });

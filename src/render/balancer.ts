@@ -24,7 +24,8 @@ export interface BalancerTierPaths {
 export const BALANCER_UNIT = 'slipway-balancer.service';
 export const BALANCER_PID_FILE = '/run/slipway-balancer.pid';
 const BALANCER_DIR = '/etc/slipway/balancer';
-const SOCKET_DIR = '/run/slipway-balancer';
+/** The tier's sockets: root's, entered by the public nginx's workers (group www-data) alone. */
+export const BALANCER_SOCKET_DIR = '/run/slipway-balancer';
 
 export function balancerTierPaths(prefix: string): BalancerTierPaths {
   return {
@@ -32,7 +33,7 @@ export function balancerTierPaths(prefix: string): BalancerTierPaths {
     unit: `/etc/systemd/system/${BALANCER_UNIT}`,
     site: `${BALANCER_DIR}/sites/${prefix}.conf`,
     upstream: `${BALANCER_DIR}/${prefix}.upstream.conf`,
-    socket: `${SOCKET_DIR}/${prefix}.sock`,
+    socket: `${BALANCER_SOCKET_DIR}/${prefix}.sock`,
   };
 }
 
@@ -99,6 +100,8 @@ export function renderBalancerMain(): string {
     '# Written by slipway: the balancing tier of this load balancer (see the public sites in /etc/nginx).',
     'user www-data;',
     'worker_processes auto;',
+    // A service's open-file limit is 1024: raised for the workers, each of whose requests holds two connections.
+    'worker_rlimit_nofile 8192;',
     `pid ${BALANCER_PID_FILE};`,
     'error_log syslog:server=unix:/dev/log,tag=slipway_balancer warn;',
     '',
@@ -177,8 +180,8 @@ export function renderBalancerUnit(): string {
     '[Service]',
     'Type=forking',
     `PIDFile=${BALANCER_PID_FILE}`,
-    `ExecStartPre=/bin/rm -rf ${SOCKET_DIR}`,
-    `ExecStartPre=/usr/bin/install -d -o root -g www-data -m 750 ${SOCKET_DIR}`,
+    `ExecStartPre=/bin/rm -rf ${BALANCER_SOCKET_DIR}`,
+    `ExecStartPre=/usr/bin/install -d -o root -g www-data -m 750 ${BALANCER_SOCKET_DIR}`,
     `ExecStartPre=${nginx} -t -q`,
     `ExecStart=${nginx}`,
     `ExecReload=${nginx} -t -q`,

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { AppRepo, expectPostgresTlsOnly, FIXTURES, http, onServer, psqlTo, run, shellQuote, waitFor } from './helpers/python-app.js';
 import { useSandboxes } from './helpers/sandbox.js';
-import { get, type Answer } from './helpers/web-client.js';
+import { get, startLoad, type Answer } from './helpers/web-client.js';
 
 const NAMES = ['e2e-lb1', 'e2e-web1', 'e2e-web2', 'e2e-worker1', 'e2e-db1'] as const;
 const ROLES = [['lb'], ['web'], ['web'], ['worker'], ['db']];
@@ -179,5 +179,25 @@ describe('a load balancer, two web servers, a worker and a database server', () 
     for (let i = 0; i < 6; i++) expect((await site('/version/')).body).toBe('v1\n');
     for (const web of [web1(), web2()]) expect(await http(lb1(), `http://${web.address}/version/`)).toEqual({ status: 200, body: 'v1\n' });
     expect(await processCount('[m]anage[.]py run_scheduler')).toEqual([0, 0, 0, 1, 0]);
+  });
+
+  it('a rolling restart (batch_size 1) under load through lb1: no request fails, none is closed under a client that never retries', async () => {
+    // Each web server leaves the balancing tier's rotation before it restarts and comes back after: only that tier
+    // (slipway-balancer) reloads, never the nginx holding the clients' keep-alive connections.
+    await writeFile(join(repo.dir, 'deploy-sandbox.yml'), stringify(config({ http: { domain: DOMAIN, tls: 'self-signed', strategy: 'restart' }, deploy: { batch_size: 1 } })));
+    await repo.commit('v3');
+    const load = startLoad({ address: lb1().address, host: DOMAIN }, { path: '/version/', concurrency: 4, https: true, retry: false, maxMs: 240_000 });
+    const deployed = await repo.cli('deploy', 'sandbox');
+    const served = await load.stop();
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(`${deployed.stdout}${deployed.stderr}`).toMatch(/Take e2e-web1 out of rotation/);
+    expect(`${deployed.stdout}${deployed.stderr}`).toMatch(/Put e2e-web2 back in rotation/);
+    expect(served.total).toBeGreaterThan(100);
+    expect(served.failures).toEqual([]);
+    expect(served.failed).toBe(0);
+    expect((await site('/version/')).body).toBe('v3\n');
+    // The public nginx proxies to the tier's socket; the tier names both web servers, both back in rotation.
+    expect(await onServer(lb1(), 'cat /etc/nginx/slipway/shop.upstream.conf')).toContain('server unix:/run/slipway-balancer/shop.sock;');
+    expect(await onServer(lb1(), "grep -c 'max_fails=3 fail_timeout=10s;' /etc/slipway/balancer/shop.upstream.conf")).toBe('2');
   });
 });

@@ -2,7 +2,7 @@
 // chosen Host/SNI name, a bounded steady load, and a WebSocket handshake with one echoed frame.
 import { randomBytes, createHash } from 'node:crypto';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 
@@ -26,17 +26,18 @@ export function get(target: Target, path: string, options: { https?: boolean; ca
   return new Promise((resolve, reject) => {
     const common = { host: target.address, path, headers: { host: target.host }, timeout: options.timeoutMs ?? 5000 };
     const done = (res: IncomingMessage) => {
+      // Read now: once the answer ended, a kept-alive socket has gone back to its agent (res.socket is null).
+      const certificate = options.https ? (res.socket as TLSSocket | null)?.getPeerCertificate?.() : undefined;
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => {
-        const certificate = options.https ? (res.socket as TLSSocket).getPeerCertificate?.() : undefined;
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ...(certificate ? { certificate } : {}) });
       });
       res.on('error', reject);
     };
     const req = options.https
-      ? httpsRequest({ ...common, port: 443, servername: target.host, ...(options.ca ? { ca: options.ca } : { rejectUnauthorized: false }), agent: false }, done)
+      ? httpsRequest({ ...common, port: 443, servername: target.host, ...(options.ca ? { ca: options.ca } : { rejectUnauthorized: false }), agent: options.agent ?? false }, done)
       : httpRequest({ ...common, port: 80, agent: options.agent ?? false }, done);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${common.timeout} ms`)));
     req.on('error', (error: Error & { reusedSocket?: boolean }) => {
@@ -71,11 +72,12 @@ export interface LoadResult {
 
 /**
  * A steady load through nginx: `concurrency` keep-alive clients, each sending GET `path` as soon as the previous
- * answer arrived, until `stop()` or a bound (`maxRequests`, `maxMs`) is reached.
+ * answer arrived, until `stop()` or a bound (`maxRequests`, `maxMs`) is reached; over HTTPS with `https`.
  */
-export function startLoad(target: Target, options: { path?: string; concurrency?: number; maxRequests?: number; maxMs?: number } = {}): { stop: () => Promise<LoadResult> } {
-  const { path = '/', concurrency = 8, maxRequests = 200_000, maxMs = 120_000 } = options;
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+export function startLoad(target: Target, options: { path?: string; concurrency?: number; maxRequests?: number; maxMs?: number; https?: boolean; retry?: boolean } = {}): { stop: () => Promise<LoadResult> } {
+  const { path = '/', concurrency = 8, maxRequests = 200_000, maxMs = 120_000, https = false, retry = true } = options;
+  // HTTPS: the certificate is not checked (a sandbox's is self-signed); keep-alive either way.
+  const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: concurrency, rejectUnauthorized: false }) : new Agent({ keepAlive: true, maxSockets: concurrency });
   const result: LoadResult = { total: 0, failed: 0, retried: 0, failures: [], versions: {} };
   const deadline = Date.now() + maxMs;
   let stopped = false;
@@ -89,12 +91,13 @@ export function startLoad(target: Target, options: { path?: string; concurrency?
       try {
         // Sent again on a new connection when nginx closed the connection unanswered at a reload (below), at
         // most twice: the request was never handled, and browsers resend it too.
+        // `retry: false`: a client that never sends a request again; a closed connection is a failure.
         const again = (error: Error) => {
-          if (!closedUnanswered(error)) throw error;
+          if (!retry || !closedUnanswered(error)) throw error;
           result.retried++;
-          return get(target, path);
+          return get(target, path, { https });
         };
-        const answer = await get(target, path, { agent }).catch(again).catch(again);
+        const answer = await get(target, path, { agent, https }).catch(again).catch(again);
         if (answer.status < 200 || answer.status > 299) fail(`HTTP ${answer.status}: ${answer.body.slice(0, 200)}`);
         const version = pageVersion(answer.body) ?? '(none)';
         result.versions[version] = (result.versions[version] ?? 0) + 1;
