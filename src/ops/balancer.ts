@@ -1,11 +1,11 @@
 // Builders for a load balancer's balancing tier (render/balancer.ts): its files, its nginx, what it balances over.
 import { cmd, unless, type Cmd, type Snippet } from './command.js';
-import { writeFile } from './files.js';
+import { keepPrevious, previousOf, restorePrevious, writeFile } from './files.js';
 import { quote } from './shell.js';
 import { checkAndReload, type NginxInstance } from './web.js';
-import { BALANCER_PID_FILE, BALANCER_SOCKET_DIR, BALANCER_UNIT, type BalancerTierPaths } from '../render/balancer.js';
+import { BALANCER_MAIN, BALANCER_PID_FILE, BALANCER_SOCKET_DIR, BALANCER_UNIT, type BalancerTierPaths } from '../render/balancer.js';
 
-export const BALANCER_NGINX: NginxInstance = { unit: BALANCER_UNIT, test: ['nginx', '-t', '-q', '-c', '/etc/slipway/balancer/nginx.conf'], pidFile: BALANCER_PID_FILE };
+export const BALANCER_NGINX: NginxInstance = { unit: BALANCER_UNIT, test: ['nginx', '-t', '-q', '-c', BALANCER_MAIN], pidFile: BALANCER_PID_FILE };
 
 export interface TierFile {
   path: string;
@@ -22,21 +22,15 @@ export function installBalancerTier(paths: BalancerTierPaths, changed: readonly 
   const start = unless(cmd('systemctl', 'is-active', '--quiet', BALANCER_UNIT), cmd('systemctl', 'start', BALANCER_UNIT));
   const files = [...changed, ...(upstream === undefined ? [] : [{ path: paths.upstream, text: upstream }])];
   if (files.length === 0) return [start];
-  const backup = (path: string) => `${path}.slipway-prev`;
   const unitChanged = changed.some((f) => f.path === paths.unit);
   return [
     cmd('mkdir', '-p', ...new Set(files.map((f) => f.path.slice(0, f.path.lastIndexOf('/'))))),
-    ...files.flatMap((f) => [{ if: { argv: ['test', '-f', f.path] }, then: [cmd('cp', '-p', f.path, backup(f.path))], else: [cmd('rm', '-f', backup(f.path))] }, ...writeFile(f)]),
+    ...files.flatMap((f) => [keepPrevious(f.path), ...writeFile(f)]),
     ...(unitChanged ? [cmd('systemctl', 'daemon-reload'), cmd('systemctl', 'enable', '--quiet', BALANCER_UNIT)] : []),
     // `nginx -t` binds the socket to try it: its directory must exist before the tier's first start makes it.
     cmd('install', '-d', '-o', 'root', '-g', 'www-data', '-m', '750', BALANCER_SOCKET_DIR),
-    checkAndReload(
-      files.map((f) => ({ if: { argv: ['test', '-f', backup(f.path)] }, then: [cmd('mv', '-f', backup(f.path), f.path)], else: [cmd('rm', '-f', f.path)] })),
-      undefined,
-      undefined,
-      BALANCER_NGINX,
-    ),
-    cmd('rm', '-f', ...files.map((f) => backup(f.path))),
+    checkAndReload(files.map((f) => restorePrevious(f.path)), undefined, undefined, BALANCER_NGINX),
+    cmd('rm', '-f', ...files.map((f) => previousOf(f.path))),
   ];
 }
 

@@ -2,6 +2,7 @@
 // arrives, and, when the program that reads it can check it (sshd -t, nginx -t), checked before it counts: a
 // file the check refuses is replaced by the previous one, so a bad file never stays in place.
 import { cmd, type Cmd } from './command.js';
+import { keepPrevious, previousOf, restorePrevious } from './files.js';
 
 export interface ConfigFile {
   path: string;
@@ -29,7 +30,6 @@ const parentOf = (path: string) => path.slice(0, path.lastIndexOf('/')) || '/';
 
 export function installConfigFile(file: ConfigFile, check?: FileCheck): Cmd[] {
   const next = `${file.path}.slipway-new`;
-  const previous = `${file.path}.slipway-prev`;
   const ownership = [...(file.owner ? ['-o', file.owner] : []), ...(file.group ? ['-g', file.group] : [])];
   const write: Cmd[] = [
     cmd('mkdir', '-p', parentOf(file.path)),
@@ -37,16 +37,15 @@ export function installConfigFile(file: ConfigFile, check?: FileCheck): Cmd[] {
     { argv: ['tee', next], stdin: { text: file.text, ...(file.secret ? { secret: true } : {}) }, stdoutTo: '/dev/null' },
   ];
   if (!check) return [...write, cmd('mv', '-f', next, file.path)];
-  const restore: Cmd = { if: { argv: ['test', '-f', previous] }, then: [cmd('mv', '-f', previous, file.path)], else: [cmd('rm', '-f', file.path)] };
   return [
     ...write,
-    { if: { argv: ['test', '-f', file.path] }, then: [cmd('cp', '-p', file.path, previous)], else: [cmd('rm', '-f', previous)] },
+    keepPrevious(file.path),
     cmd('mv', '-f', next, file.path),
     ...(check.prepare ?? []),
     {
       if: check.check,
-      then: [cmd('rm', '-f', previous)],
-      else: [restore, ...(check.afterRestore ?? []), cmd('echo', `${check.message}: the previous ${file.path} was put back`), cmd('false')],
+      then: [cmd('rm', '-f', previousOf(file.path))],
+      else: [restorePrevious(file.path), ...(check.afterRestore ?? []), cmd('echo', `${check.message}: the previous ${file.path} was put back`), cmd('false')],
     },
   ];
 }

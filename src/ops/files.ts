@@ -20,6 +20,19 @@ export function removeOrWarn(what: string, ...paths: string[]): Cmd {
   return unless(cmd('rm', '-rf', ...paths), cmd('echo', `warning: could not remove ${what}`));
 }
 
+/** Where a file replaced under a check waits until the check passed (keepPrevious, restorePrevious). */
+export const previousOf = (path: string) => `${path}.slipway-prev`;
+
+/** Keep the file as it is now beside it, or note that there was none (a stale copy would be put back). */
+export function keepPrevious(path: string): Cmd {
+  return { if: { argv: ['test', '-f', path] }, then: [cmd('cp', '-p', path, previousOf(path))], else: [cmd('rm', '-f', previousOf(path))] };
+}
+
+/** Put the kept file back; with none kept the file was new, so it goes (with `alsoRemove`, e.g. its link). */
+export function restorePrevious(path: string, ...alsoRemove: string[]): Cmd {
+  return { if: { argv: ['test', '-f', previousOf(path)] }, then: [cmd('mv', '-f', previousOf(path), path)], else: [cmd('rm', '-f', path, ...alsoRemove)] };
+}
+
 export function writeFile({ path, text, mode = '644', secret = false }: FileSpec): Cmd[] {
   const next = `${path}.slipway-new`;
   return [

@@ -1,7 +1,7 @@
 // Builders for the web tier: nginx site and upstream, certificates, and the blue/green slots.
 import { cmd, unless, type Cmd, type Snippet } from './command.js';
 import { quote } from './shell.js';
-import { writeFile } from './files.js';
+import { keepPrevious, previousOf, restorePrevious, writeFile } from './files.js';
 import type { Layout } from '../plan/layout.js';
 import type { SitePaths } from '../render/nginx.js';
 
@@ -117,15 +117,14 @@ const configurationApplied: Snippet = {
  * `dropStock`: remove Debian's stock site (it claims default_server, which nginx refuses twice).
  */
 export function installSite(paths: SitePaths, text: string, upstream: string | undefined, dropStock: boolean, ownSocket?: string): Cmd[] {
-  const backup = `${paths.site}.slipway-prev`;
   return [
     cmd('mkdir', '-p', paths.acmeRoot, paths.upstream.slice(0, paths.upstream.lastIndexOf('/'))),
     ...(upstream ? writeFile({ path: paths.upstream, text: upstream }) : []),
-    { if: { argv: ['test', '-f', paths.site] }, then: [cmd('cp', '-p', paths.site, backup)], else: [cmd('rm', '-f', backup)] },
+    keepPrevious(paths.site),
     ...(dropStock ? [cmd('rm', '-f', '/etc/nginx/sites-enabled/default')] : []),
     ...writeFile({ path: paths.site, text }),
     cmd('ln', '-sfn', paths.site, paths.enabled),
-    checkAndReload([{ if: { argv: ['test', '-f', backup] }, then: [cmd('mv', '-f', backup, paths.site)], else: [cmd('rm', '-f', paths.site, paths.enabled)] }], ownSocket, paths.enabled),
+    checkAndReload([restorePrevious(paths.site, paths.enabled)], ownSocket, paths.enabled),
   ];
 }
 
@@ -189,7 +188,7 @@ export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
  * already says this (a recovery before traffic moved) is left alone: a reload would only make clients reconnect.
  */
 export function rewriteUpstream(paths: Pick<SitePaths, 'upstream'>, upstream: string, settle?: { seconds: number }, nginx: NginxInstance = SYSTEM_NGINX): Cmd[] {
-  const backup = `${paths.upstream}.slipway-prev`;
+  const backup = previousOf(paths.upstream);
   return [
     {
       if: { argv: ['cmp', '-s', '-', paths.upstream], stdin: { text: upstream } },

@@ -24,12 +24,14 @@ export interface BalancerTierPaths {
 export const BALANCER_UNIT = 'slipway-balancer.service';
 export const BALANCER_PID_FILE = '/run/slipway-balancer.pid';
 const BALANCER_DIR = '/etc/slipway/balancer';
+/** The tier's own nginx.conf: what its master loads and `nginx -t -c` checks. */
+export const BALANCER_MAIN = `${BALANCER_DIR}/nginx.conf`;
 /** The tier's sockets: root's, entered by the public nginx's workers (group www-data) alone. */
 export const BALANCER_SOCKET_DIR = '/run/slipway-balancer';
 
 export function balancerTierPaths(prefix: string): BalancerTierPaths {
   return {
-    main: `${BALANCER_DIR}/nginx.conf`,
+    main: BALANCER_MAIN,
     unit: `/etc/systemd/system/${BALANCER_UNIT}`,
     site: `${BALANCER_DIR}/sites/${prefix}.conf`,
     upstream: `${BALANCER_DIR}/${prefix}.upstream.conf`,
@@ -168,7 +170,7 @@ export function renderBalancerSite(prefix: string, http: Pick<Config['http'], 'c
  * Started before nginx at boot, so the public site's first request finds it.
  */
 export function renderBalancerUnit(): string {
-  const nginx = `/usr/sbin/nginx -c ${BALANCER_DIR}/nginx.conf`;
+  const nginx = `/usr/sbin/nginx -c ${BALANCER_MAIN}`;
   return [
     '# Written by slipway: the balancing tier of this load balancer.',
     '[Unit]',
