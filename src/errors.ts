@@ -1,6 +1,7 @@
 // The error taxonomy: the CLI's one handler prints a UserError as one line with its fix, a CommandFailedError
 // with the host, command and the last lines of its output, and anything else as a bug.
 import { SILENCE_SECONDS } from './ops/agent.js';
+import { reasonIn } from './ops/reason.js';
 
 /** Something the user must fix: bad config or arguments, or remote state such as a held lock. */
 export class UserError extends Error {
@@ -22,8 +23,13 @@ export class CommandFailedError extends Error {
     readonly exitCode: number,
     readonly outputTail: string[],
   ) {
-    super(`${step} failed on ${host} (exit ${exitCode}): ${command}`);
+    super(`${step} failed on ${host} (exit ${exitCode}): ${reasonIn(outputTail) ?? command}`);
     this.name = 'CommandFailedError';
+  }
+
+  /** Why, when the step said so itself (ops/reason.ts): shown in place of the command that failed. */
+  get reason(): string | undefined {
+    return reasonIn(this.outputTail);
   }
 
   get hint(): string | undefined {

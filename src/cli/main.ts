@@ -25,7 +25,7 @@ function report(io: Io, error: unknown, verbose: boolean): number {
     return 2;
   }
   if (error instanceof CommandFailedError) {
-    const command = error.command.split('\n')[0];
+    const command = error.reason ?? error.command.split('\n')[0];
     io.err(`error: ${error.step} failed on ${error.host} (exit ${error.exitCode})${command ? `: ${command}` : ''}`);
     for (const line of error.outputTail) io.err(`  | ${line}`);
     if (error.hint) io.err(`hint: ${error.hint}`);

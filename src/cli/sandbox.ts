@@ -21,10 +21,19 @@ export function registerSandbox(program: Command, io: Io): void {
     .description('boot a server (idempotent) and print its address and how to ssh in')
     .option('--image <image>', `image to boot: ${Object.keys(imageRecipes).join(', ')}`, 'bookworm')
     .option('--persist', 'keep the server\'s disk across down/up (default: a fresh disk on every up)')
-    .action(async (name: string, opts: { image: string; persist?: boolean }) => {
+    .option('--offline', 'reach no package source (default: apt, pip and npm reach what this machine reaches, through its proxy; SLIPWAY_SANDBOX_OFFLINE=1 makes every server offline)')
+    .action(async (name: string, opts: { image: string; persist?: boolean; offline?: boolean }) => {
       const { sandboxUp } = await import('../sandbox/index.js');
-      const server = await sandboxUp(name, { image: opts.image, persist: opts.persist, paths, env, log });
+      const server = await sandboxUp(name, { image: opts.image, persist: opts.persist, offline: opts.offline, paths, env, log });
       io.out(formatUp(server));
+    });
+
+  // The package proxy's own process, started and stopped by up and down (proxy-process.ts); not for people.
+  sandbox
+    .command('proxy-serve', { hidden: true })
+    .action(async () => {
+      const { runProxyProcess } = await import('../sandbox/proxy-process.js');
+      await runProxyProcess(paths);
     });
 
   sandbox
@@ -95,7 +104,7 @@ function interactiveSsh(args: string[]): Promise<number> {
 export function formatUp(server: UpResult): string {
   const how = server.alreadyUp ? 'already running' : `booted in ${server.bootSeconds.toFixed(1)} s`;
   return [
-    `${server.name} is up at ${server.address} (${how}${server.persist ? ', persistent disk' : ''})`,
+    `${server.name} is up at ${server.address} (${how}${server.persist ? ', persistent disk' : ''}${server.offline ? ', offline: reaches no package source' : ''})`,
     `  shell:   sudo slipway sandbox ssh ${server.name}`,
     `  deploy:  a server written as "sandbox: ${server.name}" in deploy-<env>.yml`,
     `  stop:    sudo slipway sandbox down ${server.name}`,
@@ -121,7 +130,7 @@ export function formatServerTable(servers: SandboxServer[]): string {
       s.address || '-',
       s.status,
       formatUptime(s.uptimeSeconds),
-      (s.image || '-') + (s.persist ? ' (persist)' : ''),
+      (s.image || '-') + (s.persist ? ' (persist)' : '') + (s.offline ? ' (offline)' : ''),
     ]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));

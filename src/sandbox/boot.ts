@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
+import { HOST_ACCESS_DIR } from './host-access.js';
 import { isAlive, sleep } from './host.js';
 import { netnsPath } from './network.js';
 import { isServerProcess } from './registry.js';
@@ -17,6 +18,8 @@ export interface BootSpec {
   hostKeyFile: string;
   /** The server's own hosts file (hosts-file.ts), bound read-write: the server may add lines of its own. */
   hostsFile: string;
+  /** The server's host-access directory (host-access.ts), bound read-only: the host alone decides what it reaches. */
+  hostAccessDir: string;
   /** systemd is the host's init: let nspawn allocate its own scope (see hostRunsSystemd). */
   hostSystemd: boolean;
 }
@@ -39,6 +42,7 @@ export function nspawnArgs(spec: BootSpec): string[] {
     `--bind-ro=${spec.hostKeyFile}:/etc/ssh/ssh_host_ed25519_key`,
     `--bind-ro=${spec.hostKeyFile}.pub:/etc/ssh/ssh_host_ed25519_key.pub`,
     `--bind=${spec.hostsFile}:/etc/hosts`,
+    `--bind-ro=${spec.hostAccessDir}:${HOST_ACCESS_DIR}`,
   ];
 }
 

@@ -2,12 +2,16 @@
 // tree boot as a quick, anonymous sandbox server (hostname, machine id and keys all come from the boot).
 import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { HOST_ACCESS_DIR, HOST_CA_SCRIPT, HOST_CA_UNIT, hostAccessFiles, hostAccessLinks, hostCaScript, hostCaUnit } from './host-access.js';
 import { RECIPE_VERSION, sourcesList, type ImageRecipe } from './recipe.js';
 
 export const imageInfoFile = (dir: string): string => join(dir, 'etc', 'slipway-image.json');
 
-/** Servers install with no recommends, so the offline apt cache (downloaded without them) is enough. */
-const aptConf = 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n';
+/**
+ * The image build alone: no suggested packages (Debian's default too). Recommended packages follow apt's own
+ * default, as on a stock server, so a server installs what a real one would (python3-django's jQuery for the admin).
+ */
+const buildAptConf = 'APT::Install-Suggests "false";\n';
 
 const sshdConf = `# slipway sandbox: one host key, bind-mounted at boot from the host's sandbox state; root logs in by key only.
 HostKey /etc/ssh/ssh_host_ed25519_key
@@ -22,13 +26,14 @@ const hosts = '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback
 /** Before apt runs inside the tree: the mirror (only here, at build time) and no service starts in the build. */
 export async function writeBuildFiles(dir: string, recipe: ImageRecipe, mirror: string): Promise<void> {
   await writeFile(join(dir, 'etc/apt/sources.list'), sourcesList(recipe, mirror));
-  await writeFile(join(dir, 'etc/apt/apt.conf.d/90slipway-sandbox'), aptConf);
+  await writeFile(join(dir, 'etc/apt/apt.conf.d/90slipway-sandbox'), buildAptConf);
   await writeFile(join(dir, 'usr/sbin/policy-rc.d'), '#!/bin/sh\n# slipway image build: start no service\nexit 101\n');
   await chmod(join(dir, 'usr/sbin/policy-rc.d'), 0o755);
 }
 
 export async function removeBuildFiles(dir: string): Promise<void> {
   await rm(join(dir, 'usr/sbin/policy-rc.d'), { force: true });
+  await rm(join(dir, 'etc/apt/apt.conf.d/90slipway-sandbox'), { force: true });
 }
 
 export async function configureTree(dir: string, recipe: ImageRecipe, key: string): Promise<void> {
@@ -54,6 +59,8 @@ export async function configureTree(dir: string, recipe: ImageRecipe, key: strin
   await chmod(join(dir, 'root/.ssh'), 0o700);
   await writeFile(join(dir, 'root/.ssh/authorized_keys'), '', { mode: 0o600 });
 
+  await writeHostAccessLinks(dir);
+
   for (const unit of recipe.masked) {
     const link = join(dir, 'etc/systemd/system', unit);
     await rm(link, { force: true });
@@ -61,4 +68,23 @@ export async function configureTree(dir: string, recipe: ImageRecipe, key: strin
   }
   const info = { name: recipe.name, key, recipeVersion: RECIPE_VERSION, builtAt: new Date().toISOString() };
   await writeFile(imageInfoFile(dir), `${JSON.stringify(info, null, 2)}\n`);
+}
+
+/**
+ * The links from where apt, pip and npm read their settings to the host-access directory a boot bind-mounts
+ * (host-access.ts), its offline contents as the default for a boot without it, and the unit that adds the host's
+ * own certificate authorities at boot.
+ */
+async function writeHostAccessLinks(dir: string): Promise<void> {
+  await mkdir(join(dir, HOST_ACCESS_DIR.slice(1), 'ca'), { recursive: true });
+  for (const file of hostAccessFiles(undefined)) await writeFile(join(dir, HOST_ACCESS_DIR.slice(1), file.name), file.text);
+  for (const link of hostAccessLinks) {
+    await mkdir(join(dir, link.path.slice(1), '..'), { recursive: true });
+    await rm(join(dir, link.path.slice(1)), { force: true });
+    await symlink(link.target, join(dir, link.path.slice(1)));
+  }
+  await writeFile(join(dir, HOST_CA_SCRIPT.slice(1)), hostCaScript, { mode: 0o755 });
+  await writeFile(join(dir, 'etc/systemd/system', HOST_CA_UNIT), hostCaUnit);
+  await mkdir(join(dir, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
+  await symlink(`/etc/systemd/system/${HOST_CA_UNIT}`, join(dir, 'etc/systemd/system/multi-user.target.wants', HOST_CA_UNIT));
 }

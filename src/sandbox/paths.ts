@@ -34,3 +34,5 @@ export const persistentRootFile = (p: SandboxPaths, name: string): string => joi
 export const lockDir = (p: SandboxPaths): string => join(p.stateDir, 'lock');
 /** Bind-mounted onto the server's /etc/hosts: its own lines plus the names of every live server (hosts-file.ts). */
 export const serverHostsFile = (p: SandboxPaths, name: string): string => join(serverDir(p, name), 'hosts');
+/** Bind-mounted read-only at /etc/slipway-sandbox: how apt, pip and npm reach package sources (host-access.ts). */
+export const serverHostAccessDir = (p: SandboxPaths, name: string): string => join(serverDir(p, name), 'host-access');

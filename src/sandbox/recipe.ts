@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { debianMirrorSource, ubuntuMirrorSource, type MirrorSource } from './mirror.js';
 
 /** Bump when the build steps in image.ts change in a way the package lists do not show. */
-export const RECIPE_VERSION = 2;
+export const RECIPE_VERSION = 3;
 
 export interface ImageRecipe {
   name: string;
@@ -15,7 +15,7 @@ export interface ImageRecipe {
   mirror: MirrorSource;
   /** Installed by debootstrap itself: enough to boot and to run apt inside the tree. */
   base: string[];
-  /** Installed with apt-get inside the tree: the stack the scenarios deploy onto (servers are offline). */
+  /** Installed with apt-get inside the tree: the stack the scenarios deploy onto, there before any network is. */
   packages: string[];
   /** Only downloaded into the apt cache, so `apt-get install` of them works offline on a server. */
   offline: string[];
@@ -124,17 +124,20 @@ export function inTreeArgs(dir: string, script: string, hostSystemd = false): st
   ];
 }
 
-/** The apt work done inside the tree: install the stack, then leave only the offline extras in the cache. */
+/**
+ * The apt work done inside the tree: install the stack, then leave only the offline extras in the cache. Both
+ * with recommended packages, as `apt-get install` on a stock server does, so an offline install finds them too.
+ */
 export function aptScript(recipe: ImageRecipe): string {
   const quiet = 'apt-get -q -o Dpkg::Use-Pty=0';
   return [
     `${quiet} update`,
-    `${quiet} install -y --no-install-recommends ${recipe.packages.join(' ')}`,
+    `${quiet} install -y --install-recommends ${recipe.packages.join(' ')}`,
     // Byte-compile what the packages' own py3compile left out (python3-django's, inside nspawn): the app user
     // cannot write __pycache__ there, so every start of a Django app compiled Django again (0.15 s a
     // worker here), where a real server's postinst had compiled it once.
     'if command -v python3 >/dev/null; then python3 -m compileall -q /usr/lib/python3/dist-packages >/dev/null; fi',
     `${quiet} clean`,
-    `${quiet} install -y --no-install-recommends --download-only ${recipe.offline.join(' ')}`,
+    `${quiet} install -y --install-recommends --download-only ${recipe.offline.join(' ')}`,
   ].join('\n');
 }

@@ -28,6 +28,8 @@ export interface ServerState {
   startedAt: string;
   /** Set once SSH answered and systemd finished booting. */
   readyAt: string | null;
+  /** Reaches no package source through the host (absent in states written before there was a choice). */
+  offline?: boolean;
 }
 
 export type ServerStatus = 'running' | 'booting' | 'stopped' | 'stale';

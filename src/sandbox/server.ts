@@ -17,6 +17,7 @@ import {
   persistentRootFile,
   sandboxPaths,
   serverDir,
+  serverHostAccessDir,
   serverHostsFile,
   serversDir,
   type SandboxPaths,
@@ -47,6 +48,8 @@ export interface UpOptions extends SandboxOptions {
   image?: string;
   /** Boot from the server's own copy of the image, kept across down/up. */
   persist?: boolean;
+  /** Reach no package source through the host (default: SLIPWAY_SANDBOX_OFFLINE=1, else online). */
+  offline?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -56,6 +59,8 @@ export interface SandboxServer {
   status: ServerStatus;
   image: string;
   persist: boolean;
+  /** Reaches no package source through the host. */
+  offline: boolean;
   pid: number | null;
   startedAt: string | null;
   uptimeSeconds: number | null;
@@ -67,6 +72,9 @@ export interface UpResult extends SandboxServer {
   /** From starting nspawn to SSH-ready; 0 when already up. */
   bootSeconds: number;
 }
+
+/** SLIPWAY_SANDBOX_OFFLINE=1 makes every server booted offline: a test suite that must not touch a network. */
+export const offlineByDefault = (env: NodeJS.ProcessEnv): boolean => env.SLIPWAY_SANDBOX_OFFLINE === '1';
 
 export async function sandboxUp(name: string, opts: UpOptions = {}): Promise<UpResult> {
   if (!isValidServerName(name)) {
@@ -101,6 +109,7 @@ export async function sandboxUp(name: string, opts: UpOptions = {}): Promise<UpR
       ownerPid: process.pid,
       startedAt: new Date().toISOString(),
       readyAt: null,
+      offline: opts.offline ?? offlineByDefault(opts.env ?? process.env),
     };
     await mkdir(serverDir(paths, name), { recursive: true });
     await writeServerState(paths, state);
@@ -132,6 +141,7 @@ export async function sandboxUp(name: string, opts: UpOptions = {}): Promise<UpR
         authorizedKeysFile: keys.publicKeyFile,
         hostKeyFile: keys.hostKeyFile,
         hostsFile: serverHostsFile(paths, name),
+        hostAccessDir: serverHostAccessDir(paths, name),
         hostSystemd: await hostRunsSystemd(),
       },
       logFile,
@@ -210,7 +220,7 @@ export async function sandboxList(opts: SandboxOptions = {}): Promise<SandboxSer
   return entries.map((e) =>
     e.state
       ? describe(e.state, e.status)
-      : { name: e.name, address: '', status: e.status, image: '', persist: e.status === 'stopped', pid: null, startedAt: null, uptimeSeconds: null },
+      : { name: e.name, address: '', status: e.status, image: '', persist: e.status === 'stopped', offline: false, pid: null, startedAt: null, uptimeSeconds: null },
   );
 }
 
@@ -222,6 +232,7 @@ function describe(state: ServerState, status: ServerStatus): SandboxServer {
     status,
     image: state.image,
     persist: state.persist,
+    offline: state.offline === true,
     pid: state.pid,
     startedAt: state.startedAt,
     uptimeSeconds: up ? Math.round((Date.now() - Date.parse(state.startedAt)) / 1000) : null,

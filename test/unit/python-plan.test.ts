@@ -4,7 +4,8 @@ import { unusedVenvs, venvKey } from '../../src/plan/venv.js';
 import { createVenv, pipIndexArgs } from '../../src/ops/python.js';
 import { appCommand } from '../../src/ops/app-command.js';
 import { databaseSql, databaseUrl } from '../../src/ops/postgres.js';
-import { installPackages } from '../../src/ops/apt.js';
+import { installPackages, NO_PACKAGE_SOURCE } from '../../src/ops/apt.js';
+import { CommandFailedError } from '../../src/errors.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { parseFacts } from '../../src/plan/facts.js';
@@ -102,10 +103,18 @@ describe('Python builders', () => {
     expect(databaseUrl({ name: 'd', user: 'u', password: 'a b', host: 'h', port: 1 })).toBe('postgresql://u:a%20b@h:1/d');
   });
 
-  it('installs only the given packages, refreshing the lists only when the first attempt fails', () => {
+  it('installs only the given packages as the server\'s apt would, refreshing the lists only when the first attempt fails', () => {
     expect(renderCmd(installPackages(['postgresql', 'python3-venv']))).toBe(
-      '{ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql python3-venv || if apt-get update -q; then\nenv DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql python3-venv\nelse\nfalse\nfi; }',
+      '{ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql python3-venv || if apt-get update -q -o APT::Update::Error-Mode=any; then\nenv DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql python3-venv\nelse\n' +
+        `sh -c 'echo "$1" >&2; exit "$2"' slipway 'slipway: ${NO_PACKAGE_SOURCE}' 100\nfi; }`,
     );
+  });
+
+  it('says so, as the step\'s reason, when the package lists cannot be refreshed', () => {
+    const error = new CommandFailedError('web1', 'Install system packages: jq', 'apt-get install -y -q jq', 100, ['E: Failed to fetch http://mirror/dists/InRelease', `slipway: ${NO_PACKAGE_SOURCE}`]);
+    expect(error.reason).toBe(NO_PACKAGE_SOURCE);
+    expect(error.message).toBe(`Install system packages: jq failed on web1 (exit 100): ${NO_PACKAGE_SOURCE}`);
+    expect(new CommandFailedError('web1', 's', 'false', 1, ['E: no']).reason).toBeUndefined();
   });
 });
 

@@ -10,18 +10,20 @@ const spec = {
   authorizedKeysFile: '/s/id_ed25519.pub',
   hostKeyFile: '/s/host_keys/ssh_host_ed25519_key',
   hostsFile: '/s/servers/web1/hosts',
+  hostAccessDir: '/s/servers/web1/host-access',
   hostSystemd: false,
 };
 
 describe('nspawn command', () => {
-  it('boots an ephemeral server over the shared image in its namespace, keys bound in read-only, its hosts file writable', () => {
+  it('boots an ephemeral server over the shared image in its namespace, keys bound in read-only, its hosts file writable, its package-source settings read-only', () => {
     expect(nspawnArgs(spec).join(' ')).toBe(
       'systemd-nspawn --directory=/var/cache/slipway/images/bookworm-abc --boot --register=no --keep-unit ' +
         '--machine=web1 --network-namespace-path=/run/netns/slw-web1 --volatile=overlay --console=read-only ' +
         '--bind-ro=/s/id_ed25519.pub:/root/.ssh/authorized_keys ' +
         '--bind-ro=/s/host_keys/ssh_host_ed25519_key:/etc/ssh/ssh_host_ed25519_key ' +
         '--bind-ro=/s/host_keys/ssh_host_ed25519_key.pub:/etc/ssh/ssh_host_ed25519_key.pub ' +
-        '--bind=/s/servers/web1/hosts:/etc/hosts',
+        '--bind=/s/servers/web1/hosts:/etc/hosts ' +
+        '--bind-ro=/s/servers/web1/host-access:/etc/slipway-sandbox',
     );
   });
 

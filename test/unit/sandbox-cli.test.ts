@@ -10,6 +10,7 @@ const server: SandboxServer = {
   status: 'running',
   image: 'bookworm',
   persist: false,
+  offline: false,
   pid: 42,
   startedAt: '2025-01-01T00:00:00Z',
   uptimeSeconds: 192,
@@ -58,8 +59,10 @@ describe('sandbox CLI arguments', () => {
     );
   });
 
-  it('registers up, list, ssh, down and image', () => {
+  it('registers up, list, ssh, down and image, and the proxy\'s own process hidden from help', () => {
     const sandbox = program().commands.find((c) => c.name() === 'sandbox');
-    expect(sandbox?.commands.map((c) => c.name())).toEqual(['up', 'list', 'ssh', 'down', 'image']);
+    expect(sandbox?.commands.map((c) => c.name())).toEqual(['up', 'proxy-serve', 'list', 'ssh', 'down', 'image']);
+    expect(sandbox?.helpInformation()).not.toContain('proxy-serve');
+    expect(sandbox?.commands.find((c) => c.name() === 'up')?.helpInformation()).toContain('--offline');
   });
 });

@@ -117,8 +117,14 @@ describe('names every server knows', () => {
       entry('web1', 1, 'booting'),
     ];
     expect(liveHosts(entries)).toEqual([
-      { name: 'db1', address: '10.77.2.2' },
-      { name: 'web1', address: '10.77.1.2' },
+      { name: 'db1', address: '10.77.2.2', offline: false },
+      { name: 'web1', address: '10.77.1.2', offline: false },
     ]);
+  });
+
+  it('say which of them reach no package source', () => {
+    const offline = entry('db1', 2, 'running');
+    offline.state = { ...offline.state!, offline: true };
+    expect(liveHosts([offline, entry('web1', 1, 'running')]).map((s) => s.offline)).toEqual([true, false]);
   });
 });

@@ -51,14 +51,14 @@ describe('image build commands', () => {
     expect(inTreeArgs('/t', 'true', true)).not.toContain('--keep-unit');
   });
 
-  it('installs the stack, then keeps only the offline packages in the apt cache', () => {
+  it('installs the stack with its recommends, as a stock server would, then keeps only the offline packages (and theirs) in the apt cache', () => {
     expect(aptScript(tiny)).toBe(
       [
         'apt-get -q -o Dpkg::Use-Pty=0 update',
-        'apt-get -q -o Dpkg::Use-Pty=0 install -y --no-install-recommends nginx git',
+        'apt-get -q -o Dpkg::Use-Pty=0 install -y --install-recommends nginx git',
         'if command -v python3 >/dev/null; then python3 -m compileall -q /usr/lib/python3/dist-packages >/dev/null; fi',
         'apt-get -q -o Dpkg::Use-Pty=0 clean',
-        'apt-get -q -o Dpkg::Use-Pty=0 install -y --no-install-recommends --download-only wrk',
+        'apt-get -q -o Dpkg::Use-Pty=0 install -y --install-recommends --download-only wrk',
       ].join('\n'),
     );
   });

@@ -228,7 +228,7 @@ describe('setup planner', () => {
   it('a fresh host: packages first, then every item has commands', () => {
     const fresh = parseSetupFacts('flag systemd\nauthorized-keys 1\nsshd port 22\nfirewall usable\nufw Status: inactive\npg-running\npg-listen *\n');
     expect(text(packagesItem({ config, hostsDatabase: true, facts: fresh }).commands)).toContain(
-      'apt-get install -y -q --no-install-recommends python3-venv git curl sudo nginx logrotate postgresql redis-server ufw unattended-upgrades',
+      'apt-get install -y -q python3-venv git curl sudo nginx logrotate postgresql redis-server ufw unattended-upgrades',
     );
     const items = planSetupItems(input(fresh));
     expect(items.filter((i) => i.commands.length === 0).map((i) => i.id)).toEqual([]);

@@ -16,11 +16,16 @@ export interface TestServer {
 
 const log = (line: string): void => console.log(`[sandbox] ${line}`);
 
+export interface BootChoices {
+  /** Servers that reach no package source (`sandbox up --offline`). */
+  offline?: readonly string[];
+}
+
 /** Boots the servers in parallel, after removing any left over under the same names. */
-export async function startSandboxes(names: string[]): Promise<TestServer[]> {
+export async function startSandboxes(names: string[], choices: BootChoices = {}): Promise<TestServer[]> {
   await ensureImage({ log }); // once, before the parallel ups, so the build's progress is printed once
   await Promise.all(names.map((name) => sandboxDown(name, { purge: true })));
-  const booted = await Promise.allSettled(names.map((name) => sandboxUp(name, { log })));
+  const booted = await Promise.allSettled(names.map((name) => sandboxUp(name, { log, ...(choices.offline?.includes(name) ? { offline: true } : {}) })));
   const failed = booted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     await stopSandboxes(names);
@@ -49,10 +54,10 @@ export async function withSandboxes<T>(names: string[], body: (servers: TestServ
  * For a whole test file: boots in beforeAll, takes down in afterAll. The returned array is filled once
  * beforeAll has run: `const servers = useSandboxes(['web1']); it('...', () => servers[0]!.run('...'))`.
  */
-export function useSandboxes(names: string[]): TestServer[] {
+export function useSandboxes(names: string[], choices: BootChoices = {}): TestServer[] {
   const servers: TestServer[] = [];
   beforeAll(async () => {
-    servers.push(...(await startSandboxes(names)));
+    servers.push(...(await startSandboxes(names, choices)));
   });
   afterAll(async () => {
     await stopSandboxes(names);
