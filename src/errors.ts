@@ -33,6 +33,7 @@ export class CommandFailedError extends Error {
   }
 
   get hint(): string | undefined {
+    if (this.reason?.startsWith('this server cannot reach a package source')) return 'run `apt-get update` on the server to see which source fails; a sandbox server booted with --offline (or SLIPWAY_SANDBOX_OFFLINE=1) reaches none: boot it again without';
     if (this.outputTail.some((line) => line.startsWith('No space left on device'))) return 'free disk space on the host (old releases, venvs and backups: `slipway status <env>` shows their sizes), then deploy again';
     // Django answers 400 to a Host header that ALLOWED_HOSTS lacks: the health check asks for 127.0.0.1.
     if (this.outputTail.some((line) => /^health check failed: .* answered 400, expected/.test(line))) return 'a 400 from a Django app is usually ALLOWED_HOSTS without the name it was asked for: the health check asks for 127.0.0.1, nginx sends the site\'s domain (or the server\'s address): add them to ALLOWED_HOSTS';

@@ -22,7 +22,8 @@ function hostTable(outcome: OperationReport, failure: Error | undefined): string
   return table(rows);
 }
 
-async function report(io: Io, outcome: OperationReport, verb: string): Promise<void> {
+/** Prints a deploy's or rollback's outcome; a failure is thrown for the CLI's one error handler. */
+export async function reportOperation(io: Io, outcome: OperationReport, verb: string): Promise<void> {
   // Loaded already: the deploy ran through them.
   const { failureOf } = await import('../execute/operation.js');
   const { liveRelease } = await import('../plan/types.js');
@@ -64,7 +65,7 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
       const { deploy } = await import('../execute/deploy.js');
       const loaded = await load(io, env, globals(), options.repo);
       const outcome = await deploy(operationContext(io, loaded, { ...globals(), ...options }, 'deploy', argv), options.ref, { full: options.full === true });
-      await report(io, outcome, 'deployed');
+      await reportOperation(io, outcome, 'deployed');
     });
 
   program
@@ -78,7 +79,7 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
       const { rollback } = await import('../execute/deploy.js');
       const loaded = await load(io, env, globals());
       const outcome = await rollback(operationContext(io, loaded, { ...globals(), ...options }, 'rollback', argv), release, options.branch);
-      await report(io, outcome, 'rolled back');
+      await reportOperation(io, outcome, 'rolled back');
     });
 
   program

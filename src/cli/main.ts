@@ -8,6 +8,7 @@ import { registerInspectCommands } from './inspect-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerSandbox } from './sandbox.js';
 import { registerSetupCommands } from './setup-commands.js';
+import { registerRehearseCommand } from './rehearse-command.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { processIo, type Io } from './io.js';
 import { version } from './version.js';
@@ -52,6 +53,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   registerOpsCommands(program, io, argv);
   registerSandbox(program, io);
   registerSetupCommands(program, io, argv);
+  registerRehearseCommand(program, io, argv);
   registerBackupCommands(program, io, argv);
   // Commands that pass on another program's exit code (sandbox ssh) set process.exitCode; read it per run.
   const before = process.exitCode;

@@ -1,6 +1,7 @@
 // setup and doctor: preparing servers, and checking that they can be deployed to.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
+import type { OperationContext } from '../execute/operation.js';
 import type { SetupHostReport } from '../execute/setup.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
 import type { Io } from './io.js';
@@ -22,6 +23,19 @@ export function setupReport(reports: SetupHostReport[]): { text: string; summary
   return { text: table(rows), summary };
 }
 
+/** Runs setup and prints its table and summary; a failed or refused item fails the command. */
+export async function setupAndReport(io: Io, ctx: OperationContext): Promise<void> {
+  const { setup } = await import('../execute/setup.js');
+  const reports = await setup(ctx);
+  const { text, summary } = setupReport(reports);
+  io.out(text);
+  io.out(`setup ${ctx.loaded.config.environment}: ${summary} on ${reports.length} host(s)`);
+  const failed = reports.find((r) => r.error);
+  if (failed?.error) throw failed.error;
+  const refused = reports.flatMap((r) => r.items.filter((i) => i.status === 'refused').map((i) => `${r.host}: ${i.title}`));
+  if (refused.length > 0) throw new UserError(`not applied: ${refused.join('; ')}`, 'see the reason under the item above');
+}
+
 export function registerSetupCommands(program: Command, io: Io, argv: readonly string[]): void {
   const globals = () => program.opts<GlobalOptions>();
 
@@ -31,16 +45,8 @@ export function registerSetupCommands(program: Command, io: Io, argv: readonly s
     .argument('<env>', 'environment')
     .option('--host <name>', 'only this server')
     .action(async (env: string, options: { host?: string }) => {
-      const { setup } = await import('../execute/setup.js');
       const loaded = await load(io, env, globals());
-      const reports = await setup(operationContext(io, loaded, { ...globals(), ...options }, 'setup', argv));
-      const { text, summary } = setupReport(reports);
-      io.out(text);
-      io.out(`setup ${loaded.config.environment}: ${summary} on ${reports.length} host(s)`);
-      const failed = reports.find((r) => r.error);
-      if (failed?.error) throw failed.error;
-      const refused = reports.flatMap((r) => r.items.filter((i) => i.status === 'refused').map((i) => `${r.host}: ${i.title}`));
-      if (refused.length > 0) throw new UserError(`not applied: ${refused.join('; ')}`, 'see the reason under the item above');
+      await setupAndReport(io, operationContext(io, loaded, { ...globals(), ...options }, 'setup', argv));
     });
 
   registerDoctor(program, io);
