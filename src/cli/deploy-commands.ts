@@ -69,6 +69,26 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
     });
 
   program
+    .command('promote')
+    .description('deploy to <to-env> exactly the commit live and healthy on <from-env> (refused, with the reason, when it is not)')
+    .argument('<from-env>', 'environment whose live commit is promoted, e.g. staging')
+    .argument('<to-env>', 'environment deployed to, e.g. prod')
+    .option('--lock-wait <seconds>', 'wait this long for a running deploy of <to-env> to finish', lockWaitOption, '0')
+    .action(async (fromEnv: string, toEnv: string, options: { lockWait: string }) => {
+      if (fromEnv === toEnv) throw new UserError(`promote from ${fromEnv} to itself: name two environments`, 'e.g. slipway promote staging prod');
+      const { hostStatuses } = await import('../execute/status.js');
+      const { layoutForRef } = await import('../execute/operation.js');
+      const { promotedFrom, promotionSource } = await import('../plan/promotion.js');
+      const from = await load(io, fromEnv, globals());
+      const source = promotionSource(fromEnv, await hostStatuses({ loaded: from }, layoutForRef(from, undefined)));
+      io.err(`promoting ${source.sha.slice(0, 7)}${source.ref ? ` (${source.ref})` : ''} from ${fromEnv} (release ${source.release}, ok and healthy on every server) to ${toEnv}`);
+      const { deploy } = await import('../execute/deploy.js');
+      const loaded = await load(io, toEnv, globals());
+      const outcome = await deploy(operationContext(io, loaded, { ...globals(), ...options }, 'deploy', argv), source.sha, { promotedFrom: promotedFrom(source) });
+      await reportOperation(io, outcome, 'promoted to');
+    });
+
+  program
     .command('rollback')
     .description('switch back to the previous good release (or the one named) and mark the abandoned one bad')
     .argument('<env>', 'environment')

@@ -86,7 +86,7 @@ export function registerInspectCommands(program: Command, io: Io): void {
       }
       const rows = [['HOST', 'WHEN', 'ACTION', 'RESULT', 'FROM', 'TO', 'REF', 'BY', 'TIME']];
       for (const { host, entries } of hosts) {
-        for (const e of entries) rows.push([host, e.at, e.action === 'env' && e.keys ? `env ${e.keys.join(',')}` : e.action, e.outcome && e.result !== 'ok' ? `${e.result} (${e.outcome})` : e.result, e.from ?? '-', e.to ?? '-', e.ref ?? '-', `${e.user}@${e.machine}`, `${(e.duration_ms / 1000).toFixed(1)}s`]);
+        for (const e of entries) rows.push([host, e.at, e.action === 'env' && e.keys ? `env ${e.keys.join(',')}` : e.promoted_from ? `promote from ${e.promoted_from}` : e.action, e.outcome && e.result !== 'ok' ? `${e.result} (${e.outcome})` : e.result, e.from ?? '-', e.to ?? '-', e.ref ?? '-', `${e.user}@${e.machine}`, `${(e.duration_ms / 1000).toFixed(1)}s`]);
       }
       io.out(table(rows));
     });

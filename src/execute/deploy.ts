@@ -56,6 +56,8 @@ function requirementsText(files: RepoFiles, profile: AppProfile, sha: string): s
 /** Options of a deploy: `full` runs every check, whatever earlier releases recorded. */
 export interface DeployOptions {
   full?: boolean;
+  /** A promotion: the environment and release the commit comes from, recorded in history. */
+  promotedFrom?: string;
 }
 
 /**
@@ -196,9 +198,9 @@ function rollingSwitch(config: Config, connections: readonly HostConnection[], l
   return { batches, guards, notes };
 }
 
-async function execute(ctx: OperationContext, connections: HostConnection[], plan: Plan, started: number): Promise<OperationReport> {
+async function execute(ctx: OperationContext, connections: HostConnection[], plan: Plan, started: number, promotedFrom?: string): Promise<OperationReport> {
   const who = deployer();
-  const entry = { at: new Date(started).toISOString(), action: plan.action, env: plan.env, user: who.user, machine: who.machine, sha: plan.sha, ref: plan.ref };
+  const entry = { at: new Date(started).toISOString(), action: plan.action, env: plan.env, user: who.user, machine: who.machine, sha: plan.sha, ref: plan.ref, ...(promotedFrom ? { promoted_from: promotedFrom } : {}) };
   for (const host of plan.hosts) for (const warning of host.warnings) ctx.observer.onWarning?.(host.target.label, warning);
   const hooks = ctx.loaded.config.notify;
   const warn = (hook: string, text: string) => ctx.observer.onWarning?.(hook, text);
@@ -221,7 +223,7 @@ export async function deploy(ctx: OperationContext, ref: string | undefined, opt
     const plan = await planDeploy(ctx, ref, connections, options, everyServer);
     await stopMovedSingletons(ctx, plan.moves ?? [], redactor);
     await configureDatabaseServer(ctx, connections, topologyOf(ctx.loaded.config, everyServer));
-    return execute(ctx, connections, plan, started);
+    return execute(ctx, connections, plan, started, options.promotedFrom);
   });
 }
 

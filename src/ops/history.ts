@@ -21,6 +21,8 @@ export interface HistoryEntry {
   duration_ms: number;
   error?: string;
   keys?: string[];
+  /** A deploy by `promote`: the environment and release whose commit it shipped. */
+  promoted_from?: string;
 }
 
 export function appendHistory(layout: Layout, entry: HistoryEntry): Command {

@@ -34,7 +34,7 @@ describe('a database server for the Django example', () => {
       join(repo.dir, 'deploy-sandbox.yml'),
       stringify({
         servers: NAMES.map((sandbox) => ({ sandbox, roles: roles[sandbox] })),
-        // Sandbox servers have no ufw or unattended-upgrades packages, and no way to fetch them.
+        // What this test is about is not the firewall or upgrades (setup-backups covers them): setup stays short.
         setup: { ufw: false, unattended_upgrades: false, ssh_hardening: false, redis: { enabled: true, password: '${REDIS_PASSWORD}' } },
       }),
     );

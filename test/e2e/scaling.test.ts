@@ -21,7 +21,7 @@ const REDIS_PASSWORD = 'e2e-redis-pw-9c41d2';
 
 const config = (extra: Record<string, unknown> = {}) => ({
   servers: NAMES.map((sandbox, i) => ({ sandbox, roles: ROLES[i] })),
-  // Sandbox servers have no ufw or unattended-upgrades packages, and no way to fetch them.
+  // What this test is about is not the firewall or upgrades (setup-backups covers them): setup stays short.
   setup: { ufw: false, unattended_upgrades: false, ssh_hardening: false, redis: { enabled: true, password: '${REDIS_PASSWORD}' } },
   http: { domain: DOMAIN, tls: 'self-signed' },
   processes: {
