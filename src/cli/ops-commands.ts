@@ -36,13 +36,20 @@ export function registerOpsCommands(program: Command, io: Io, argv: readonly str
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .option('--host <name>', 'only this server')
-    .action(async (env: string, processName: string | undefined, options: { lines: string; follow?: boolean; branch?: string; host?: string }) => {
+    .option('--since <when>', 'lines since a span back from now (10m, 2h, 1d) or a time ("2026-12-03 08:00"), instead of the last -n')
+    .option('--grep <pattern>', 'only lines matching this pattern (journalctl --grep: case-insensitive unless it has a capital letter)')
+    .option('--json', 'one JSON object per line: host, process, time, message (and priority, unit, pid)')
+    .action(async (env: string, processName: string | undefined, options: { lines: string; follow?: boolean; branch?: string; host?: string; since?: string; grep?: string; json?: boolean }) => {
       const { showLogs } = await import('../execute/logs.js');
       const { layoutForRef } = await import('../execute/operation.js');
+      const { journalSince, logEntry } = await import('../plan/logs.js');
       if (!/^\d+$/.test(options.lines)) throw new UserError(`--lines expects a number, got ${options.lines}`);
+      if (options.grep !== undefined && (options.grep === '' || options.grep.length > 1000)) throw new UserError('--grep expects a pattern of 1 to 1000 characters');
+      const since = options.since === undefined ? undefined : journalSince(options.since);
       const loaded = await load(io, env, globals());
-      const request = { process: processName, lines: Number(options.lines), follow: options.follow ?? false };
-      await showLogs({ loaded, ...(options.host ? { only: options.host } : {}) }, layoutForRef(loaded, options.branch), request, (host, line) => io.out(`${host} ${line}`));
+      const request = { process: processName, lines: Number(options.lines), follow: options.follow ?? false, ...(since ? { since } : {}), ...(options.grep !== undefined ? { grep: options.grep } : {}), json: options.json === true };
+      const print = options.json ? (host: string, line: string) => io.out(JSON.stringify(logEntry(host, line))) : (host: string, line: string) => io.out(`${host} ${line}`);
+      await showLogs({ loaded, ...(options.host ? { only: options.host } : {}) }, layoutForRef(loaded, options.branch), request, print);
     });
 
   program

@@ -1,6 +1,6 @@
 // `slipway logs`: the app's journald lines from every host; with follow, streamed until Ctrl-C.
 import { CommandFailedError } from '../errors.js';
-import { journalScript } from '../ops/logs.js';
+import { journalScript, type JournalQuery } from '../ops/logs.js';
 import { servicesProbe } from '../ops/status.js';
 import type { Layout } from '../plan/layout.js';
 import { logSources } from '../plan/logs.js';
@@ -8,10 +8,8 @@ import { isSlotInstance, parseServices } from '../plan/status.js';
 import { probeHost } from './host-probe.js';
 import { withHosts, type OperationContext } from './operation.js';
 
-export interface LogsRequest {
+export interface LogsRequest extends JournalQuery {
   process: string | undefined;
-  lines: number;
-  follow: boolean;
 }
 
 /**
@@ -37,7 +35,7 @@ export async function showLogs(ctx: Pick<OperationContext, 'loaded' | 'only'>, l
           const host = c.target.label;
           // Nothing of the app's runs there (a database server, or not that process).
           if (plans[i]!.length === 0) return [];
-          const script = journalScript(plans[i]!, request.lines, request.follow).shell;
+          const script = journalScript(plans[i]!, request).shell;
           const result = await c.session.run(script, request.follow ? { onLine: (line) => print(host, line) } : {});
           if (result.code !== 0 && !interrupted) throw new CommandFailedError(host, 'Read the journal', 'journalctl', result.code, result.lines.slice(-10));
           return result.lines;

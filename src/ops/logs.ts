@@ -8,27 +8,47 @@ export interface LogSource {
   units: string[];
 }
 
-export function journalArgv(source: LogSource, lines: number, follow: boolean): string[] {
-  return ['journalctl', ...source.units.flatMap((u) => ['-u', u]), '-o', 'short-iso', '--no-pager', '-n', String(lines), ...(follow ? ['-f'] : [])];
+/** What to read of each process's journal. */
+export interface JournalQuery {
+  lines: number;
+  follow: boolean;
+  /** journalctl's own form, already checked (plan/logs.ts journalSince): `-10min`, `2026-12-03 08:00:00`. */
+  since?: string;
+  /** journalctl --grep: a PCRE2 pattern, case-insensitive unless it has a capital letter. */
+  grep?: string;
+  /** One journal entry per line as journalctl's JSON, turned into slipway's own by the client (plan/logs.ts). */
+  json?: boolean;
+}
+
+export function journalArgv(source: LogSource, query: JournalQuery): string[] {
+  return [
+    'journalctl',
+    ...source.units.flatMap((u) => ['-u', u]),
+    '-o', query.json ? 'json' : 'short-iso',
+    '--no-pager',
+    ...(query.since ? ['--since', query.since] : ['-n', String(query.lines)]),
+    ...(query.grep !== undefined ? ['--grep', query.grep] : []),
+    ...(query.follow ? ['-f'] : []),
+  ];
 }
 
 /** Reads lines and writes them as `process | line`: printf, so no character of a log line is interpreted. */
 const prefixLoop = (process: string) => `while IFS= read -r line || [ -n "$line" ]; do printf '%s | %s\\n' ${quote(process)} "$line"; done`;
 
-const prefixed = (source: LogSource, lines: number, follow: boolean) => `${quoteArgv(journalArgv(source, lines, follow))} 2>&1 | ${prefixLoop(source.process)}`;
+const prefixed = (source: LogSource, query: JournalQuery) => `${quoteArgv(journalArgv(source, query))} 2>&1 | ${prefixLoop(source.process)}`;
 
 /**
  * Without follow: each process's last lines in turn. With follow: one journalctl per process in the
  * background, each in a process group of its own (setsid), so that when the script is told to stop (the
  * connection closed, or Ctrl-C) it ends each whole pipeline: no journalctl outlives the command on the host.
  */
-export function journalScript(sources: readonly LogSource[], lines: number, follow: boolean): Snippet {
-  if (!follow) return { shell: sources.map((s) => prefixed(s, lines, false)).join('\n') };
+export function journalScript(sources: readonly LogSource[], query: JournalQuery): Snippet {
+  if (!query.follow) return { shell: sources.map((s) => prefixed(s, query)).join('\n') };
   return {
     shell: [
       'groups=',
       `trap 'for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done; exit 0' TERM INT HUP`,
-      ...sources.map((s) => `setsid bash -c ${quote(prefixed(s, lines, true))} & groups="$groups $!"`),
+      ...sources.map((s) => `setsid bash -c ${quote(prefixed(s, query))} & groups="$groups $!"`),
       'wait',
     ].join('\n'),
   };

@@ -38,3 +38,66 @@ export function logSources(hosts: readonly LogHost[], process: string | undefine
       })),
   );
 }
+
+const UNITS: Record<string, string> = { s: 's', m: 'min', h: 'h', d: 'd' };
+
+/**
+ * `--since` as journalctl takes it: a span back from now (`30s`, `10m`, `2h`, `1d`) or a time (`2026-12-03`,
+ * `2026-12-03 08:00`, `08:00`). Anything else is refused here, before any server is asked.
+ */
+export function journalSince(value: string): string {
+  const span = value.match(/^(\d{1,6})([smhd])$/);
+  if (span) return `-${span[1]}${UNITS[span[2]!]}`;
+  if (/^(\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?|\d{2}:\d{2}(:\d{2})?)$/.test(value)) return value;
+  throw new UserError(`--since ${JSON.stringify(value)}: expected a span such as 10m, 2h or 1d, or a time such as "2026-12-03 08:00" or 08:00`);
+}
+
+/** One `slipway logs --json` line: what a log line is, without journald's internals. */
+export interface LogEntry {
+  host: string;
+  process: string;
+  /** ISO 8601, from journald's receive time. */
+  time: string;
+  message: string;
+  /** syslog priority: 3 error, 4 warning, 6 info. */
+  priority?: number;
+  unit?: string;
+  pid?: number;
+}
+
+/** journald gives a message it cannot show as text (not UTF-8) as its bytes. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((b) => typeof b === 'number')) return Buffer.from(value as number[]).toString('utf8');
+  return '';
+}
+
+/**
+ * A `process | {journal JSON}` line from a host as slipway's own entry. A line that is no journal entry
+ * (journalctl's own complaint, or one cut short) is kept as the message, so nothing is lost silently.
+ */
+export function logEntry(host: string, line: string): LogEntry {
+  const cut = line.indexOf(' | ');
+  const process = cut >= 0 ? line.slice(0, cut) : '';
+  const rest = cut >= 0 ? line.slice(cut + 3) : line;
+  let journal: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(rest);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) journal = parsed as Record<string, unknown>;
+  } catch {
+    journal = undefined;
+  }
+  if (!journal) return { host, process, time: new Date().toISOString(), message: rest };
+  const micros = Number(journal.__REALTIME_TIMESTAMP);
+  const priority = Number(journal.PRIORITY);
+  const pid = Number(journal._PID);
+  return {
+    host,
+    process,
+    time: Number.isFinite(micros) ? new Date(Math.floor(micros / 1000)).toISOString() : new Date().toISOString(),
+    message: text(journal.MESSAGE),
+    ...(Number.isInteger(priority) ? { priority } : {}),
+    ...(typeof journal._SYSTEMD_UNIT === 'string' ? { unit: journal._SYSTEMD_UNIT } : {}),
+    ...(Number.isInteger(pid) ? { pid } : {}),
+  };
+}

@@ -188,6 +188,24 @@ describe('day-2 commands on one server', () => {
     expect(unknown.stderr).toContain('error: no server runs a process cron (e2e-ops1: web)');
   });
 
+  it('logs --json --since --grep: one JSON object per matching line of the last hour; no match is no line, not an error', async () => {
+    const result = await repo.cli('logs', 'sandbox', 'web', '--json', '--since', '1h', '--grep', 'listening on');
+    expect(result.code, result.stderr).toBe(0);
+    const entries = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { host: string; process: string; time: string; message: string; unit?: string });
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) {
+      expect(entry).toMatchObject({ host: 'e2e-ops1', process: 'web', message: expect.stringMatching(/^hello \S+ listening on http:/) });
+      expect(Date.now() - Date.parse(entry.time)).toBeLessThan(3_600_000);
+      expect(entry.unit).toMatch(/^hello-web/);
+    }
+    const none = await repo.cli('logs', 'sandbox', 'web', '--json', '--grep', 'no-such-words-zq9');
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toBe('');
+    const bad = await repo.cli('logs', 'sandbox', '--since', 'last tuesday');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --since "last tuesday": expected a span/);
+  });
+
   it('logs -f prints new lines as they come and Ctrl-C ends it, leaving no journalctl on the server', async () => {
     const child = spawn(process.execPath, [CLI, '-c', repo.dir, 'logs', 'sandbox', '-f', '-n', '1'], { env: { ...process.env, HELLO_SECRET: SECRET } });
     let out = '';

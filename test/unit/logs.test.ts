@@ -5,10 +5,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { journalScript } from '../../src/ops/logs.js';
+import { journalArgv, journalScript } from '../../src/ops/logs.js';
 import type { ReleaseManifest } from '../../src/plan/facts.js';
 import { layoutFor } from '../../src/plan/layout.js';
-import { logSources } from '../../src/plan/logs.js';
+import { journalSince, logEntry, logSources } from '../../src/plan/logs.js';
 import { fakeFacts, testConfig } from './fixtures/config.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'slipway-logs-'));
@@ -46,7 +46,7 @@ describe('scripts', () => {
   const sources = logSources([{ facts, layout, instances: [], label: 'web1' }], undefined)[0]!;
 
   it('without follow: the last lines of each process in turn', () => {
-    expect(journalScript(sources, 20, false).shell).toBe(
+    expect(journalScript(sources, { lines: 20, follow: false }).shell).toBe(
       [
         `journalctl -u shop-web.service -o short-iso --no-pager -n 20 2>&1 | while IFS= read -r line || [ -n "$line" ]; do printf '%s | %s\\n' web "$line"; done`,
         `journalctl -u shop-worker.service -o short-iso --no-pager -n 20 2>&1 | while IFS= read -r line || [ -n "$line" ]; do printf '%s | %s\\n' worker "$line"; done`,
@@ -54,12 +54,20 @@ describe('scripts', () => {
     );
   });
 
+  it('since a time instead of the last lines, only matching lines, as JSON: journalctl\'s own options', () => {
+    expect(journalArgv(sources[0]!, { lines: 20, follow: true, since: '-10min', grep: 'Traceback', json: true })).toEqual([
+      'journalctl', '-u', 'shop-web.service', '-o', 'json', '--no-pager', '--since', '-10min', '--grep', 'Traceback', '-f',
+    ]);
+    // A pattern is one argument: nothing of it reaches the shell.
+    expect(journalScript(sources.slice(0, 1), { lines: 5, follow: false, grep: "a'b $(x)" }).shell).toContain(`--grep 'a'\\''b $(x)'`);
+  });
+
   it('a log line is printed as is: no % or backslash is interpreted', () => {
     const bin = join(scratch, 'once');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'journalctl'), `#!/bin/sh\nprintf '%s\\n' 'a %s \\n $(id) line' 'second'\n`);
     chmodSync(join(bin, 'journalctl'), 0o755);
-    const result = spawnSync('bash', ['-c', journalScript(sources.slice(0, 1), 5, false).shell], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}` } });
+    const result = spawnSync('bash', ['-c', journalScript(sources.slice(0, 1), { lines: 5, follow: false }).shell], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}` } });
     expect(result.stdout).toBe('web | a %s \\n $(id) line\nweb | second\n');
   });
 
@@ -69,7 +77,7 @@ describe('scripts', () => {
     // Prints its unit, then waits forever like journalctl -f; records its pid so the test can check it is gone.
     writeFileSync(join(bin, 'journalctl'), `#!/bin/bash\necho $$ >> ${join(scratch, 'pids')}\necho "started $2"\nexec sleep 1000\n`);
     chmodSync(join(bin, 'journalctl'), 0o755);
-    const child = spawn('bash', ['-c', journalScript(sources, 5, true).shell], { env: { PATH: `${bin}:${process.env.PATH}` } });
+    const child = spawn('bash', ['-c', journalScript(sources, { lines: 5, follow: true }).shell], { env: { PATH: `${bin}:${process.env.PATH}` } });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const deadline = Date.now() + 5000;
@@ -85,5 +93,31 @@ describe('scripts', () => {
     const until = Date.now() + 2000;
     while (pids.some(running) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect(pids.filter(running)).toEqual([]);
+  });
+});
+
+describe('--since and --json', () => {
+  it('takes a span back from now or a time, and refuses anything else before a server is asked', () => {
+    expect(journalSince('10m')).toBe('-10min');
+    expect(journalSince('30s')).toBe('-30s');
+    expect(journalSince('2h')).toBe('-2h');
+    expect(journalSince('1d')).toBe('-1d');
+    expect(journalSince('2026-12-03 08:00')).toBe('2026-12-03 08:00');
+    expect(journalSince('08:00:30')).toBe('08:00:30');
+    expect(() => journalSince('yesterday; rm -rf /')).toThrow(/--since "yesterday; rm -rf \/": expected a span/);
+    expect(() => journalSince('-f')).toThrow(/expected a span/);
+  });
+
+  it('turns a journal entry into host, process, time and message', () => {
+    const line = `web | ${JSON.stringify({ __REALTIME_TIMESTAMP: '1764748800123456', MESSAGE: 'GET / 200', PRIORITY: '6', _SYSTEMD_UNIT: 'shop-web@blue.service', _PID: '4242', _BOOT_ID: 'x' })}`;
+    expect(logEntry('web1', line)).toEqual({ host: 'web1', process: 'web', time: '2025-12-03T08:00:00.123Z', message: 'GET / 200', priority: 6, unit: 'shop-web@blue.service', pid: 4242 });
+    // journald gives a message that is not UTF-8 text as its bytes.
+    expect(logEntry('web1', `web | ${JSON.stringify({ __REALTIME_TIMESTAMP: '1764748800000000', MESSAGE: [104, 105] })}`).message).toBe('hi');
+  });
+
+  it('keeps a line that is no journal entry as the message: nothing is dropped', () => {
+    const entry = logEntry('web1', 'web | -- No entries --');
+    expect(entry).toMatchObject({ host: 'web1', process: 'web', message: '-- No entries --' });
+    expect(logEntry('web1', 'web | {"cut short').message).toBe('{"cut short');
   });
 });
