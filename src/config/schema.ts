@@ -216,6 +216,7 @@ export const configSchema = obj(
       ufw: bool('Firewall: ufw allows only SSH (the port sshd listens on), 80 and 443 in; skipped with a warning where ufw cannot run.', { default: true }),
       ssh_hardening: bool('sshd key-only login (no passwords, root by key only), applied only when the SSH user has an authorized key.', { default: true }),
       unattended_upgrades: bool('Install security updates automatically (unattended-upgrades).', { default: true }),
+      node_exporter: bool('Install Prometheus node_exporter (package prometheus-node-exporter) on every server, listening on port 9100 of its private address (`private_address`, `host` when that is an address, or the sandbox address; else localhost) for a Prometheus you run to scrape. slipway opens no firewall port for it: `ufw allow from <prometheus> to any port 9100`.', { default: false }),
       redis: obj('A local Redis for the app (cache, queues).', {
         enabled: bool('Install and configure redis-server.', { default: false }),
         password: str('requirepass; write it as ${NAME} (and use the same ${NAME} in the app\'s REDIS_URL).'),

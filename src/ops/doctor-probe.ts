@@ -23,6 +23,7 @@ export function doctorProbe(wants: DoctorProbeWants): Snippet {
     `p=${quote(wants.basePath)}; while [ ! -d "$p" ]; do p=$(dirname "$p"); done`,
     `df -Pk "$p" | awk 'NR == 2 { print "disk", $2, $4, $6 }'`,
     'echo "clock $(date +%s)"',
+    "if [ -r /proc/meminfo ]; then awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { if (t) print \"memory\", t, a }' /proc/meminfo; fi",
     'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
     `for c in ${wants.commands.map(quote).join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "command $c"; fi; done`,
     ...(wants.packages.length > 0

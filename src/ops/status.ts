@@ -51,6 +51,10 @@ export function statusProbe(layout: Layout): Snippet {
       `for d in releases venvs node-deps node shared/backups; do if [ -d ${root}/"$d" ]; then echo "disk $d $(du -sk ${root}/"$d" 2>/dev/null | cut -f1)"; fi; done`,
       `if [ -f ${quote(layout.history)} ]; then echo "last $(tail -n 1 ${quote(layout.history)})"; fi`,
       `echo "lock $( (${lockStatusProbe(layout.lockFile, layout.holderFile).replaceAll('\n', '; ')}) 2>/dev/null | tr '\\n' ' ')"`,
+      // The server itself: load averages, memory, and the disk the app lives on (the nearest existing parent).
+      'if [ -r /proc/loadavg ]; then echo "load $(cut -d" " -f1-3 /proc/loadavg)"; fi',
+      "if [ -r /proc/meminfo ]; then awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { if (t) print \"memory\", t, a }' /proc/meminfo; fi",
+      `p=${root}; while [ ! -d "$p" ]; do p=$(dirname "$p"); done; df -Pk "$p" | awk 'NR == 2 { print "fs", $2, $4, $6 }'`,
     ].join('\n'),
   };
 }

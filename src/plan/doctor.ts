@@ -17,6 +17,8 @@ export interface DoctorFacts {
   /** Undefined for root (no sudo needed). */
   sudo?: boolean;
   disk?: { totalKb: number; availableKb: number; mount: string };
+  /** /proc/meminfo's MemTotal and MemAvailable, in kB. */
+  memory?: { totalKb: number; availableKb: number };
   /** The server's clock, in seconds since the epoch. */
   clock?: number;
   systemd: boolean;
@@ -40,6 +42,7 @@ export function parseDoctorFacts(output: string): DoctorFacts {
     } else if (kind === 'sudo') facts.sudo = words[0] === 'ok';
     else if (kind === 'disk' && words.length >= 3) facts.disk = { totalKb: Number(words[0]), availableKb: Number(words[1]), mount: words.slice(2).join(' ') };
     else if (kind === 'clock' && /^\d+$/.test(words[0] ?? '')) facts.clock = Number(words[0]);
+    else if (kind === 'memory' && words.length === 2 && words.every((w) => /^\d+$/.test(w))) facts.memory = { totalKb: Number(words[0]), availableKb: Number(words[1]) };
     else if (kind === 'flag' && words[0] === 'systemd') facts.systemd = true;
     else if (kind === 'flag' && words[0] === 'dpkg') facts.dpkg = true;
     else if (kind === 'command' && words[0]) facts.commands.push(words[0]);
@@ -85,6 +88,13 @@ export function judgeHost(facts: DoctorFacts, input: DoctorInput): Check[] {
     const detail = `${(availableKb / GB).toFixed(1)} GB free on ${mount} (${percent} %)`;
     const low = availableKb < GB || percent < 10;
     add('disk', low ? 'warn' : 'ok', detail, `free space on ${mount}: fewer releases (keep_releases), shorter backups.retention_days, journalctl --vacuum-size=200M`);
+  }
+
+  if (facts.memory && facts.memory.totalKb > 0) {
+    const { totalKb, availableKb } = facts.memory;
+    const percent = Math.round((availableKb / totalKb) * 100);
+    // Below a tenth available the kernel reclaims hard and the OOM killer is near: a deploy starts a second slot.
+    add('memory', percent < 10 ? 'warn' : 'ok', `${(availableKb / GB).toFixed(1)} GB of ${(totalKb / GB).toFixed(1)} GB available (${percent} %)`, 'a blue/green deploy runs two web slots for a while: fewer workers, a bigger server, or http.strategy: restart');
   }
 
   if (input.source.mode === 'fetch') {

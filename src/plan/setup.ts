@@ -1,7 +1,7 @@
 // Planning `slipway setup` for one host (pure): from the config and the host's facts, each item with the
 // commands that bring it to the wanted state, or none when it is already there (reported `ok`).
 import type { Config } from '../config/types.js';
-import type { Cmd } from '../ops/command.js';
+import { cmd, type Cmd } from '../ops/command.js';
 import { installPackages } from '../ops/apt.js';
 import { ensureDatabase } from '../ops/postgres.js';
 import { ensureAppUser, sha256 } from '../ops/services.js';
@@ -13,6 +13,8 @@ import {
   AUTO_UPGRADES,
   JOURNALD_DROP_IN,
   NGINX_BASE,
+  NODE_EXPORTER_DEFAULTS,
+  NODE_EXPORTER_PORT,
   REDIS_DROP_IN,
   REDIS_INCLUDE,
   SSHD_DROP_IN,
@@ -20,6 +22,7 @@ import {
   renderJournaldLimits,
   renderLogrotate,
   renderNginxBase,
+  renderNodeExporterDefaults,
   renderRedisConfig,
   renderSshdHardening,
 } from '../render/setup-files.js';
@@ -89,6 +92,7 @@ export function setupPackages(config: SetupConfig, hostsDatabase: boolean, hosts
       ...(redisWanted(config, hostsRedis) ? ['redis-server'] : []),
       ...(config.setup.ufw ? ['ufw'] : []),
       ...(config.setup.unattended_upgrades ? ['unattended-upgrades'] : []),
+      ...(config.setup.node_exporter ? ['prometheus-node-exporter'] : []),
     ]),
   ];
 }
@@ -129,6 +133,17 @@ function files(input: Omit<SetupInput, 'facts' | 'target'>): Files {
   };
 }
 
+const NODE_EXPORTER_UNIT = 'prometheus-node-exporter.service';
+
+/** node_exporter on the server's private address, for the Prometheus that scrapes the environment; else localhost. */
+function nodeExporterItem({ target, facts }: SetupInput): SetupItem {
+  const address = target.privateAddress ?? '127.0.0.1';
+  const file: ConfigFile = { path: NODE_EXPORTER_DEFAULTS, text: renderNodeExporterDefaults(address) };
+  const title = `node_exporter: ${address.includes(':') ? `[${address}]` : address}:${NODE_EXPORTER_PORT}`;
+  const start = [cmd('systemctl', 'enable', '--quiet', NODE_EXPORTER_UNIT), cmd('systemctl', 'restart', NODE_EXPORTER_UNIT)];
+  return item('node-exporter', title, changedFile(facts, file) ? [...installConfigFile(file), ...start] : []);
+}
+
 /** Directories of the app, with the owners the deploy gives them (shared/ belongs to the app user). */
 function directories({ layout, loginUser }: Pick<SetupInput, 'layout' | 'loginUser'>): { path: string; mode: string; owner: string; group?: string }[] {
   const app = layout.appUser;
@@ -152,7 +167,7 @@ export function setupWants(input: Omit<SetupInput, 'facts' | 'target'>): SetupPr
     packages: setupPackages(config, hostsDatabase, redisHere(input)),
     appUser: layout.appUser,
     dirs: directories({ layout, loginUser }).map((d) => d.path),
-    files: all.map((file) => file.path),
+    files: [...all.map((file) => file.path), ...(config.setup.node_exporter ? [NODE_EXPORTER_DEFAULTS] : [])],
     loginUser,
     ...(postgresWanted(config, hostsDatabase) ? { database: { name: db.name!, user: db.user!, ...(serverAddress(input, 'database') ? { server: dbServerProbe } : {}) } } : {}),
     ...(f.redis ? { redisConf: { file: '/etc/redis/redis.conf', includeLine: REDIS_INCLUDE } } : {}),
@@ -284,6 +299,7 @@ export function planSetupItems(input: SetupInput): SetupItem[] {
     const name = timerName(layout.unitPrefix);
     items.push(item('backup-timer', `Backup timer ${name} (${config.backups.schedule})`, changed.length > 0 || !facts.timer ? backupTimer(changed, { timerName: name, schedule: config.backups.schedule }) : []));
   }
+  if (config.setup.node_exporter) items.push(nodeExporterItem(input));
   if (f.redis) {
     const commands = changedFile(facts, f.redis) || !facts.redisInclude ? redisConfig({ file: f.redis, mainConf: '/etc/redis/redis.conf', includeLine: REDIS_INCLUDE }) : [];
     const address = serverAddress(input, 'redis');

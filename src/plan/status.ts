@@ -23,6 +23,8 @@ export interface HostStatus {
   health: { url: string; status: number | null; expected: number; ok: boolean } | null;
   /** node_modules: node-deps/ and the app's own Node versions under node/ together. */
   disk_kb: { releases: number | null; venvs: number | null; node_modules: number | null; backups: number | null };
+  /** The server as a whole: load averages (1, 5, 15 min), memory and the app's file system, in kB. */
+  resources?: { load: [number, number, number] | null; memory: { total_kb: number; available_kb: number } | null; filesystem: { mount: string; total_kb: number; available_kb: number } | null };
   last: HistoryEntry | null;
   lock: { state: 'free' | 'held' | 'unknown'; holder: Record<string, unknown> | null };
   /** Singleton processes the last deploy placed on this host (`.slipway/singletons`). */
@@ -60,6 +62,18 @@ export function isSlotInstance(name: string, layout: Pick<Layout, 'unitPrefix'>)
 
 const kb = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value) ? Number(value) : null);
 const sumKb = (...values: (number | null)[]) => (values.every((v) => v === null) ? null : values.reduce<number>((sum, v) => sum + (v ?? 0), 0));
+
+/** The server's load, memory and file system from the status probe's lines; what a line lacks is null. */
+export function parseResources(load: string | undefined, memory: string | undefined, fs: string | undefined): NonNullable<HostStatus['resources']> {
+  const loads = load?.trim().split(/\s+/).map(Number) ?? [];
+  const [total, available] = memory?.trim().split(/\s+/).map(kb) ?? [];
+  const [fsTotal, fsAvailable, ...mount] = fs?.trim().split(' ') ?? [];
+  return {
+    load: loads.length === 3 && loads.every((n) => Number.isFinite(n) && n >= 0) ? (loads as [number, number, number]) : null,
+    memory: total != null && available != null ? { total_kb: total, available_kb: available } : null,
+    filesystem: kb(fsTotal) !== null && kb(fsAvailable) !== null && mount.length > 0 ? { mount: mount.join(' '), total_kb: kb(fsTotal)!, available_kb: kb(fsAvailable)! } : null,
+  };
+}
 
 export function parseStatus(input: { host: string; layout: Layout; lines: readonly string[]; now: Date }): HostStatus {
   const { host, layout, lines, now } = input;
@@ -100,6 +114,7 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
         ? { url: record('healthurl')[0] ?? manifest.health.url, status: code, expected: manifest.health.expectedStatus, ok: code === manifest.health.expectedStatus }
         : null,
     disk_kb: { releases: kb(disk.get('releases')), venvs: kb(disk.get('venvs')), node_modules: sumKb(kb(disk.get('node-deps')), kb(disk.get('node'))), backups: kb(disk.get('shared/backups')) },
+    resources: parseResources(record('load')[0], record('memory')[0], record('fs')[0]),
     last: parseHistory(record('last').join('\n')).at(-1) ?? null,
     lock: { state: lockState === 'free' || lockState === 'held' ? lockState : 'unknown', holder: lockState === 'held' ? holder : null },
     singletons: Object.entries(facts.singletons ?? {}).filter(([, s]) => s.server === host).map(([process]) => process),

@@ -67,6 +67,15 @@ export function renderRedisConfig({ password, maxmemory, appendonly, address }: 
 
 export const JOURNALD_DROP_IN = '/etc/systemd/journald.conf.d/50-slipway.conf';
 
+/** Read by Debian's and Ubuntu's prometheus-node-exporter.service (EnvironmentFile), whose ExecStart passes $ARGS. */
+export const NODE_EXPORTER_DEFAULTS = '/etc/default/prometheus-node-exporter';
+export const NODE_EXPORTER_PORT = 9100;
+
+export function renderNodeExporterDefaults(address: string): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return [HEADER, `ARGS="--web.listen-address=${host}:${NODE_EXPORTER_PORT}"`, ''].join('\n');
+}
+
 export function renderJournaldLimits(maxUse: string): string {
   return [HEADER, '[Journal]', `SystemMaxUse=${maxUse}`, ''].join('\n');
 }

@@ -39,6 +39,15 @@ function hostText(s: HostStatus, now: Date): string[] {
   // What the app has: a Node app's dependencies in place of venvs (a line never lists both as empty).
   const deps = s.disk_kb.node_modules !== null ? `node_modules ${formatSize(s.disk_kb.node_modules)}` : `venvs ${formatSize(s.disk_kb.venvs)}`;
   row('disk', `releases ${formatSize(s.disk_kb.releases)}, ${deps}, backups ${formatSize(s.disk_kb.backups)}`);
+  const r = s.resources;
+  if (r && (r.load || r.memory || r.filesystem)) {
+    const used = (total: number, available: number) => (total > 0 ? Math.round(((total - available) / total) * 100) : 0);
+    row('server', [
+      r.load ? `load ${r.load.map((n) => n.toFixed(2)).join(' ')}` : undefined,
+      r.memory ? `memory ${used(r.memory.total_kb, r.memory.available_kb)} % used (${formatSize(r.memory.available_kb)} available of ${formatSize(r.memory.total_kb)})` : undefined,
+      r.filesystem ? `${r.filesystem.mount} ${used(r.filesystem.total_kb, r.filesystem.available_kb)} % full (${formatSize(r.filesystem.available_kb)} free)` : undefined,
+    ].filter(Boolean).join(', '));
+  }
   const l = s.last;
   row('last', l ? `${l.action} ${l.result}${l.outcome ? ` (${l.outcome})` : ''} ${since(l.at, now)} by ${l.user}@${l.machine}${l.error ? `: ${l.error}` : ''}` : '(no history)');
   const h = s.lock.holder;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { AppRepo, expectPostgresTlsOnly, http, onServer, psqlTo, type CliResult } from './helpers/python-app.js';
 import { useSandboxes, type TestServer } from './helpers/sandbox.js';
+import { runHost } from '../../src/sandbox/host.js';
 
 const NAMES = ['e2e-db1', 'e2e-app1', 'e2e-other1'];
 const REDIS_PASSWORD = 'e2e-redis-pw-3f9a1c';
@@ -35,7 +36,8 @@ describe('a database server for the Django example', () => {
       stringify({
         servers: NAMES.map((sandbox) => ({ sandbox, roles: roles[sandbox] })),
         // What this test is about is not the firewall or upgrades (setup-backups covers them): setup stays short.
-        setup: { ufw: false, unattended_upgrades: false, ssh_hardening: false, redis: { enabled: true, password: '${REDIS_PASSWORD}' } },
+        // node_exporter comes from the package archive, through the sandbox's proxy, as on a real server.
+        setup: { ufw: false, unattended_upgrades: false, ssh_hardening: false, node_exporter: true, redis: { enabled: true, password: '${REDIS_PASSWORD}' } },
       }),
     );
     await appendFile(join(repo.dir, '.slipway', 'secrets-sandbox.env'), `REDIS_PASSWORD=${REDIS_PASSWORD}\n`);
@@ -58,6 +60,18 @@ describe('a database server for the Django example', () => {
     const second = await repo.cli('setup', 'sandbox');
     expect(second.code, second.stderr).toBe(0);
     expect(items(second, 'e2e-db1').filter((line) => !line.startsWith('ok ') && !line.startsWith('skipped '))).toEqual([]);
+  });
+
+  it('setup.node_exporter: each server\'s metrics on its own private address, port 9100, for a Prometheus to scrape; status shows load, memory and disk', async () => {
+    for (const server of [db1(), app1()]) {
+      const metrics = await runHost(['curl', '-sS', '-m', '5', `http://${server.address}:9100/metrics`]);
+      expect(metrics.code, metrics.stderr).toBe(0);
+      expect(metrics.stdout).toMatch(/^node_load1 \d/m);
+      expect(await onServer(server, 'ss -Hltn sport = :9100')).toContain(`${server.address}:9100`);
+    }
+    const status = await repo.cli('status', 'sandbox');
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^ {2}server {2}load \d+\.\d\d \d+\.\d\d \d+\.\d\d, memory \d+ % used \(.* available of .*\), \/ \d+ % full/m);
   });
 
   it('deploy: the app on app1 writes its rows into PostgreSQL on db1, over TLS; migrations ran once, on app1', async () => {

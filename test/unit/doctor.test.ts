@@ -62,6 +62,14 @@ describe('doctor checks', () => {
     });
   });
 
+  it('memory: a warning under a tenth available, and the facts line read back', () => {
+    expect(byName({ ...healthy, memory: { totalKb: 4 * 1024 * 1024, availableKb: 2 * 1024 * 1024 } }).memory).toMatchObject({ status: 'ok', detail: '2.0 GB of 4.0 GB available (50 %)' });
+    expect(byName({ ...healthy, memory: { totalKb: 4 * 1024 * 1024, availableKb: 300 * 1024 } }).memory).toMatchObject({ status: 'warn', detail: '0.3 GB of 4.0 GB available (7 %)' });
+    expect(byName({ ...healthy, memory: { totalKb: 4 * 1024 * 1024, availableKb: 300 * 1024 } }).memory!.fix).toContain('two web slots');
+    expect(parseDoctorFacts('memory 4194304 307200\n').memory).toEqual({ totalKb: 4194304, availableKb: 307200 });
+    expect(parseDoctorFacts('memory 4194304\n').memory).toBeUndefined();
+  });
+
   it('disk: a warning under 1 GB or under 10 %', () => {
     expect(byName({ ...healthy, disk: { totalKb: 100 * 1024 * 1024, availableKb: 900 * 1024, mount: '/srv' } }).disk).toMatchObject({ status: 'warn', detail: '0.9 GB free on /srv (1 %)' });
     expect(byName({ ...healthy, disk: { totalKb: 200 * 1024 * 1024, availableKb: 15 * 1024 * 1024, mount: '/' } }).disk).toMatchObject({ status: 'warn', detail: '15.0 GB free on / (8 %)' });

@@ -22,6 +22,7 @@ import {
   renderJournaldLimits,
   renderLogrotate,
   renderNginxBase,
+  renderNodeExporterDefaults,
   renderRedisConfig,
   renderSshdHardening,
 } from '../../src/render/setup-files.js';
@@ -223,6 +224,20 @@ describe('setup planner', () => {
       ['app-user', 'directories', 'firewall', 'ssh', 'unattended-upgrades', 'journald', 'logrotate', 'nginx', 'postgres-access', 'database', 'backup-timer', 'redis'].map((id) => [id, 0, undefined, []]),
     );
     expect(packagesItem({ config: shopVerifierConfig, hostsDatabase: true, facts: convergedFacts() }).commands).toEqual([]);
+  });
+
+  it('node_exporter: the package, its listen address the server\'s private one (else localhost), restarted only when that changes', () => {
+    const withExporter = testConfig({ ...shopVerifierConfig, setup: { ...shopVerifierConfig.setup, node_exporter: true } });
+    expect(setupPackages(withExporter, true)).toContain('prometheus-node-exporter');
+    const target = { ...sshTarget, privateAddress: '10.0.0.5' };
+    const fresh = planSetupItems(convergedInput({ config: withExporter, target })).find((i) => i.id === 'node-exporter')!;
+    expect(fresh.title).toBe('node_exporter: 10.0.0.5:9100');
+    expect(text(fresh.commands)).toContain('ARGS="--web.listen-address=10.0.0.5:9100"');
+    expect(text(fresh.commands)).toContain('systemctl restart prometheus-node-exporter.service');
+    const done = { ...convergedFacts(), files: { ...convergedFacts().files, '/etc/default/prometheus-node-exporter': sha256(renderNodeExporterDefaults('10.0.0.5')) } };
+    expect(planSetupItems(input(done, { config: withExporter, target })).find((i) => i.id === 'node-exporter')!.commands).toEqual([]);
+    expect(planSetupItems(convergedInput({ config: withExporter })).find((i) => i.id === 'node-exporter')!.title).toBe('node_exporter: 127.0.0.1:9100');
+    expect(planSetupItems(convergedInput()).some((i) => i.id === 'node-exporter')).toBe(false);
   });
 
   it('a fresh host: packages first, then every item has commands', () => {

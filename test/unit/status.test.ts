@@ -65,6 +65,10 @@ describe('the probe on a real directory', () => {
     expect(status.disk_kb.venvs).toBeNull();
     expect(status.last).toMatchObject({ action: 'deploy', result: 'ok', to: 'R2' });
     expect(status.lock).toEqual({ state: 'free', holder: null });
+    // This machine's own load, memory and file system, read as the server's would be.
+    expect(status.resources?.load).toHaveLength(3);
+    expect(status.resources?.memory?.total_kb).toBeGreaterThan(0);
+    expect(status.resources?.filesystem?.total_kb).toBeGreaterThan(0);
   });
 
   it("a load balancer's upstream shows which web servers it balances over, and which are out of rotation", () => {
@@ -130,6 +134,14 @@ describe('parsing and showing', () => {
     expect(statusText([status], NOW)).toContain('  last    deploy interrupted (kept) 1h00m ago by ann@laptop: web1: interrupted during Mark the release good and remove old releases\n');
   });
 
+  it('the server\'s load, memory and file system, and nothing made up when a line is missing or odd', () => {
+    const status = parseStatus({ host: 'web1', layout, lines: [...lines, 'load 0.52 0.30 1.05', 'memory 2048000 512000', 'fs 41943040 4194304 /'], now: NOW });
+    expect(status.resources).toEqual({ load: [0.52, 0.3, 1.05], memory: { total_kb: 2048000, available_kb: 512000 }, filesystem: { mount: '/', total_kb: 41943040, available_kb: 4194304 } });
+    expect(statusText([status], NOW)).toContain('  server  load 0.52 0.30 1.05, memory 75 % used (500.0 MB available of 2.0 GB), / 90 % full (4.0 GB free)\n');
+    expect(parseStatus({ host: 'web1', layout, lines: [...lines, 'load x y', 'memory 1'], now: NOW }).resources).toEqual({ load: null, memory: null, filesystem: null });
+    expect(statusText([parseStatus({ host: 'web1', layout, lines, now: NOW })], NOW)).not.toContain('server');
+  });
+
   it('no answer from the health URL is status null, not ok', () => {
     const status = parseStatus({ host: 'web1', layout, lines: [...lines.filter((l) => !l.startsWith('health')), 'health 000'], now: NOW });
     expect(status.health).toMatchObject({ status: null, ok: false });
@@ -160,7 +172,7 @@ describe('parsing and showing', () => {
 
   it('JSON: stable field names', () => {
     const [parsed] = JSON.parse(statusJson([parseStatus({ host: 'web1', layout, lines, now: NOW })])) as Record<string, unknown>[];
-    expect(Object.keys(parsed!)).toEqual(['host', 'root', 'current', 'releases', 'units', 'health', 'disk_kb', 'last', 'lock', 'singletons']);
+    expect(Object.keys(parsed!)).toEqual(['host', 'root', 'current', 'releases', 'units', 'health', 'disk_kb', 'resources', 'last', 'lock', 'singletons']);
   });
 
   it('ages and sizes', () => {
