@@ -2,6 +2,7 @@
 // The config change is pure (plan/rehearsal.ts); booting is the sandbox's; setup and deploy are the very
 // commands `setup` and `deploy` run, with the rehearsal's config.
 import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
@@ -18,24 +19,27 @@ export function registerRehearseCommand(program: Command, io: Io, argv: readonly
     .option('--ref <ref>', 'branch, tag or commit to deploy (default: project.branch)')
     .option('--down', 'remove the sandbox servers of this environment\'s rehearsal')
     .action(async (env: string, options: { ref?: string; down?: boolean }) => {
-      const loaded = await load(io, env, globals());
       const { sandboxPaths } = await import('../sandbox/paths.js');
       const paths = sandboxPaths(io.env);
-      const project = loaded.config.project.name;
       const rehearsals = await import('../sandbox/rehearsals.js');
       const { sandboxDown, sandboxList, sandboxUp } = await import('../sandbox/index.js');
 
       if (options.down) {
-        const record = await rehearsals.readRehearsal(paths, project, env);
+        // By the record alone, not the config: a teardown must work when a secret is gone or the config is broken.
+        const dir = resolve(io.cwd, globals().config ?? '.');
+        const record = (await rehearsals.listRehearsals(paths)).find((r) => r.env === env && r.dir === dir);
         if (!record) {
           io.out(`no rehearsal of ${env} is up (nothing to remove)`);
           return;
         }
         for (const name of record.servers) if (await sandboxDown(name, { paths, env: io.env, purge: true })) io.err(`removed sandbox server ${name}`);
-        await rehearsals.removeRehearsal(paths, project, env);
+        await rehearsals.removeRehearsal(paths, record.project, env);
         io.out(`rehearsal of ${env} removed: ${record.servers.join(', ')}`);
         return;
       }
+
+      const loaded = await load(io, env, globals());
+      const project = loaded.config.project.name;
 
       const { rehearsalOf } = await import('../plan/rehearsal.js');
       const rehearsal = rehearsalOf(loaded.config, env);

@@ -196,8 +196,13 @@ export const configSchema = obj(
     notify: list('Webhooks told of each deploy and rollback (start, success, failure with the failing step, host and last lines, automatic switch-back): who, which ref and commit, which environment, how long. A notification that cannot be delivered (5 s per try, 3 tries) is a warning, never a failed deploy. A string is the URL.', shorthand('A webhook.', obj('A webhook.', {
       url: str('The webhook URL (https:// or http://), written as ${NAME}: it holds its own secret, and is never printed or logged.'),
       format: str('`json`: the event as a JSON document; `slack`: `{"text": ...}`, which Slack, Mattermost and Rocket.Chat incoming webhooks take.', { enum: ['json', 'slack'], default: 'json' }),
-      events: list('Which events: start, success, failure, switch_back, rollback.', str('An event.', { enum: ['start', 'success', 'failure', 'switch_back', 'rollback'] }), { default: ['start', 'success', 'failure', 'switch_back', 'rollback'] }),
+      events: list('Which events: start, success, failure, switch_back, rollback, and the health monitor\'s alert and recovery (sent from the servers, with `monitor.enabled`).', str('An event.', { enum: ['start', 'success', 'failure', 'switch_back', 'rollback', 'alert', 'recovery'] }), { default: ['start', 'success', 'failure', 'switch_back', 'rollback', 'alert', 'recovery'] }),
     }, { required: ['url'] }), 'url')),
+    monitor: obj('A health monitor between deploys on each server that serves the health check: a systemd timer checks the live release\'s health (as the deploy does) and that each of the app\'s units there is active, and tells the `notify` webhooks subscribed to `alert` and `recovery` only when that changes (one alert when it starts failing, one recovery when it passes again). `status` shows its last result and since when.', {
+      enabled: bool('Install the monitor with the next deploy (off: the next deploy removes one it installed).', { default: false }),
+      interval: int('Seconds between checks.', { default: 60, min: 10, max: 3600 }),
+      heartbeat_url: str('Pinged (GET) after each passing check, a dead man\'s switch such as Healthchecks.io; written as ${NAME}: it is a secret.'),
+    }),
     ssh: obj('SSH behaviour.', {
       concurrency: int('Hosts deployed in parallel.', { default: 10, min: 1, max: 200 }),
       connect_timeout: int('Seconds to wait for a connection.', { default: 10, min: 1, max: 300 }),

@@ -71,7 +71,7 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
       : []),
     `if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi`,
     `if id -u ${quote(layout.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,
-    ...hashLines('unit', [`/etc/systemd/system/${quote(layout.unitPrefix)}-*.service`, `/etc/systemd/system/${quote(layout.unitPrefix)}.target`], true),
+    ...hashLines('unit', [`/etc/systemd/system/${quote(layout.unitPrefix)}-*.service`, `/etc/systemd/system/${quote(layout.unitPrefix)}-*.timer`, `/etc/systemd/system/${quote(layout.unitPrefix)}.target`], true),
     `cd ${root} 2>/dev/null || exit 0`,
     `if [ -L current ]; then echo "current $(readlink current)"; fi`,
     // Builtins only, per release (read, mapfile): a host keeping ten releases paid two processes for each.

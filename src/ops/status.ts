@@ -5,6 +5,7 @@ import type { Snippet } from './command.js';
 import { quote } from './shell.js';
 import type { Layout } from '../plan/layout.js';
 import { BALANCER_HEADER } from '../render/balancer.js';
+import { monitorStatePath } from '../render/monitor-paths.js';
 
 /**
  * `service NAME ActiveState=.. SubState=.. MainPID=..` for each installed service of the app and each
@@ -51,6 +52,7 @@ export function statusProbe(layout: Layout): Snippet {
       `for d in releases venvs node-deps node shared/backups; do if [ -d ${root}/"$d" ]; then echo "disk $d $(du -sk ${root}/"$d" 2>/dev/null | cut -f1)"; fi; done`,
       `if [ -f ${quote(layout.history)} ]; then echo "last $(tail -n 1 ${quote(layout.history)})"; fi`,
       `echo "lock $( (${lockStatusProbe(layout.lockFile, layout.holderFile).replaceAll('\n', '; ')}) 2>/dev/null | tr '\\n' ' ')"`,
+      `if [ -f ${quote(monitorStatePath(layout))} ]; then echo "monitor $(head -n 1 ${quote(monitorStatePath(layout))})"; fi`,
       // The server itself: load averages, memory, and the disk the app lives on (the nearest existing parent).
       'if [ -r /proc/loadavg ]; then echo "load $(cut -d" " -f1-3 /proc/loadavg)"; fi',
       "if [ -r /proc/meminfo ]; then awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { if (t) print \"memory\", t, a }' /proc/meminfo; fi",

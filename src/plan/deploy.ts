@@ -22,6 +22,7 @@ import { bootRecoveryUnit, healthCheckFor, portStep, processesOn, serviceNames, 
 import { listensOnPort, listensOnSocket, slotSocket, slotUnit, socketDirectory, socketLink } from '../ops/web.js';
 import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
+import { monitorSteps } from './monitor.js';
 import { pushUrl, type Target } from './target.js';
 import type { HostPlan } from './types.js';
 import { lastOperationNotes } from './last-operation.js';
@@ -32,7 +33,7 @@ import { unitName } from '../render/systemd.js';
 export type Source = { mode: 'push'; gitDir: string } | { mode: 'fetch'; url: string };
 
 export interface DeployInput {
-  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke'>;
+  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke' | 'environment' | 'notify' | 'monitor'>;
   configHash: string;
   profile: AppProfile;
   /** Node apps: what every host's install and build share (the deployer's Node and cache, the keys' inputs). */
@@ -228,6 +229,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
     commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r)), ...dropVenvs.map((v) => removeVenv(layout, v)), ...dropNode],
   });
   steps.push(...handover.commit);
+  // After the commit: the monitor watches a release that stands, and a failure to install it never undoes one.
+  steps.push(...monitorSteps({ config, layout, label: target.label, serves: processes.includes(config.health.process), services: unitNames, ...(blueGreen ? { slotProcess: blueGreen.process } : {}), installed: facts.units }));
 
   return {
     target,

@@ -23,6 +23,8 @@ export interface HostStatus {
   health: { url: string; status: number | null; expected: number; ok: boolean } | null;
   /** node_modules: node-deps/ and the app's own Node versions under node/ together. */
   disk_kb: { releases: number | null; venvs: number | null; node_modules: number | null; backups: number | null };
+  /** The health monitor's last outcome (monitor.enabled), since when it holds, and what fails. */
+  monitor?: { state: string; since: string; detail: string };
   /** The server as a whole: load averages (1, 5, 15 min), memory and the app's file system, in kB. */
   resources?: { load: [number, number, number] | null; memory: { total_kb: number; available_kb: number } | null; filesystem: { mount: string; total_kb: number; available_kb: number } | null };
   last: HistoryEntry | null;
@@ -62,6 +64,11 @@ export function isSlotInstance(name: string, layout: Pick<Layout, 'unitPrefix'>)
 
 const kb = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value) ? Number(value) : null);
 const sumKb = (...values: (number | null)[]) => (values.every((v) => v === null) ? null : values.reduce<number>((sum, v) => sum + (v ?? 0), 0));
+
+function monitorOf(line: string | undefined): Pick<HostStatus, 'monitor'> {
+  const m = line?.match(/^(ok|failing) (\S+) ?(.*)$/);
+  return m ? { monitor: { state: m[1]!, since: m[2]!, detail: m[3]!.trim() } } : {};
+}
 
 /** The server's load, memory and file system from the status probe's lines; what a line lacks is null. */
 export function parseResources(load: string | undefined, memory: string | undefined, fs: string | undefined): NonNullable<HostStatus['resources']> {
@@ -115,6 +122,7 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
         : null,
     disk_kb: { releases: kb(disk.get('releases')), venvs: kb(disk.get('venvs')), node_modules: sumKb(kb(disk.get('node-deps')), kb(disk.get('node'))), backups: kb(disk.get('shared/backups')) },
     resources: parseResources(record('load')[0], record('memory')[0], record('fs')[0]),
+    ...monitorOf(record('monitor')[0]),
     last: parseHistory(record('last').join('\n')).at(-1) ?? null,
     lock: { state: lockState === 'free' || lockState === 'held' ? lockState : 'unknown', holder: lockState === 'held' ? holder : null },
     singletons: Object.entries(facts.singletons ?? {}).filter(([, s]) => s.server === host).map(([process]) => process),

@@ -95,9 +95,27 @@ async function localCertificates(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** Writes one server's host-access directory: the settings files, and a copy of the host's own CAs. */
-export async function writeHostAccess(dir: string, proxy: ProxyEndpoint | undefined, caDir = HOST_LOCAL_CA_DIR): Promise<void> {
-  await mkdir(join(dir, 'ca'), { recursive: true });
+/**
+ * Writes one server's host-access directory: the settings files, and a copy of the host's own CAs. False when
+ * the server's own directory is gone: a `down` running beside this one removed it, and nothing is recreated.
+ */
+export async function writeHostAccess(dir: string, proxy: ProxyEndpoint | undefined, caDir = HOST_LOCAL_CA_DIR): Promise<boolean> {
+  try {
+    await fillHostAccess(dir, proxy, caDir);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+async function fillHostAccess(dir: string, proxy: ProxyEndpoint | undefined, caDir: string): Promise<void> {
+  // Not recursive: the server's directory (the parent) must still be there.
+  for (const d of [dir, join(dir, 'ca')]) {
+    await mkdir(d).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
   // In place (same inode): the directory is bind-mounted into a running server.
   for (const file of hostAccessFiles(proxy)) await writeFile(join(dir, file.name), file.text);
   const wanted = proxy ? await localCertificates(caDir) : [];

@@ -127,6 +127,10 @@ export function serveProxy(opts: ProxyServeOptions): http.Server {
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`slipway sandbox proxy: ${err.message}\n`);
         else res.destroy();
       });
+      // A client that goes away mid-download frees its upstream connection too.
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
       req.pipe(upstream);
     });
   });

@@ -293,7 +293,7 @@ describe('facts probe', () => {
       'p=$(command -v python3 || true); if [ -n "$p" ]; then echo "python $p"; fi',
       'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
       'if id -u shop >/dev/null 2>&1; then echo "flag app-user"; fi',
-      'slipway_hashed=(); for f in /etc/systemd/system/shop-*.service /etc/systemd/system/shop.target; do [ -f "$f" ] && slipway_hashed+=("$f"); done',
+      'slipway_hashed=(); for f in /etc/systemd/system/shop-*.service /etc/systemd/system/shop-*.timer /etc/systemd/system/shop.target; do [ -f "$f" ] && slipway_hashed+=("$f"); done',
       `if [ \${#slipway_hashed[@]} -gt 0 ]; then sha256sum "\${slipway_hashed[@]}" | while read -r h p; do printf 'unit %s %s\\n' "\${p##*/}" "$h"; done; fi`,
       'cd /opt/shop 2>/dev/null || exit 0',
       'if [ -L current ]; then echo "current $(readlink current)"; fi',

@@ -74,6 +74,9 @@ describe('the settings a sandbox server reads', () => {
       await writeHostAccess(dir, undefined, join(root, 'ca'));
       expect(await readdir(join(dir, 'ca'))).toEqual([]);
       expect(await readFile(join(dir, 'apt.conf'), 'utf8')).toMatch(/^\/\/ offline/);
+      // A server whose directory a parallel `down` removed is skipped, and its directory is not made again.
+      expect(await writeHostAccess(join(root, 'gone', 'host-access'), { address: '10.77.0.1', port: 3128 }, join(root, 'ca'))).toBe(false);
+      expect(await readdir(root)).not.toContain('gone');
     } finally {
       await rm(root, { recursive: true, force: true });
     }
