@@ -1,6 +1,7 @@
 // deploy, rollback and plan.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
+import type { LoadedConfig } from '../config/types.js';
 import type { OperationReport } from '../execute/deploy.js';
 import { load, operationContext, type GlobalOptions } from './context.js';
 import { table } from './output.js';
@@ -49,8 +50,38 @@ export async function reportOperation(io: Io, outcome: OperationReport, verb: st
   io.out(`${verb} ${outcome.plan.env}: ${to} is live on ${outcome.results.length} host(s) in ${(outcome.durationMs / 1000).toFixed(1)}s`);
 }
 
+/** audit.on_deploy: the audit printed before a deploy, and with `block` a refusal when it finds too much or cannot look. */
+async function auditGate(io: Io, loaded: LoadedConfig, ref: string | undefined): Promise<void> {
+  const { on_deploy: mode, severity } = loaded.config.audit;
+  if (mode === 'off') return;
+  const { auditRelease } = await import('../execute/audit.js');
+  const { auditText, auditVerdict } = await import('../plan/audit.js');
+  const parts = await auditRelease(loaded, ref);
+  for (const line of auditText(parts, severity).split('\n')) io.err(`audit: ${line}`);
+  const verdict = auditVerdict(parts, severity);
+  if (mode !== 'block' || (verdict.blocking.length === 0 && verdict.unchecked.length === 0)) return;
+  const why = verdict.blocking.length > 0 ? `${verdict.blocking.length} known vulnerabilit${verdict.blocking.length === 1 ? 'y' : 'ies'} at or above ${severity}` : `${verdict.unchecked.map((p) => p.what).join(', ')} could not be checked`;
+  throw new UserError(`deploy refused by audit.on_deploy: block: ${why}`, 'update the dependencies (the audit above names them), lower audit.severity, or deploy --skip-audit to go ahead this once');
+}
+
 export function registerDeployCommands(program: Command, io: Io, argv: readonly string[]): void {
   const globals = () => program.opts<GlobalOptions>();
+
+  program
+    .command('audit')
+    .description('known vulnerabilities of the dependencies a deploy of <env> would ship (npm\'s lockfile, Python requirements with pip-audit); exit 1 when one is at or above audit.severity')
+    .argument('<env>', 'environment')
+    .option('--ref <ref>', 'branch, tag or commit (default: project.branch)')
+    .option('--json', 'machine-readable output')
+    .action(async (env: string, options: { ref?: string; json?: boolean }) => {
+      const { auditRelease } = await import('../execute/audit.js');
+      const { auditText, auditVerdict } = await import('../plan/audit.js');
+      const loaded = await load(io, env, globals());
+      const parts = await auditRelease(loaded, options.ref);
+      const { severity } = loaded.config.audit;
+      io.out(options.json ? JSON.stringify({ severity, parts }, null, 2) : auditText(parts, severity));
+      if (auditVerdict(parts, severity).blocking.length > 0) process.exitCode = 1;
+    });
 
   program
     .command('deploy')
@@ -61,9 +92,11 @@ export function registerDeployCommands(program: Command, io: Io, argv: readonly 
     .option('--lock-wait <seconds>', 'wait this long for a running deploy to finish', lockWaitOption, '0')
     .option('--host <name>', 'only this server')
     .option('--full', 'run every release check (collectstatic, check --deploy, migrate --check, smoke test), even those whose inputs did not change since a good release')
-    .action(async (env: string, options: { ref?: string; repo?: string; lockWait: string; host?: string; full?: boolean }) => {
+    .option('--skip-audit', 'deploy without the audit that audit.on_deploy asks for, this once')
+    .action(async (env: string, options: { ref?: string; repo?: string; lockWait: string; host?: string; full?: boolean; skipAudit?: boolean }) => {
       const { deploy } = await import('../execute/deploy.js');
       const loaded = await load(io, env, globals(), options.repo);
+      if (!options.skipAudit) await auditGate(io, loaded, options.ref);
       const outcome = await deploy(operationContext(io, loaded, { ...globals(), ...options }, 'deploy', argv), options.ref, { full: options.full === true });
       await reportOperation(io, outcome, 'deployed');
     });

@@ -198,6 +198,10 @@ export const configSchema = obj(
       format: str('`json`: the event as a JSON document; `slack`: `{"text": ...}`, which Slack, Mattermost and Rocket.Chat incoming webhooks take.', { enum: ['json', 'slack'], default: 'json' }),
       events: list('Which events: start, success, failure, switch_back, rollback, and the health monitor\'s alert and recovery (sent from the servers, with `monitor.enabled`).', str('An event.', { enum: ['start', 'success', 'failure', 'switch_back', 'rollback', 'alert', 'recovery'] }), { default: ['start', 'success', 'failure', 'switch_back', 'rollback', 'alert', 'recovery'] }),
     }, { required: ['url'] }), 'url')),
+    audit: obj('Known vulnerabilities of the release\'s dependencies (`slipway audit`): npm\'s lockfile through the registry\'s audit, Python requirements through pip-audit where it is installed and can reach its database. What cannot be checked is said so, never counted as clean.', {
+      on_deploy: str('`off`; `warn`: a deploy prints the audit first; `block`: a deploy is refused when a finding is at or above `severity`, or when a lockfile or requirements file could not be checked (`deploy --skip-audit` overrides once).', { enum: ['off', 'warn', 'block'], default: 'off' }),
+      severity: str('The lowest severity that counts: low, moderate, high or critical.', { enum: ['low', 'moderate', 'high', 'critical'], default: 'high' }),
+    }),
     monitor: obj('A health monitor between deploys on each server that serves the health check: a systemd timer checks the live release\'s health (as the deploy does) and that each of the app\'s units there is active, and tells the `notify` webhooks subscribed to `alert` and `recovery` only when that changes (one alert when it starts failing, one recovery when it passes again). `status` shows its last result and since when.', {
       enabled: bool('Install the monitor with the next deploy (off: the next deploy removes one it installed).', { default: false }),
       interval: int('Seconds between checks.', { default: 60, min: 10, max: 3600 }),
