@@ -7,6 +7,7 @@ import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive, sleep } from './host.js';
+import { readJsonFile } from './json-file.js';
 import type { ProxyEndpoint } from './host-access.js';
 import type { SandboxPaths } from './paths.js';
 import { PROXY_DEFAULT_PORT, PROXY_LISTEN_ADDRESS } from './proxy-policy.js';
@@ -30,15 +31,7 @@ async function isProxyProcess(pid: number): Promise<boolean> {
   return argv.includes('sandbox') && argv.includes(PROXY_COMMAND);
 }
 
-async function readProxyState(paths: SandboxPaths): Promise<ProxyState | undefined> {
-  const text = await readFile(proxyStateFile(paths), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as ProxyState;
-  } catch {
-    return undefined;
-  }
-}
+const readProxyState = (paths: SandboxPaths): Promise<ProxyState | undefined> => readJsonFile<ProxyState>(proxyStateFile(paths));
 
 /** The running proxy, or undefined. */
 export async function runningProxy(paths: SandboxPaths): Promise<ProxyEndpoint | undefined> {

@@ -2,6 +2,7 @@
 // table, never trusted from the file, so a crashed run shows up as `stale` and is cleaned by the next up/down.
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAlive } from './host.js';
+import { readJsonFile } from './json-file.js';
 import {
   clientKeyFile,
   knownHostsFile,
@@ -66,14 +67,9 @@ export async function statusOf(state: ServerState): Promise<ServerStatus> {
   return isAlive(state.ownerPid) ? 'booting' : 'stale';
 }
 
+/** Undefined also for a torn write from a crash: the directory is then cleaned as a leftover. */
 export async function readServerState(paths: SandboxPaths, name: string): Promise<ServerState | undefined> {
-  const text = await readFile(serverStateFile(paths, name), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as ServerState;
-  } catch {
-    return undefined; // a torn write from a crash: the directory is cleaned as a leftover
-  }
+  return readJsonFile<ServerState>(serverStateFile(paths, name));
 }
 
 /** Written to a temporary file and renamed, so a reader never sees half a state. */

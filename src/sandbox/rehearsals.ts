@@ -1,9 +1,10 @@
 // Which sandbox servers a rehearsal (`slipway rehearse <env>`) booted, kept beside the servers' own state so
 // `rehearse <env> --down` removes exactly those, also after a rehearsal that crashed half way; and the check
 // that a rehearsal answers through nginx, from this machine, as a visitor would.
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runHost } from './host.js';
+import { readJsonFile } from './json-file.js';
 import type { SandboxPaths } from './paths.js';
 
 export interface RehearsalRecord {
@@ -19,29 +20,14 @@ export interface RehearsalRecord {
 const rehearsalsDir = (p: SandboxPaths): string => join(p.stateDir, 'rehearsals');
 const rehearsalFile = (p: SandboxPaths, project: string, env: string): string => join(rehearsalsDir(p), `${project}--${env}.json`);
 
-export async function readRehearsal(paths: SandboxPaths, project: string, env: string): Promise<RehearsalRecord | undefined> {
-  const text = await readFile(rehearsalFile(paths, project, env), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as RehearsalRecord;
-  } catch {
-    return undefined;
-  }
+export function readRehearsal(paths: SandboxPaths, project: string, env: string): Promise<RehearsalRecord | undefined> {
+  return readJsonFile<RehearsalRecord>(rehearsalFile(paths, project, env));
 }
 
 export async function listRehearsals(paths: SandboxPaths): Promise<RehearsalRecord[]> {
   const files = await readdir(rehearsalsDir(paths)).catch(() => []);
-  const records = await Promise.all(
-    files.filter((f) => f.endsWith('.json')).map(async (f) => {
-      const text = await readFile(join(rehearsalsDir(paths), f), 'utf8').catch(() => '');
-      try {
-        return [JSON.parse(text) as RehearsalRecord];
-      } catch {
-        return [];
-      }
-    }),
-  );
-  return records.flat();
+  const records = await Promise.all(files.filter((f) => f.endsWith('.json')).map((f) => readJsonFile<RehearsalRecord>(join(rehearsalsDir(paths), f))));
+  return records.flatMap((r) => (r ? [r] : []));
 }
 
 /** Written before any server boots, so a crash mid-way still leaves `--down` something to go by. */
