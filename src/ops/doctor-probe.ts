@@ -1,6 +1,7 @@
 // The read-only probe of `slipway doctor`, run as the login user (a deploy runs as that user too). Its
 // `kind value...` lines are judged by plan/doctor.ts.
 import type { Snippet } from './command.js';
+import { MEMORY_PROBE, filesystemProbe } from './server-probe.js';
 import { quote } from './shell.js';
 import { NODE_PROBE } from './probe.js';
 
@@ -19,11 +20,9 @@ export function doctorProbe(wants: DoctorProbeWants): Snippet {
   const lines = [
     'echo "user $(id -un) $(id -u)"',
     'if [ "$(id -u)" != 0 ]; then if sudo -n true >/dev/null 2>&1; then echo "sudo ok"; else echo "sudo no"; fi; fi',
-    // base_path may not exist yet: the nearest existing parent is on the disk it will use.
-    `p=${quote(wants.basePath)}; while [ ! -d "$p" ]; do p=$(dirname "$p"); done`,
-    `df -Pk "$p" | awk 'NR == 2 { print "disk", $2, $4, $6 }'`,
+    filesystemProbe(wants.basePath, 'disk'),
     'echo "clock $(date +%s)"',
-    "if [ -r /proc/meminfo ]; then awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { if (t) print \"memory\", t, a }' /proc/meminfo; fi",
+    MEMORY_PROBE,
     'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
     `for c in ${wants.commands.map(quote).join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "command $c"; fi; done`,
     ...(wants.packages.length > 0

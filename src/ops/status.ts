@@ -2,6 +2,7 @@
 // records are parsed by plan/status.ts; nothing here changes the host.
 import { lockStatusProbe } from './agent.js';
 import type { Snippet } from './command.js';
+import { MEMORY_PROBE, filesystemProbe } from './server-probe.js';
 import { quote } from './shell.js';
 import type { Layout } from '../plan/layout.js';
 import { BALANCER_HEADER } from '../render/balancer.js';
@@ -55,8 +56,8 @@ export function statusProbe(layout: Layout): Snippet {
       `if [ -f ${quote(monitorStatePath(layout))} ]; then echo "monitor $(head -n 1 ${quote(monitorStatePath(layout))})"; fi`,
       // The server itself: load averages, memory, and the disk the app lives on (the nearest existing parent).
       'if [ -r /proc/loadavg ]; then echo "load $(cut -d" " -f1-3 /proc/loadavg)"; fi',
-      "if [ -r /proc/meminfo ]; then awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { if (t) print \"memory\", t, a }' /proc/meminfo; fi",
-      `p=${root}; while [ ! -d "$p" ]; do p=$(dirname "$p"); done; df -Pk "$p" | awk 'NR == 2 { print "fs", $2, $4, $6 }'`,
+      MEMORY_PROBE,
+      filesystemProbe(layout.root, 'fs'),
     ].join('\n'),
   };
 }
