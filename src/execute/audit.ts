@@ -1,23 +1,20 @@
 // `slipway audit`: the release's dependencies, read from the commit on this machine, checked against the
 // databases this machine can reach: npm's lockfile through the registry's audit, Python requirements through
 // pip-audit when it is installed here. Whatever cannot be checked is reported as such, with the reason.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/types.js';
 import { parseNpmAudit, parsePipAudit, type AuditPart } from '../plan/audit.js';
 import { resolveProfile } from '../recipes/index.js';
+import { runLocal, type LocalResult } from './deployer.js';
 import { fromLocal } from './repo-files.js';
 import { resolveSource } from './source.js';
 
-function runHere(program: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string; missing: boolean }> {
-  return new Promise((resolve) => {
-    execFile(program, args, { cwd, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr, missing: (error as NodeJS.ErrnoException | null)?.code === 'ENOENT' });
-    });
-  });
+/** A program of this machine's: runLocal, and whether the program is not installed at all (spawn's ENOENT). */
+async function runHere(program: string, args: string[], cwd: string, timeoutMs: number): Promise<LocalResult & { missing: boolean }> {
+  const result = await runLocal({ argv: [program, ...args], cwd }, {}, timeoutMs);
+  return { ...result, missing: result.code === 127 && result.stderr.includes('ENOENT') };
 }
 
 const notChecked = (what: string, note: string): AuditPart => ({ what, checked: false, findings: [], note });

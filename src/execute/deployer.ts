@@ -10,20 +10,22 @@ export interface LocalResult {
   stderr: string;
 }
 
-export function runLocal(command: Command, extraEnv: Record<string, string> = {}): Promise<LocalResult> {
+/** `timeoutMs`: SIGKILL after this long (a program that waits on a network), the result then code 124 as timeout(1). */
+export function runLocal(command: Command, extraEnv: Record<string, string> = {}, timeoutMs?: number): Promise<LocalResult> {
   return new Promise((resolve) => {
     const [program, ...args] = command.argv;
     const child = spawn(program!, args, {
       cwd: command.cwd,
       env: { ...process.env, ...command.env, ...extraEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(timeoutMs !== undefined ? { timeout: timeoutMs, killSignal: 'SIGKILL' as const } : {}),
     });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (error) => resolve({ code: 127, stdout, stderr: stderr + error.message }));
-    child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGKILL' && timeoutMs !== undefined ? 124 : 255), stdout, stderr }));
     // A program that exits without reading its input (git) must not crash slipway with EPIPE.
     child.stdin.on('error', () => undefined);
     child.stdin.end(command.stdin?.text ?? '');
