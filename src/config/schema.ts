@@ -83,6 +83,10 @@ export const configSchema = obj(
     base_path: str('Directory under which {project} lives on each server.', { default: '/opt', pattern: ABSOLUTE_PATH, patternHint: ABSOLUTE_HINT, form: absolutePath }),
     keep_releases: int('How many releases to keep per host (current, previous and the new one are never deleted).', { default: 5, min: 2, max: 100 }),
     app_user: str('Unix user the app runs as (created if missing, no login shell). Defaults to the project name.', { pattern: UNIX_USER, patternHint: USER_HINT }),
+    process_manager: str('What keeps the app\'s processes running: `systemd` (a unit per process) or `supervisor` (a program per process, for servers that run their apps under supervisord). The process files, restarts, blue/green slots, `status` and `logs` follow it.', {
+      enum: ['systemd', 'supervisor'],
+      default: 'systemd',
+    }),
     shared: obj('Persistent paths kept under shared/ and linked into every release.', {
       dirs: list('Directories (relative to the release), e.g. media, logs.', str('A relative path.', inRelease('media'))),
       files: list('Files (relative to the release).', str('A relative path.', inRelease('config/local.py'))),

@@ -1,8 +1,9 @@
 // backup, backups, restore: on the hosts that hold the database (role db, or every host when none has it).
 import type { LoadedConfig } from '../config/types.js';
 import { CommandFailedError, UserError } from '../errors.js';
-import { activeAppUnits, listBackups, restoreLive, runBackup, verifyBackup } from '../ops/backups.js';
-import { cmd, type Step } from '../ops/command.js';
+import { managerOf } from '../ops/managers.js';
+import { listBackups, restoreLive, runBackup, verifyBackup } from '../ops/backups.js';
+import type { Step } from '../ops/command.js';
 import { backupSpec, type BackupSpec } from '../render/backup.js';
 import { compareCounts, parseBackups, resolveBackup, scratchDatabase, type BackupFile, type VerifyResult } from '../plan/backups.js';
 import type { Layout } from '../plan/layout.js';
@@ -126,6 +127,7 @@ export interface RestoredLive {
 export async function restoreIntoLive(ctx: OperationContext, requested: string): Promise<RestoredLive> {
   const layout = layoutForRef(ctx.loaded, undefined);
   const spec = specOf(ctx.loaded, layout);
+  const manager = managerOf(layout);
   return withHosts(ctx, lockFor(ctx, layout), async (connections) => {
     const hosts = await dbHosts(connections);
     if (hosts.length !== 1) throw new UserError(`the database is on ${hosts.length} hosts`, 'restore on one of them: --host <name>');
@@ -137,9 +139,9 @@ export async function restoreIntoLive(ctx: OperationContext, requested: string):
     const all = await Promise.all(connections.map(async (connection) => ({ connection, login: await loginOf(connection) })));
     const stopped: Record<string, string[]> = {};
     for (const host of all) {
-      const units = (await readAsRoot(host.connection, host.login, activeAppUnits(layout.unitPrefix).shell, 'List the app services')).flatMap((l) => (l.startsWith('unit ') ? [l.slice(5)] : []));
+      const units = (await readAsRoot(host.connection, host.login, manager.runningProbe.shell, 'List the app services')).flatMap((l) => (l.startsWith('unit ') ? [l.slice(5)] : []));
       stopped[host.connection.target.label] = units;
-      if (units.length > 0) await steps(ctx, host, [{ id: 'stop', title: `Stop ${units.join(' ')}`, commands: [cmd('systemctl', 'stop', ...units)] }]);
+      if (units.length > 0) await steps(ctx, host, [{ id: 'stop', title: `Stop ${units.join(' ')}`, commands: manager.stop(units) }]);
     }
     let failure: unknown;
     try {
@@ -149,7 +151,7 @@ export async function restoreIntoLive(ctx: OperationContext, requested: string):
     }
     for (const host of all) {
       const units = stopped[host.connection.target.label] ?? [];
-      if (units.length > 0) await steps(ctx, host, [{ id: 'start', title: `Start ${units.join(' ')}`, commands: [cmd('systemctl', 'reset-failed', ...units), cmd('systemctl', 'start', ...units)] }]);
+      if (units.length > 0) await steps(ctx, host, [{ id: 'start', title: `Start ${units.join(' ')}`, commands: manager.restart(units) }]);
     }
     if (failure) throw failure;
     return { host: db.connection.target.label, backup, safety: safety ?? '', stopped };

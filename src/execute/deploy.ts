@@ -42,7 +42,8 @@ export interface OperationReport {
 
 /** Packages whose state every deploy asks about: the config's, and what recipes and databases may need. */
 function packagesToProbe(config: OperationContext['loaded']['config']): string[] {
-  return [...new Set([...config.dependencies.system, 'python3-venv', ...(config.database.engine === 'postgresql' ? ['postgresql'] : [])])];
+  const manager = config.process_manager === 'supervisor' ? ['supervisor'] : [];
+  return [...new Set([...config.dependencies.system, 'python3-venv', ...(config.database.engine === 'postgresql' ? ['postgresql'] : []), ...manager])];
 }
 
 function requirementsText(files: RepoFiles, profile: AppProfile, sha: string): string[] {

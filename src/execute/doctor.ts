@@ -30,9 +30,10 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
     basePath: config.base_path,
     source: mode === 'fetch' ? { mode, url: repo } : { mode: 'push' },
     // A Node app needs no venv.
-    packages: [...new Set([...config.dependencies.system, ...(node ? [] : ['python3-venv']), ...(config.database.engine === 'postgresql' ? ['postgresql'] : [])])],
+    packages: [...new Set([...config.dependencies.system, ...(node ? [] : ['python3-venv']), ...(config.database.engine === 'postgresql' ? ['postgresql'] : []), ...(config.process_manager === 'supervisor' ? ['supervisor'] : [])])],
     commands: COMMANDS,
     needsSystemd: Object.keys(config.processes).length > 0,
+    processManager: config.process_manager,
     ...(node ? { node: { wanted: config.project.node_version, deployer: deployerNode() } } : {}),
   };
   const servers = config.servers.filter((s) => !only || (s.sandbox ?? s.host) === only);
@@ -53,7 +54,7 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
         return { host, checks: [{ name: 'ssh', status: 'fail', detail: reason, fix }] };
       }
       const sent = Date.now();
-      const result = await connection.session.run(doctorProbe({ ...base, node: base.node !== undefined, ...(base.source.mode === 'fetch' ? { fetchUrl: base.source.url } : {}) }).shell);
+      const result = await connection.session.run(doctorProbe({ ...base, node: base.node !== undefined, supervisor: base.processManager === 'supervisor', ...(base.source.mode === 'fetch' ? { fetchUrl: base.source.url } : {}) }).shell);
       const localClock = Math.round((sent + Date.now()) / 2000);
       const ssh: Check = { name: 'ssh', status: 'ok', detail: target.kind === 'local' ? 'this machine (no SSH)' : `connected as ${parseDoctorFacts(result.lines.join('\n')).user ?? '?'}` };
       if (result.code !== 0) return { host, checks: [{ ...ssh, status: 'fail', detail: `the probe failed (exit ${result.code}): ${result.lines.slice(-1)[0] ?? ''}`, fix: 'check that bash runs for the login user' }] };

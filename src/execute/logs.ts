@@ -1,5 +1,5 @@
 // `slipway logs`: the app's journald lines from every host; with follow, streamed until Ctrl-C.
-import { CommandFailedError } from '../errors.js';
+import { CommandFailedError, UserError } from '../errors.js';
 import { journalScript, type JournalQuery } from '../ops/logs.js';
 import { servicesProbe } from '../ops/status.js';
 import type { Layout } from '../plan/layout.js';
@@ -17,6 +17,9 @@ export interface LogsRequest extends JournalQuery {
  * Returns whether the command was interrupted (Ctrl-C ends a follow: not an error).
  */
 export async function showLogs(ctx: Pick<OperationContext, 'loaded' | 'only'>, layout: Layout, request: LogsRequest, print: (host: string, line: string) => void): Promise<{ interrupted: boolean }> {
+  if (layout.processManager === 'supervisor' && (request.since !== undefined || request.json)) {
+    throw new UserError(`logs ${request.since !== undefined ? '--since' : '--json'}: supervisor's program logs carry no time of their own`, 'use -n and --grep, or process_manager: systemd (journald) for times');
+  }
   let interrupted = false;
   const onSignal = () => (interrupted = true);
   process.once('SIGINT', onSignal);

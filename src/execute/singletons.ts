@@ -5,7 +5,8 @@ import { UserError } from '../errors.js';
 import { singletonsFile } from '../plan/handover.js';
 import { layoutFor } from '../plan/layout.js';
 import { moveNote, type SingletonMove } from '../plan/topology.js';
-import { removeUnitFiles } from '../plan/handover.js';
+import { managerOf } from '../ops/managers.js';
+import type { ProcessManager } from '../ops/process-manager.js';
 import { ConnectionPool } from './connection.js';
 import type { OperationContext } from './operation.js';
 import type { Redactor } from './redact.js';
@@ -13,7 +14,7 @@ import { runSteps } from './run-steps.js';
 import { resolveTarget } from './targets.js';
 
 /** Only where the unit is still installed: one removed by hand is already stopped. */
-const present = (unit: string, then: Cmd[]): Cmd => ({ if: cmd('test', '-f', `/etc/systemd/system/${unit}`), then, else: [cmd('echo', `${unit} is not installed here`)] });
+const present = (manager: ProcessManager, unit: string, then: Cmd[]): Cmd => ({ if: cmd('test', '-f', manager.installedPath(unit)), then, else: [cmd('echo', `${unit} is not installed here`)] });
 
 export async function stopMovedSingletons(ctx: Pick<OperationContext, 'loaded' | 'observer'>, moves: readonly SingletonMove[], redactor: Redactor): Promise<void> {
   if (moves.length === 0) return;
@@ -34,7 +35,8 @@ export async function stopMovedSingletons(ctx: Pick<OperationContext, 'loaded' |
       } catch (error) {
         throw gone(error instanceof Error ? error.message.split('\n')[0]! : String(error));
       }
-      const step: Step = { id: 'retire', title: `Stop ${move.unit}: ${moveNote(move)}`, commands: [present(move.unit, [cmd('systemctl', 'disable', '--now', '--quiet', move.unit), ...removeUnitFiles([move.unit])])] };
+      const manager = managerOf(layoutFor(config, config.project.branch));
+      const step: Step = { id: 'retire', title: `Stop ${move.unit}: ${moveNote(move)}`, commands: [present(manager, move.unit, [...manager.disable([move.unit], true), ...manager.removeFiles([move.unit])])] };
       const outcome = await runSteps(connection, [step], ctx.observer);
       if (!outcome.ok && outcome.error) throw outcome.error;
     }

@@ -55,12 +55,6 @@ export function verifyBackup(file: string, scratch: string): Cmd[] {
   return [{ shell: script.join('\n') }];
 }
 
-/** The app's services that are running on this host (the backup timer's own service excluded). */
-export function activeAppUnits(prefix: string): Snippet {
-  return {
-    shell: `systemctl list-units --plain --no-legend --type=service --state=active ${quote(`${prefix}-*`)} | awk '{ print $1 }' | grep -vxF ${quote(`${prefix}-backup.service`)} | sed 's/^/unit /' || true`,
-  };
-}
 
 /**
  * Replaces the live database's contents with a dump's, in one transaction: if anything fails, the database is

@@ -28,6 +28,9 @@ export function bootRecovery(layout: Pick<Layout, 'meta' | 'lockFile'>, steps: r
     // Under the deploy lock: a deploy started meanwhile waits (or is refused) until the switch-back is done.
     `exec 9>>${quote(layout.lockFile)}`,
     'flock -w 300 9',
+    // Run while an operation held the lock (supervisord restarted mid-deploy, not a boot), the file may since
+    // have been disarmed by that operation's commit: then there is nothing to switch back.
+    `[ -f ${quote(file)} ] || exit 0`,
     ...steps.flatMap((step) => step.commands.map((c) => renderCmd(c))),
     ...(record
       ? ["slipway_result=interrupted slipway_outcome=switched-back slipway_error='the server stopped mid-operation; switched back at boot'", record.shell]

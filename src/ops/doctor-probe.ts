@@ -14,6 +14,8 @@ export interface DoctorProbeWants {
   fetchUrl?: string;
   /** A Node app: the server's own Node and machine type. */
   node?: boolean;
+  /** process_manager supervisor: whether supervisorctl answers the login user. */
+  supervisor?: boolean;
 }
 
 export function doctorProbe(wants: DoctorProbeWants): Snippet {
@@ -24,6 +26,13 @@ export function doctorProbe(wants: DoctorProbeWants): Snippet {
     'echo "clock $(date +%s)"',
     MEMORY_PROBE,
     'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
+    ...(wants.supervisor
+      ? [
+          // As the deploy runs it: as the login user. Refused but fine through sudo: supervisord runs, the socket is root's.
+          'if ! command -v supervisorctl >/dev/null 2>&1; then echo "supervisor missing"; elif supervisorctl pid >/dev/null 2>&1; then echo "supervisor ok"; ' +
+            'elif [ "$(id -u)" != 0 ] && sudo -n supervisorctl pid >/dev/null 2>&1; then echo "supervisor refused"; else echo "supervisor down"; fi',
+        ]
+      : []),
     `for c in ${wants.commands.map(quote).join(' ')}; do if command -v "$c" >/dev/null 2>&1; then echo "command $c"; fi; done`,
     ...(wants.packages.length > 0
       ? [

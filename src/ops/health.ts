@@ -1,6 +1,7 @@
 // The health check, run on the host against the process itself (not through a proxy), with backoff.
 import type { Snippet } from './command.js';
 import { listenerCheck } from './ports.js';
+import { ownerTest } from './managers.js';
 import { quote } from './shell.js';
 
 export interface HealthCheck {
@@ -10,6 +11,8 @@ export interface HealthCheck {
   retries: number;
   /** The unit that must own the listener the answer came from (absent in manifests written before it existed). */
   unit?: string;
+  /** Who keeps that unit running; unset: systemd (and manifests written before supervisor was one). */
+  manager?: 'supervisor';
   /** The Unix socket the request goes through (http.switch socket); the URL then gives only path and Host. */
   socket?: string;
 }
@@ -56,7 +59,7 @@ export function healthProbe(check: HealthCheck): Snippet {
       // The URL carries the configured path: quoted like every other value, never inside double quotes.
       `[ "$status" = ${expected} ] || { printf 'health check failed: %s answered %s, expected %s\\n' ${quote(healthTarget(check))} "$status" ${expected}; false; }`,
       // The answer counts only if it came from the process just started, not from whatever held the port.
-      ...(check.unit ? [listenerCheck({ port: urlPort(check.url), ...(check.socket ? { socket: check.socket } : {}), units: [check.unit], mustListen: true }).shell] : []),
+      ...(check.unit ? [listenerCheck({ port: urlPort(check.url), ...(check.socket ? { socket: check.socket } : {}), units: [check.unit], owns: ownerTest(check.manager), mustListen: true }).shell] : []),
     ].join('\n'),
   };
 }

@@ -1,4 +1,5 @@
-// `slipway logs`: journald output of the app's units, each line prefixed with its process on the host.
+// `slipway logs`: journald output of the app's units (or, under supervisor, its programs' log files), each
+// line prefixed with its process on the host.
 import { quote, quoteArgv } from './shell.js';
 import type { Snippet } from './command.js';
 
@@ -6,6 +7,8 @@ export interface LogSource {
   process: string;
   /** journalctl -u patterns: the process's service, and its slot instances (`<prefix>-web@*.service`). */
   units: string[];
+  /** Under supervisor: the log files its programs write instead (render/supervisor.ts). */
+  files?: string[];
 }
 
 /** What to read of each process's journal. */
@@ -35,7 +38,21 @@ export function journalArgv(source: LogSource, query: JournalQuery): string[] {
 /** Reads lines and writes them as `process | line`: printf, so no character of a log line is interpreted. */
 const prefixLoop = (process: string) => `while IFS= read -r line || [ -n "$line" ]; do printf '%s | %s\\n' ${quote(process)} "$line"; done`;
 
-const prefixed = (source: LogSource, query: JournalQuery) => `${quoteArgv(journalArgv(source, query))} 2>&1 | ${prefixLoop(source.process)}`;
+/**
+ * A supervisor program's log, as journalctl would give it: the last lines (of those matching --grep), then,
+ * following, what is written from then on (tail -F: across supervisor's rotations).
+ */
+export function programLogCommand(files: readonly string[], query: Pick<JournalQuery, 'lines' | 'follow' | 'grep'>): string {
+  const existing = `set --; for f in ${files.map(quote).join(' ')}; do [ -f "$f" ] && set -- "$@" "$f"; done; [ "$#" -gt 0 ] || exit 0`;
+  // grep finding nothing is no failure of the command; like journalctl's, the pattern ignores case unless it has a capital.
+  const grep = query.grep === undefined ? '' : `grep -a${query.follow ? ' --line-buffered' : ''}${/[A-Z]/.test(query.grep) ? '' : ' -i'} -P -- ${quote(query.grep)}`;
+  const read = query.follow ? `tail -q -n ${query.lines} -F "$@"` : query.grep === undefined ? `tail -q -n ${query.lines} "$@"` : 'cat "$@"';
+  const lines = grep === '' ? read : query.follow ? `${read} | { ${grep} || [ "$?" = 1 ]; }` : `{ ${read} | ${grep} || [ "$?" = 1 ]; } | tail -n ${query.lines}`;
+  return `( ${existing}; ${lines} )`;
+}
+
+const prefixed = (source: LogSource, query: JournalQuery) =>
+  `${source.files ? programLogCommand(source.files, query) : quoteArgv(journalArgv(source, query))} 2>&1 | ${prefixLoop(source.process)}`;
 
 /**
  * Without follow: each process's last lines in turn. With follow: one journalctl per process in the

@@ -1,33 +1,35 @@
-// Who listens on a port, by systemd unit: a health check that got its answer from a process slipway did not
+// Who listens on a port, by the service that runs it: a health check that got its answer from a process slipway did not
 // start proves nothing (a stranger on the port once passed for the new release, and nginx was switched to it).
 import type { Snippet } from './command.js';
 import { quote } from './shell.js';
+import type { OwnerTest } from './process-manager.js';
 
 export interface ListenerCheck {
   port: number;
   /** A Unix socket to look at instead of the port (the web process behind http.switch socket). */
   socket?: string;
-  /** Units whose processes may listen there (a process belongs to the unit whose cgroup holds it). */
+  /** Services whose processes may listen there. */
   units: readonly string[];
+  /** How a process is told to belong to one of them (its manager's test: a systemd unit's cgroup...). */
+  owns: OwnerTest;
   /** Also require that one of them does listen (after a health check); otherwise only strangers fail it. */
   mustListen: boolean;
 }
 
 /**
  * Lists the pids listening on the port (`ss -p` sees other users' sockets only as root, hence sudo), then
- * each pid's cgroup: one outside the given units is a stranger, named with its command line.
+ * each pid's owner (its cgroup, its supervisor program): one outside the given services is a stranger, named with its command line.
  */
-export function listenerCheck({ port, socket, units, mustListen }: ListenerCheck): Snippet {
+export function listenerCheck({ port, socket, units, owns, mustListen }: ListenerCheck): Snippet {
   const ss = socket ? `ss -Hxlp src ${quote(socket)}` : `ss -Hltnp ${quote(`sport = :${port}`)}`;
   const where = socket ? `socket ${socket}` : `port ${port}`;
-  const ours = units.flatMap((u) => ['-e', quote(`/${u}`)]).join(' ');
   const lines = [
     `command -v ss >/dev/null || { echo 'ss is not installed: install iproute2'; false; }`,
     // No listener at all is an empty list, not a failure (grep finds nothing).
     `slipway_listeners=$( { if [ "$(id -u)" = 0 ]; then ${ss}; else sudo -n ${ss}; fi; } | { grep -o 'pid=[0-9]*' || true; } | cut -d= -f2 | sort -u)`,
     'slipway_ours=0; slipway_strangers=',
     'for pid in $slipway_listeners; do',
-    `  if grep -qF ${ours} "/proc/$pid/cgroup" 2>/dev/null; then slipway_ours=1; else slipway_strangers="$slipway_strangers $pid"; fi`,
+    `  if ${owns(units)}; then slipway_ours=1; else slipway_strangers="$slipway_strangers $pid"; fi`,
     'done',
     'if [ -n "$slipway_strangers" ]; then',
     `  printf '%s is held by a process slipway did not start (not %s):\\n' ${quote(where)} ${quote(units.join(' or '))}`,

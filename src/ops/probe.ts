@@ -4,6 +4,8 @@ import type { Snippet } from './command.js';
 import type { Layout } from '../plan/layout.js';
 import { quote } from './shell.js';
 import { COMPLETE_MARK } from './files.js';
+import { managerOf } from './managers.js';
+import { systemdManager } from './systemd-manager.js';
 
 export interface ProbeWants {
   /** `3.11` looks for python3.11, then pyenv's 3.11; unset looks for python3. */
@@ -32,12 +34,13 @@ function pythonProbe(version: string | undefined): string {
  * `<kind> <name> <sha256>` for each of `paths` that is a file, from one sha256sum. `globbed`: the paths are
  * patterns (unquoted), and a line names the file's base name, not its path.
  */
-function hashLines(kind: string, paths: readonly string[], globbed: boolean): string[] {
+function hashLines(kind: string, paths: readonly string[], globbed: boolean, key?: string): string[] {
   if (paths.length === 0) return [];
-  const name = globbed ? '${p##*/}' : '$p';
+  const name = key ? `${key}; ` : '';
+  const named = key ? '$n' : globbed ? '${p##*/}' : '$p';
   return [
     `slipway_hashed=(); for f in ${paths.join(' ')}; do [ -f "$f" ] && slipway_hashed+=("$f"); done`,
-    `if [ \${#slipway_hashed[@]} -gt 0 ]; then sha256sum "\${slipway_hashed[@]}" | while read -r h p; do printf '${kind} %s %s\\n' "${name}" "$h"; done; fi`,
+    `if [ \${#slipway_hashed[@]} -gt 0 ]; then sha256sum "\${slipway_hashed[@]}" | while read -r h p; do ${name}printf '${kind} %s %s\\n' "${named}" "$h"; done; fi`,
   ];
 }
 
@@ -47,6 +50,8 @@ const completeDirs = (kind: string, parent: string) =>
 
 export function factsProbe(layout: Layout, sha: string | undefined, wants: ProbeWants = {}): Snippet {
   const root = quote(layout.root);
+  const manager = managerOf(layout);
+  const systemd = systemdManager(layout);
   // Host-wide facts first: on a host that never saw this app, the root is missing and the probe stops there.
   const packages = wants.packages ?? [];
   const lines = [
@@ -61,17 +66,19 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     ...hashLines('file', (wants.files ?? []).map(quote), false),
     ...(wants.slotProcess
       ? [
-          // One systemctl for both slots; the names come from parameter expansion, not basename.
-          `slipway_states=$(systemctl is-active ${quote(`${layout.unitPrefix}-${wants.slotProcess}@`)}{blue,green}.service 2>/dev/null || true)`,
+          manager.slotStatesProbe(wants.slotProcess),
           `slipway_blue= slipway_green=; { read -r slipway_blue; read -r slipway_green; } <<< "$slipway_states" || true`,
           `for s in blue green; do t=$(readlink ${quote(layout.slots)}/$s 2>/dev/null || true); t=\${t:--}; st=slipway_$s; ` +
             `echo "slot $s \${t##*/} \${!st}"; done`,
           `if [ -f ${quote(layout.liveSlotFile)} ]; then read -r slipway_live < ${quote(layout.liveSlotFile)} || true; echo "live $slipway_live"; fi`,
         ]
       : []),
-    `if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi`,
+    systemd.presenceProbe,
+    ...(manager.kind === 'systemd' ? [] : [manager.presenceProbe]),
     `if id -u ${quote(layout.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,
-    ...hashLines('unit', [`/etc/systemd/system/${quote(layout.unitPrefix)}-*.service`, `/etc/systemd/system/${quote(layout.unitPrefix)}-*.timer`, `/etc/systemd/system/${quote(layout.unitPrefix)}.target`], true),
+    // systemd's files always: the monitor's and the backups' timers are systemd's under either manager.
+    ...hashLines('unit', systemd.installedFiles.globs, true, systemd.installedFiles.key),
+    ...(manager.kind === 'systemd' ? [] : hashLines('unit', manager.installedFiles.globs, true, manager.installedFiles.key)),
     `cd ${root} 2>/dev/null || exit 0`,
     `if [ -L current ]; then echo "current $(readlink current)"; fi`,
     // Builtins only, per release (read, mapfile): a host keeping ten releases paid two processes for each.

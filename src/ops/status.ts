@@ -4,25 +4,16 @@ import { lockStatusProbe } from './agent.js';
 import type { Snippet } from './command.js';
 import { MEMORY_PROBE, filesystemProbe } from './server-probe.js';
 import { quote } from './shell.js';
+import { managerOf } from './managers.js';
 import type { Layout } from '../plan/layout.js';
 import { BALANCER_HEADER } from '../render/balancer.js';
 import { monitorStatePath } from '../render/monitor-paths.js';
 
 /**
  * `service NAME ActiveState=.. SubState=.. MainPID=..` for each installed service of the app and each
- * running instance of its template units (blue/green slots).
+ * running blue/green slot, from its process manager.
  */
-export function servicesProbe(layout: Pick<Layout, 'unitPrefix'>): Snippet {
-  const prefix = quote(layout.unitPrefix);
-  return {
-    shell: [
-      'command -v systemctl >/dev/null 2>&1 || exit 0',
-      `names=$( (cd /etc/systemd/system 2>/dev/null && ls -1 ${prefix}-*.service 2>/dev/null | grep -v '@\\.service$'); ` +
-        `systemctl list-units --plain --no-legend --full --type=service ${prefix}'-*@*.service' 2>/dev/null | cut -d' ' -f1 )`,
-      `for n in $names; do echo "service $n $(systemctl show -p ActiveState -p SubState -p MainPID "$n" 2>/dev/null | tr '\\n' ' ')"; done`,
-    ].join('\n'),
-  };
-}
+export const servicesProbe = (layout: Layout): Snippet => managerOf(layout).statusProbe;
 
 /** `health CODE`: one request to the health URL the current release recorded in its manifest (000: no answer). */
 export function currentHealthProbe(layout: Pick<Layout, 'current' | 'meta' | 'liveSlotFile'>, timeoutSeconds: number): Snippet {

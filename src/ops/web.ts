@@ -1,6 +1,7 @@
 // Builders for the web tier: nginx site and upstream, certificates, and the blue/green slots.
 import { cmd, unless, type Cmd, type Snippet } from './command.js';
 import { quote } from './shell.js';
+import { managerOf } from './managers.js';
 import { keepPrevious, previousOf, restorePrevious, writeFile } from './files.js';
 import type { Layout } from '../plan/layout.js';
 import type { SitePaths } from '../render/nginx.js';
@@ -172,16 +173,11 @@ export function startSlot(layout: Layout, process: string, slot: Slot, release: 
     cmd('mkdir', '-p', layout.slots),
     cmd('ln', '-sfn', release, `${link}.slipway-new`),
     cmd('mv', '-T', `${link}.slipway-new`, link),
-    // A slot that crash-looped before must not stay blocked by systemd's start limit; a never-started one is fine.
-    unless({ argv: ['systemctl', 'reset-failed', slotUnit(layout, process, slot)], quiet: true }, cmd('true')),
-    cmd('systemctl', 'restart', slotUnit(layout, process, slot)),
+    ...managerOf(layout).restartSlot(slotUnit(layout, process, slot)),
   ];
 }
 
-export function cancelDrain(layout: Layout, slot: Slot): Cmd[] {
-  const unit = drainUnit(layout, slot);
-  return [unless({ argv: ['systemctl', 'stop', `${unit}.timer`, `${unit}.service`], quiet: true }, cmd('true')), unless({ argv: ['systemctl', 'reset-failed', `${unit}.timer`, `${unit}.service`], quiet: true }, cmd('true'))];
-}
+export const cancelDrain = (layout: Layout, slot: Slot): Cmd[] => managerOf(layout).cancelLater(drainUnit(layout, slot));
 
 /**
  * Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. An upstream that
@@ -229,19 +225,16 @@ export function routeTo(layout: Layout, paths: SitePaths, process: string, slot:
     ...(viaSocket ? pointSocket(layout, process, slot) : []),
     ...rewriteUpstream(paths, upstream),
     { argv: ['printf', '%s\\n', slot], stdoutTo: layout.liveSlotFile },
-    // --no-reload: the links on disk are what a boot reads; a daemon-reload for each of the two (0.15 s on an idle
-    // server, the most CPU a switch costs) would only refresh what `systemctl start <app>.target` starts before
-    // the next reload, and nothing of slipway's starts that target.
-    cmd('systemctl', 'enable', '--no-reload', '--quiet', slotUnit(layout, process, slot)),
-    unless({ argv: ['systemctl', 'disable', '--no-reload', '--quiet', slotUnit(layout, process, otherSlot(slot))], quiet: true }, cmd('true')),
+    ...managerOf(layout).bootSlot(slotUnit(layout, process, slot), slotUnit(layout, process, otherSlot(slot))),
   ];
 }
 
 /** Stop the old slot once in-flight requests had time to finish, without keeping the deploy waiting. */
 export function drainSlot(layout: Layout, process: string, slot: Slot, seconds: number): Cmd[] {
-  const stop = cmd('systemctl', 'stop', slotUnit(layout, process, slot));
-  if (seconds === 0) return [stop];
-  return [...cancelDrain(layout, slot), cmd('systemd-run', '--quiet', `--unit=${drainUnit(layout, slot)}`, `--on-active=${seconds}s`, '--timer-property=AccuracySec=1s', ...stop.argv)];
+  const manager = managerOf(layout);
+  const unit = slotUnit(layout, process, slot);
+  if (seconds === 0) return manager.stop([unit]);
+  return [...cancelDrain(layout, slot), ...manager.stopLater(drainUnit(layout, slot), seconds, unit)];
 }
 
 /**
@@ -249,6 +242,5 @@ export function drainSlot(layout: Layout, process: string, slot: Slot, seconds: 
  * stopped it: the unit still points at its release). The condition under which traffic may go back to it.
  */
 export function slotAnswers(layout: Layout, process: string, slot: Slot, probe: Snippet): Snippet {
-  const unit = quote(slotUnit(layout, process, slot));
-  return { shell: `{ systemctl reset-failed ${unit} >/dev/null 2>&1; systemctl start ${unit} && {\n${probe.shell}\n}; }` };
+  return { shell: `{ ${managerOf(layout).startShell(slotUnit(layout, process, slot))} && {\n${probe.shell}\n}; }` };
 }

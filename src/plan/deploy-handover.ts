@@ -1,10 +1,10 @@
 // A deploy's handover on one host: the units it stops running (retired before the switch, back on failure,
 // their files removed at commit) and the singletons it takes over (started at commit, once every host passed).
 import type { Cmd, Step } from '../ops/command.js';
-import { cmd } from '../ops/command.js';
+import { managerOf } from '../ops/managers.js';
 import { currentManifest, processOf } from './app-units.js';
 import type { HostFacts } from './facts.js';
-import { disableSingletons, ownedServices, recordSingletons, removeUnitFiles, retireSteps, startSingletons, unretireSteps, type Retired } from './handover.js';
+import { disableSingletons, ownedServices, recordSingletons, retireSteps, startSingletons, unretireSteps, type Retired } from './handover.js';
 import type { Layout } from './layout.js';
 import type { Processes } from './processes.js';
 import type { Target } from './target.js';
@@ -57,18 +57,19 @@ export function deployHandover(input: HandoverInput): Handover {
   const takenOver = added.filter(isSingleton);
   // A unit disabled by an earlier rollback and unchanged since is not enabled again by the install.
   const reenable = added.filter((unit) => !isSingleton(unit) && facts.units[unit] !== undefined);
-  const beforeSwitch = [...retireSteps(retired)];
-  if (reenable.length > 0) beforeSwitch.push({ id: 'enable', title: `Enable ${reenable.join(' ')}: it runs here again`, commands: [cmd('systemctl', 'enable', '--quiet', ...reenable)] });
-  const start = startSingletons(takenOver, target.label, takenOver.map((u) => processOf(layout, u)));
+  const manager = managerOf(layout);
+  const beforeSwitch = [...retireSteps(manager, retired)];
+  if (reenable.length > 0) beforeSwitch.push({ id: 'enable', title: `Enable ${reenable.join(' ')}: it runs here again`, commands: manager.enable(reenable, false) });
+  const start = startSingletons(manager, takenOver, target.label, takenOver.map((u) => processOf(layout, u)));
   const removed = retired.map((r) => r.unit);
   const record = recordSingletons(layout, topology.record, facts.singletons !== undefined);
   const commit: Step[] = [...start];
-  if (removed.length > 0) commit.push({ id: 'remove-units', title: `Remove ${removed.join(' ')}: it no longer runs here`, commands: removeUnitFiles(removed) });
+  if (removed.length > 0) commit.push({ id: 'remove-units', title: `Remove ${removed.join(' ')}: it no longer runs here`, commands: manager.removeFiles(removed) });
   if (record.length > 0) commit.push({ id: 'singletons', title: `Record where singletons run: ${Object.entries(topology.placement).map(([p, l]) => `${p} on ${l}`).join(', ') || 'none'}`, commands: record });
   return {
     restarted: services.filter((unit) => !takenOver.includes(unit)),
     beforeSwitch,
-    recovery: [...unretireSteps(retired), ...disableSingletons(takenOver)],
+    recovery: [...unretireSteps(manager, retired), ...disableSingletons(manager, takenOver)],
     commit,
     interrupted: start.flatMap((s) => s.commands),
   };

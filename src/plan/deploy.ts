@@ -3,7 +3,8 @@ import type { Config, ProcessConfig } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
 import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest, writeReleaseIdentity } from '../ops/release.js';
-import { ensureAppUser, installUnits, ownShared } from '../ops/services.js';
+import { ensureAppUser, ownShared } from '../ops/services.js';
+import { managerOf } from '../ops/managers.js';
 import { removeVenv } from '../ops/python.js';
 import { appCommand } from '../ops/app-command.js';
 import type { HealthCheck } from '../ops/health.js';
@@ -17,6 +18,7 @@ import { blueGreenSteps, sitePackages, siteSteps, slotPort, slotsOf, strategyCha
 import { balancerHostSteps, isBalancer, placeOf, type Balancing, type BalancerState } from './balancer.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
+import { currentManifest } from './app-units.js';
 import { releaseDir, type Layout } from './layout.js';
 import { bootRecoveryUnit, healthCheckFor, portStep, processesOn, serviceNames, unitFiles } from './processes.js';
 import { listensOnPort, listensOnSocket, slotSocket, slotUnit, socketDirectory, socketLink } from '../ops/web.js';
@@ -109,9 +111,8 @@ function inPlaceSocket(layout: Layout, process: string, processes: Record<string
 export function planDeployHost(input: DeployInput): HostPlan {
   const { config, layout, target, facts, sha, releaseId: id, profile } = input;
   const processes = processesOn(profile.processes, target, input.topology.placement);
-  if (processes.length > 0 && !facts.systemd) {
-    throw new UserError(`${target.label}: processes are configured (${processes.join(', ')}) but systemd does not run there`, 'run the processes elsewhere, or deploy to a host with systemd');
-  }
+  const manager = managerOf(layout);
+  if (processes.length > 0) managerRuns(manager.kind, facts, target.label, processes);
   const appUser = processes.length > 0 ? layout.appUser : undefined;
   const dir = releaseDir(layout, id);
   const tier = processes.includes(config.health.process) ? webTierFor(config, profile.processes, layout, placeOf(input.balancing, target.label)) : undefined;
@@ -140,7 +141,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const steps: Step[] = [];
   const database = input.hostsDatabase ? databaseStep(app) : undefined;
   const sitePackagesHere = balancer ? sitePackages(config.http, { kind: 'balancer' }) : webPackages(tier);
-  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...sitePackagesHere, ...(database ? ['postgresql'] : [])], facts);
+  const managerPackages = processes.length > 0 && manager.kind === 'supervisor' ? ['supervisor'] : [];
+  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...sitePackagesHere, ...(database ? ['postgresql'] : []), ...managerPackages], facts);
   if (packages) steps.push(packages);
   steps.push({ id: 'prepare', title: `Prepare ${layout.root}`, commands: prepare });
   if (database) steps.push(database);
@@ -163,6 +165,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
       ...(input.venvKey && interpreter ? { venv: input.venvKey } : {}),
       ...(node ? node.manifest : {}),
       units: unitNames,
+      ...(manager.kind === 'supervisor' && processes.length > 0 ? { manager: 'supervisor' as const } : {}),
       ...(health ? { health } : {}),
       ...(tier ? { web: { process: tier.process, port: tier.port, strategy: tier.strategy, ...(tier.socket ? { socket: tier.socket } : {}) } } : {}),
       ...(Object.keys(inputs).length > 0 ? { inputs } : {}),
@@ -184,8 +187,8 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (runsApp) steps.push(...releaseChecks(app));
   // The boot-time switch-back (ops/boot.ts) is installed with the app's units, outside the release's own list.
   const boot = processes.length > 0 ? [bootRecoveryUnit(layout, config.project.name)] : [];
-  const install = installUnits([...units, ...boot], facts.units);
-  if (install.length > 0) steps.push({ id: 'units', title: 'Install systemd units', commands: install });
+  const install = manager.install([...units, ...boot], facts.units);
+  if (install.length > 0) steps.push({ id: 'units', title: `Install ${manager.filesLabel}`, commands: install });
   if (config.hooks.before_switch.length > 0) steps.push({ id: 'before-switch', title: 'Run before_switch hooks', commands: hookCommands(config.hooks.before_switch) });
 
   const site = tier ? siteSteps({ tier, layout, facts, staticDir: config.http.static_dir ?? profile.staticDir, mediaDir: config.http.media_dir, upstream: upstreamTarget(tier, blueGreen ? slots.live ?? slots.idle : undefined) }) : [];
@@ -247,6 +250,26 @@ export function planDeployHost(input: DeployInput): HostPlan {
     onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok'), ...handover.interrupted] }],
     warnings: [...lastOperationNotes(facts), ...(node?.warnings ?? [])],
   };
+}
+
+/**
+ * The process manager must run where processes do. supervisor is installed by the deploy's packages step when
+ * missing (Debian starts it), so only one installed and stopped is refused; so is an app whose processes the
+ * other manager keeps (switching managers is not a deploy yet: both would run the workers).
+ */
+function managerRuns(kind: Layout['processManager'], facts: HostFacts, label: string, processes: readonly string[]): void {
+  const other = kind === 'supervisor' ? 'systemd' : 'supervisor';
+  const ran = currentManifest(facts);
+  const ranProcesses = ran !== undefined && ((ran.units?.length ?? 0) > 0 || ran.health !== undefined);
+  if (ranProcesses && (ran.manager ?? 'systemd') === other) {
+    throw new UserError(`${label}: this app's processes run under ${other} there, and process_manager is ${kind}`, `set process_manager: ${other} again, or remove the app's ${other} ${other === 'systemd' ? 'units' : 'programs'} by hand first (slipway does not move a running app between managers yet)`);
+  }
+  if (kind === 'systemd' && !facts.systemd) {
+    throw new UserError(`${label}: processes are configured (${processes.join(', ')}) but systemd does not run there`, 'run the processes elsewhere, set process_manager: supervisor, or deploy to a host with systemd');
+  }
+  if (kind === 'supervisor' && facts.packages.includes('supervisor') && !facts.supervisor) {
+    throw new UserError(`${label}: supervisor is installed but supervisord does not answer`, 'start it (systemctl start supervisor) and check /var/log/supervisor/supervisord.log');
+  }
 }
 
 /** After a switch back, wait until the previous release answers again (its own health check, if it had one). */

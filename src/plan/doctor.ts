@@ -22,6 +22,8 @@ export interface DoctorFacts {
   /** The server's clock, in seconds since the epoch. */
   clock?: number;
   systemd: boolean;
+  /** supervisorctl as the login user: `ok`; `refused` (supervisord runs, its socket is not this user's); `down`; `missing`. */
+  supervisor?: 'ok' | 'refused' | 'down' | 'missing';
   dpkg: boolean;
   commands: string[];
   packages: string[];
@@ -45,6 +47,7 @@ export function parseDoctorFacts(output: string): DoctorFacts {
     else if (kind === 'memory' && words.length === 2 && words.every((w) => /^\d+$/.test(w))) facts.memory = { totalKb: Number(words[0]), availableKb: Number(words[1]) };
     else if (kind === 'flag' && words[0] === 'systemd') facts.systemd = true;
     else if (kind === 'flag' && words[0] === 'dpkg') facts.dpkg = true;
+    else if (kind === 'supervisor' && ['ok', 'refused', 'down', 'missing'].includes(words[0] ?? '')) facts.supervisor = words[0] as DoctorFacts['supervisor'];
     else if (kind === 'command' && words[0]) facts.commands.push(words[0]);
     else if (kind === 'package' && words[0]) facts.packages.push(words[0]);
     else if (kind === 'node-system' && /^v?\d+\.\d+\.\d+$/.test(words[0] ?? '')) facts.nodeSystem = words[0]!.replace(/^v/, '');
@@ -62,8 +65,9 @@ export interface DoctorInput {
   packages: readonly string[];
   /** Programs a deploy runs. */
   commands: readonly string[];
-  /** The app has processes, which run under systemd. */
+  /** The app has processes, which run under its process manager. */
   needsSystemd: boolean;
+  processManager: 'systemd' | 'supervisor';
   /** Deployer's clock, in seconds since the epoch, at the middle of the probe's round trip. */
   localClock: number;
   /** A Node app: the major it asks for (project.node_version), and the Node this machine could copy. */
@@ -132,7 +136,14 @@ export function judgeHost(facts: DoctorFacts, input: DoctorInput): Check[] {
     }
   }
 
+  if (input.processManager === 'supervisor') {
+    const state = facts.supervisor ?? 'missing';
+    const detail = { ok: `supervisord runs and ${facts.user ?? 'the login user'} may control it`, refused: `supervisord runs, but ${facts.user ?? 'the login user'} may not use its socket (supervisorctl is refused)`, down: 'supervisor is installed but supervisord does not answer', missing: 'supervisor is not installed (a deploy installs it, given apt access)' }[state];
+    const fix = { ok: '', refused: 'log in as root, or give the user the socket: chown= in [unix_http_server] of /etc/supervisor/supervisord.conf', down: 'systemctl enable --now supervisor, and see /var/log/supervisor/supervisord.log', missing: `slipway setup ${input.env}, or apt-get install supervisor` }[state];
+    add('supervisor', state === 'ok' ? 'ok' : state === 'missing' ? 'warn' : 'fail', detail, fix);
+  }
+  const systemdNeeded = input.needsSystemd && input.processManager === 'systemd';
   if (facts.systemd) add('systemd', 'ok', 'systemd runs the server');
-  else add('systemd', input.needsSystemd ? 'fail' : 'warn', 'systemd does not run on this server', input.needsSystemd ? 'deploy the processes to a server with systemd' : 'only apps without processes can be deployed here');
+  else add('systemd', systemdNeeded ? 'fail' : 'warn', 'systemd does not run on this server', systemdNeeded ? 'deploy the processes to a server with systemd, or set process_manager: supervisor' : 'the monitor and backup timers need systemd');
   return checks;
 }

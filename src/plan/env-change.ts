@@ -7,7 +7,7 @@ import type { Step } from '../ops/command.js';
 import { discardEnvFiles, replaceEnvFile, restoreEnvFile, writeNextEnvFile } from '../ops/env.js';
 import { healthProbe, healthTarget } from '../ops/health.js';
 import type { Recovery } from '../ops/shell.js';
-import { restartUnits } from '../ops/services.js';
+import { managerOf } from '../ops/managers.js';
 import { appServices, currentManifest } from './app-units.js';
 import { blueGreenSteps, recordedTier, slotsOf } from './web.js';
 import { slotUnit } from '../ops/web.js';
@@ -106,7 +106,7 @@ export function planEnvChange(input: EnvChangeInput): EnvHostPlan {
   }
   const steps: Step[] = [
     write,
-    { id: 'env-switch', title: units.length > 0 ? `Switch .env and restart ${units.join(' ')}` : 'Switch .env', commands: [replaceEnvFile(file), ...restartUnits(units)] },
+    { id: 'env-switch', title: units.length > 0 ? `Switch .env and restart ${units.join(' ')}` : 'Switch .env', commands: [replaceEnvFile(file), ...managerOf(layout).restart(units)] },
   ];
   if (health) steps.push({ id: 'health', title: `Check health: ${healthTarget(health)}`, commands: [healthProbe(health)] });
   steps.push(finish);
@@ -118,7 +118,7 @@ export function planEnvChange(input: EnvChangeInput): EnvHostPlan {
       switchAt: 1,
       beforeSwitch,
       // Back to the old file, and wait until the app answers again with it.
-      afterSwitch: [{ id: 'env-restore', title: 'Restore the previous .env and restart', commands: [restoreEnvFile(file), ...restartUnits(units), ...(health ? [healthProbe(health)] : [])] }],
+      afterSwitch: [{ id: 'env-restore', title: 'Restore the previous .env and restart', commands: [restoreEnvFile(file), ...managerOf(layout).restart(units), ...(health ? [healthProbe(health)] : [])] }],
     },
   };
 }

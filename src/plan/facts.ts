@@ -27,6 +27,8 @@ export interface ReleaseManifest {
   node?: string;
   /** The release's systemd services and health check, so a rollback restarts and checks what it ran. */
   units?: string[];
+  /** What kept them running; absent: systemd (every release before supervisor could). */
+  manager?: 'supervisor';
   health?: HealthCheck;
   /** The web tier the release was deployed with (nginx in front). */
   /** `socket`: the link nginx proxied to (http.switch socket); absent: nginx proxied to the port. */
@@ -49,6 +51,8 @@ export interface HostFacts {
   units: Record<string, string>;
   /** Whether systemd runs on the host (systemctl answers). */
   systemd: boolean;
+  /** Whether supervisord runs on the host (supervisorctl answers). */
+  supervisor: boolean;
   /** Whether the app user exists. */
   appUser: boolean;
   cores: number;
@@ -100,6 +104,7 @@ function checkedManifest(value: unknown): ReleaseManifest | undefined {
   if (m.node_modules !== undefined && (typeof m.node_modules !== 'string' || !VENV_KEY.test(m.node_modules))) return undefined;
   if (m.node !== undefined && (typeof m.node !== 'string' || !NODE_VERSION.test(m.node))) return undefined;
   if (m.units !== undefined && (!Array.isArray(m.units) || !m.units.every((u) => typeof u === 'string' && isName(u)))) return undefined;
+  if (m.manager !== undefined && m.manager !== 'supervisor') return undefined;
   if (m.health !== undefined && (typeof m.health?.url !== 'string' || !/^http:\/\/127\.0\.0\.1:\d{1,5}\//.test(m.health.url))) return undefined;
   if (m.inputs !== undefined && (typeof m.inputs !== 'object' || m.inputs === null || Array.isArray(m.inputs) || !Object.values(m.inputs).every(isStepInputHash))) return undefined;
   return m as ReleaseManifest;
@@ -120,7 +125,7 @@ function checkedServer(text: string): RecordedServer | undefined {
 
 /** Parses the probe's line records: `current ID`, `release ID STATUS`, `manifest ID JSON`, `unit NAME SHA`, `flag NAME`. */
 export function parseFacts(output: string, source = 'the facts probe'): HostFacts {
-  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], nodeDeps: [], nodeRuntimes: [], files: {}, slots: {} };
+  const facts: HostFacts = { releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, supervisor: false, appUser: false, cores: 1, packages: [], venvs: [], nodeDeps: [], nodeRuntimes: [], files: {}, slots: {} };
   const byId = new Map<string, ReleaseFact>();
   const lines = output.split('\n');
   if (lines.length > FACTS_LIMITS.lines) throw new UserError(`${source}: ${lines.length} lines, more than the ${FACTS_LIMITS.lines} a host's state can have`, 'look for a directory under releases/ or venvs/ that is not slipway\'s');
@@ -149,6 +154,7 @@ export function parseFacts(output: string, source = 'the facts probe'): HostFact
     else if (kind === 'flag' && a === 'repo') facts.hasRepo = true;
     else if (kind === 'flag' && a === 'commit') facts.hasCommit = true;
     else if (kind === 'flag' && a === 'systemd') facts.systemd = true;
+    else if (kind === 'flag' && a === 'supervisor') facts.supervisor = true;
     else if (kind === 'flag' && a === 'app-user') facts.appUser = true;
     else if (kind === 'cores' && /^\d+$/.test(a)) facts.cores = Math.max(1, Number(a));
     else if (kind === 'python' && a) facts.python = [a, b].filter(Boolean).join(' ');

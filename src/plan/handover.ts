@@ -5,6 +5,7 @@ import { writeFile } from '../ops/files.js';
 import type { ServerConfig } from '../config/types.js';
 import type { HostFacts } from './facts.js';
 import type { Layout } from './layout.js';
+import type { ProcessManager } from '../ops/process-manager.js';
 import { serverLabel, type Placement } from './topology.js';
 
 /**
@@ -26,23 +27,17 @@ export interface Retired {
 }
 
 /** Before the switch: stopped and disabled, so no copy of a singleton runs while another host starts it. */
-export function retireSteps(retired: readonly Retired[]): Step[] {
+export function retireSteps(manager: ProcessManager, retired: readonly Retired[]): Step[] {
   if (retired.length === 0) return [];
   const title = `Stop ${retired.map((r) => `${r.unit} (${r.why})`).join('; ')}`;
-  return [{ id: 'retire', title, commands: [cmd('systemctl', 'disable', '--now', '--quiet', ...retired.map((r) => r.unit))] }];
+  return [{ id: 'retire', title, commands: manager.disable(retired.map((r) => r.unit), true) }];
 }
 
 /** Recovery before and after the switch: what was retired runs again. */
-export function unretireSteps(retired: readonly Retired[]): Step[] {
+export function unretireSteps(manager: ProcessManager, retired: readonly Retired[]): Step[] {
   if (retired.length === 0) return [];
   const units = retired.map((r) => r.unit);
-  return [{ id: 'unretire', title: `Start ${units.join(' ')} again`, commands: [cmd('systemctl', 'enable', '--now', '--quiet', ...units)] }];
-}
-
-/** At commit: the retired units' files go (the change stands), and systemd forgets them. */
-export function removeUnitFiles(units: readonly string[]): Cmd[] {
-  if (units.length === 0) return [];
-  return [cmd('rm', '-f', ...units.map((u) => `/etc/systemd/system/${u}`)), cmd('systemctl', 'daemon-reload')];
+  return [{ id: 'unretire', title: `Start ${units.join(' ')} again`, commands: manager.enable(units, true) }];
 }
 
 /**
@@ -50,13 +45,13 @@ export function removeUnitFiles(units: readonly string[]): Cmd[] {
  * it have stopped it; until then a failure anywhere leaves it where it ran (its unit, enabled by the install,
  * is disabled again by the recovery).
  */
-export function startSingletons(units: readonly string[], label: string, names: readonly string[]): Step[] {
+export function startSingletons(manager: ProcessManager, units: readonly string[], label: string, names: readonly string[]): Step[] {
   if (units.length === 0) return [];
-  return [{ id: 'singleton', title: `Start ${units.join(' ')}: the ${names.join(', ')} process (singleton) runs on ${label}`, commands: [cmd('systemctl', 'enable', '--now', '--quiet', ...units)] }];
+  return [{ id: 'singleton', title: `Start ${units.join(' ')}: the ${names.join(', ')} process (singleton) runs on ${label}`, commands: manager.enable(units, true) }];
 }
 
-export const disableSingletons = (units: readonly string[]): Step[] =>
-  units.length === 0 ? [] : [{ id: 'singleton-off', title: `Disable ${units.join(' ')}: it did not run here`, commands: [cmd('systemctl', 'disable', '--quiet', ...units)] }];
+export const disableSingletons = (manager: ProcessManager, units: readonly string[]): Step[] =>
+  units.length === 0 ? [] : [{ id: 'singleton-off', title: `Disable ${units.join(' ')}: it did not run here`, commands: manager.disable(units, false) }];
 
 /** What the next deploy needs to find a singleton's server, even once that server left the config. */
 export interface RecordedServer {

@@ -27,6 +27,8 @@ export interface Layout {
   /** Prefix of systemd unit names: `{project}` or `{project}-{env}-{branch-slug}`. */
   unitPrefix: string;
   appUser: string;
+  /** What keeps the app's processes running there (ops/managers.ts). */
+  processManager: Config['process_manager'];
 }
 
 export function layoutFor(config: Config, branch: string): Layout {
@@ -54,6 +56,7 @@ export function layoutFor(config: Config, branch: string): Layout {
     liveSlotFile: `${meta}/live-slot`,
     unitPrefix: perBranch ? `${config.project.name}-${config.environment}-${slug}` : config.project.name,
     appUser: config.app_user ?? config.project.name.replaceAll('-', '_').slice(0, 32),
+    processManager: config.process_manager,
   };
 }
 

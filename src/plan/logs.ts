@@ -1,9 +1,10 @@
-// Which journald units `slipway logs [process]` reads on a host (pure).
+// Which journald units (or supervisor log files) `slipway logs [process]` reads on a host (pure).
 import { UserError } from '../errors.js';
 import type { LogSource } from '../ops/logs.js';
 import { appServices, processOf } from './app-units.js';
 import type { HostFacts } from './facts.js';
 import type { Layout } from './layout.js';
+import { programLog } from '../render/supervisor.js';
 
 /** The app's processes on a host: its services, and running slot instances (`<prefix>-web@blue.service`) as `web`. */
 function processesOf(input: { facts: HostFacts; layout: Pick<Layout, 'unitPrefix'>; instances: readonly string[] }) {
@@ -14,7 +15,7 @@ function processesOf(input: { facts: HostFacts; layout: Pick<Layout, 'unitPrefix
 
 export interface LogHost {
   facts: HostFacts;
-  layout: Pick<Layout, 'unitPrefix'>;
+  layout: Pick<Layout, 'unitPrefix' | 'processManager' | 'shared'>;
   instances: readonly string[];
   label: string;
 }
@@ -32,10 +33,14 @@ export function logSources(hosts: readonly LogHost[], process: string | undefine
   return found.map(({ plain, slotted, all }, i) =>
     all
       .filter((p) => process === undefined || p === process)
-      .map((p) => ({
-        process: p,
-        units: [...(plain.includes(p) ? [`${hosts[i]!.layout.unitPrefix}-${p}.service`] : []), ...(slotted.includes(p) ? [`${hosts[i]!.layout.unitPrefix}-${p}@*.service`] : [])],
-      })),
+      .map((p) => {
+        const { layout } = hosts[i]!;
+        const units = [...(plain.includes(p) ? [`${layout.unitPrefix}-${p}.service`] : []), ...(slotted.includes(p) ? [`${layout.unitPrefix}-${p}@*.service`] : [])];
+        if (layout.processManager !== 'supervisor') return { process: p, units };
+        // Each slot writes a log of its own: both are read, blue's lines, then green's.
+        const services = units.flatMap((u) => (u.includes('@*') ? ['blue', 'green'].map((slot) => u.replace('@*', `@${slot}`)) : [u]));
+        return { process: p, units, files: services.map((s) => programLog(layout, s)) };
+      }),
   );
 }
 

@@ -1,7 +1,8 @@
-// Which of the app's processes run on a host, and their unit files.
+// Which of the app's processes run on a host, and their service files.
 import type { Config, ProcessConfig } from '../config/types.js';
-import { bootRecoveryUnitName, renderAppTarget, renderBootRecoveryUnit, renderProcessUnit, slotTemplateName, targetName, unitName } from '../render/systemd.js';
-import { bootRecoveryFile } from '../ops/boot.js';
+import { unitName } from '../render/systemd.js';
+import { managerOf, ownerTest } from '../ops/managers.js';
+import { isSlotService } from '../ops/process-manager.js';
 import type { UnitFile } from '../ops/services.js';
 import type { HealthCheck } from '../ops/health.js';
 import type { Step } from '../ops/command.js';
@@ -21,26 +22,16 @@ export function processesOn(processes: Processes, target: Target, placement: Pla
     .map(([name]) => name);
 }
 
-/** Unit files of the processes on a host; a `slotted` process (blue/green web) gets a template unit. */
+/** Service files of the processes on a host; a `slotted` process (blue/green web) gets its slots'. */
 export function unitFiles(project: string, processes: Processes, layout: Layout, names: readonly string[], runtime: Runtime, slotted?: string): UnitFile[] {
-  if (names.length === 0) return [];
-  return [
-    { name: targetName(layout), text: renderAppTarget(layout, project) },
-    ...names.map((name) => ({
-      name: name === slotted ? slotTemplateName(layout, name) : unitName(layout, name),
-      text: renderProcessUnit(layout, name, processes[name]!, project, runtime, name === slotted),
-    })),
-  ];
+  return managerOf(layout).processFiles({ project, processes, names, runtime, slotted });
 }
 
-/** The boot-time switch-back (ops/boot.ts): installed with the app's units, never restarted or listed with them. */
-export const bootRecoveryUnit = (layout: Layout, project: string): UnitFile => ({
-  name: bootRecoveryUnitName(layout),
-  text: renderBootRecoveryUnit(layout, project, bootRecoveryFile(layout)),
-});
+/** The boot-time switch-back (ops/boot.ts): installed with the app's services, never restarted or listed with them. */
+export const bootRecoveryUnit = (layout: Layout, project: string): UnitFile => managerOf(layout).bootFile(project);
 
-/** Services restarted by name after a switch (templates are started per slot instead). */
-export const serviceNames = (units: readonly UnitFile[]) => units.filter((u) => u.name.endsWith('.service') && !u.name.includes('@.')).map((u) => u.name);
+/** Services restarted by name after a switch (slots are started one by one instead). */
+export const serviceNames = (units: readonly UnitFile[]) => units.filter((u) => u.name.endsWith('.service') && !isSlotService(u.name)).map((u) => u.name);
 
 /**
  * The web process's health check, against the process itself: the new slot's port (or socket) in blue/green,
@@ -55,6 +46,7 @@ export function healthCheckFor(config: Pick<Config, 'health'>, processes: Proces
     timeoutSeconds: config.health.timeout,
     retries: config.health.retries,
     unit: via?.unit ?? unitName(layout, config.health.process),
+    ...(layout.processManager === 'supervisor' ? { manager: 'supervisor' as const } : {}),
     ...(via?.socket ? { socket: via.socket } : {}),
   };
 }
@@ -65,5 +57,5 @@ export function healthCheckFor(config: Pick<Config, 'health'>, processes: Proces
  */
 export function portStep(layout: Layout, process: string, port: number): Step {
   const units = [unitName(layout, process), slotUnit(layout, process, 'blue'), slotUnit(layout, process, 'green')];
-  return { id: 'port', title: `Check that port ${port} is free for the ${process} process`, commands: [listenerCheck({ port, units, mustListen: false })] };
+  return { id: 'port', title: `Check that port ${port} is free for the ${process} process`, commands: [listenerCheck({ port, units, owns: ownerTest(layout.processManager), mustListen: false })] };
 }

@@ -4,9 +4,8 @@
 // returns here starts only at commit, once every host passed.
 import type { Runtime } from '../recipes/types.js';
 import type { Cmd, Step } from '../ops/command.js';
-import { installUnits } from '../ops/services.js';
 import type { Config } from '../config/types.js';
-import { renderProcessUnit } from '../render/systemd.js';
+import { managerOf } from '../ops/managers.js';
 import { currentManifest, processOf } from './app-units.js';
 import type { HostFacts } from './facts.js';
 import { disableSingletons, ownedServices, retireSteps, startSingletons, unretireSteps } from './handover.js';
@@ -41,15 +40,16 @@ export function rollbackHandover(input: RollbackHandoverInput): RollbackHandover
   const returning = services.filter((unit) => !ranBefore.includes(unit) && isSingleton(unit));
   // A later deploy removed the file of a unit that moved away: it comes back as the config renders it.
   const missing = services.filter((unit) => facts.units[unit] === undefined && config.processes[processOf(layout, unit)] !== undefined);
-  const files = missing.map((name) => ({ name, text: renderProcessUnit(layout, processOf(layout, name), config.processes[processOf(layout, name)]!, config.project.name, input.runtime) }));
-  const beforeSwitch = [...retireSteps(retired)];
-  const install = installUnits(files, facts.units);
+  const manager = managerOf(layout);
+  const files = manager.processFiles({ project: config.project.name, processes: config.processes, names: missing.map((name) => processOf(layout, name)), runtime: input.runtime });
+  const beforeSwitch = [...retireSteps(manager, retired)];
+  const install = manager.install(files, facts.units);
   if (install.length > 0) beforeSwitch.push({ id: 'units', title: `Install ${missing.join(' ')} again: ${input.to} ran it here`, commands: install });
-  const start = startSingletons(returning, input.label, returning.map((u) => processOf(layout, u)));
+  const start = startSingletons(manager, returning, input.label, returning.map((u) => processOf(layout, u)));
   return {
     restarted: services.filter((unit) => !returning.includes(unit)),
     beforeSwitch,
-    recovery: [...unretireSteps(retired), ...disableSingletons([...new Set([...returning, ...missing])])],
+    recovery: [...unretireSteps(manager, retired), ...disableSingletons(manager, [...new Set([...returning, ...missing])])],
     commit: start,
     interrupted: start.flatMap((s) => s.commands),
   };

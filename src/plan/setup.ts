@@ -34,7 +34,7 @@ import { dbServerItem, dbServerProbe } from './db-server.js';
 import type { Topology } from './data-servers.js';
 import { allowFrom } from '../ops/db-server.js';
 
-export type SetupConfig = Pick<Config, 'dependencies' | 'database' | 'setup' | 'backups'>;
+export type SetupConfig = Pick<Config, 'dependencies' | 'database' | 'setup' | 'backups' | 'process_manager'>;
 
 export interface SetupInput {
   config: SetupConfig;
@@ -93,6 +93,8 @@ export function setupPackages(config: SetupConfig, hostsDatabase: boolean, hosts
       ...(config.setup.ufw ? ['ufw'] : []),
       ...(config.setup.unattended_upgrades ? ['unattended-upgrades'] : []),
       ...(config.setup.node_exporter ? ['prometheus-node-exporter'] : []),
+      // Debian's package enables and starts supervisord.
+      ...(config.process_manager === 'supervisor' ? ['supervisor'] : []),
     ]),
   ];
 }

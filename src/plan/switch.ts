@@ -3,7 +3,7 @@
 import type { Cmd, Step } from '../ops/command.js';
 import { healthProbe, healthTarget, type HealthCheck } from '../ops/health.js';
 import { switchCurrent, setStatus } from '../ops/release.js';
-import { restartUnits, stopUnits } from '../ops/services.js';
+import { managerOf } from '../ops/managers.js';
 import { cmd } from '../ops/command.js';
 import type { Layout } from './layout.js';
 
@@ -18,7 +18,7 @@ export interface SwitchInput {
 
 export function switchSteps({ layout, to, units, afterSwitch, health }: SwitchInput): Step[] {
   const steps: Step[] = [{ id: 'switch', title: `Point current at ${to}`, commands: switchCurrent(layout, to) }];
-  if (units.length > 0) steps.push({ id: 'restart', title: 'Restart the app processes', commands: restartUnits(units) });
+  if (units.length > 0) steps.push({ id: 'restart', title: 'Restart the app processes', commands: managerOf(layout).restart(units) });
   if (afterSwitch.length > 0) steps.push({ id: 'after-switch', title: 'Run after_switch hooks', commands: afterSwitch });
   if (health) steps.push({ id: 'health', title: `Check health: ${healthTarget(health)}`, commands: [healthProbe(health)] });
   return steps;
@@ -31,8 +31,8 @@ export function switchSteps({ layout, to, units, afterSwitch, health }: SwitchIn
 export function switchBackSteps(layout: Layout, from: string | undefined, failed: string, units: string[], markBad: boolean, health?: HealthCheck): Step[] {
   const mark = markBad ? [setStatus(layout, failed, 'bad')] : [];
   if (!from) {
-    return [{ id: 'switch-back', title: 'Stop the failed first release', commands: [...stopUnits(units), cmd('rm', '-f', layout.current), ...mark] }];
+    return [{ id: 'switch-back', title: 'Stop the failed first release', commands: [...managerOf(layout).stop(units), cmd('rm', '-f', layout.current), ...mark] }];
   }
   const wait = health && units.length > 0 ? [healthProbe(health)] : [];
-  return [{ id: 'switch-back', title: `Switch back to ${from}`, commands: [...switchCurrent(layout, from), ...restartUnits(units), ...mark, ...wait] }];
+  return [{ id: 'switch-back', title: `Switch back to ${from}`, commands: [...switchCurrent(layout, from), ...managerOf(layout).restart(units), ...mark, ...wait] }];
 }

@@ -5,7 +5,8 @@ import { UserError } from '../errors.js';
 import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { healthProbe, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
-import { restartUnits, sha256 } from '../ops/services.js';
+import { sha256 } from '../ops/services.js';
+import { managerOf } from '../ops/managers.js';
 import { cancelDrain, installSite, listensOnSocket, slotAnswers, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotSocket, slotUnit, socketLink, startSlot, drainSlot, type Slot } from '../ops/web.js';
 import { healthTarget } from '../ops/health.js';
 import { renderSite, renderUpstream, type SitePaths, type SitePlace, type UpstreamTarget } from '../render/nginx.js';
@@ -190,6 +191,7 @@ const slotHealth = (input: BlueGreenInput, slot: Slot): HealthCheck => ({
   timeoutSeconds: input.health.timeoutSeconds,
   retries: input.health.retries,
   unit: slotUnit(input.layout, input.tier.process, slot),
+  ...(input.layout.processManager === 'supervisor' ? { manager: 'supervisor' as const } : {}),
   ...(input.tier.socket ? { socket: slotSocket(input.layout, input.tier.process, slot) } : {}),
 });
 
@@ -205,6 +207,7 @@ function slotEnvironment(tier: WebTier, layout: Layout, slot: Slot): Cmd {
  */
 export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery: Step[] } {
   const { tier, layout, facts, to } = input;
+  const manager = managerOf(layout);
   const { live, idle } = slotsOf(facts);
   const upstream = (slot: Slot) => renderUpstream(layout.unitPrefix, upstreamTarget(tier, slot));
   const viaSocket = tier.socket !== undefined;
@@ -224,7 +227,7 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
   const how = viaSocket ? ' (socket link, no reload)' : '';
   steps.push({ id: 'route', title: `Send traffic to the ${idle} slot${ready ? ' (still running: instant)' : how}`, commands: [...keep, ...routeTo(layout, tier.paths, tier.process, idle, upstream(idle), viaSocket)] });
   steps.push({ id: 'switch', title: `Point current at ${to}`, commands: switchCurrent(layout, to) });
-  if (input.workers.length > 0) steps.push({ id: 'restart', title: 'Restart workers gracefully', commands: restartUnits(input.workers) });
+  if (input.workers.length > 0) steps.push({ id: 'restart', title: 'Restart workers gracefully', commands: manager.restart(input.workers) });
   if (input.afterSwitch.length > 0) steps.push({ id: 'after-switch', title: 'Run after_switch hooks', commands: input.afterSwitch });
   if (live) {
     const drain = tier.http.drain_seconds;
@@ -233,8 +236,8 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
 
   const mark = input.markBad ? [setStatus(layout, to, 'bad')] : [];
   // A slot started here stops; one that already ran (a rollback within the drain period) drains as it was going to.
-  const leaveIdle = ready ? drainSlot(layout, tier.process, idle, tier.http.drain_seconds) : [cmd('systemctl', 'stop', slotUnit(layout, tier.process, idle))];
-  const undo = [...(input.from ? switchCurrent(layout, input.from) : []), ...restartUnits(input.workers), ...leaveIdle, ...mark];
+  const leaveIdle = ready ? drainSlot(layout, tier.process, idle, tier.http.drain_seconds) : manager.stop([slotUnit(layout, tier.process, idle)]);
+  const undo = [...(input.from ? switchCurrent(layout, input.from) : []), ...manager.restart(input.workers), ...leaveIdle, ...mark];
   if (!live) return { steps, recovery: [{ id: 'switch-back', title: 'Stop the new slot', commands: undo }] };
   const back: Cmd[] = [
     // The drain this run armed for the live slot must not stop it once it serves again.
@@ -256,13 +259,14 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
  * new service starts. Without this the new service could not bind, and the old code passed the health check.
  */
 export function strategyChange(tier: WebTier, layout: Layout, facts: HostFacts): { steps: Step[]; recovery: Cmd[] } {
+  const manager = managerOf(layout);
   if (tier.strategy === 'blue-green') {
     const inPlace = unitName(layout, tier.process);
     // Once a slot has gone live the in-place service was stopped; until then a failed deploy tries again.
     if (facts.units[inPlace] === undefined || facts.liveSlot !== undefined) return { steps: [], recovery: [] };
     return {
-      steps: [{ id: 'strategy', title: `Stop ${inPlace}: the ${tier.process} process moves to blue/green slots`, commands: [cmd('systemctl', 'disable', '--now', '--quiet', inPlace)] }],
-      recovery: [cmd('systemctl', 'enable', '--now', '--quiet', inPlace)],
+      steps: [{ id: 'strategy', title: `Stop ${inPlace}: the ${tier.process} process moves to blue/green slots`, commands: manager.disable([inPlace], true) }],
+      recovery: manager.enable([inPlace], true),
     };
   }
   const slots = (['blue', 'green'] as const).filter((slot) => facts.slots[slot]?.active);
@@ -270,7 +274,7 @@ export function strategyChange(tier: WebTier, layout: Layout, facts: HostFacts):
   const commands: Cmd[] = [
     ...cancelDrain(layout, 'blue'),
     ...cancelDrain(layout, 'green'),
-    cmd('systemctl', 'disable', '--now', '--quiet', slotUnit(layout, tier.process, 'blue'), slotUnit(layout, tier.process, 'green')),
+    ...manager.disable([slotUnit(layout, tier.process, 'blue'), slotUnit(layout, tier.process, 'green')], true),
     cmd('rm', '-f', layout.liveSlotFile),
     // The in-place process binds the link's path itself: a link left there would make it fail to bind.
     ...(tier.socket ? [cmd('rm', '-f', tier.socket)] : []),

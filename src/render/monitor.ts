@@ -1,11 +1,12 @@
 // The health monitor between deploys (`monitor.enabled`): a systemd timer on each server that runs the app's web
 // process starts a oneshot service, which runs one check. The check asks for the live release's health as the
-// deploy's own check does, and it checks that each of the app's units on this server is active. It writes the
+// deploy's own check does, and it checks that each of the app's services on this server is active (by its process manager). It writes the
 // outcome to a state file, and it tells the webhooks only when the outcome changes: one alert when the check
 // starts failing, and one recovery when it passes again, so there is no alert storm. A heartbeat URL is pinged
 // after each passing check. Everything here is pure text; the webhook URLs live only in the 0600 env file.
 import { currentHealthProbe } from '../ops/status.js';
 import { quote } from '../ops/shell.js';
+import { managerOf } from '../ops/managers.js';
 import type { Layout } from '../plan/layout.js';
 import { monitorEnvPath, monitorScriptPath, monitorStatePath } from './monitor-paths.js';
 
@@ -61,7 +62,7 @@ elif [ "$code" != ${spec.expectedStatus} ]; then add "health $url answered \${co
 units=${quote(spec.services.join(' '))}
 ${slot}
 for unit in $units; do
-  state=$(systemctl is-active "$unit" 2>/dev/null)
+  state=$(${managerOf(layout).stateShell})
   [ "$state" = active ] || add "$unit is \${state:-unknown}"
 done
 

@@ -169,8 +169,11 @@ export function serveProxy(opts: ProxyServeOptions): http.Server {
         if (!established) socket.end('HTTP/1.1 502 Bad Gateway\r\n\r\n');
         else socket.destroy();
       });
-      upstream.on('close', () => {
-        socket.destroy();
+      // A clean close has piped its last bytes into the client's socket, which may not have sent them yet:
+      // end it (after they are sent), never destroy it (that drops them: npm saw the body cut short).
+      upstream.on('close', (hadError) => {
+        if (hadError) socket.destroy();
+        else socket.end();
         note(client, what, `closed ${sent} bytes ${Date.now() - started} ms`);
       });
       socket.on('close', () => upstream.destroy());

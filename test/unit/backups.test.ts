@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { activeAppUnits, listBackups, verifyBackup } from '../../src/ops/backups.js';
+import { listBackups, verifyBackup } from '../../src/ops/backups.js';
+import { systemdManager } from '../../src/ops/systemd-manager.js';
+import type { Layout } from '../../src/plan/layout.js';
 import { renderScript } from '../../src/ops/shell.js';
 import { backupKind, compareCounts, parseBackups, resolveBackup, scratchDatabase } from '../../src/plan/backups.js';
 import { layoutFor } from '../../src/plan/layout.js';
@@ -232,7 +234,7 @@ describe('backups as data', () => {
   });
 
   it('lists the running app services, without the backup timer\'s own', () => {
-    expect(activeAppUnits('shop').shell).toBe(
+    expect(systemdManager({ unitPrefix: 'shop' } as Layout).runningProbe.shell).toBe(
       "systemctl list-units --plain --no-legend --type=service --state=active 'shop-*' | awk '{ print $1 }' | grep -vxF shop-backup.service | sed 's/^/unit /' || true",
     );
   });

@@ -25,7 +25,8 @@ import {
   writeReleaseIdentity,
   sealRelease,
 } from '../../src/ops/release.js';
-import { ensureAppUser, installUnits, ownShared, restartUnits, sha256, stopUnits } from '../../src/ops/services.js';
+import { ensureAppUser, ownShared, sha256 } from '../../src/ops/services.js';
+import { systemdManager } from '../../src/ops/systemd-manager.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { appCommand } from '../../src/ops/app-command.js';
 import { controlName, gitSshCommand, masterArgs, masterCheckArgs, masterExitArgs, sshOptions } from '../../src/ops/ssh.js';
@@ -143,6 +144,7 @@ describe('service builders', () => {
   });
 
   it('installUnits writes only changed units, atomically, then reloads and enables all', () => {
+    const { install: installUnits } = systemdManager(layout);
     const units = [
       { name: 'shop.target', text: '[Unit]\nDescription=shop\n' },
       { name: 'shop-web.service', text: '[Service]\nExecStart=/bin/true\n' },
@@ -166,6 +168,7 @@ describe('service builders', () => {
   });
 
   it('restart (after clearing the start limit) and stop name every unit in one command, or nothing', () => {
+    const { restart: restartUnits, stop: stopUnits } = systemdManager(layout);
     expect(text(restartUnits(['shop-web.service', 'shop-worker.service']))).toEqual([
       'systemctl reset-failed shop-web.service shop-worker.service',
       'systemctl restart shop-web.service shop-worker.service',

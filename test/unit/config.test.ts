@@ -189,7 +189,7 @@ describe('deploy.yml merged with deploy-<env>.yml', () => {
 
 describe('errors name file:line:column and the key path', () => {
   it('lists the known keys in schema order', () => {
-    expect(TOP_KEYS).toMatch(/^project, environment, per_branch, servers, base_path, keep_releases, app_user, shared, env_vars, dependencies, .*hooks, deploy, notify, audit, monitor, ssh, backups, setup$/);
+    expect(TOP_KEYS).toMatch(/^project, environment, per_branch, servers, base_path, keep_releases, app_user, process_manager, shared, env_vars, dependencies, .*hooks, deploy, notify, audit, monitor, ssh, backups, setup$/);
   });
 
   it('an unknown key, at the top and nested', async () => {

@@ -14,6 +14,7 @@ const input: DoctorInput = {
   packages: ['python3-venv', 'postgresql'],
   commands: ['bash', 'git', 'tar', 'curl', 'flock'],
   needsSystemd: true,
+  processManager: 'systemd',
   localClock: NOW,
 };
 const healthy: DoctorFacts = {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import { UserError } from '../../src/errors.js';
 import type { Cmd, Step } from '../../src/ops/command.js';
-import { installUnits, sha256 } from '../../src/ops/services.js';
+import { sha256 } from '../../src/ops/services.js';
+import { systemdManager } from '../../src/ops/systemd-manager.js';
 import { fullDiskNote, writeReleaseIdentity } from '../../src/ops/release.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { releasesToRemove } from '../../src/plan/cleanup.js';
@@ -149,7 +150,7 @@ describe('with processes', () => {
     ]);
     // The step is the units builder (exact text in builders.test.ts) over every unit of the host.
     const layout = layoutFor(withWeb(), 'main');
-    expect(step(p.steps, 'units')?.commands).toEqual(installUnits([...unitFiles('shop', withWeb().processes, layout, ['web'], undefined), bootRecoveryUnit(layout, 'shop')], {}));
+    expect(step(p.steps, 'units')?.commands).toEqual(systemdManager(layout).install([...unitFiles('shop', withWeb().processes, layout, ['web'], undefined), bootRecoveryUnit(layout, 'shop')], {}));
     expect(shell(step(p.steps, 'units')).at(-1)).toBe('systemctl enable --quiet shop.target shop-web.service shop-boot-recovery.service');
     expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-web.service', 'systemctl restart shop-web.service']);
     expect(step(p.steps, 'health')?.title).toBe('Check health: http://127.0.0.1:8000/health');
@@ -347,6 +348,7 @@ describe('per-branch layout', () => {
       sockets: '/srv/shop/branch/feature-login-x-847dbe/run',
       unitPrefix: 'shop-branch-feature-login-x-847dbe',
       appUser: 'shop',
+      processManager: 'systemd',
     });
     expect(shell(step(p.steps, 'restart'))).toEqual(['systemctl reset-failed shop-branch-feature-login-x-847dbe-web.service', 'systemctl restart shop-branch-feature-login-x-847dbe-web.service']);
   });
@@ -401,6 +403,7 @@ describe('facts and release ids', () => {
       hasCommit: true,
       units: { 'shop-web.service': '5d41402a' },
       systemd: true,
+      supervisor: false,
       appUser: false,
       cores: 4,
       python: '/usr/bin/python3.11',
@@ -415,7 +418,7 @@ describe('facts and release ids', () => {
       liveSlot: 'blue',
     });
     expect(goodReleases(facts)).toEqual([rid(2)]);
-    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, appUser: false, cores: 1, packages: [], venvs: [], nodeDeps: [], nodeRuntimes: [], files: {}, slots: {} });
+    expect(parseFacts('')).toEqual({ releases: [], hasRepo: false, hasCommit: false, units: {}, systemd: false, supervisor: false, appUser: false, cores: 1, packages: [], venvs: [], nodeDeps: [], nodeRuntimes: [], files: {}, slots: {} });
   });
 
   it('makes sortable ids from the time and sha7, with a counter for a repeat', () => {

@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenerCheck } from '../../src/ops/ports.js';
+import { systemdOwns } from '../../src/ops/systemd-manager.js';
 
 // As host scripts run: strict mode.
 const bash = (script: string) => spawnSync('bash', ['-c', `set -euo pipefail\n${script}`], { encoding: 'utf8' });
@@ -30,7 +31,7 @@ describe('listener check', () => {
   });
 
   it('names a process outside the units that holds the port, and fails', () => {
-    const result = bash(listenerCheck({ port: held, units: ['zz-shop-web.service'], mustListen: false }).shell);
+    const result = bash(listenerCheck({ port: held, units: ['zz-shop-web.service'], owns: systemdOwns, mustListen: false }).shell);
     expect(result.status).toBe(1);
     expect(result.stdout).toContain(`port ${held} is held by a process slipway did not start (not zz-shop-web.service):`);
     expect(result.stdout).toContain(`  ${stranger.pid} `);
@@ -39,8 +40,8 @@ describe('listener check', () => {
   });
 
   it('passes a free port, unless a listener of the unit is required', () => {
-    expect(bash(listenerCheck({ port: free, units: ['zz-shop-web.service'], mustListen: false }).shell).status).toBe(0);
-    const required = bash(listenerCheck({ port: free, units: ['zz-shop-web.service'], mustListen: true }).shell);
+    expect(bash(listenerCheck({ port: free, units: ['zz-shop-web.service'], owns: systemdOwns, mustListen: false }).shell).status).toBe(0);
+    const required = bash(listenerCheck({ port: free, units: ['zz-shop-web.service'], owns: systemdOwns, mustListen: true }).shell);
     expect(required.status).toBe(1);
     expect(required.stdout).toBe(`nothing of zz-shop-web.service listens on port ${free}\n`);
   });

@@ -114,7 +114,7 @@ describe('the switch-back a boot finishes', () => {
     expect(exists()).toBe(true);
     const text = readFileSync(file, 'utf8');
     expect(text).toBe(
-      ['#!/bin/bash', '# Written by slipway at a switch; run at boot if the server stopped before the release was committed.', 'set +u', `exec 9>>${layout.lockFile}`, 'flock -w 300 9', "echo 'undo switch-back'", `rm -f ${file}`, ''].join('\n'),
+      ['#!/bin/bash', '# Written by slipway at a switch; run at boot if the server stopped before the release was committed.', 'set +u', `exec 9>>${layout.lockFile}`, 'flock -w 300 9', `[ -f ${file} ] || exit 0`, "echo 'undo switch-back'", `rm -f ${file}`, ''].join('\n'),
     );
     // What the boot unit runs: the switch-back, then the file is gone.
     expect(spawnSync('bash', [file], { encoding: 'utf8' }).stdout).toBe('undo switch-back\n');
