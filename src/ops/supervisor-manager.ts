@@ -5,7 +5,7 @@
 import { cmd, type Cmd, type Snippet } from './command.js';
 import { writeFile } from './files.js';
 import { quote } from './shell.js';
-import type { ManagerFactory, OwnerTest, ProcessFilesInput, ProcessManager } from './process-manager.js';
+import { isSlotService, type ManagerFactory, type OwnerTest, type ProcessFilesInput, type ProcessManager } from './process-manager.js';
 import { sha256, type UnitFile } from './services.js';
 import { bootRecoveryFile } from './boot.js';
 import type { Layout } from '../plan/layout.js';
@@ -16,19 +16,21 @@ const slotService = (layout: Layout, process: string, slot: 'blue' | 'green') =>
 const names = (services: readonly string[]) => services.map((s) => quote(programName(s))).join(' ');
 
 /** Shell: the state supervisor reports for program `$p` (RUNNING, STOPPED, ...; empty when it has none). */
-const stateOf = (program: string) => `$(supervisorctl status ${program} 2>/dev/null | awk 'NR == 1 { print $2 }')`;
+// `status` exits non-zero for any program that does not run: under pipefail that would fail the script.
+const stateOf = (program: string) => `$({ supervisorctl status ${program} 2>/dev/null || true; } | awk 'NR == 1 { print $2 }')`;
 
 /** Fails, naming the program and its state, unless each program is in one of `states`. */
 function expectState(services: readonly string[], states: readonly string[], what: string): Snippet {
   return {
     shell: [
       `for p in ${names(services)}; do st=${stateOf('"$p"')}; case "$st" in ${states.join('|')}) ;; *)`,
-      `  echo "supervisor program $p ${what} (it is \${st:-unknown to supervisord})"; supervisorctl tail "$p" stderr 2>/dev/null | tail -n 5 || true; false ;; esac; done`,
+      `  echo "supervisor program $p ${what} (it is \${st:-unknown to supervisord})"; supervisorctl tail "$p" 2>/dev/null | tail -n 5 || true; false ;; esac; done`,
     ].join('\n'),
   };
 }
 
-const STOPPED = ['STOPPED', 'EXITED', 'FATAL', ''];
+// The empty state: supervisord has no such program (never added, or removed), which is stopped too.
+const STOPPED = ['STOPPED', 'EXITED', 'FATAL', '""'];
 
 function stop(services: readonly string[]): Cmd[] {
   if (services.length === 0) return [];
@@ -40,6 +42,9 @@ function start(services: readonly string[]): Cmd[] {
   if (services.length === 0) return [];
   return [cmd('supervisorctl', 'update', ...services.map(programName)), { shell: `supervisorctl start ${names(services)} >/dev/null 2>&1 || true` }, expectState(services, ['RUNNING'], 'did not start')];
 }
+
+/** The marks (enabledDir) that make supervisord's start start these services too. */
+const marks = (layout: Layout, services: readonly string[]) => services.map((s) => `${enabledDir(layout)}/${programName(s)}`);
 
 function fileOf(program: Program): UnitFile {
   return { name: program.service, text: program.text, beside: [{ path: launcherFile(program.service), text: program.launcher }] };
@@ -62,8 +67,12 @@ function install(layout: Layout, files: readonly UnitFile[], installed: Record<s
   const changed = files.filter((file) => installed[file.name] !== sha256(file.text));
   if (changed.length === 0) return [];
   const added = changed.filter((file) => installed[file.name] === undefined).map((f) => f.name);
+  // As systemd's install enables the units it is given: each process starts with supervisord from now on (a
+  // slot only once it is live, the boot program by itself).
+  const enabled = files.map((f) => f.name).filter((name) => !isSlotService(name) && name !== bootRecoveryUnitName(layout));
   return [
-    cmd('install', '-d', '-m', '755', LAUNCHERS, enabledDir(layout), `${layout.shared}/logs`),
+    cmd('install', '-d', '-m', '755', LAUNCHERS, enabledDir(layout), `${layout.shared}/logs/supervisor`),
+    ...(enabled.length > 0 ? [cmd('touch', ...marks(layout, enabled))] : []),
     ...changed.flatMap((file) => [...(file.beside ?? []).flatMap((b) => writeFile(b)), ...writeFile({ path: programFile(file.name), text: file.text })]),
     // reread parses every program file: one supervisord cannot read is named here, before anything starts.
     { shell: `slipway_out=$(supervisorctl reread 2>&1) || true; printf '%s\\n' "$slipway_out"; case "$slipway_out" in *ERROR*) false ;; esac` },
@@ -71,7 +80,6 @@ function install(layout: Layout, files: readonly UnitFile[], installed: Record<s
   ];
 }
 
-const marks = (layout: Layout, services: readonly string[]) => services.map((s) => `${enabledDir(layout)}/${programName(s)}`);
 
 /** supervisor names each program's processes in their environment; children (gunicorn's workers) inherit it. */
 export const supervisorOwns: OwnerTest = (services) =>
@@ -105,7 +113,7 @@ export const supervisorManager: ManagerFactory = (layout): ProcessManager => ({
   },
   statusProbe: statusProbe(layout),
   runningProbe: {
-    shell: `supervisorctl status 2>/dev/null | awk -v p=${quote(`${layout.unitPrefix}-`)} 'index($1, p) == 1 && $2 == "RUNNING" && $1 != p "boot-recovery" && $1 != p "backup" { print "unit " $1 ".service" }' || true`,
+    shell: `{ supervisorctl status 2>/dev/null || true; } | awk -v p=${quote(`${layout.unitPrefix}-`)} 'index($1, p) == 1 && $2 == "RUNNING" && $1 != p "boot-recovery" && $1 != p "backup" { print "unit " $1 ".service" }' || true`,
   },
 });
 
@@ -140,7 +148,7 @@ function statusProbe(layout: Layout): Snippet {
   return {
     shell: [
       'command -v supervisorctl >/dev/null 2>&1 || exit 0',
-      `supervisorctl status 2>/dev/null | awk -v p=${prefix} 'index($1, p) == 1 {`,
+      `{ supervisorctl status 2>/dev/null || true; } | awk -v p=${prefix} 'index($1, p) == 1 {`,
       '  st = $2; a = "inactive"; s = "dead"; pid = 0',
       '  if (st == "RUNNING") { a = "active"; s = "running"; pid = $4; sub(/,$/, "", pid) } else if (st == "STARTING") { a = "activating"; s = "start" }',
       '  else if (st == "BACKOFF") { a = "activating"; s = "auto-restart" } else if (st == "STOPPING") { a = "deactivating"; s = "stop" } else if (st == "FATAL") { a = "failed"; s = "failed" }',

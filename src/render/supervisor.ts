@@ -16,8 +16,8 @@ export const programName = (service: string) => service.replace(/\.service$/, ''
 export const programFile = (service: string) => `/etc/supervisor/conf.d/${programName(service)}.conf`;
 export const LAUNCHERS = '/etc/slipway/supervisor';
 export const launcherFile = (service: string) => `${LAUNCHERS}/${programName(service)}.sh`;
-/** supervisor writes each program's output here, and rotates it. */
-export const programLog = (layout: Pick<Layout, 'shared'>, service: string) => `${layout.shared}/logs/${programName(service)}.log`;
+/** supervisor writes each program's output here, and rotates it (apart from setup's logrotate of logs/*.log). */
+export const programLog = (layout: Pick<Layout, 'shared'>, service: string) => `${layout.shared}/logs/supervisor/${programName(service)}.log`;
 /** Marks of the programs that start when supervisord does (what `systemctl enable` is to a unit). */
 export const enabledDir = (layout: Pick<Layout, 'meta'>) => `${layout.meta}/supervisor-enabled`;
 
