@@ -63,6 +63,14 @@ export function planRollbackHost({ config, layout, target, facts, requested }: R
       `deploy the old commit instead: slipway deploy <env> --ref ${manifest.sha.slice(0, 12)}`,
     );
   }
+  const ranUnder = (m: typeof manifest) => (m?.manager ?? 'systemd');
+  if (manifest?.units && abandonedManifest?.units && ranUnder(manifest) !== ranUnder(abandonedManifest)) {
+    // The other manager's programs would run beside this one's: a rollback never moves processes between them.
+    throw new UserError(
+      `${target.label}: ${to} ran under ${ranUnder(manifest)}, ${abandoned} under ${ranUnder(abandonedManifest)}: a rollback cannot change the process manager`,
+      `deploy the old commit instead: slipway deploy <env> --ref ${manifest.sha.slice(0, 12)}`,
+    );
+  }
   const handover = rollbackHandover({ config, layout, label: target.label, facts, to, services: units, runtime });
   const web = manifest?.web ?? abandonedManifest?.web;
   const recorded = manifest?.health ?? abandonedManifest?.health;

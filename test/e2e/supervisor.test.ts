@@ -1,0 +1,116 @@
+// The Django example with a worker, its processes kept by supervisor (process_manager: supervisor) on a sandbox
+// server: supervisor comes from the image's package cache through the deploy's own packages step; deploys,
+// rollbacks and a failed health check under a load that never retries; status, logs and env set.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppRepo, onServer, waitFor } from './helpers/python-app.js';
+import { useSandboxes } from './helpers/sandbox.js';
+import { get, startLoad } from './helpers/web-client.js';
+
+const WORKER = "python -u -c \"import os, time; print('worker up', os.environ['SLIPWAY_RELEASE'], flush=True); [time.sleep(1) for _ in iter(int, 1)]\"";
+
+describe('the Django example under supervisor', () => {
+  const NAME = 'e2e-supervisor';
+  const servers = useSandboxes([NAME]);
+  const server = () => servers[0]!;
+  const site = () => ({ address: server().address, host: 'shop.test' });
+  const served = async () => (await get(site(), '/version/')).body.trim();
+  let repo: AppRepo;
+  beforeAll(async () => {
+    repo = await AppRepo.create('django-app', [NAME], {
+      process_manager: 'supervisor',
+      http: { enabled: true, default_server: true, drain_seconds: 3 },
+      processes: { worker: { command: WORKER } },
+    });
+  });
+  afterAll(async () => repo?.remove());
+
+  it('deploys to a fresh server: supervisor installed, web and worker are its programs, run as the app user, shown by status and logs', async () => {
+    await repo.commit('v1');
+    const deployed = await repo.cli('deploy', 'sandbox');
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stderr).toContain('Install system packages: supervisor');
+    expect(deployed.stderr).toContain('Install supervisor programs');
+    expect(await served()).toBe('v1');
+
+    const state = await onServer(server(), 'supervisorctl status; ps -o user= -p "$(supervisorctl pid shop-web@blue)"; ps -o user= -p "$(supervisorctl pid shop-worker)"; systemctl list-units --no-legend "shop-*" | wc -l');
+    expect(state).toMatch(/^shop-web@blue\s+RUNNING/m);
+    expect(state).toMatch(/^shop-worker\s+RUNNING/m);
+    expect(state).toMatch(/^shop-web@green\s+STOPPED/m);
+    expect(state.trim().split('\n').slice(-3)).toEqual(['shop', 'shop', '0']); // no systemd unit of the app's
+
+    const status = await repo.cli('status', 'sandbox');
+    expect(status.stdout).toMatch(/shop-web@blue\.service\s+active \(running\), pid \d+/);
+    expect(status.stdout).toMatch(/shop-worker\.service\s+active \(running\), pid \d+/);
+    const logs = await waitFor(() => repo.cli('logs', 'sandbox', 'worker', '-n', '5'), (r) => r.stdout.includes('worker up'));
+    expect(logs.stdout).toMatch(new RegExp(`^${NAME} worker \\| worker up \\d{8}T`, 'm'));
+    expect((await repo.cli('logs', 'sandbox', '--since', '5m')).stderr).toContain("supervisor's program logs carry no time of their own");
+  });
+
+  it('under a load that never retries: two deploys and a rollback within the drain period fail no request; the worker follows each release', async () => {
+    const load = startLoad(site(), { path: '/version/', concurrency: 4, retry: false, maxMs: 120_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    await repo.commit('v2');
+    expect((await repo.cli('deploy', 'sandbox')).code).toBe(0);
+    await repo.commit('v3');
+    expect((await repo.cli('deploy', 'sandbox')).code).toBe(0);
+    const back = await repo.cli('rollback', 'sandbox');
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toContain('(still running: instant)');
+    await new Promise((r) => setTimeout(r, 500));
+    const result = await load.stop();
+    expect(result.failures).toEqual([]);
+    expect(result.total).toBeGreaterThan(100);
+    expect(await served()).toBe('v2');
+    const worker = await onServer(server(), 'tr "\\0" "\\n" < /proc/$(supervisorctl pid shop-worker)/environ | grep ^SLIPWAY_RELEASE=; cat /opt/shop/current/VERSION');
+    expect(worker).toMatch(/^SLIPWAY_RELEASE=\S+-[0-9a-f]{7}\nv2$/);
+    // v1 blue, v2 green, v3 blue, back to v2 in green: the drain stops blue in its own time.
+    const drained = await waitFor(() => onServer(server(), 'supervisorctl status || true'), (s) => /^shop-web@blue\s+STOPPED/m.test(s), 10_000);
+    expect(drained).toMatch(/^shop-web@blue\s+STOPPED/m);
+    expect(drained).toMatch(/^shop-web@green\s+RUNNING/m);
+  });
+
+  it('a release whose health check fails is switched back: the old slot keeps serving, the worker runs the old release again', async () => {
+    await repo.commit('v4', { BROKEN: 'x' });
+    const failed = await repo.cli('deploy', 'sandbox');
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/switched back to \S+/);
+    expect(await served()).toBe('v2');
+    // The release was started in blue beside the live green slot, and stopped there again.
+    const state = await onServer(server(), 'supervisorctl status; ls /opt/shop/.slipway/supervisor-enabled');
+    expect(state).toMatch(/^shop-web@green\s+RUNNING/m);
+    expect(state).toMatch(/^shop-worker\s+RUNNING/m);
+    expect(state).toMatch(/^shop-web@blue\s+STOPPED/m);
+    expect(state.trim().split('\n').slice(-2)).toEqual(['shop-web@green', 'shop-worker']);
+    await repo.commit('v5', { BROKEN: null });
+    expect((await repo.cli('deploy', 'sandbox')).code).toBe(0);
+    expect(await served()).toBe('v5');
+  });
+
+  it('env set: the value reaches the new processes, never supervisorctl status, ps or the program files', async () => {
+    const value = `sv-${Date.now()}-secret`;
+    // `secre[t]` matches the value but not this command's own line in ps.
+    const pattern = value.replace(/t$/, '[t]');
+    const set = await repo.cli('env', 'set', 'sandbox', `SUPERVISED_SECRET=${value}`);
+    expect(set.code, set.stderr).toBe(0);
+    const where = await onServer(
+      server(),
+      [
+        `supervisorctl status | grep -c -- '${pattern}' || true`,
+        `ps -eo args | grep -c -- '${pattern}' || true`,
+        `grep -rl -- '${pattern}' /etc/supervisor /etc/slipway || true`,
+        `tr "\\0" "\\n" < /proc/$(supervisorctl pid shop-worker)/environ | grep -c '^SUPERVISED_SECRET=${pattern}$'`,
+      ].join('; '),
+    );
+    expect(where.trim().split('\n')).toEqual(['0', '0', '1']);
+    expect(set.stderr + set.stdout).not.toContain(value);
+  });
+
+  it('a rollback after the drain period starts the stopped slot again and checks it before traffic moves', async () => {
+    await new Promise((r) => setTimeout(r, 4000)); // drain_seconds is 3
+    const back = await repo.cli('rollback', 'sandbox');
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).not.toContain('(still running: instant)');
+    expect(back.stderr).toMatch(/Check the (blue|green) slot/);
+    expect(await served()).toBe('v2'); // v3 was rolled back from and v4 failed: both marked bad
+  });
+});

@@ -1,0 +1,244 @@
+// supervisor as the process manager: the program files and launchers as exact text, the commands its manager
+// builds, and what a deploy plan does differently under it.
+import { describe, expect, it } from 'vitest';
+import { NO_BALANCER_STATE } from '../../src/plan/balancer.js';
+import type { Cmd, Step } from '../../src/ops/command.js';
+import { sha256 } from '../../src/ops/services.js';
+import { renderCmd } from '../../src/ops/shell.js';
+import { supervisorManager, supervisorOwns } from '../../src/ops/supervisor-manager.js';
+import { programLogCommand } from '../../src/ops/logs.js';
+import { planDeployHost, type DeployInput } from '../../src/plan/deploy.js';
+import { judgeHost, parseDoctorFacts, type DoctorInput } from '../../src/plan/doctor.js';
+import { layoutFor } from '../../src/plan/layout.js';
+import { logSources } from '../../src/plan/logs.js';
+import { renderBootProgram, renderProgram } from '../../src/render/supervisor.js';
+import { UserError } from '../../src/errors.js';
+import type { HostFacts } from '../../src/plan/facts.js';
+import { fakeFacts, rid, sshTarget, testConfig, testProfile } from './fixtures/config.js';
+
+const config = testConfig({ process_manager: 'supervisor' });
+const layout = layoutFor(config, 'main');
+const text = (commands: Cmd[]) => commands.map((c) => renderCmd(c));
+
+/** The program file's fixed part, after its two comment lines. */
+const program = (name: string, stopwait: number) => [
+  `[program:${name}]`,
+  `command=/bin/sh /etc/slipway/supervisor/${name}.sh`,
+  'user=shop',
+  'autostart=false',
+  'autorestart=true',
+  'startsecs=1',
+  'startretries=10',
+  'stopsignal=TERM',
+  `stopwaitsecs=${stopwait}`,
+  'stopasgroup=true',
+  'killasgroup=true',
+  'redirect_stderr=true',
+  `stdout_logfile=/opt/shop/shared/logs/supervisor/${name}.log`,
+  'stdout_logfile_maxbytes=10MB',
+  'stdout_logfile_backups=5',
+  '',
+];
+
+const header = (name: string, launcher: string) => [
+  '; Written by slipway: changes here are replaced on the next deploy.',
+  `; Runs /etc/slipway/supervisor/${name}.sh (sha256 ${sha256(launcher).slice(0, 16)}).`,
+];
+
+describe('supervisor program files', () => {
+  it('a blue/green web slot: runs in the release its slot links to, with the slot\'s port and socket, the command verbatim in the launcher', () => {
+    const web = renderProgram({ layout, name: 'web', process: { command: 'gunicorn app:app --bind 127.0.0.1:$PORT ; echo 100%', port: 8000, roles: ['web'] }, project: 'shop', runtime: 'python', slot: 'green' }, 'shop-web@green.service');
+    const launcher = [
+      '#!/bin/sh',
+      '# Written by slipway: runs shop web (slot green) as the supervisor program shop-web@green.',
+      '# Values come from the files it reads when it starts, never from here or from the command line.',
+      'cd /opt/shop/slots/green || exit 1',
+      'export HOME=/opt/shop',
+      'export USER=shop',
+      'export LOGNAME=shop',
+      'export PATH=/opt/shop/slots/green/.venv/bin:/usr/local/bin:/usr/bin:/bin',
+      'export PROJECT_PYTHON_PATH=/opt/shop/slots/green/.venv/bin/python',
+      'set -a',
+      'if [ -f /opt/shop/shared/.env ]; then . /opt/shop/shared/.env; fi',
+      'if [ -f ./.slipway-release.env ]; then . ./.slipway-release.env; fi',
+      'if [ -f /opt/shop/.slipway/slot-green.env ]; then . /opt/shop/.slipway/slot-green.env; fi',
+      'set +a',
+      // ` ;` and `%` would be a comment and an interpolation in the program file: here they are plain shell.
+      'exec gunicorn app:app --bind 127.0.0.1:$PORT ; echo 100%',
+      '',
+    ].join('\n');
+    expect(web.launcher).toBe(launcher);
+    expect(web.text).toBe([...header('shop-web@green', launcher), ...program('shop-web@green', 35)].join('\n'));
+  });
+
+  it('a worker in place: in current, its port and socket its own, no secret anywhere in either file', () => {
+    const worker = renderProgram({ layout, name: 'worker', process: { command: 'node worker.js', roles: ['worker'], port: 9000 }, project: 'shop', runtime: 'node' }, 'shop-worker.service');
+    const launcher = [
+      '#!/bin/sh',
+      '# Written by slipway: runs shop worker as the supervisor program shop-worker.',
+      '# Values come from the files it reads when it starts, never from here or from the command line.',
+      'cd /opt/shop/current || exit 1',
+      'export HOME=/opt/shop',
+      'export USER=shop',
+      'export LOGNAME=shop',
+      'export PATH=/opt/shop/current/.node/bin:/opt/shop/current/node_modules/.bin:/usr/local/bin:/usr/bin:/bin',
+      'export NODE_ENV=production',
+      'export PORT=9000',
+      'set -a',
+      'if [ -f /opt/shop/shared/.env ]; then . /opt/shop/shared/.env; fi',
+      'if [ -f ./.slipway-release.env ]; then . ./.slipway-release.env; fi',
+      'set +a',
+      'exec node worker.js',
+      '',
+    ].join('\n');
+    expect(worker.launcher).toBe(launcher);
+    expect(worker.text).toBe([...header('shop-worker', launcher), ...program('shop-worker', 35)].join('\n'));
+  });
+
+  it('a scheduler: its stop_timeout is supervisor\'s stopwaitsecs', () => {
+    const scheduler = renderProgram({ layout, name: 'scheduler', process: { command: 'python manage.py run_scheduler', roles: ['web'], stop_timeout: 90, singleton: true }, project: 'shop', runtime: 'python' }, 'shop-scheduler.service');
+    const launcher = [
+      '#!/bin/sh',
+      '# Written by slipway: runs shop scheduler as the supervisor program shop-scheduler.',
+      '# Values come from the files it reads when it starts, never from here or from the command line.',
+      'cd /opt/shop/current || exit 1',
+      'export HOME=/opt/shop',
+      'export USER=shop',
+      'export LOGNAME=shop',
+      'export PATH=/opt/shop/current/.venv/bin:/usr/local/bin:/usr/bin:/bin',
+      'export PROJECT_PYTHON_PATH=/opt/shop/current/.venv/bin/python',
+      'set -a',
+      'if [ -f /opt/shop/shared/.env ]; then . /opt/shop/shared/.env; fi',
+      'if [ -f ./.slipway-release.env ]; then . ./.slipway-release.env; fi',
+      'set +a',
+      'exec python manage.py run_scheduler',
+      '',
+    ].join('\n');
+    expect(scheduler.launcher).toBe(launcher);
+    expect(scheduler.text).toBe([...header('shop-scheduler', launcher), ...program('shop-scheduler', 90)].join('\n'));
+  });
+
+  it('the boot program runs once as root: the interrupted switch-back, then the enabled programs', () => {
+    const boot = renderBootProgram(layout, 'shop', 'shop-boot-recovery.service', '/opt/shop/.slipway/boot-recovery.sh');
+    expect(boot.launcher).toBe(
+      [
+        '#!/bin/sh',
+        "# Written by slipway: at supervisord's start, shop's interrupted switch-back, then its enabled programs.",
+        'if [ -f /opt/shop/.slipway/boot-recovery.sh ]; then /bin/bash /opt/shop/.slipway/boot-recovery.sh; fi',
+        'for f in /opt/shop/.slipway/supervisor-enabled/*; do [ -f "$f" ] || continue; supervisorctl start "${f##*/}"; done',
+        '',
+      ].join('\n'),
+    );
+    expect(boot.text).toContain('[program:shop-boot-recovery]\ncommand=/bin/sh /etc/slipway/supervisor/shop-boot-recovery.sh\nuser=root\nautostart=true\nautorestart=false\nstartsecs=0\n');
+  });
+});
+
+describe('the supervisor manager\'s commands', () => {
+  const manager = supervisorManager(layout);
+
+  it('writes only changed programs, launcher first; adds new ones; marks processes (not slots) enabled; a running change waits for its restart', () => {
+    const files = manager.processFiles({ project: 'shop', processes: { web: { command: 'w', port: 8000, roles: ['web'] }, worker: { command: 'k', roles: ['web'] } }, names: ['web', 'worker'], runtime: undefined, slotted: 'web' });
+    expect(files.map((f) => f.name)).toEqual(['shop-web@blue.service', 'shop-web@green.service', 'shop-worker.service']);
+    const installed = Object.fromEntries(files.map((f) => [f.name, sha256(f.text)]));
+    expect(manager.install(files, installed)).toEqual([]);
+    const lines = text(manager.install(files, { ...installed, 'shop-worker.service': 'stale' }));
+    expect(lines[0]).toBe('install -d -m 755 /etc/slipway/supervisor /opt/shop/.slipway/supervisor-enabled /opt/shop/shared/logs/supervisor');
+    expect(lines[1]).toBe('touch /opt/shop/.slipway/supervisor-enabled/shop-worker');
+    expect(lines.filter((l) => l.startsWith('mv -f'))).toEqual([
+      'mv -f /etc/slipway/supervisor/shop-worker.sh.slipway-new /etc/slipway/supervisor/shop-worker.sh',
+      'mv -f /etc/supervisor/conf.d/shop-worker.conf.slipway-new /etc/supervisor/conf.d/shop-worker.conf',
+    ]);
+    expect(lines.at(-1)).toContain('supervisorctl reread');
+    expect(text(manager.install(files, {})).at(-1)).toBe('supervisorctl update shop-web@blue shop-web@green shop-worker');
+  });
+
+  it('a restart stops, applies the newest file, starts, and checks each state (supervisorctl\'s exit codes do not say)', () => {
+    const lines = text(manager.restart(['shop-worker.service']));
+    expect(lines[0]).toBe('supervisorctl stop shop-worker >/dev/null 2>&1 || true');
+    expect(lines[1]).toContain('case "$st" in STOPPED|EXITED|FATAL|"") ;;');
+    expect(lines.slice(2, 4)).toEqual(['supervisorctl update shop-worker', 'supervisorctl start shop-worker >/dev/null 2>&1 || true']);
+    expect(lines[4]).toContain('case "$st" in RUNNING) ;;');
+    expect(manager.restart([])).toEqual([]);
+  });
+
+  it('enabling is a mark read at supervisord\'s start; a live slot\'s mark moves with it', () => {
+    expect(text(manager.enable(['shop-worker.service'], false))).toEqual(['install -d -m 755 /opt/shop/.slipway/supervisor-enabled', 'touch /opt/shop/.slipway/supervisor-enabled/shop-worker']);
+    expect(text(manager.disable(['shop-worker.service'], false))).toEqual(['rm -f /opt/shop/.slipway/supervisor-enabled/shop-worker']);
+    expect(text(manager.bootSlot('shop-web@green.service', 'shop-web@blue.service'))).toEqual([
+      'install -d -m 755 /opt/shop/.slipway/supervisor-enabled',
+      'touch /opt/shop/.slipway/supervisor-enabled/shop-web@green',
+      'rm -f /opt/shop/.slipway/supervisor-enabled/shop-web@blue',
+    ]);
+  });
+
+  it('a drain is a sleeping job in a session of its own, cancelled only if its pid still names it', () => {
+    expect(text(manager.stopLater('shop-drain-blue', 30, 'shop-web@blue.service'))).toEqual([
+      "setsid sh -c 'sleep 30; rm -f /opt/shop/.slipway/later-shop-drain-blue.pid; exec supervisorctl stop shop-web@blue' slipway-later-shop-drain-blue </dev/null >/dev/null 2>&1 & echo $! > /opt/shop/.slipway/later-shop-drain-blue.pid",
+    ]);
+    expect(text(manager.cancelLater('shop-drain-blue'))[0]).toContain('grep -qF slipway-later-shop-drain-blue; then kill -- "-$p"');
+  });
+
+  it('a listener belongs to a program when supervisor named the process after it', () => {
+    expect(supervisorOwns(['shop-web@blue.service'])).toContain("grep -qxF -e SUPERVISOR_PROCESS_NAME=shop-web@blue");
+  });
+});
+
+describe('a deploy under supervisor', () => {
+  const blueGreen = testConfig({ process_manager: 'supervisor', http: { ...config.http, enabled: true }, processes: { web: { command: 'gunicorn app --bind unix:$SLIPWAY_SOCKET', port: 8000, roles: ['web'] }, worker: { command: 'python worker.py', roles: ['web'] } } });
+  const plan = (facts: HostFacts) => {
+    const input: DeployInput = {
+      config: blueGreen, configHash: '0123456789abcdef', profile: testProfile(blueGreen), venvKey: undefined, stepInputs: {}, full: false,
+      hostsDatabase: false, runsMigrations: false, topology: { placement: {}, record: '' }, balancing: undefined, balancerState: NO_BALANCER_STATE,
+      runsApp: true, layout: layoutFor(blueGreen, 'main'), target: sshTarget, facts, source: { mode: 'push', gitDir: '/x/.git' },
+      sha: 'abc1234def5678abc1234def5678abc1234def56', ref: 'main', releaseId: rid(9), deployedBy: 'me@laptop', now: new Date('2024-03-01T12:00:00.000Z'),
+    };
+    return planDeployHost(input);
+  };
+  const step = (steps: Step[], id: string) => steps.find((s) => s.id === id);
+
+  it('installs supervisor when missing, its programs, starts the slot under supervisorctl, and records the manager', () => {
+    const p = plan(fakeFacts({ packages: ['nginx'] }));
+    expect(step(p.steps, 'system-packages')?.title).toBe('Install system packages: supervisor');
+    expect(step(p.steps, 'units')?.title).toBe('Install supervisor programs');
+    expect(text(step(p.steps, 'slot')!.commands).join('\n')).toContain('supervisorctl start shop-web@blue');
+    expect(text(step(p.steps, 'restart')!.commands)[0]).toBe('supervisorctl stop shop-worker >/dev/null 2>&1 || true');
+    const manifest = text(step(p.steps, 'release')!.commands).find((l) => l.includes('manifest.json'))!;
+    expect(manifest).toContain('"manager": "supervisor"');
+    expect(text(p.onFailureAfterSwitch.flatMap((s) => s.commands)).join('\n')).not.toContain('systemctl');
+  });
+
+  it('refuses a host whose live release ran under systemd: both would run the workers', () => {
+    const facts = fakeFacts({ current: rid(1), releases: [{ id: rid(1), status: 'ok', manifest: { id: rid(1), sha: 'a'.repeat(40), ref: 'main', config_hash: 'x', deployed_by: 'me', created_at: '', units: ['shop-worker.service'] } }], packages: ['nginx', 'supervisor'] });
+    expect(() => plan({ ...facts, supervisor: true })).toThrow(UserError);
+    expect(() => plan({ ...facts, supervisor: true })).toThrow("web1: this app's processes run under systemd there, and process_manager is supervisor");
+  });
+
+  it('refuses supervisor installed but stopped', () => {
+    expect(() => plan(fakeFacts({ packages: ['nginx', 'supervisor'] }))).toThrow('web1: supervisor is installed but supervisord does not answer');
+  });
+});
+
+describe('logs and doctor under supervisor', () => {
+  it('reads the programs\' log files, a slotted process from both slots', () => {
+    const facts = { ...fakeFacts({ units: { 'shop-worker.service': 'x' } }), supervisor: true };
+    const sources = logSources([{ facts, layout, instances: ['shop-web@blue.service'], label: 'web1' }], undefined);
+    expect(sources[0]).toEqual([
+      { process: 'web', units: ['shop-web@*.service'], files: ['/opt/shop/shared/logs/supervisor/shop-web@blue.log', '/opt/shop/shared/logs/supervisor/shop-web@green.log'] },
+      { process: 'worker', units: ['shop-worker.service'], files: ['/opt/shop/shared/logs/supervisor/shop-worker.log'] },
+    ]);
+    expect(programLogCommand(['/l/a.log'], { lines: 50, follow: false })).toBe('( set --; for f in /l/a.log; do [ -f "$f" ] && set -- "$@" "$f"; done; [ "$#" -gt 0 ] || exit 0; tail -q -n 50 "$@" )');
+    expect(programLogCommand(['/l/a.log'], { lines: 5, follow: false, grep: 'error' })).toContain('{ cat "$@" | grep -a -i -P -- error || [ "$?" = 1 ]; } | tail -n 5');
+    expect(programLogCommand(['/l/a.log'], { lines: 5, follow: true, grep: 'Error' })).toContain('tail -q -n 5 -F "$@" | { grep -a --line-buffered -P -- Error || [ "$?" = 1 ]; }');
+  });
+
+  it('doctor says whether supervisord runs and answers the login user', () => {
+    const input: DoctorInput = { env: 'prod', basePath: '/opt', source: { mode: 'push' }, packages: [], commands: [], needsSystemd: true, processManager: 'supervisor', localClock: 0 };
+    const check = (line: string) => judgeHost({ ...parseDoctorFacts(`user deploy 1000\nsudo ok\nflag systemd\n${line}`) }, input).find((c) => c.name === 'supervisor');
+    expect(check('supervisor ok')).toMatchObject({ status: 'ok', detail: 'supervisord runs and deploy may control it' });
+    expect(check('supervisor refused')).toMatchObject({ status: 'fail', fix: expect.stringContaining('chown= in [unix_http_server]') });
+    expect(check('supervisor down')).toMatchObject({ status: 'fail', detail: 'supervisor is installed but supervisord does not answer' });
+    expect(check('supervisor missing')?.status).toBe('warn');
+    // systemd is no longer required for the processes.
+    expect(judgeHost(parseDoctorFacts('user root 0\nsupervisor ok'), input).find((c) => c.name === 'systemd')?.status).toBe('warn');
+  });
+});
