@@ -140,11 +140,12 @@ export async function writeNodeSandboxConfig(repo, server, httpSettings = []) {
  * for any host name (`enabled`, `default_server`), with further `http:` settings given as `key: value` lines
  * (one with the key of a default replaces it).
  */
-export async function writeDjangoSandboxConfig(repo, servers, httpSettings) {
+export async function writeDjangoSandboxConfig(repo, servers, httpSettings, topLevel = []) {
   const listed = typeof servers === 'string' ? [{ sandbox: servers }] : servers;
   const key = (line) => line.split(':')[0];
   const defaults = ['enabled: true', 'default_server: true'].filter((line) => !httpSettings.some((s) => key(s) === key(line)));
   const config = [
+    ...topLevel,
     'servers:',
     ...listed.flatMap((s) => [`  - sandbox: ${s.sandbox}`, ...(s.roles ? [`    roles: [${s.roles.join(', ')}]`] : [])]),
     'processes:',

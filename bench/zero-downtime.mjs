@@ -3,6 +3,9 @@
 //   single  examples/django-app (gunicorn, 4 workers, behind nginx) on a sandbox server, 5 deploys and 2 rollbacks
 //           with `http.strategy: blue-green` (through the socket link), the same with `http.switch: port` (nginx
 //           reloaded at each switch), then with `strategy: restart`;
+//   supervisor  the same Django example on the sandbox server bench-zd-sv with `process_manager: supervisor`:
+//           the same 5 deploys and 2 rollbacks, blue-green through the socket link (a server of its own: slipway
+//           does not move a running app between process managers);
 //   node    examples/node-app (Express behind nginx, through the socket link; its worker, PostgreSQL and Redis
 //           on the server) on the sandbox server bench-zd-node: the same 5 deploys and 2 rollbacks, blue-green,
 //           GET /version (Express reading the release's VERSION at start);
@@ -11,7 +14,7 @@
 //           balancer takes each web server out of rotation while it restarts). The public site: shop.test over
 //           HTTPS with a self-signed certificate, as docs/scaling.md rehearses it (`--lb-site http`: any host name
 //           on port 80 with `default_server`, as the single case; see lbSiteOf).
-//   sudo node bench/zero-downtime.mjs [--only single|node|lb] [--lb-site https|http] [--server NAME] [--concurrency 8]
+//   sudo node bench/zero-downtime.mjs [--only single|supervisor|node|lb] [--lb-site https|http] [--server NAME] [--concurrency 8]
 //                                     [--path /version/] [--logs DIR]
 // The load (bench/load.mjs): `concurrency` keep-alive HTTP/1.1 clients, each sending GET `path` to nginx (the
 // server's address, port 80; the load balancer's) as soon as its previous answer arrived, from just before the
@@ -46,8 +49,8 @@ const defaultPath = option('--path', '/version/');
 const only = option('--only', undefined);
 const lbSite = option('--lb-site', 'https');
 const logsDir = option('--logs', undefined);
-if ((only !== undefined && !['single', 'node', 'lb'].includes(only)) || (lbSite !== 'https' && lbSite !== 'http')) {
-  console.error('bench: --only takes single, node or lb, --lb-site https or http');
+if ((only !== undefined && !['single', 'supervisor', 'node', 'lb'].includes(only)) || (lbSite !== 'https' && lbSite !== 'http')) {
+  console.error('bench: --only takes single, supervisor, node or lb, --lb-site https or http');
   process.exit(2);
 }
 
@@ -116,6 +119,27 @@ async function exampleRepo(repo) {
 
 const loadLine = (target, through) =>
   `load: ${concurrency} keep-alive clients, GET ${target.tls ? 'https' : 'http'}://${target.host}${defaultPath} through ${through} at ${target.address}:${target.port}; app: Django, gunicorn --workers 4 --preload; machine load average ${loadavg()[0].toFixed(2)}`;
+
+const SUPERVISOR_SERVER = 'bench-zd-sv';
+
+/** The Django example with its processes under supervisor, on a server of its own. */
+async function supervisorCase() {
+  const server = SUPERVISOR_SERVER;
+  const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-sv-'));
+  try {
+    await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
+    await slipway('sandbox', 'up', server);
+    const address = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout).find((s) => s.name === server).address;
+    const target = { address, port: 80, host: address, tls: false };
+    const versions = await exampleRepo(repo);
+    console.log(loadLine(target, 'nginx, processes under supervisor'));
+    const configure = (dir, servers, http) => writeDjangoSandboxConfig(dir, servers, http, ['process_manager: supervisor']);
+    await round({ repo, target, servers: server, label: 'blue-green supervisor', strategy: 'blue-green', versions, configure });
+  } finally {
+    await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
+    await rm(repo, { recursive: true, force: true });
+  }
+}
 
 const NODE_SERVER = 'bench-zd-node';
 
@@ -223,5 +247,6 @@ process.on('SIGINT', () => stop('interrupted'));
 process.on('SIGTERM', () => stop('terminated'));
 
 if (only === undefined || only === 'single') await singleServerCase();
+if (only === undefined || only === 'supervisor') await supervisorCase();
 if (only === undefined || only === 'node') await nodeCase();
 if (only === undefined || only === 'lb') await balancerCase();
