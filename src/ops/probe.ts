@@ -6,6 +6,7 @@ import { quote } from './shell.js';
 import { COMPLETE_MARK } from './files.js';
 import { managerOf } from './managers.js';
 import { systemdManager } from './systemd-manager.js';
+import { supervisorManager } from './supervisor-manager.js';
 
 export interface ProbeWants {
   /** `3.11` looks for python3.11, then pyenv's 3.11; unset looks for python3. */
@@ -52,6 +53,7 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
   const root = quote(layout.root);
   const manager = managerOf(layout);
   const systemd = systemdManager(layout);
+  const other = manager.kind === 'systemd' ? supervisorManager(layout) : systemd;
   // Host-wide facts first: on a host that never saw this app, the root is missing and the probe stops there.
   const packages = wants.packages ?? [];
   const lines = [
@@ -66,6 +68,10 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     ...hashLines('file', (wants.files ?? []).map(quote), false),
     ...(wants.slotProcess
       ? [
+          // The other manager's slots too, where it has slot files of the app's: a deploy that moves the app
+          // to this manager starts the new slot beside the one the other still runs (plan/manager-change.ts).
+          `if compgen -G ${quote(other.slotFiles(wants.slotProcess))} >/dev/null; then ${other.slotStatesProbe(wants.slotProcess)}; ` +
+            `{ read -r slipway_blue; read -r slipway_green; } <<< "$slipway_states" || true; echo "other-slot blue $slipway_blue"; echo "other-slot green $slipway_green"; fi`,
           manager.slotStatesProbe(wants.slotProcess),
           `slipway_blue= slipway_green=; { read -r slipway_blue; read -r slipway_green; } <<< "$slipway_states" || true`,
           `for s in blue green; do t=$(readlink ${quote(layout.slots)}/$s 2>/dev/null || true); t=\${t:--}; st=slipway_$s; ` +

@@ -41,14 +41,22 @@ export interface ProcessManager {
   bootSlot(on: string, off: string): Cmd[];
   /** Where a service's file is installed. */
   installedPath(service: string): string;
+  /**
+   * Files beyond the services' own that the app has under this manager (a slot template, the app target; slot
+   * programs), by the names removeFiles takes; not `draining`'s, a slot whose drain removes it (stopLater).
+   */
+  leftoverFiles(slotProcess: string | undefined, draining: string | undefined): string[];
   /** Removes the files of services that were stopped and disabled. */
   removeFiles(services: readonly string[]): Cmd[];
   /** Shell that starts a service unless it runs, succeeding once it does (a switch back to a drained slot). */
   startShell(service: string): string;
   /** (Re)starts a blue/green slot, which may never have run, or have crash-looped before. */
   restartSlot(service: string): Cmd[];
-  /** Stops `service` once, `seconds` from now, in the background, unless cancelled by `name` first. */
-  stopLater(name: string, seconds: number, service: string): Cmd[];
+  /**
+   * Stops `service` once, `seconds` from now, in the background, unless cancelled by `name` first; `forget`:
+   * and removes its file then (a slot of the manager an app has left).
+   */
+  stopLater(name: string, seconds: number, service: string, forget?: boolean): Cmd[];
   cancelLater(name: string): Cmd[];
   /** Shell that prints the state of the service named in `$unit` in systemd's words (`active`, `failed`...). */
   stateShell: string;
@@ -59,6 +67,8 @@ export interface ProcessManager {
    * shell statement that sets `$n` (the service name) from the file's path `$p` (unset: the file's name).
    */
   installedFiles: { globs: string[]; key?: string };
+  /** A glob matching the slot files of the process (the probe asks for slot states only where they exist). */
+  slotFiles(process: string): string;
   /** Probe: `slipway_states` holds two lines, blue's then green's state (`active` when it runs). */
   slotStatesProbe(process: string): string;
   /** `service <name> ActiveState=… SubState=… MainPID=…` for the app's services and running slots. */

@@ -16,8 +16,9 @@ const slotService = (layout: Layout, process: string, slot: 'blue' | 'green') =>
 const names = (services: readonly string[]) => services.map((s) => quote(programName(s))).join(' ');
 
 /** Shell: the state supervisor reports for program `$p` (RUNNING, STOPPED, ...; empty when it has none). */
-// `status` exits non-zero for any program that does not run: under pipefail that would fail the script.
-const stateOf = (program: string) => `$({ supervisorctl status ${program} 2>/dev/null || true; } | awk 'NR == 1 { print $2 }')`;
+// `status` exits non-zero for any program that does not run: under pipefail that would fail the script. A
+// program supervisord does not know (`name: ERROR (no such process)`) has no state: the empty one.
+const stateOf = (program: string) => `$({ supervisorctl status ${program} 2>/dev/null || true; } | awk 'NR == 1 && $2 != "ERROR" { print $2 }')`;
 
 /** Fails, naming the program and its state, unless each program is in one of `states`. */
 function expectState(services: readonly string[], states: readonly string[], what: string): Snippet {
@@ -97,15 +98,22 @@ export const supervisorManager: ManagerFactory = (layout): ProcessManager => ({
   disable: (services, now) => (services.length === 0 ? [] : [cmd('rm', '-f', ...marks(layout, services)), ...(now ? stop(services) : [])]),
   bootSlot: (on, off) => [cmd('install', '-d', '-m', '755', enabledDir(layout)), cmd('touch', ...marks(layout, [on])), cmd('rm', '-f', ...marks(layout, [off]))],
   installedPath: programFile,
+  leftoverFiles: (slotProcess, draining) => (slotProcess ? (['blue', 'green'] as const).map((slot) => slotService(layout, slotProcess, slot)).filter((s) => s !== draining) : []),
   removeFiles: (services) =>
     services.length === 0 ? [] : [cmd('rm', '-f', ...services.flatMap((s) => [programFile(s), launcherFile(s)])), cmd('supervisorctl', 'update', ...services.map(programName))],
   startShell: startUnlessRunning,
   restartSlot: (service) => [...stop([service]), ...start([service])],
-  stopLater: (name, seconds, service) => [laterJob(layout, name, seconds, ['supervisorctl', 'stop', programName(service)])],
+  stopLater: (name, seconds, service, forget) => {
+    const program = quote(programName(service));
+    const stopIt = `supervisorctl stop ${program}`;
+    // `update` of a program whose file is gone removes it from supervisord (stopped already: nothing cut short).
+    return [laterJob(layout, name, seconds, forget ? `${stopIt}; rm -f ${quote(programFile(service))} ${quote(launcherFile(service))}; exec supervisorctl update ${program}` : `exec ${stopIt}`)];
+  },
   cancelLater: (name) => [cancelJob(layout, name)],
   stateShell: `case "${stateOf('"${unit%.service}"')}" in RUNNING) echo active ;; STARTING|BACKOFF) echo activating ;; STOPPING) echo deactivating ;; FATAL) echo failed ;; *) echo inactive ;; esac`,
   presenceProbe: 'if command -v supervisorctl >/dev/null 2>&1 && supervisorctl pid >/dev/null 2>&1; then echo "flag supervisor"; fi',
   installedFiles: { globs: [`/etc/supervisor/conf.d/${quote(layout.unitPrefix)}-*.conf`], key: 'n=${p##*/}; n=${n%.conf}.service' },
+  slotFiles: (process) => `/etc/supervisor/conf.d/${layout.unitPrefix}-${process}@*.conf`,
   slotStatesProbe: (process) => {
     const program = (slot: string) => quote(`${layout.unitPrefix}-${process}@${slot}`);
     const state = (slot: string) => `case "${stateOf(program(slot))}" in RUNNING) echo active ;; STARTING|BACKOFF) echo activating ;; *) echo inactive ;; esac`;
@@ -130,8 +138,8 @@ const jobFile = (layout: Layout, name: string) => `${layout.meta}/later-${name}.
  * connection), its pid kept so the job can be cancelled, and its name in its command line so a reused pid is
  * never taken for it.
  */
-function laterJob(layout: Layout, name: string, seconds: number, argv: readonly string[]): Snippet {
-  const job = `sleep ${seconds}; rm -f ${quote(jobFile(layout, name))}; exec ${argv.map(quote).join(' ')}`;
+function laterJob(layout: Layout, name: string, seconds: number, script: string): Snippet {
+  const job = `sleep ${seconds}; rm -f ${quote(jobFile(layout, name))}; ${script}`;
   return { shell: `setsid sh -c ${quote(job)} ${quote(`slipway-later-${name}`)} </dev/null >/dev/null 2>&1 & echo $! > ${quote(jobFile(layout, name))}` };
 }
 

@@ -64,6 +64,8 @@ export const systemdManager: ManagerFactory = (layout): ProcessManager => ({
   // the next reload, and nothing of slipway's starts that target.
   bootSlot: (on, off) => [cmd('systemctl', 'enable', '--no-reload', '--quiet', on), tolerant(['systemctl', 'disable', '--no-reload', '--quiet', off])],
   installedPath: (unit) => `/etc/systemd/system/${unit}`,
+  // A running instance outlives its template's file: the drain still stops it.
+  leftoverFiles: (slotProcess) => [...(slotProcess ? [slotTemplateName(layout, slotProcess)] : []), targetName(layout)],
   removeFiles: (units) => (units.length === 0 ? [] : [cmd('rm', '-f', ...units.map((u) => `/etc/systemd/system/${u}`)), cmd('systemctl', 'daemon-reload')]),
   // A slot that crash-looped before must not stay blocked by systemd's start limit; a never-started one is fine.
   startShell: (unit) => `systemctl reset-failed ${quote(unit)} >/dev/null 2>&1; systemctl start ${quote(unit)}`,
@@ -75,6 +77,7 @@ export const systemdManager: ManagerFactory = (layout): ProcessManager => ({
   installedFiles: {
     globs: [`/etc/systemd/system/${quote(layout.unitPrefix)}-*.service`, `/etc/systemd/system/${quote(layout.unitPrefix)}-*.timer`, `/etc/systemd/system/${quote(layout.unitPrefix)}.target`],
   },
+  slotFiles: (process) => `/etc/systemd/system/${slotTemplateName(layout, process)}`,
   // One systemctl for both slots; the names come from parameter expansion, not basename.
   slotStatesProbe: (process) => `slipway_states=$(systemctl is-active ${quote(`${layout.unitPrefix}-${process}@`)}{blue,green}.service 2>/dev/null || true)`,
   statusProbe: {

@@ -2,6 +2,7 @@
 import { cmd, unless, type Cmd, type Snippet } from './command.js';
 import { quote } from './shell.js';
 import { managerOf } from './managers.js';
+import type { ProcessManager } from './process-manager.js';
 import { keepPrevious, previousOf, restorePrevious, writeFile } from './files.js';
 import type { Layout } from '../plan/layout.js';
 import type { SitePaths } from '../render/nginx.js';
@@ -177,7 +178,7 @@ export function startSlot(layout: Layout, process: string, slot: Slot, release: 
   ];
 }
 
-export const cancelDrain = (layout: Layout, slot: Slot): Cmd[] => managerOf(layout).cancelLater(drainUnit(layout, slot));
+export const cancelDrain = (layout: Layout, slot: Slot, manager: ProcessManager = managerOf(layout)): Cmd[] => manager.cancelLater(drainUnit(layout, slot));
 
 /**
  * Point nginx's upstream elsewhere: the previous file comes back if nginx refuses the new one. An upstream that
@@ -220,27 +221,26 @@ function workersRetired(seconds: number): Snippet {
  * traffic and the upstream stays as it is (written once: no reload); to a port, the upstream is rewritten and
  * nginx reloaded gracefully.
  */
-export function routeTo(layout: Layout, paths: SitePaths, process: string, slot: Slot, upstream: string, viaSocket: boolean): Cmd[] {
+export function routeTo(layout: Layout, paths: SitePaths, process: string, slot: Slot, upstream: string, viaSocket: boolean, manager: ProcessManager = managerOf(layout)): Cmd[] {
   return [
     ...(viaSocket ? pointSocket(layout, process, slot) : []),
     ...rewriteUpstream(paths, upstream),
     { argv: ['printf', '%s\\n', slot], stdoutTo: layout.liveSlotFile },
-    ...managerOf(layout).bootSlot(slotUnit(layout, process, slot), slotUnit(layout, process, otherSlot(slot))),
+    ...manager.bootSlot(slotUnit(layout, process, slot), slotUnit(layout, process, otherSlot(slot))),
   ];
 }
 
 /** Stop the old slot once in-flight requests had time to finish, without keeping the deploy waiting. */
-export function drainSlot(layout: Layout, process: string, slot: Slot, seconds: number): Cmd[] {
-  const manager = managerOf(layout);
+export function drainSlot(layout: Layout, process: string, slot: Slot, seconds: number, manager: ProcessManager = managerOf(layout), forget = false): Cmd[] {
   const unit = slotUnit(layout, process, slot);
-  if (seconds === 0) return manager.stop([unit]);
-  return [...cancelDrain(layout, slot), ...manager.stopLater(drainUnit(layout, slot), seconds, unit)];
+  if (seconds === 0) return [...manager.stop([unit]), ...(forget ? manager.removeFiles([unit]) : [])];
+  return [...cancelDrain(layout, slot, manager), ...manager.stopLater(drainUnit(layout, slot), seconds, unit, forget)];
 }
 
 /**
  * For a switch back: the slot that served before is running and answering (started again if its drain already
  * stopped it: the unit still points at its release). The condition under which traffic may go back to it.
  */
-export function slotAnswers(layout: Layout, process: string, slot: Slot, probe: Snippet): Snippet {
-  return { shell: `{ ${managerOf(layout).startShell(slotUnit(layout, process, slot))} && {\n${probe.shell}\n}; }` };
+export function slotAnswers(layout: Layout, process: string, slot: Slot, probe: Snippet, manager: ProcessManager = managerOf(layout)): Snippet {
+  return { shell: `{ ${manager.startShell(slotUnit(layout, process, slot))} && {\n${probe.shell}\n}; }` };
 }

@@ -2,9 +2,11 @@
 import type { Config, ProcessConfig } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
-import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest, writeReleaseIdentity } from '../ops/release.js';
+import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, switchCurrent, writeManifest, writeReleaseIdentity } from '../ops/release.js';
 import { ensureAppUser, ownShared } from '../ops/services.js';
 import { managerOf } from '../ops/managers.js';
+import { forgetPrevious, managerChangeOf, slotsDuringChange, type ManagerChange } from './manager-change.js';
+import { healthProbe } from '../ops/health.js';
 import { removeVenv } from '../ops/python.js';
 import { appCommand } from '../ops/app-command.js';
 import type { HealthCheck } from '../ops/health.js';
@@ -112,17 +114,21 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const { config, layout, target, facts, sha, releaseId: id, profile } = input;
   const processes = processesOn(profile.processes, target, input.topology.placement);
   const manager = managerOf(layout);
-  if (processes.length > 0) managerRuns(manager.kind, facts, target.label, processes);
   const appUser = processes.length > 0 ? layout.appUser : undefined;
   const dir = releaseDir(layout, id);
   const tier = processes.includes(config.health.process) ? webTierFor(config, profile.processes, layout, placeOf(input.balancing, target.label)) : undefined;
+  if (processes.length > 0) managerRuns(manager.kind, facts, target.label, processes, tier?.strategy ?? 'restart');
+  // The live release ran under the other process manager: this deploy moves the app (plan/manager-change.ts).
+  const managerChange = processes.length > 0 ? managerChangeOf(layout, facts) : undefined;
   // A load balancer runs no web process: its part is its site and the upstream over the web servers.
   const balancer = input.balancing && isBalancer(target) ? balancerHostSteps({ config, layout, balancing: input.balancing, facts, state: input.balancerState }) : undefined;
   const blueGreen = tier?.strategy === 'blue-green' ? tier : undefined;
   const units = unitFiles(config.project.name, profile.processes, layout, processes, runtimeOf(profile), blueGreen?.process);
   const unitNames = serviceNames(units);
   const handover = deployHandover({ layout, target, facts, processes: profile.processes, services: unitNames, topology: input.topology, handledElsewhere: tier ? [unitName(layout, tier.process)] : [] });
-  const slots = slotsOf(facts);
+  // While the app moves between managers, the old one's live slot is the one that serves.
+  const slotFacts = managerChange ? slotsDuringChange(facts, managerChange) : facts;
+  const slots = slotsOf(slotFacts);
   // Blue/green: the new release is checked in the slot it starts in.
   const slot = blueGreen ? { port: slotPort(blueGreen, slots.idle), unit: slotUnit(layout, blueGreen.process, slots.idle), ...(blueGreen.socket ? { socket: slotSocket(layout, blueGreen.process, slots.idle) } : {}) } : undefined;
   const health = healthCheckFor(config, profile.processes, profile.healthPath, processes, layout, slot ?? inPlaceSocket(layout, config.health.process, profile.processes));
@@ -199,7 +205,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (balancer) steps.push(...balancer.prepare);
 
   // A web process on its socket alone holds no port: the socket's listener is checked instead (listenerCheck).
-  if (health && listensOnPort(profile.processes[config.health.process]?.command)) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port)));
+  if (health && listensOnPort(profile.processes[config.health.process]?.command)) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port), managerChange?.previous.kind));
   steps.push(...handover.beforeSwitch);
 
   const switchIndex = steps.length;
@@ -209,12 +215,19 @@ export function planDeployHost(input: DeployInput): HostPlan {
   let recovery: Step[];
   if (blueGreen && health) {
     const workers = handover.restarted;
-    const bg = blueGreenSteps({ tier: blueGreen, layout, facts, to: id, from: facts.current, workers, afterSwitch, health: { ...health, path: profile.healthPath }, markBad: true, beforeRoute: siteAfterSlot ? site : [] });
+    const bg = blueGreenSteps({ tier: blueGreen, layout, facts: slotFacts, ...(managerChange ? { change: managerChange } : {}), to: id, from: facts.current, workers, afterSwitch, health: { ...health, path: profile.healthPath }, markBad: true, beforeRoute: siteAfterSlot ? site : [] });
     steps.push(...bg.steps);
     recovery = change.recovery.length > 0 ? [...bg.recovery, { id: 'strategy-back', title: 'Start the in-place web service again', commands: change.recovery }] : bg.recovery;
   } else {
+    if (managerChange) {
+      // In place, the old manager's processes (its web process holds the port) stop before the new one's start.
+      const moved = managerChange.services;
+      steps.push({ id: 'manager-stop', title: `Stop ${moved.join(' ')} under ${managerChange.previous.kind}: the app moves to ${manager.kind}`, commands: managerChange.previous.disable(moved, true) });
+    }
     steps.push(...switchSteps({ layout, to: id, units: handover.restarted, afterSwitch, health }));
-    recovery = switchBackSteps(layout, facts.current, id, handover.restarted, true, previousHealth(facts, health));
+    recovery = managerChange
+      ? inPlaceBack(layout, managerChange, facts.current, id, handover.restarted, previousHealth(facts, health))
+      : switchBackSteps(layout, facts.current, id, handover.restarted, true, previousHealth(facts, health));
   }
   if (balancer) recovery = [...balancer.recovery, ...recovery];
 
@@ -232,6 +245,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
     commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r)), ...dropVenvs.map((v) => removeVenv(layout, v)), ...dropNode],
   });
   steps.push(...handover.commit);
+  if (managerChange) steps.push(...forgetPrevious(layout, managerChange, blueGreen?.process, config.project.name));
   // After the commit: the monitor watches a release that stands, and a failure to install it never undoes one.
   steps.push(...monitorSteps({ config, layout, label: target.label, serves: processes.includes(config.health.process), services: unitNames, ...(blueGreen ? { slotProcess: blueGreen.process } : {}), installed: facts.units }));
 
@@ -254,15 +268,15 @@ export function planDeployHost(input: DeployInput): HostPlan {
 
 /**
  * The process manager must run where processes do. supervisor is installed by the deploy's packages step when
- * missing (Debian starts it), so only one installed and stopped is refused; so is an app whose processes the
- * other manager keeps (switching managers is not a deploy yet: both would run the workers).
+ * missing (Debian starts it), so only one installed and stopped is refused. A move from the other manager is a
+ * deploy, but not together with a change of strategy (each is a handover of the web process of its own).
  */
-function managerRuns(kind: Layout['processManager'], facts: HostFacts, label: string, processes: readonly string[]): void {
+function managerRuns(kind: Layout['processManager'], facts: HostFacts, label: string, processes: readonly string[], strategy: 'blue-green' | 'restart'): void {
   const other = kind === 'supervisor' ? 'systemd' : 'supervisor';
   const ran = currentManifest(facts);
   const ranProcesses = ran !== undefined && ((ran.units?.length ?? 0) > 0 || ran.health !== undefined);
-  if (ranProcesses && (ran.manager ?? 'systemd') === other) {
-    throw new UserError(`${label}: this app's processes run under ${other} there, and process_manager is ${kind}`, `set process_manager: ${other} again, or remove the app's ${other} ${other === 'systemd' ? 'units' : 'programs'} by hand first (slipway does not move a running app between managers yet)`);
+  if (ranProcesses && (ran.manager ?? 'systemd') === other && strategy !== (ran.web?.strategy ?? 'restart')) {
+    throw new UserError(`${label}: process_manager (${other} → ${kind}) and http.strategy (${ran.web?.strategy ?? 'restart'} → ${strategy}) both change`, 'change one per deploy: deploy with the old http.strategy first, then change it');
   }
   if (kind === 'systemd' && !facts.systemd) {
     throw new UserError(`${label}: processes are configured (${processes.join(', ')}) but systemd does not run there`, 'run the processes elsewhere, set process_manager: supervisor, or deploy to a host with systemd');
@@ -270,6 +284,15 @@ function managerRuns(kind: Layout['processManager'], facts: HostFacts, label: st
   if (kind === 'supervisor' && facts.packages.includes('supervisor') && !facts.supervisor) {
     throw new UserError(`${label}: supervisor is installed but supervisord does not answer`, 'start it (systemctl start supervisor) and check /var/log/supervisor/supervisord.log');
   }
+}
+
+/** A move between managers in place that fails: the new manager's processes stop, the old one's run again. */
+function inPlaceBack(layout: Layout, change: ManagerChange, from: string | undefined, failed: string, units: string[], health: HealthCheck | undefined): Step[] {
+  const manager = managerOf(layout);
+  const back = [...manager.disable(units, true), ...change.previous.enable(change.services, true)];
+  const wait = health ? [healthProbe({ ...health })] : [];
+  if (!from) return [{ id: 'switch-back', title: 'Stop the failed first release', commands: [...back, setStatus(layout, failed, 'bad')] }];
+  return [{ id: 'switch-back', title: `Switch back to ${from} under ${change.previous.kind}`, commands: [...switchCurrent(layout, from), ...back, setStatus(layout, failed, 'bad'), ...wait] }];
 }
 
 /** After a switch back, wait until the previous release answers again (its own health check, if it had one). */

@@ -76,6 +76,8 @@ export interface HostFacts {
   slots: Partial<Record<'blue' | 'green', { release?: string; active: boolean }>>;
   /** The slot nginx sends traffic to. */
   liveSlot?: 'blue' | 'green';
+  /** Blue/green under the other process manager (its files of the app exist): whether each slot runs there. */
+  otherSlots?: Partial<Record<'blue' | 'green', boolean>>;
   /** The last line of the host's history (the fields that say what happened), when it parses. */
   lastOperation?: Pick<HistoryEntry, 'action' | 'result' | 'outcome' | 'at' | 'user' | 'machine' | 'to' | 'error'>;
   /** Where the last deploy placed each singleton process (`.slipway/singletons`). */
@@ -169,6 +171,7 @@ export function parseFacts(output: string, source = 'the facts probe'): HostFact
       const [release = '-', state = ''] = rest;
       facts.slots[a] = { ...(release !== '-' ? { release } : {}), active: state === 'active' };
     } else if (kind === 'live' && (a === 'blue' || a === 'green')) facts.liveSlot = a;
+    else if (kind === 'other-slot' && (a === 'blue' || a === 'green')) facts.otherSlots = { ...facts.otherSlots, [a]: b === 'active' };
     else if (kind === 'last-operation') {
       const last = parseHistory(line.slice('last-operation '.length))[0];
       if (last && typeof last.result === 'string' && typeof last.action === 'string') facts.lastOperation = last;

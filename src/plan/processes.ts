@@ -2,7 +2,7 @@
 import type { Config, ProcessConfig } from '../config/types.js';
 import { unitName } from '../render/systemd.js';
 import { managerOf, ownerTest } from '../ops/managers.js';
-import { isSlotService } from '../ops/process-manager.js';
+import { isSlotService, type OwnerTest, type ProcessManagerKind } from '../ops/process-manager.js';
 import type { UnitFile } from '../ops/services.js';
 import type { HealthCheck } from '../ops/health.js';
 import type { Step } from '../ops/command.js';
@@ -55,7 +55,9 @@ export function healthCheckFor(config: Pick<Config, 'health'>, processes: Proces
  * Before anything switches: the port the new web process is to listen on is free, or held by one of this app's
  * own web units (which the switch restarts or stops). Anything else there would take the new process's place.
  */
-export function portStep(layout: Layout, process: string, port: number): Step {
+export function portStep(layout: Layout, process: string, port: number, previous?: ProcessManagerKind): Step {
   const units = [unitName(layout, process), slotUnit(layout, process, 'blue'), slotUnit(layout, process, 'green')];
-  return { id: 'port', title: `Check that port ${port} is free for the ${process} process`, commands: [listenerCheck({ port, units, owns: ownerTest(layout.processManager), mustListen: false })] };
+  // While the app moves between managers, the old one's web process is the app's own too.
+  const owns: OwnerTest = previous ? (names) => `{ ${ownerTest(layout.processManager)(names)} || ${ownerTest(previous)(names)}; }` : ownerTest(layout.processManager);
+  return { id: 'port', title: `Check that port ${port} is free for the ${process} process`, commands: [listenerCheck({ port, units, owns, mustListen: false })] };
 }

@@ -7,6 +7,7 @@ import { healthProbe, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { sha256 } from '../ops/services.js';
 import { managerOf } from '../ops/managers.js';
+import { stopPreviousWorkers, workersBack, type ManagerChange } from './manager-change.js';
 import { cancelDrain, installSite, listensOnSocket, slotAnswers, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotSocket, slotUnit, socketLink, startSlot, drainSlot, type Slot } from '../ops/web.js';
 import { healthTarget } from '../ops/health.js';
 import { renderSite, renderUpstream, type SitePaths, type SitePlace, type UpstreamTarget } from '../render/nginx.js';
@@ -183,15 +184,17 @@ export interface BlueGreenInput {
   freshStart?: boolean;
   /** Steps between the new slot's check and the route (a first deploy's nginx site). */
   beforeRoute?: Step[];
+  /** The app moves here from the other process manager, which runs the live slot and the workers now. */
+  change?: ManagerChange;
 }
 
-const slotHealth = (input: BlueGreenInput, slot: Slot): HealthCheck => ({
+const slotHealth = (input: BlueGreenInput, slot: Slot, kind = input.layout.processManager): HealthCheck => ({
   url: `http://127.0.0.1:${slotPort(input.tier, slot)}${input.health.path}`,
   expectedStatus: input.health.expectedStatus,
   timeoutSeconds: input.health.timeoutSeconds,
   retries: input.health.retries,
   unit: slotUnit(input.layout, input.tier.process, slot),
-  ...(input.layout.processManager === 'supervisor' ? { manager: 'supervisor' as const } : {}),
+  ...(kind === 'supervisor' ? { manager: 'supervisor' as const } : {}),
   ...(input.tier.socket ? { socket: slotSocket(input.layout, input.tier.process, slot) } : {}),
 });
 
@@ -208,6 +211,9 @@ function slotEnvironment(tier: WebTier, layout: Layout, slot: Slot): Cmd {
 export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery: Step[] } {
   const { tier, layout, facts, to } = input;
   const manager = managerOf(layout);
+  const { change } = input;
+  // The live slot and the workers are the old manager's while the app moves to this one.
+  const old = change?.previous ?? manager;
   const { live, idle } = slotsOf(facts);
   const upstream = (slot: Slot) => renderUpstream(layout.unitPrefix, upstreamTarget(tier, slot));
   const viaSocket = tier.socket !== undefined;
@@ -227,25 +233,26 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
   const how = viaSocket ? ' (socket link, no reload)' : '';
   steps.push({ id: 'route', title: `Send traffic to the ${idle} slot${ready ? ' (still running: instant)' : how}`, commands: [...keep, ...routeTo(layout, tier.paths, tier.process, idle, upstream(idle), viaSocket)] });
   steps.push({ id: 'switch', title: `Point current at ${to}`, commands: switchCurrent(layout, to) });
-  if (input.workers.length > 0) steps.push({ id: 'restart', title: 'Restart workers gracefully', commands: manager.restart(input.workers) });
+  if (input.workers.length > 0) steps.push({ id: 'restart', title: 'Restart workers gracefully', commands: [...(change ? stopPreviousWorkers(change, input.workers) : []), ...manager.restart(input.workers)] });
   if (input.afterSwitch.length > 0) steps.push({ id: 'after-switch', title: 'Run after_switch hooks', commands: input.afterSwitch });
   if (live) {
     const drain = tier.http.drain_seconds;
-    steps.push({ id: 'drain', title: drain > 0 ? `Stop the ${live} slot after ${drain}s of draining` : `Stop the ${live} slot`, commands: drainSlot(layout, tier.process, live, drain) });
+    steps.push({ id: 'drain', title: drain > 0 ? `Stop the ${live} slot after ${drain}s of draining` : `Stop the ${live} slot`, commands: drainSlot(layout, tier.process, live, drain, old, change !== undefined) });
   }
 
   const mark = input.markBad ? [setStatus(layout, to, 'bad')] : [];
   // A slot started here stops; one that already ran (a rollback within the drain period) drains as it was going to.
   const leaveIdle = ready ? drainSlot(layout, tier.process, idle, tier.http.drain_seconds) : manager.stop([slotUnit(layout, tier.process, idle)]);
-  const undo = [...(input.from ? switchCurrent(layout, input.from) : []), ...manager.restart(input.workers), ...leaveIdle, ...mark];
+  const workersBackCmds = change ? workersBack(manager, change, input.workers) : manager.restart(input.workers);
+  const undo = [...(input.from ? switchCurrent(layout, input.from) : []), ...workersBackCmds, ...leaveIdle, ...(change ? manager.disable([slotUnit(layout, tier.process, idle)], false) : []), ...mark];
   if (!live) return { steps, recovery: [{ id: 'switch-back', title: 'Stop the new slot', commands: undo }] };
   const back: Cmd[] = [
     // The drain this run armed for the live slot must not stop it once it serves again.
-    ...cancelDrain(layout, live),
+    ...cancelDrain(layout, live, old),
     {
       // Traffic goes back only to a slot that answers: never to a stopped process.
-      if: slotAnswers(layout, tier.process, live, healthProbe(slotHealth(input, live))),
-      then: [...routeTo(layout, tier.paths, tier.process, live, upstream(live), viaSocket), ...undo],
+      if: slotAnswers(layout, tier.process, live, healthProbe(slotHealth(input, live, old.kind)), old),
+      then: [...routeTo(layout, tier.paths, tier.process, live, upstream(live), viaSocket, old), ...undo],
       else: [cmd('echo', `the ${live} slot does not answer: the ${idle} slot keeps running and nginx is left as it is`), ...mark],
     },
   ];

@@ -2,7 +2,7 @@
 // server: supervisor comes from the image's package cache through the deploy's own packages step; deploys,
 // rollbacks and a failed health check under a load that never retries; status, logs and env set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppRepo, onServer, waitFor } from './helpers/python-app.js';
+import { AppRepo, onServer, sampleProcessList, waitFor } from './helpers/python-app.js';
 import { useSandboxes } from './helpers/sandbox.js';
 import { get, startLoad } from './helpers/web-client.js';
 
@@ -112,5 +112,65 @@ describe('the Django example under supervisor', () => {
     expect(back.stderr).not.toContain('(still running: instant)');
     expect(back.stderr).toMatch(/Check the (blue|green) slot/);
     expect(await served()).toBe('v2'); // v3 was rolled back from and v4 failed: both marked bad
+  });
+});
+
+describe('moving a live app between process managers', () => {
+  const NAME = 'e2e-supervisor-move';
+  const servers = useSandboxes([NAME]);
+  const server = () => servers[0]!;
+  const site = () => ({ address: server().address, host: 'shop.test' });
+  const config = (manager: 'systemd' | 'supervisor') => ({ process_manager: manager, http: { enabled: true, default_server: true, drain_seconds: 2 }, processes: { worker: { command: WORKER } } });
+  let repo: AppRepo;
+  beforeAll(async () => {
+    repo = await AppRepo.create('django-app', [NAME], config('systemd'));
+  });
+  afterAll(async () => repo?.remove());
+
+  /** Most copies of the worker seen running at once while `body` ran. */
+  async function workersAtOnce(body: () => Promise<void>): Promise<number> {
+    const ps = sampleProcessList(server());
+    await new Promise((r) => setTimeout(r, 300));
+    await body();
+    const samples = await ps.stop();
+    return Math.max(...samples.map((sample) => sample.split('\n').filter((line) => line.includes("print('worker up'")).length));
+  }
+
+  it('systemd → supervisor → systemd under a load that never retries: no failed request, never two workers, the old manager left with nothing of the app', async () => {
+    await repo.commit('v1');
+    expect((await repo.cli('deploy', 'sandbox')).code).toBe(0);
+    const load = startLoad(site(), { path: '/version/', concurrency: 4, retry: false, maxMs: 180_000 });
+
+    await repo.configure([NAME], config('supervisor'));
+    await repo.commit('v2');
+    let moved = { code: -1, stdout: '', stderr: '' };
+    expect(await workersAtOnce(async () => void (moved = await repo.cli('deploy', 'sandbox')))).toBe(1);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stderr).toContain("Remove the app's systemd units: it runs under supervisor now");
+    const underSupervisor = await waitFor(
+      () => onServer(server(), 'supervisorctl status; systemctl list-units --state=active,activating,deactivating --no-legend "shop-*" | grep -c . || true; ls /etc/systemd/system | grep -c "^shop" || true'),
+      (s) => s.trim().endsWith('\n0\n0'),
+      10_000,
+    );
+    expect(underSupervisor).toMatch(/^shop-web@green\s+RUNNING/m);
+    expect(underSupervisor).toMatch(/^shop-worker\s+RUNNING/m);
+    expect(underSupervisor.trim().split('\n').slice(-2), underSupervisor).toEqual(['0', '0']); // systemd's slot drained, its units gone
+
+    await repo.configure([NAME], config('systemd'));
+    await repo.commit('v3');
+    let back = { code: -1, stdout: '', stderr: '' };
+    expect(await workersAtOnce(async () => void (back = await repo.cli('deploy', 'sandbox')))).toBe(1);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toContain("Remove the app's supervisor programs: it runs under systemd now");
+    const result = await load.stop();
+    expect(result.failures).toEqual([]);
+    expect(result.total).toBeGreaterThan(100);
+    expect((await get(site(), '/version/')).body.trim()).toBe('v3');
+    const underSystemd = await waitFor(
+      () => onServer(server(), 'systemctl is-active shop-web@blue.service shop-worker.service || true; supervisorctl status | grep -c "^shop-" || true; ls /etc/supervisor/conf.d /etc/slipway/supervisor | grep -c "^shop-" || true'),
+      (s) => s.trim().endsWith('\n0\n0'),
+      10_000,
+    );
+    expect(underSystemd.trim().split('\n')).toEqual(['active', 'active', '0', '0']);
   });
 });

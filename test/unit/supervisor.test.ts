@@ -207,10 +207,37 @@ describe('a deploy under supervisor', () => {
     expect(text(p.onFailureAfterSwitch.flatMap((s) => s.commands)).join('\n')).not.toContain('systemctl');
   });
 
-  it('refuses a host whose live release ran under systemd: both would run the workers', () => {
-    const facts = fakeFacts({ current: rid(1), releases: [{ id: rid(1), status: 'ok', manifest: { id: rid(1), sha: 'a'.repeat(40), ref: 'main', config_hash: 'x', deployed_by: 'me', created_at: '', units: ['shop-worker.service'] } }], packages: ['nginx', 'supervisor'] });
-    expect(() => plan({ ...facts, supervisor: true })).toThrow(UserError);
-    expect(() => plan({ ...facts, supervisor: true })).toThrow("web1: this app's processes run under systemd there, and process_manager is supervisor");
+  const ranUnderSystemd = (web?: 'blue-green' | 'restart') => {
+    const manifest = { id: rid(1), sha: 'a'.repeat(40), ref: 'main', config_hash: 'x', deployed_by: 'me', created_at: '', units: ['shop-worker.service'], ...(web ? { web: { process: 'web', port: 8000, strategy: web } } : {}) };
+    const facts = fakeFacts({ current: rid(1), releases: [{ id: rid(1), status: 'ok', manifest }], packages: ['nginx', 'supervisor'], liveSlot: 'blue', slots: {} });
+    return { ...facts, supervisor: true, otherSlots: { blue: true, green: false } };
+  };
+
+  it('moves an app from systemd: supervisor\'s slot starts beside systemd\'s live one, the workers never run twice, systemd forgets the app at the commit', () => {
+    const p = plan(ranUnderSystemd('blue-green'));
+    expect(step(p.steps, 'slot')?.title).toContain('in the green slot');
+    const restart = text(step(p.steps, 'restart')!.commands);
+    expect(restart[0]).toBe('systemctl disable --now --quiet shop-worker.service');
+    expect(restart[1]).toBe('supervisorctl stop shop-worker >/dev/null 2>&1 || true');
+    expect(text(step(p.steps, 'drain')!.commands).at(-1)).toBe('systemd-run --quiet --unit=shop-drain-blue --on-active=30s --timer-property=AccuracySec=1s systemctl stop shop-web@blue.service');
+    expect(text(step(p.steps, 'forget-manager')!.commands)).toEqual([
+      'systemctl disable --now --quiet shop-worker.service',
+      'systemctl disable --quiet shop-web@blue.service shop-web@green.service',
+      'rm -f /etc/systemd/system/shop-worker.service /etc/systemd/system/shop-web@.service /etc/systemd/system/shop.target /etc/systemd/system/shop-boot-recovery.service',
+      'systemctl daemon-reload',
+    ]);
+    expect(p.steps.findIndex((s) => s.id === 'forget-manager')).toBeGreaterThan(p.commitIndex);
+    // Back to systemd's slot and workers if anything fails after the switch.
+    const back = text(p.onFailureAfterSwitch.flatMap((s) => s.commands)).join('\n');
+    expect(back).toContain('systemctl start shop-web@blue.service');
+    expect(back).toContain('systemctl enable --no-reload --quiet shop-web@blue.service');
+    expect(back).toContain('systemctl enable --now --quiet shop-worker.service');
+    expect(back).toContain('rm -f /opt/shop/.slipway/supervisor-enabled/shop-web@green');
+  });
+
+  it('refuses a change of process manager and of strategy in one deploy', () => {
+    expect(() => plan(ranUnderSystemd('restart'))).toThrow(UserError);
+    expect(() => plan(ranUnderSystemd('restart'))).toThrow('web1: process_manager (systemd → supervisor) and http.strategy (restart → blue-green) both change');
   });
 
   it('refuses supervisor installed but stopped', () => {

@@ -1,0 +1,63 @@
+// A deploy that moves an app to the other process manager (process_manager changed: systemd ↔ supervisor).
+// The new manager's web slot starts beside the one the old manager still runs, is checked, and takes the
+// traffic; the old slot drains under the old manager. Workers never run twice: the old manager's stop before
+// the new manager's start. A failure after the switch brings the old manager's processes back. At the commit the
+// old manager forgets the app (its files go; the draining slot's when its drain ends).
+import type { Cmd, Step } from '../ops/command.js';
+import { managerOf } from '../ops/managers.js';
+import type { ProcessManager } from '../ops/process-manager.js';
+import { slotUnit, type Slot } from '../ops/web.js';
+import { currentManifest } from './app-units.js';
+import type { HostFacts } from './facts.js';
+import type { Layout } from './layout.js';
+
+export interface ManagerChange {
+  /** The manager the live release ran under. */
+  previous: ProcessManager;
+  /** Its services (the live release's, by name: the same names as the new manager's). */
+  services: string[];
+  /** The slot it serves from, still running: the new manager starts the other one. */
+  live: Slot | undefined;
+}
+
+/** The change a deploy makes, if the live release ran its processes under the other manager. */
+export function managerChangeOf(layout: Layout, facts: HostFacts): ManagerChange | undefined {
+  const ran = currentManifest(facts);
+  if (!ran || ((ran.units?.length ?? 0) === 0 && ran.health === undefined)) return undefined;
+  const kind = ran.manager ?? 'systemd';
+  if (kind === layout.processManager) return undefined;
+  const live = facts.liveSlot && facts.otherSlots?.[facts.liveSlot] ? facts.liveSlot : undefined;
+  return { previous: managerOf({ ...layout, processManager: kind }), services: ran.units ?? [], live };
+}
+
+/**
+ * The facts a blue/green plan reads, as the old manager's slots make them: its live slot serves (the new
+ * manager runs no slot yet), so the new release starts in the other one.
+ */
+export function slotsDuringChange(facts: HostFacts, change: ManagerChange): HostFacts {
+  if (!change.live) return { ...facts, slots: {} };
+  return { ...facts, slots: { [change.live]: { active: true, ...(facts.slots[change.live]?.release ? { release: facts.slots[change.live]!.release! } : {}) } } };
+}
+
+/** Before the new manager starts them: the old manager's workers stop (and no longer start at boot). */
+export const stopPreviousWorkers = (change: ManagerChange, workers: readonly string[]): Cmd[] => change.previous.disable(workers.filter((w) => change.services.includes(w)), true);
+
+/** A failure after the switch: the new manager's workers stop, the old manager's run again. */
+export function workersBack(manager: ProcessManager, change: ManagerChange, workers: readonly string[]): Cmd[] {
+  return [...manager.stop(workers), ...change.previous.enable(workers.filter((w) => change.services.includes(w)), true)];
+}
+
+/**
+ * At the commit: the old manager forgets the app. Its services were stopped before the switch; its slot that
+ * served is stopped by the drain the switch armed (which, under supervisor, removes that program too).
+ */
+export function forgetPrevious(layout: Layout, change: ManagerChange, slotProcess: string | undefined, project: string): Step[] {
+  const { previous } = change;
+  const slots = slotProcess ? (['blue', 'green'] as const).map((slot) => slotUnit(layout, slotProcess, slot)) : [];
+  const draining = slotProcess && change.live ? slotUnit(layout, slotProcess, change.live) : undefined;
+  const files = [...change.services, ...previous.leftoverFiles(slotProcess, draining), previous.bootFile(project).name];
+  // Its services stop now if anything still runs them (a process the config dropped meanwhile); its slots only
+  // lose their start at boot: the draining one runs until its drain ends.
+  const commands: Cmd[] = [...previous.disable(change.services, true), ...previous.disable(slots, false), ...previous.removeFiles([...new Set(files)])];
+  return [{ id: 'forget-manager', title: `Remove the app's ${previous.filesLabel}: it runs under ${layout.processManager} now`, commands }];
+}
