@@ -174,6 +174,7 @@ export function setupWants(input: Omit<SetupInput, 'facts' | 'target'>): SetupPr
     ...(postgresWanted(config, hostsDatabase) ? { database: { name: db.name!, user: db.user!, ...(serverAddress(input, 'database') ? { server: dbServerProbe } : {}) } } : {}),
     ...(f.redis ? { redisConf: { file: '/etc/redis/redis.conf', includeLine: REDIS_INCLUDE } } : {}),
     ...(f.timer ? { timer: timerName(layout.unitPrefix) } : {}),
+    ...(config.process_manager === 'supervisor' ? { supervisor: true } : {}),
   };
 }
 
@@ -294,6 +295,8 @@ export function planSetupItems(input: SetupInput): SetupItem[] {
   items.push(item('journald', `journald: at most ${config.setup.journald_max_use}`, changedFile(facts, f.journald) ? journaldLimits(f.journald) : []));
   items.push(item('logrotate', `logrotate: ${layout.shared}/logs/*.log daily, keep ${config.setup.logrotate_keep}`, changedFile(facts, f.logrotate) ? logrotateConfig(f.logrotate) : []));
   items.push(item('nginx', 'nginx: base settings (server_tokens off)', changedFile(facts, f.nginx) ? nginxBase(f.nginx) : []));
+  // Debian's package starts it; one disabled or stopped by hand would leave the app's processes unstarted.
+  if (config.process_manager === 'supervisor') items.push(item('supervisor', 'supervisor: enabled and running', facts.supervisor ? [] : [cmd('systemctl', 'enable', '--now', '--quiet', 'supervisor')]));
   if (postgresWanted(config, input.hostsDatabase)) items.push(...postgresItems(input));
   if (f.timer) {
     const timer = f.timer;

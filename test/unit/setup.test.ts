@@ -240,6 +240,18 @@ describe('setup planner', () => {
     expect(planSetupItems(convergedInput()).some((i) => i.id === 'node-exporter')).toBe(false);
   });
 
+  it('supervisor: installed with the packages, started and enabled unless it already runs', () => {
+    const withSupervisor = testConfig({ ...shopVerifierConfig, process_manager: 'supervisor' });
+    expect(setupPackages(withSupervisor, true)).toContain('supervisor');
+    expect(setupWants({ ...convergedInput({ config: withSupervisor }) }).supervisor).toBe(true);
+    const stopped = planSetupItems(convergedInput({ config: withSupervisor })).find((i) => i.id === 'supervisor')!;
+    expect(text(stopped.commands)).toBe('systemctl enable --now --quiet supervisor');
+    const running = planSetupItems(input({ ...convergedFacts(), supervisor: true }, { config: withSupervisor })).find((i) => i.id === 'supervisor')!;
+    expect(running.commands).toEqual([]);
+    expect(parseSetupFacts('flag supervisor\n').supervisor).toBe(true);
+    expect(planSetupItems(convergedInput()).some((i) => i.id === 'supervisor')).toBe(false);
+  });
+
   it('a fresh host: packages first, then every item has commands', () => {
     const fresh = parseSetupFacts('flag systemd\nauthorized-keys 1\nsshd port 22\nfirewall usable\nufw Status: inactive\npg-running\npg-listen *\n');
     expect(text(packagesItem({ config, hostsDatabase: true, facts: fresh }).commands)).toContain(
