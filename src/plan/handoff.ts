@@ -78,13 +78,17 @@ const NOTE_STEPS: Record<keyof Handoff['planNotes'], (step: Step) => boolean> = 
   web: (s) => ['site', 'site-http', 'certificate'].includes(s.id),
 };
 
-/** Unit files a `units` step installs: the targets of its renames into /etc/systemd/system. */
+/** Where the process managers' files go: what a `units` step renames into place there is a changed unit or program. */
+const PROCESS_FILE_DIRS = ['/etc/systemd/system/', '/etc/supervisor/conf.d/'];
+
+/** Unit (or supervisor program) files a `units` step installs: the targets of its renames into their directory. */
 export function unitsWrittenBy(step: Step): string[] {
   const names: string[] = [];
   for (const c of step.commands) {
     if (!('argv' in c) || c.argv[0] !== 'mv') continue;
     const target = c.argv[c.argv.length - 1]!;
-    if (target.startsWith('/etc/systemd/system/')) names.push(target.slice('/etc/systemd/system/'.length));
+    const dir = PROCESS_FILE_DIRS.find((d) => target.startsWith(d));
+    if (dir) names.push(target.slice(dir.length));
   }
   return names;
 }

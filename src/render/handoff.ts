@@ -88,7 +88,9 @@ export function handoffMarkdown(input: HandoffInput, handoff: Handoff): string {
   lines.push(...section('Environment variables', [...env, ...envHow], [], 'Every variable the new code reads (as far as a scan of os.environ / os.getenv / env() calls sees) is in the config or set by slipway.'));
 
   const units = handoff.changedUnits.map((u) => `- ${u.host}: ${u.units.map(code).join(', ')}`);
-  lines.push(...section('systemd units', units.length > 0 ? ['Unit files that change (the deploy reloads systemd):', '', ...units] : [], handoff.planNotes.units, 'No unit file changes.'));
+  const supervised = plan.hosts.some((h) => h.layout.processManager === 'supervisor');
+  const unitsIntro = supervised ? 'Program files that change (supervisor rereads them; one that runs takes its change at its restart):' : 'Unit files that change (the deploy reloads systemd):';
+  lines.push(...section(supervised ? 'supervisor programs' : 'systemd units', units.length > 0 ? [unitsIntro, '', ...units] : [], handoff.planNotes.units, supervised ? 'No program file changes.' : 'No unit file changes.'));
   if (handoff.planNotes.web.length > 0) lines.push(...section('nginx', ['The nginx site or its certificate changes (nginx is reloaded after a config test).'], handoff.planNotes.web));
 
   lines.push('## Steps', '', ...nested(planMarkdown(plan)));

@@ -44,6 +44,15 @@ describe('the Django example under supervisor', () => {
     const logs = await waitFor(() => repo.cli('logs', 'sandbox', 'worker', '-n', '5'), (r) => r.stdout.includes('worker up'));
     expect(logs.stdout).toMatch(new RegExp(`^${NAME} worker \\| worker up \\d{8}T`, 'm'));
     expect((await repo.cli('logs', 'sandbox', '--since', '5m')).stderr).toContain("supervisor's program logs carry no time of their own");
+
+    // The runbook and the handoff note speak supervisor's commands, as the deploy runs them.
+    const runbook = await repo.cli('plan', 'sandbox', '--format', 'md');
+    expect(runbook.code, runbook.stderr).toBe(0);
+    expect(runbook.stdout).toContain('run systemctl and supervisorctl');
+    expect(runbook.stdout).toMatch(/supervisorctl start shop-web@green/);
+    const note = await repo.cli('handoff', 'sandbox');
+    expect(note.code, note.stderr).toBe(0);
+    expect(note.stdout).toContain('supervisor programs');
   });
 
   it('under a load that never retries: two deploys and a rollback within the drain period fail no request; the worker follows each release', async () => {
