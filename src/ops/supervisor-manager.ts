@@ -68,12 +68,8 @@ function install(layout: Layout, files: readonly UnitFile[], installed: Record<s
   const changed = files.filter((file) => installed[file.name] !== sha256(file.text));
   if (changed.length === 0) return [];
   const added = changed.filter((file) => installed[file.name] === undefined).map((f) => f.name);
-  // As systemd's install enables the units it is given: each process starts with supervisord from now on (a
-  // slot only once it is live, the boot program by itself).
-  const enabled = files.map((f) => f.name).filter((name) => !isSlotService(name) && name !== bootRecoveryUnitName(layout));
   return [
     cmd('install', '-d', '-m', '755', LAUNCHERS, enabledDir(layout), `${layout.shared}/logs/supervisor`),
-    ...(enabled.length > 0 ? [cmd('touch', ...marks(layout, enabled))] : []),
     ...changed.flatMap((file) => [...(file.beside ?? []).flatMap((b) => writeFile(b)), ...writeFile({ path: programFile(file.name), text: file.text })]),
     // reread parses every program file: one supervisord cannot read is named here, before anything starts.
     { shell: `slipway_out=$(supervisorctl reread 2>&1) || true; printf '%s\\n' "$slipway_out"; case "$slipway_out" in *ERROR*) false ;; esac` },
@@ -92,7 +88,14 @@ export const supervisorManager: ManagerFactory = (layout): ProcessManager => ({
   processFiles: (input) => processFiles(layout, input),
   bootFile: (project) => fileOf(renderBootProgram(layout, project, bootRecoveryUnitName(layout), bootRecoveryFile(layout))),
   install: (files, installed) => install(layout, files, installed),
-  restart: (services) => [...stop(services), ...start(services)],
+  // What a deploy restarts starts with supervisord from then on (systemd's install enables its units). Not
+  // earlier: the boot program, which supervisor starts as soon as a deploy adds it, would start a marked
+  // process before the release it runs exists, or beside the other manager's while an app moves here.
+  restart: (services) => {
+    const processes = services.filter((s) => !isSlotService(s));
+    const enable = processes.length > 0 ? [cmd('install', '-d', '-m', '755', enabledDir(layout)), cmd('touch', ...marks(layout, processes))] : [];
+    return services.length === 0 ? [] : [...stop(services), ...enable, ...start(services)];
+  },
   stop,
   enable: (services, now) => (services.length === 0 ? [] : [cmd('install', '-d', '-m', '755', enabledDir(layout)), cmd('touch', ...marks(layout, services)), ...(now ? services.map((s) => ({ shell: startUnlessRunning(s) })) : [])]),
   disable: (services, now) => (services.length === 0 ? [] : [cmd('rm', '-f', ...marks(layout, services)), ...(now ? stop(services) : [])]),

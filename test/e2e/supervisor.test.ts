@@ -43,6 +43,8 @@ describe('the Django example under supervisor', () => {
     expect(status.stdout).toMatch(/shop-worker\.service\s+active \(running\), pid \d+/);
     const logs = await waitFor(() => repo.cli('logs', 'sandbox', 'worker', '-n', '5'), (r) => r.stdout.includes('worker up'));
     expect(logs.stdout).toMatch(new RegExp(`^${NAME} worker \\| worker up \\d{8}T`, 'm'));
+    // Nothing started the worker before its release existed (the boot program, added by this deploy, found no mark).
+    expect(logs.stdout).not.toContain("can't cd");
     expect((await repo.cli('logs', 'sandbox', '--since', '5m')).stderr).toContain("supervisor's program logs carry no time of their own");
 
     // The runbook and the handoff note speak supervisor's commands, as the deploy runs them.
@@ -121,6 +123,16 @@ describe('the Django example under supervisor', () => {
     expect(back.stderr).not.toContain('(still running: instant)');
     expect(back.stderr).toMatch(/Check the (blue|green) slot/);
     expect(await served()).toBe('v2'); // v3 was rolled back from and v4 failed: both marked bad
+  });
+
+  it('supervisord starting again (as at boot) starts the live slot and the worker, not the idle slot', async () => {
+    const before = await onServer(server(), 'cat /opt/shop/.slipway/live-slot');
+    await onServer(server(), 'systemctl restart supervisor');
+    const after = await waitFor(() => onServer(server(), 'supervisorctl status || true'), (s) => /^shop-worker\s+RUNNING/m.test(s) && new RegExp(`^shop-web@${before}\\s+RUNNING`, 'm').test(s), 15_000);
+    expect(after).toMatch(new RegExp(`^shop-web@${before}\\s+RUNNING`, 'm'));
+    expect(after).toMatch(/^shop-worker\s+RUNNING/m);
+    expect(after).toMatch(new RegExp(`^shop-web@${before === 'blue' ? 'green' : 'blue'}\\s+STOPPED`, 'm'));
+    expect(await waitFor(served, (v) => v === 'v2', 10_000)).toBe('v2');
   });
 });
 

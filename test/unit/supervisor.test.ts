@@ -136,14 +136,14 @@ describe('supervisor program files', () => {
 describe('the supervisor manager\'s commands', () => {
   const manager = supervisorManager(layout);
 
-  it('writes only changed programs, launcher first; adds new ones; marks processes (not slots) enabled; a running change waits for its restart', () => {
+  it('writes only changed programs, launcher first; adds new ones (started by nothing); a running change waits for its restart', () => {
     const files = manager.processFiles({ project: 'shop', processes: { web: { command: 'w', port: 8000, roles: ['web'] }, worker: { command: 'k', roles: ['web'] } }, names: ['web', 'worker'], runtime: undefined, slotted: 'web' });
     expect(files.map((f) => f.name)).toEqual(['shop-web@blue.service', 'shop-web@green.service', 'shop-worker.service']);
     const installed = Object.fromEntries(files.map((f) => [f.name, sha256(f.text)]));
     expect(manager.install(files, installed)).toEqual([]);
     const lines = text(manager.install(files, { ...installed, 'shop-worker.service': 'stale' }));
     expect(lines[0]).toBe('install -d -m 755 /etc/slipway/supervisor /opt/shop/.slipway/supervisor-enabled /opt/shop/shared/logs/supervisor');
-    expect(lines[1]).toBe('touch /opt/shop/.slipway/supervisor-enabled/shop-worker');
+    expect(lines.some((l) => l.startsWith('touch'))).toBe(false);
     expect(lines.filter((l) => l.startsWith('mv -f'))).toEqual([
       'mv -f /etc/slipway/supervisor/shop-worker.sh.slipway-new /etc/slipway/supervisor/shop-worker.sh',
       'mv -f /etc/supervisor/conf.d/shop-worker.conf.slipway-new /etc/supervisor/conf.d/shop-worker.conf',
@@ -152,12 +152,14 @@ describe('the supervisor manager\'s commands', () => {
     expect(text(manager.install(files, {})).at(-1)).toBe('supervisorctl update shop-web@blue shop-web@green shop-worker');
   });
 
-  it('a restart stops, applies the newest file, starts, and checks each state (supervisorctl\'s exit codes do not say)', () => {
+  it('a restart stops, marks the process enabled, applies the newest file, starts, and checks each state (supervisorctl\'s exit codes do not say)', () => {
     const lines = text(manager.restart(['shop-worker.service']));
     expect(lines[0]).toBe('supervisorctl stop shop-worker >/dev/null 2>&1 || true');
     expect(lines[1]).toContain('case "$st" in STOPPED|EXITED|FATAL|"") ;;');
-    expect(lines.slice(2, 4)).toEqual(['supervisorctl update shop-worker', 'supervisorctl start shop-worker >/dev/null 2>&1 || true']);
-    expect(lines[4]).toContain('case "$st" in RUNNING) ;;');
+    expect(lines.slice(2, 6)).toEqual(['install -d -m 755 /opt/shop/.slipway/supervisor-enabled', 'touch /opt/shop/.slipway/supervisor-enabled/shop-worker', 'supervisorctl update shop-worker', 'supervisorctl start shop-worker >/dev/null 2>&1 || true']);
+    expect(lines[6]).toContain('case "$st" in RUNNING) ;;');
+    // A slot's start at boot moves with the traffic (bootSlot), not with its restarts.
+    expect(text(manager.restart(['shop-web@blue.service'])).some((l) => l.startsWith('touch'))).toBe(false);
     expect(manager.restart([])).toEqual([]);
   });
 
