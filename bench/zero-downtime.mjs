@@ -120,48 +120,42 @@ async function exampleRepo(repo) {
 const loadLine = (target, through) =>
   `load: ${concurrency} keep-alive clients, GET ${target.tls ? 'https' : 'http'}://${target.host}${defaultPath} through ${through} at ${target.address}:${target.port}; app: Django, gunicorn --workers 4 --preload; machine load average ${loadavg()[0].toFixed(2)}`;
 
-const SUPERVISOR_SERVER = 'bench-zd-sv';
-
-/** The Django example with its processes under supervisor, on a server of its own. */
-async function supervisorCase() {
-  const server = SUPERVISOR_SERVER;
-  const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-sv-'));
+/** A sandbox server of the case's own, booted fresh, and a temp dir for its repository; both gone at the end. */
+async function onOwnServer(server, body) {
+  const repo = await mkdtemp(join(tmpdir(), `slipway-${server}-`));
   try {
     await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
     await slipway('sandbox', 'up', server);
     const address = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout).find((s) => s.name === server).address;
-    const target = { address, port: 80, host: address, tls: false };
-    const versions = await exampleRepo(repo);
-    console.log(loadLine(target, 'nginx, processes under supervisor'));
-    const configure = (dir, servers, http) => writeDjangoSandboxConfig(dir, servers, http, ['process_manager: supervisor']);
-    await round({ repo, target, servers: server, label: 'blue-green supervisor', strategy: 'blue-green', versions, configure });
+    await body(repo, { address, port: 80, host: address, tls: false });
   } finally {
     await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
     await rm(repo, { recursive: true, force: true });
   }
 }
+
+const SUPERVISOR_SERVER = 'bench-zd-sv';
+
+/** The Django example with its processes under supervisor, on a server of its own. */
+const supervisorCase = () =>
+  onOwnServer(SUPERVISOR_SERVER, async (repo, target) => {
+    const versions = await exampleRepo(repo);
+    console.log(loadLine(target, 'nginx, processes under supervisor'));
+    const configure = (dir, servers, http) => writeDjangoSandboxConfig(dir, servers, http, ['process_manager: supervisor']);
+    await round({ repo, target, servers: SUPERVISOR_SERVER, label: 'blue-green supervisor', strategy: 'blue-green', versions, configure });
+  });
 
 const NODE_SERVER = 'bench-zd-node';
 
 /** The Node example on a server of its own, blue/green through the socket link. */
-async function nodeCase() {
-  const server = NODE_SERVER;
-  const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-node-'));
-  try {
-    await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
-    await slipway('sandbox', 'up', server);
-    const address = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout).find((s) => s.name === server).address;
-    const target = { address, port: 80, host: address, tls: false };
-    await prepareNodeExample(repo, server);
+const nodeCase = () =>
+  onOwnServer(NODE_SERVER, async (repo, target) => {
+    await prepareNodeExample(repo, NODE_SERVER);
     await must('git', ['-C', repo, 'init', '--quiet', '--initial-branch=main']);
     let n = 0;
-    console.log(`load: ${concurrency} keep-alive clients, GET http://${address}/version through nginx; app: examples/node-app (Express on Node, its worker beside it); machine load average ${loadavg()[0].toFixed(2)}`);
-    await round({ repo, target, servers: server, label: 'node blue-green', strategy: 'blue-green', versions: { next: () => `v${++n}` }, configure: writeNodeSandboxConfig, path: '/version' });
-  } finally {
-    await exec(process.execPath, [CLI, 'sandbox', 'down', server]);
-    await rm(repo, { recursive: true, force: true });
-  }
-}
+    console.log(`load: ${concurrency} keep-alive clients, GET http://${target.address}/version through nginx; app: examples/node-app (Express on Node, its worker beside it); machine load average ${loadavg()[0].toFixed(2)}`);
+    await round({ repo, target, servers: NODE_SERVER, label: 'node blue-green', strategy: 'blue-green', versions: { next: () => `v${++n}` }, configure: writeNodeSandboxConfig, path: '/version' });
+  });
 
 async function singleServerCase() {
   const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-zd-'));

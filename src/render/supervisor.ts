@@ -23,10 +23,21 @@ export const enabledDir = (layout: Pick<Layout, 'meta'>) => `${layout.meta}/supe
 
 export interface Program {
   service: string;
-  /** The program file, and the launcher it runs (the program file names the launcher's hash: a change of
-   * either changes the file supervisor compares). */
+  /** The program file, and the launcher it runs. */
   text: string;
   launcher: string;
+}
+
+/** A program file: its header (naming the launcher's hash: a change of either changes this file), then `settings`. */
+function programText(service: string, launcher: string, settings: readonly string[]): string {
+  return [
+    '; Written by slipway: changes here are replaced on the next deploy.',
+    `; Runs ${launcherFile(service)} (sha256 ${sha256(launcher).slice(0, 16)}).`,
+    `[program:${programName(service)}]`,
+    `command=/bin/sh ${launcherFile(service)}`,
+    ...settings,
+    '',
+  ].join('\n');
 }
 
 export interface ProgramInput {
@@ -69,11 +80,7 @@ function launcherText({ layout, name, process, project, runtime, slot }: Program
 export function renderProgram(input: ProgramInput, service: string): Program {
   const { layout, process } = input;
   const launcher = launcherText(input, service);
-  const text = [
-    '; Written by slipway: changes here are replaced on the next deploy.',
-    `; Runs ${launcherFile(service)} (sha256 ${sha256(launcher).slice(0, 16)}).`,
-    `[program:${programName(service)}]`,
-    `command=/bin/sh ${launcherFile(service)}`,
+  const text = programText(service, launcher, [
     `user=${layout.appUser}`,
     // slipway starts what should run (and the boot program what is enabled): a slot must not start by itself.
     'autostart=false',
@@ -89,8 +96,7 @@ export function renderProgram(input: ProgramInput, service: string): Program {
     `stdout_logfile=${programLog(layout, service)}`,
     'stdout_logfile_maxbytes=10MB',
     'stdout_logfile_backups=5',
-    '',
-  ].join('\n');
+  ]);
   return { service, text, launcher };
 }
 
@@ -106,11 +112,7 @@ export function renderBootProgram(layout: Layout, project: string, service: stri
     `for f in ${quote(enabledDir(layout))}/*; do [ -f "$f" ] || continue; supervisorctl start "\${f##*/}"; done`,
     '',
   ].join('\n');
-  const text = [
-    '; Written by slipway: changes here are replaced on the next deploy.',
-    `; Runs ${launcherFile(service)} (sha256 ${sha256(launcher).slice(0, 16)}).`,
-    `[program:${programName(service)}]`,
-    `command=/bin/sh ${launcherFile(service)}`,
+  const text = programText(service, launcher, [
     'user=root',
     'autostart=true',
     'autorestart=false',
@@ -119,7 +121,6 @@ export function renderBootProgram(layout: Layout, project: string, service: stri
     `stdout_logfile=${programLog(layout, service)}`,
     'stdout_logfile_maxbytes=1MB',
     'stdout_logfile_backups=1',
-    '',
-  ].join('\n');
+  ]);
   return { service, text, launcher };
 }
