@@ -15,9 +15,11 @@ import { bootRecoveryUnitName, unitName } from '../render/systemd.js';
 const slotService = (layout: Layout, process: string, slot: 'blue' | 'green') => `${layout.unitPrefix}-${process}@${slot}.service`;
 const names = (services: readonly string[]) => services.map((s) => quote(programName(s))).join(' ');
 
-/** Shell: the state supervisor reports for program `$p` (RUNNING, STOPPED, ...; empty when it has none). */
-// `status` exits non-zero for any program that does not run: under pipefail that would fail the script. A
-// program supervisord does not know (`name: ERROR (no such process)`) has no state: the empty one.
+/**
+ * Shell: the state supervisor reports for a program (RUNNING, STOPPED, ...). `status` exits non-zero for any
+ * program that does not run, which under pipefail would fail the script; one supervisord does not know
+ * (`name: ERROR (no such process)`) has no state: the empty one.
+ */
 const stateOf = (program: string) => `$({ supervisorctl status ${program} 2>/dev/null || true; } | awk 'NR == 1 && $2 != "ERROR" { print $2 }')`;
 
 /** Fails, naming the program and its state, unless each program is in one of `states`. */
@@ -76,7 +78,6 @@ function install(layout: Layout, files: readonly UnitFile[], installed: Record<s
     ...(added.length > 0 ? [cmd('supervisorctl', 'update', ...added.map(programName))] : []),
   ];
 }
-
 
 /** supervisor names each program's processes in their environment; children (gunicorn's workers) inherit it. */
 export const supervisorOwns: OwnerTest = (services) =>

@@ -55,9 +55,11 @@ export function forgetPrevious(layout: Layout, change: ManagerChange, slotProces
   const { previous } = change;
   const slots = slotProcess ? (['blue', 'green'] as const).map((slot) => slotUnit(layout, slotProcess, slot)) : [];
   const draining = slotProcess && change.live ? slotUnit(layout, slotProcess, change.live) : undefined;
-  const files = [...change.services, ...previous.leftoverFiles(slotProcess, draining), previous.bootFile(project).name];
-  // Its services stop now if anything still runs them (a process the config dropped meanwhile); its slots only
-  // lose their start at boot: the draining one runs until its drain ends.
-  const commands: Cmd[] = [...previous.disable(change.services, true), ...previous.disable(slots, false), ...previous.removeFiles([...new Set(files)])];
+  const leftovers = [...previous.leftoverFiles(slotProcess, draining), previous.bootFile(project).name];
+  // Its services stop now if anything still runs them (a process the config dropped meanwhile); its slots, boot
+  // file and target only lose their start at boot (a template, `name@.service`, has none): the draining slot
+  // runs until its drain ends.
+  const atBoot = [...slots, ...leftovers.filter((name) => !name.includes('@.'))];
+  const commands: Cmd[] = [...previous.disable(change.services, true), ...previous.disable([...new Set(atBoot)], false), ...previous.removeFiles([...new Set([...change.services, ...leftovers])])];
   return [{ id: 'forget-manager', title: `Remove the app's ${previous.filesLabel}: it runs under ${layout.processManager} now`, commands }];
 }

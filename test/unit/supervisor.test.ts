@@ -224,7 +224,7 @@ describe('a deploy under supervisor', () => {
     expect(text(step(p.steps, 'drain')!.commands).at(-1)).toBe('systemd-run --quiet --unit=shop-drain-blue --on-active=30s --timer-property=AccuracySec=1s systemctl stop shop-web@blue.service');
     expect(text(step(p.steps, 'forget-manager')!.commands)).toEqual([
       'systemctl disable --now --quiet shop-worker.service',
-      'systemctl disable --quiet shop-web@blue.service shop-web@green.service',
+      'systemctl disable --quiet shop-web@blue.service shop-web@green.service shop.target shop-boot-recovery.service',
       'rm -f /etc/systemd/system/shop-worker.service /etc/systemd/system/shop-web@.service /etc/systemd/system/shop.target /etc/systemd/system/shop-boot-recovery.service',
       'systemctl daemon-reload',
     ]);
