@@ -237,6 +237,26 @@ describe('a deploy under supervisor', () => {
     expect(back).toContain('rm -f /opt/shop/.slipway/supervisor-enabled/shop-web@green');
   });
 
+  it('in place (strategy restart): systemd\'s processes stop after the switch point, supervisor\'s start; a failure brings systemd\'s back', () => {
+    const restart = testConfig({ ...blueGreen, http: { ...blueGreen.http, strategy: 'restart' } });
+    const manifest = { id: rid(1), sha: 'a'.repeat(40), ref: 'main', config_hash: 'x', deployed_by: 'me', created_at: '', units: ['shop-web.service', 'shop-worker.service'], web: { process: 'web', port: 8000, strategy: 'restart' as const } };
+    const facts = { ...fakeFacts({ current: rid(1), releases: [{ id: rid(1), status: 'ok', manifest }], packages: ['nginx', 'supervisor'] }), supervisor: true };
+    const input: DeployInput = {
+      config: restart, configHash: '0123456789abcdef', profile: testProfile(restart), venvKey: undefined, stepInputs: {}, full: false,
+      hostsDatabase: false, runsMigrations: false, topology: { placement: {}, record: '' }, balancing: undefined, balancerState: NO_BALANCER_STATE,
+      runsApp: true, layout: layoutFor(restart, 'main'), target: sshTarget, facts, source: { mode: 'push', gitDir: '/x/.git' },
+      sha: 'abc1234def5678abc1234def5678abc1234def56', ref: 'main', releaseId: rid(9), deployedBy: 'me@laptop', now: new Date('2024-03-01T12:00:00.000Z'),
+    };
+    const p = planDeployHost(input);
+    const stopAt = p.steps.findIndex((s) => s.id === 'manager-stop');
+    expect(stopAt).toBeGreaterThanOrEqual(p.switchIndex);
+    expect(text(p.steps[stopAt]!.commands)).toEqual(['systemctl disable --now --quiet shop-web.service shop-worker.service']);
+    expect(p.steps[stopAt + 1]?.id).toBe('switch');
+    const back = p.onFailureAfterSwitch.find((s) => s.id === 'switch-back')!;
+    expect(back.title).toBe(`Switch back to ${rid(1)} under systemd`);
+    expect(text(back.commands)).toContain('systemctl enable --now --quiet shop-web.service shop-worker.service');
+  });
+
   it('refuses a change of process manager and of strategy in one deploy', () => {
     expect(() => plan(ranUnderSystemd('restart'))).toThrow(UserError);
     expect(() => plan(ranUnderSystemd('restart'))).toThrow('web1: process_manager (systemd → supervisor) and http.strategy (restart → blue-green) both change');
