@@ -19,7 +19,7 @@ export function doctorReport(hosts: DoctorHost[]): string {
 export function registerDoctor(program: Command, io: Io): void {
   program
     .command('doctor')
-    .description('check that each server can be deployed to: SSH, sudo, disk, git access, programs and packages, clock, systemd')
+    .description('check that each server can be deployed to: SSH, sudo, disk, git access, programs and packages, clock, systemd (and supervisor when it keeps the processes)')
     .argument('<env>', 'environment')
     .option('--host <name>', 'only this server')
     .option('--json', 'machine-readable output')

@@ -29,7 +29,7 @@ export function registerOpsCommands(program: Command, io: Io, argv: readonly str
 
   program
     .command('logs')
-    .description("journald output of the app's processes on every server, each line prefixed with host and process")
+    .description("journald output of the app's processes (their log files under supervisor) on every server, each line prefixed with host and process")
     .argument('<env>', 'environment')
     .argument('[process]', 'only this process (web, worker...)')
     .option('-n, --lines <count>', 'lines per process', '50')
