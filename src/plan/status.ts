@@ -19,6 +19,8 @@ export interface HostStatus {
   root: string;
   current: { id: string; status: string; sha: string | null; ref: string | null; deployed_by: string | null; created_at: string | null; age_seconds: number | null } | null;
   releases: number;
+  /** What keeps the processes running (the names in `units` are systemd-shaped under either). */
+  process_manager: 'systemd' | 'supervisor';
   units: UnitState[];
   health: { url: string; status: number | null; expected: number; ok: boolean } | null;
   /** node_modules: node-deps/ and the app's own Node versions under node/ together. */
@@ -115,6 +117,7 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
         }
       : null,
     releases: facts.releases.length,
+    process_manager: layout.processManager,
     units: appUnits(facts, layout, parseServices(lines)),
     health:
       manifest?.health && healthAnswer !== undefined

@@ -30,8 +30,11 @@ function hostText(s: HostStatus, now: Date): string[] {
     const age = c.age_seconds !== null ? `${formatAge(c.age_seconds)} ago` : 'at an unknown time';
     row('release', `${c.id} (${what || 'no manifest'}, ${c.status}), deployed ${age}${c.deployed_by ? ` by ${c.deployed_by}` : ''}`);
   }
-  if (s.units.length === 0) row('units', '(none)');
-  s.units.forEach((u, i) => row(i === 0 ? 'units' : '', `${u.name}  ${u.active} (${u.sub})${u.pid ? `, pid ${u.pid}` : ''}`));
+  // Under supervisor: its program names, as `supervisorctl status` shows them.
+  const supervised = s.process_manager === 'supervisor';
+  const label = supervised ? 'program' : 'units';
+  if (s.units.length === 0) row(label, '(none)');
+  s.units.forEach((u, i) => row(i === 0 ? label : '', `${supervised ? u.name.replace(/\.service$/, '') : u.name}  ${u.active} (${u.sub})${u.pid ? `, pid ${u.pid}` : ''}`));
   if (s.singletons && s.singletons.length > 0) row('runs', `${s.singletons.join(', ')} (singleton: on this server only)`);
   if (s.balances) row('balance', s.balances.length === 0 ? '(no web server)' : s.balances.map((b) => `${b.address}:${b.port}${b.in_rotation ? '' : ' (out of rotation)'}`).join(', '));
   if (s.monitor) row('monitor', `${s.monitor.state} since ${s.monitor.since}${s.monitor.detail ? `: ${s.monitor.detail}` : ''}`);

@@ -39,8 +39,9 @@ describe('the Django example under supervisor', () => {
     expect(state.trim().split('\n').slice(-3)).toEqual(['shop', 'shop', '0']); // no systemd unit of the app's
 
     const status = await repo.cli('status', 'sandbox');
-    expect(status.stdout).toMatch(/shop-web@blue\.service\s+active \(running\), pid \d+/);
-    expect(status.stdout).toMatch(/shop-worker\.service\s+active \(running\), pid \d+/);
+    expect(status.stdout).toMatch(/program\s+shop-web@blue\s+active \(running\), pid \d+/);
+    expect(status.stdout).toMatch(/\s+shop-worker\s+active \(running\), pid \d+/);
+    expect(JSON.parse((await repo.cli('status', 'sandbox', '--json')).stdout)[0].process_manager).toBe('supervisor');
     const logs = await waitFor(() => repo.cli('logs', 'sandbox', 'worker', '-n', '5'), (r) => r.stdout.includes('worker up'));
     expect(logs.stdout).toMatch(new RegExp(`^${NAME} worker \\| worker up \\d{8}T`, 'm'));
     // Nothing started the worker before its release existed (the boot program, added by this deploy, found no mark).

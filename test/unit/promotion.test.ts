@@ -8,6 +8,7 @@ const host = (name: string, current: Partial<NonNullable<HostStatus['current']>>
   root: '/opt/shop',
   current: current === null ? null : { id: `20261203T080000.000Z-${SHA.slice(0, 7)}`, status: 'ok', sha: SHA, ref: 'main', deployed_by: 'ann@laptop', created_at: null, age_seconds: 60, ...current },
   releases: 1,
+  process_manager: 'systemd',
   units: [],
   health,
   disk_kb: { releases: null, venvs: null, node_modules: null, backups: null },

@@ -71,6 +71,15 @@ describe('the probe on a real directory', () => {
     expect(status.resources?.filesystem?.total_kb).toBeGreaterThan(0);
   });
 
+  it('under supervisor: its programs by their names, from supervisorctl status as systemd\'s words', () => {
+    const supervised = { ...layout, processManager: 'supervisor' as const };
+    const p = layout.unitPrefix;
+    const lines = [`unit ${p}-worker.service 5d41402a`, `service ${p}-worker.service ActiveState=active SubState=running MainPID=412`, `service ${p}-web@green.service ActiveState=active SubState=running MainPID=388`];
+    const status = parseStatus({ host: 'web1', layout: supervised, lines, now: NOW });
+    expect(status.process_manager).toBe('supervisor');
+    expect(statusText([status], NOW)).toContain(`  program ${p}-web@green  active (running), pid 388\n          ${p}-worker  active (running), pid 412\n`);
+  });
+
   it("a load balancer's upstream shows which web servers it balances over, and which are out of rotation", () => {
     const file = join(scratch, 'lb.upstream.conf');
     writeFileSync(file, renderBalancerUpstream('shop', [{ address: '10.9.0.3', port: 80 }, { address: '10.9.0.4', port: 80, down: true }]));
@@ -172,7 +181,7 @@ describe('parsing and showing', () => {
 
   it('JSON: stable field names', () => {
     const [parsed] = JSON.parse(statusJson([parseStatus({ host: 'web1', layout, lines, now: NOW })])) as Record<string, unknown>[];
-    expect(Object.keys(parsed!)).toEqual(['host', 'root', 'current', 'releases', 'units', 'health', 'disk_kb', 'resources', 'last', 'lock', 'singletons']);
+    expect(Object.keys(parsed!)).toEqual(['host', 'root', 'current', 'releases', 'process_manager', 'units', 'health', 'disk_kb', 'resources', 'last', 'lock', 'singletons']);
   });
 
   it('ages and sizes', () => {
