@@ -2,11 +2,10 @@
 import type { Config, ProcessConfig } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
-import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, switchCurrent, writeManifest, writeReleaseIdentity } from '../ops/release.js';
+import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest, writeReleaseIdentity } from '../ops/release.js';
 import { ensureAppUser, ownShared } from '../ops/services.js';
 import { managerOf } from '../ops/managers.js';
-import { forgetPrevious, managerChangeOf, slotsDuringChange, type ManagerChange } from './manager-change.js';
-import { healthProbe } from '../ops/health.js';
+import { checkManager, forgetPrevious, inPlaceBack, managerChangeOf, slotsDuringChange } from './manager-change.js';
 import { removeVenv } from '../ops/python.js';
 import { appCommand } from '../ops/app-command.js';
 import type { HealthCheck } from '../ops/health.js';
@@ -20,7 +19,6 @@ import { blueGreenSteps, sitePackages, siteSteps, slotPort, slotsOf, strategyCha
 import { balancerHostSteps, isBalancer, placeOf, type Balancing, type BalancerState } from './balancer.js';
 import { UserError } from '../errors.js';
 import { goodReleases, type HostFacts } from './facts.js';
-import { currentManifest } from './app-units.js';
 import { releaseDir, type Layout } from './layout.js';
 import { bootRecoveryUnit, healthCheckFor, portStep, processesOn, serviceNames, unitFiles } from './processes.js';
 import { listensOnPort, listensOnSocket, slotSocket, slotUnit, socketDirectory, socketLink } from '../ops/web.js';
@@ -117,7 +115,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const appUser = processes.length > 0 ? layout.appUser : undefined;
   const dir = releaseDir(layout, id);
   const tier = processes.includes(config.health.process) ? webTierFor(config, profile.processes, layout, placeOf(input.balancing, target.label)) : undefined;
-  if (processes.length > 0) managerRuns(manager.kind, facts, target.label, processes, tier?.strategy ?? 'restart');
+  if (processes.length > 0) checkManager(manager.kind, facts, target.label, processes, tier?.strategy ?? 'restart');
   // The live release ran under the other process manager: this deploy moves the app (plan/manager-change.ts).
   const managerChange = processes.length > 0 ? managerChangeOf(layout, facts) : undefined;
   // A load balancer runs no web process: its part is its site and the upstream over the web servers.
@@ -264,35 +262,6 @@ export function planDeployHost(input: DeployInput): HostPlan {
     onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok'), ...handover.interrupted] }],
     warnings: [...lastOperationNotes(facts), ...(node?.warnings ?? [])],
   };
-}
-
-/**
- * The process manager must run where processes do. supervisor is installed by the deploy's packages step when
- * missing (Debian starts it), so only one installed and stopped is refused. A move from the other manager is a
- * deploy, but not together with a change of strategy (each is a handover of the web process of its own).
- */
-function managerRuns(kind: Layout['processManager'], facts: HostFacts, label: string, processes: readonly string[], strategy: 'blue-green' | 'restart'): void {
-  const other = kind === 'supervisor' ? 'systemd' : 'supervisor';
-  const ran = currentManifest(facts);
-  const ranProcesses = ran !== undefined && ((ran.units?.length ?? 0) > 0 || ran.health !== undefined);
-  if (ranProcesses && (ran.manager ?? 'systemd') === other && strategy !== (ran.web?.strategy ?? 'restart')) {
-    throw new UserError(`${label}: process_manager (${other} → ${kind}) and http.strategy (${ran.web?.strategy ?? 'restart'} → ${strategy}) both change`, 'change one per deploy: deploy with the old http.strategy first, then change it');
-  }
-  if (kind === 'systemd' && !facts.systemd) {
-    throw new UserError(`${label}: processes are configured (${processes.join(', ')}) but systemd does not run there`, 'run the processes elsewhere, set process_manager: supervisor, or deploy to a host with systemd');
-  }
-  if (kind === 'supervisor' && facts.packages.includes('supervisor') && !facts.supervisor) {
-    throw new UserError(`${label}: supervisor is installed but supervisord does not answer`, 'start it (systemctl start supervisor) and check /var/log/supervisor/supervisord.log');
-  }
-}
-
-/** A move between managers in place that fails: the new manager's processes stop, the old one's run again. */
-function inPlaceBack(layout: Layout, change: ManagerChange, from: string | undefined, failed: string, units: string[], health: HealthCheck | undefined): Step[] {
-  const manager = managerOf(layout);
-  const back = [...manager.disable(units, true), ...change.previous.enable(change.services, true)];
-  const wait = health ? [healthProbe({ ...health })] : [];
-  if (!from) return [{ id: 'switch-back', title: 'Stop the failed first release', commands: [...back, setStatus(layout, failed, 'bad')] }];
-  return [{ id: 'switch-back', title: `Switch back to ${from} under ${change.previous.kind}`, commands: [...switchCurrent(layout, from), ...back, setStatus(layout, failed, 'bad'), ...wait] }];
 }
 
 /** After a switch back, wait until the previous release answers again (its own health check, if it had one). */

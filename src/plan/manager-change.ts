@@ -4,6 +4,9 @@
 // the new manager's start. A failure after the switch brings the old manager's processes back. At the commit the
 // old manager forgets the app (its files go; the draining slot's when its drain ends).
 import type { Cmd, Step } from '../ops/command.js';
+import { UserError } from '../errors.js';
+import { healthProbe, type HealthCheck } from '../ops/health.js';
+import { setStatus, switchCurrent } from '../ops/release.js';
 import { managerOf } from '../ops/managers.js';
 import type { ProcessManager } from '../ops/process-manager.js';
 import { slotUnit, type Slot } from '../ops/web.js';
@@ -62,4 +65,33 @@ export function forgetPrevious(layout: Layout, change: ManagerChange, slotProces
   const atBoot = [...slots, ...leftovers.filter((name) => !name.includes('@.'))];
   const commands: Cmd[] = [...previous.disable(change.services, true), ...previous.disable([...new Set(atBoot)], false), ...previous.removeFiles([...new Set([...change.services, ...leftovers])])];
   return [{ id: 'forget-manager', title: `Remove the app's ${previous.filesLabel}: it runs under ${layout.processManager} now`, commands }];
+}
+
+/**
+ * The process manager must run where processes do. supervisor is installed by the deploy's packages step when
+ * missing (Debian starts it), so only one installed and stopped is refused. A move from the other manager is a
+ * deploy, but not together with a change of strategy (each is a handover of the web process of its own).
+ */
+export function checkManager(kind: Layout['processManager'], facts: HostFacts, label: string, processes: readonly string[], strategy: 'blue-green' | 'restart'): void {
+  const other = kind === 'supervisor' ? 'systemd' : 'supervisor';
+  const ran = currentManifest(facts);
+  const ranProcesses = ran !== undefined && ((ran.units?.length ?? 0) > 0 || ran.health !== undefined);
+  if (ranProcesses && (ran.manager ?? 'systemd') === other && strategy !== (ran.web?.strategy ?? 'restart')) {
+    throw new UserError(`${label}: process_manager (${other} → ${kind}) and http.strategy (${ran.web?.strategy ?? 'restart'} → ${strategy}) both change`, 'change one per deploy: deploy with the old http.strategy first, then change it');
+  }
+  if (kind === 'systemd' && !facts.systemd) {
+    throw new UserError(`${label}: processes are configured (${processes.join(', ')}) but systemd does not run there`, 'run the processes elsewhere, set process_manager: supervisor, or deploy to a host with systemd');
+  }
+  if (kind === 'supervisor' && facts.packages.includes('supervisor') && !facts.supervisor) {
+    throw new UserError(`${label}: supervisor is installed but supervisord does not answer`, 'start it (systemctl start supervisor) and check /var/log/supervisor/supervisord.log');
+  }
+}
+
+/** A move between managers in place that fails: the new manager's processes stop, the old one's run again. */
+export function inPlaceBack(layout: Layout, change: ManagerChange, from: string | undefined, failed: string, units: string[], health: HealthCheck | undefined): Step[] {
+  const manager = managerOf(layout);
+  const back = [...manager.disable(units, true), ...change.previous.enable(change.services, true)];
+  const wait = health ? [healthProbe({ ...health })] : [];
+  if (!from) return [{ id: 'switch-back', title: 'Stop the failed first release', commands: [...back, setStatus(layout, failed, 'bad')] }];
+  return [{ id: 'switch-back', title: `Switch back to ${from} under ${change.previous.kind}`, commands: [...switchCurrent(layout, from), ...back, setStatus(layout, failed, 'bad'), ...wait] }];
 }
