@@ -135,6 +135,24 @@ describe('the Django example under supervisor', () => {
     expect(after).toMatch(new RegExp(`^shop-web@${before === 'blue' ? 'green' : 'blue'}\\s+STOPPED`, 'm'));
     expect(await waitFor(served, (v) => v === 'v2', 10_000)).toBe('v2');
   });
+
+  it('http.strategy restart: the slots stop, one program serves in place, and a redeploy restarts it on the new release', async () => {
+    await repo.configure([NAME], { process_manager: 'supervisor', http: { enabled: true, default_server: true, strategy: 'restart' }, processes: { worker: { command: WORKER } } });
+    await repo.commit('v6');
+    const moved = await repo.cli('deploy', 'sandbox');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stderr).toContain('Stop the blue/green slots: the web process restarts in place');
+    expect(await waitFor(served, (v) => v === 'v6', 10_000)).toBe('v6');
+    const before = await onServer(server(), 'supervisorctl status; supervisorctl pid shop-web');
+    expect(before).toMatch(/^shop-web\s+RUNNING/m);
+    expect(before).toMatch(/^shop-web@blue\s+STOPPED/m);
+    expect(before).toMatch(/^shop-web@green\s+STOPPED/m);
+    await repo.commit('v7');
+    expect((await repo.cli('deploy', 'sandbox')).code).toBe(0);
+    expect(await waitFor(served, (v) => v === 'v7', 10_000)).toBe('v7');
+    const pid = await onServer(server(), 'supervisorctl pid shop-web');
+    expect(pid).not.toBe(before.split('\n').at(-1));
+  });
 });
 
 describe('moving a live app between process managers', () => {
