@@ -1,4 +1,5 @@
 // Deploy, rollback and plan as whole operations over every host of an environment.
+import { managerPackages } from '../ops/managers.js';
 import { planDeployHost } from '../plan/deploy.js';
 import { planRollbackHost } from '../plan/rollback.js';
 import { releaseId } from '../plan/release-id.js';
@@ -42,8 +43,7 @@ export interface OperationReport {
 
 /** Packages whose state every deploy asks about: the config's, and what recipes and databases may need. */
 function packagesToProbe(config: OperationContext['loaded']['config']): string[] {
-  const manager = config.process_manager === 'supervisor' ? ['supervisor'] : [];
-  return [...new Set([...config.dependencies.system, 'python3-venv', ...(config.database.engine === 'postgresql' ? ['postgresql'] : []), ...manager])];
+  return [...new Set([...config.dependencies.system, 'python3-venv', ...(config.database.engine === 'postgresql' ? ['postgresql'] : []), ...managerPackages(config.process_manager)])];
 }
 
 function requirementsText(files: RepoFiles, profile: AppProfile, sha: string): string[] {

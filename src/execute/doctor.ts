@@ -1,4 +1,5 @@
 // `slipway doctor`: every host checked on its own, so one that cannot be reached is reported, not fatal.
+import { managerPackages } from '../ops/managers.js';
 import type { LoadedConfig } from '../config/types.js';
 import { doctorProbe } from '../ops/doctor-probe.js';
 import { judgeHost, parseDoctorFacts, type Check, type DoctorInput } from '../plan/doctor.js';
@@ -30,7 +31,7 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
     basePath: config.base_path,
     source: mode === 'fetch' ? { mode, url: repo } : { mode: 'push' },
     // A Node app needs no venv.
-    packages: [...new Set([...config.dependencies.system, ...(node ? [] : ['python3-venv']), ...(config.database.engine === 'postgresql' ? ['postgresql'] : []), ...(config.process_manager === 'supervisor' ? ['supervisor'] : [])])],
+    packages: [...new Set([...config.dependencies.system, ...(node ? [] : ['python3-venv']), ...(config.database.engine === 'postgresql' ? ['postgresql'] : []), ...managerPackages(config.process_manager)])],
     commands: COMMANDS,
     needsSystemd: Object.keys(config.processes).length > 0,
     processManager: config.process_manager,

@@ -17,6 +17,9 @@ export interface HealthCheck {
   socket?: string;
 }
 
+/** A check's `manager` field for a unit the given manager keeps (systemd's is the default, left out). */
+export const keptBy = (kind: 'systemd' | 'supervisor'): Pick<HealthCheck, 'manager'> => (kind === 'supervisor' ? { manager: 'supervisor' } : {});
+
 /** The check as `plan` names it: the URL, and the socket it goes through. */
 export const healthTarget = (check: Pick<HealthCheck, 'url' | 'socket'>) => (check.socket ? `${check.url} through ${check.socket}` : check.url);
 

@@ -4,9 +4,7 @@ import type { Snippet } from './command.js';
 import type { Layout } from '../plan/layout.js';
 import { quote } from './shell.js';
 import { COMPLETE_MARK } from './files.js';
-import { managerOf } from './managers.js';
-import { systemdManager } from './systemd-manager.js';
-import { supervisorManager } from './supervisor-manager.js';
+import { managerOf, otherManager } from './managers.js';
 
 export interface ProbeWants {
   /** `3.11` looks for python3.11, then pyenv's 3.11; unset looks for python3. */
@@ -52,8 +50,8 @@ const completeDirs = (kind: string, parent: string) =>
 export function factsProbe(layout: Layout, sha: string | undefined, wants: ProbeWants = {}): Snippet {
   const root = quote(layout.root);
   const manager = managerOf(layout);
-  const systemd = systemdManager(layout);
-  const other = manager.kind === 'systemd' ? supervisorManager(layout) : systemd;
+  const systemd = managerOf(layout, 'systemd');
+  const other = managerOf(layout, otherManager(manager.kind));
   // Host-wide facts first: on a host that never saw this app, the root is missing and the probe stops there.
   const packages = wants.packages ?? [];
   const lines = [

@@ -22,6 +22,10 @@ const names = (services: readonly string[]) => services.map((s) => quote(program
  */
 const stateOf = (program: string) => `$({ supervisorctl status ${program} 2>/dev/null || true; } | awk 'NR == 1 && $2 != "ERROR" { print $2 }')`;
 
+/** Shell printing a program's state in `systemctl is-active`'s words (`active`, `activating`, `failed`...). */
+const activeWord = (program: string) =>
+  `case "${stateOf(program)}" in RUNNING) echo active ;; STARTING|BACKOFF) echo activating ;; STOPPING) echo deactivating ;; FATAL) echo failed ;; *) echo inactive ;; esac`;
+
 /**
  * Fails, naming the program and its state, unless each program is in one of `states`: one supervisorctl for
  * all of them (each costs a Python start, 0.2 s on a small server).
@@ -122,13 +126,12 @@ export const supervisorManager: ManagerFactory = (layout): ProcessManager => ({
     return [laterJob(layout, name, seconds, forget ? `${stopIt}; rm -f ${quote(programFile(service))} ${quote(launcherFile(service))}; exec supervisorctl update ${program}` : `exec ${stopIt}`)];
   },
   cancelLater: (name) => [cancelJob(layout, name)],
-  stateShell: `case "${stateOf('"${unit%.service}"')}" in RUNNING) echo active ;; STARTING|BACKOFF) echo activating ;; STOPPING) echo deactivating ;; FATAL) echo failed ;; *) echo inactive ;; esac`,
+  stateShell: activeWord('"${unit%.service}"'),
   presenceProbe: 'if command -v supervisorctl >/dev/null 2>&1 && supervisorctl pid >/dev/null 2>&1; then echo "flag supervisor"; fi',
   installedFiles: { globs: [`/etc/supervisor/conf.d/${quote(layout.unitPrefix)}-*.conf`], key: 'n=${p##*/}; n=${n%.conf}.service' },
   slotFiles: (process) => `/etc/supervisor/conf.d/${layout.unitPrefix}-${process}@*.conf`,
   slotStatesProbe: (process) => {
-    const program = (slot: string) => quote(`${layout.unitPrefix}-${process}@${slot}`);
-    const state = (slot: string) => `case "${stateOf(program(slot))}" in RUNNING) echo active ;; STARTING|BACKOFF) echo activating ;; *) echo inactive ;; esac`;
+    const state = (slot: 'blue' | 'green') => activeWord(quote(programName(slotService(layout, process, slot))));
     return `slipway_states=$(${state('blue')}; ${state('green')})`;
   },
   statusProbe: statusProbe(layout),

@@ -4,7 +4,7 @@ import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
 import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest, writeReleaseIdentity } from '../ops/release.js';
 import { ensureAppUser, ownShared } from '../ops/services.js';
-import { managerOf } from '../ops/managers.js';
+import { managerOf, managerPackages } from '../ops/managers.js';
 import { checkManager, forgetPrevious, inPlaceBack, managerChangeOf, slotsDuringChange } from './manager-change.js';
 import { removeVenv } from '../ops/python.js';
 import { appCommand } from '../ops/app-command.js';
@@ -115,9 +115,9 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const appUser = processes.length > 0 ? layout.appUser : undefined;
   const dir = releaseDir(layout, id);
   const tier = processes.includes(config.health.process) ? webTierFor(config, profile.processes, layout, placeOf(input.balancing, target.label)) : undefined;
-  if (processes.length > 0) checkManager(manager.kind, facts, target.label, processes, tier?.strategy ?? 'restart');
   // The live release ran under the other process manager: this deploy moves the app (plan/manager-change.ts).
   const managerChange = processes.length > 0 ? managerChangeOf(layout, facts) : undefined;
+  if (processes.length > 0) checkManager(manager.kind, facts, target.label, processes, tier?.strategy ?? 'restart', managerChange);
   // A load balancer runs no web process: its part is its site and the upstream over the web servers.
   const balancer = input.balancing && isBalancer(target) ? balancerHostSteps({ config, layout, balancing: input.balancing, facts, state: input.balancerState }) : undefined;
   const blueGreen = tier?.strategy === 'blue-green' ? tier : undefined;
@@ -145,8 +145,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   const steps: Step[] = [];
   const database = input.hostsDatabase ? databaseStep(app) : undefined;
   const sitePackagesHere = balancer ? sitePackages(config.http, { kind: 'balancer' }) : webPackages(tier);
-  const managerPackages = processes.length > 0 && manager.kind === 'supervisor' ? ['supervisor'] : [];
-  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...sitePackagesHere, ...(database ? ['postgresql'] : []), ...managerPackages], facts);
+  const packages = systemPackagesStep([...config.dependencies.system, ...profile.systemPackages, ...sitePackagesHere, ...(database ? ['postgresql'] : []), ...(processes.length > 0 ? managerPackages(manager.kind) : [])], facts);
   if (packages) steps.push(packages);
   steps.push({ id: 'prepare', title: `Prepare ${layout.root}`, commands: prepare });
   if (database) steps.push(database);

@@ -30,7 +30,7 @@ export function managerChangeOf(layout: Layout, facts: HostFacts): ManagerChange
   const kind = ran.manager ?? 'systemd';
   if (kind === layout.processManager) return undefined;
   const live = facts.liveSlot && facts.otherSlots?.[facts.liveSlot] ? facts.liveSlot : undefined;
-  return { previous: managerOf({ ...layout, processManager: kind }), services: ran.units ?? [], live };
+  return { previous: managerOf(layout, kind), services: ran.units ?? [], live };
 }
 
 /**
@@ -72,12 +72,10 @@ export function forgetPrevious(layout: Layout, change: ManagerChange, slotProces
  * missing (Debian starts it), so only one installed and stopped is refused. A move from the other manager is a
  * deploy, but not together with a change of strategy (each is a handover of the web process of its own).
  */
-export function checkManager(kind: Layout['processManager'], facts: HostFacts, label: string, processes: readonly string[], strategy: 'blue-green' | 'restart'): void {
-  const other = kind === 'supervisor' ? 'systemd' : 'supervisor';
-  const ran = currentManifest(facts);
-  const ranProcesses = ran !== undefined && ((ran.units?.length ?? 0) > 0 || ran.health !== undefined);
-  if (ranProcesses && (ran.manager ?? 'systemd') === other && strategy !== (ran.web?.strategy ?? 'restart')) {
-    throw new UserError(`${label}: process_manager (${other} → ${kind}) and http.strategy (${ran.web?.strategy ?? 'restart'} → ${strategy}) both change`, 'change one per deploy: deploy with the old http.strategy first, then change it');
+export function checkManager(kind: Layout['processManager'], facts: HostFacts, label: string, processes: readonly string[], strategy: 'blue-green' | 'restart', change: ManagerChange | undefined): void {
+  const ranStrategy = currentManifest(facts)?.web?.strategy ?? 'restart';
+  if (change && strategy !== ranStrategy) {
+    throw new UserError(`${label}: process_manager (${change.previous.kind} → ${kind}) and http.strategy (${ranStrategy} → ${strategy}) both change`, 'change one per deploy: deploy with the old http.strategy first, then change it');
   }
   if (kind === 'systemd' && !facts.systemd) {
     throw new UserError(`${label}: processes are configured (${processes.join(', ')}) but systemd does not run there`, 'run the processes elsewhere, set process_manager: supervisor, or deploy to a host with systemd');
@@ -91,7 +89,7 @@ export function checkManager(kind: Layout['processManager'], facts: HostFacts, l
 export function inPlaceBack(layout: Layout, change: ManagerChange, from: string | undefined, failed: string, units: string[], health: HealthCheck | undefined): Step[] {
   const manager = managerOf(layout);
   const back = [...manager.disable(units, true), ...change.previous.enable(change.services, true)];
-  const wait = health ? [healthProbe({ ...health })] : [];
+  const wait = health ? [healthProbe(health)] : [];
   if (!from) return [{ id: 'switch-back', title: 'Stop the failed first release', commands: [...back, setStatus(layout, failed, 'bad')] }];
   return [{ id: 'switch-back', title: `Switch back to ${from} under ${change.previous.kind}`, commands: [...switchCurrent(layout, from), ...back, setStatus(layout, failed, 'bad'), ...wait] }];
 }

@@ -4,7 +4,7 @@ import { unitName } from '../render/systemd.js';
 import { managerOf, ownerTest } from '../ops/managers.js';
 import { isSlotService, type OwnerTest, type ProcessManagerKind } from '../ops/process-manager.js';
 import type { UnitFile } from '../ops/services.js';
-import type { HealthCheck } from '../ops/health.js';
+import { keptBy, type HealthCheck } from '../ops/health.js';
 import type { Step } from '../ops/command.js';
 import { listenerCheck } from '../ops/ports.js';
 import { slotUnit } from '../ops/web.js';
@@ -46,7 +46,7 @@ export function healthCheckFor(config: Pick<Config, 'health'>, processes: Proces
     timeoutSeconds: config.health.timeout,
     retries: config.health.retries,
     unit: via?.unit ?? unitName(layout, config.health.process),
-    ...(layout.processManager === 'supervisor' ? { manager: 'supervisor' as const } : {}),
+    ...keptBy(layout.processManager),
     ...(via?.socket ? { socket: via.socket } : {}),
   };
 }

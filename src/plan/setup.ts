@@ -1,5 +1,6 @@
 // Planning `slipway setup` for one host (pure): from the config and the host's facts, each item with the
 // commands that bring it to the wanted state, or none when it is already there (reported `ok`).
+import { managerPackages } from '../ops/managers.js';
 import type { Config } from '../config/types.js';
 import { cmd, type Cmd } from '../ops/command.js';
 import { installPackages } from '../ops/apt.js';
@@ -94,7 +95,7 @@ export function setupPackages(config: SetupConfig, hostsDatabase: boolean, hosts
       ...(config.setup.unattended_upgrades ? ['unattended-upgrades'] : []),
       ...(config.setup.node_exporter ? ['prometheus-node-exporter'] : []),
       // Debian's package enables and starts supervisord.
-      ...(config.process_manager === 'supervisor' ? ['supervisor'] : []),
+      ...managerPackages(config.process_manager),
     ]),
   ];
 }

@@ -3,7 +3,7 @@
 import type { Config, ProcessConfig } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { cmd, type Cmd, type Step } from '../ops/command.js';
-import { healthProbe, type HealthCheck } from '../ops/health.js';
+import { healthProbe, keptBy, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { sha256 } from '../ops/services.js';
 import { managerOf } from '../ops/managers.js';
@@ -194,7 +194,7 @@ const slotHealth = (input: BlueGreenInput, slot: Slot, kind = input.layout.proce
   timeoutSeconds: input.health.timeoutSeconds,
   retries: input.health.retries,
   unit: slotUnit(input.layout, input.tier.process, slot),
-  ...(kind === 'supervisor' ? { manager: 'supervisor' as const } : {}),
+  ...keptBy(kind),
   ...(input.tier.socket ? { socket: slotSocket(input.layout, input.tier.process, slot) } : {}),
 });
 
