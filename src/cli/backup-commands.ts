@@ -36,7 +36,10 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
       for (const m of made) {
         io.out(`${m.host}: ${m.file} (${humanSize(m.size)})`);
         for (const old of m.expired) io.out(`${m.host}: deleted ${old} (older than the retention)`);
+        for (const c of m.copied) io.out(`${m.host}: copied ${c.name} to ${c.to} (sha256 ${c.sum.slice(0, 12)}, checked there)`);
       }
+      const failures = made.flatMap((m) => m.copyFailures.map((f) => `${m.host}: ${f}`));
+      if (failures.length > 0) throw new UserError(`the dump is made, but a copy failed: ${failures.join('; ')}`, 'the next backup sends what is missing; see `slipway doctor <env>` and `slipway setup <env>`');
     });
 
   program
@@ -44,20 +47,38 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
     .description('list the database backups on each server: name, kind (manual, timer, pre-migrate, pre-restore), size, time')
     .argument('<env>', 'environment')
     .option('--host <name>', 'only this server')
+    .option('--check', 'recompute the checksum of every copy on the copy servers (backups.copy_to) and compare it with the one recorded when it arrived')
+    .option('--copies', 'list only the copies: the environment\'s own servers are not reached (for when they are gone)')
     .option('--json', 'machine-readable output')
-    .action(async (env: string, options: { host?: string; json?: boolean }) => {
+    .action(async (env: string, options: { host?: string; json?: boolean; check?: boolean; copies?: boolean }) => {
       const { listAll } = await import('../execute/backups.js');
-      const hosts = await listAll(await context(env, options, 'backups'));
+      const { copyState } = await import('../plan/backup-copies.js');
+      const listing = await listAll(await context(env, options, 'backups'), { check: options.check === true, copiesOnly: options.copies === true });
+      const time = (at: Date) => at.toISOString().replace('T', ' ').slice(0, 19);
+      const holders = (name: string) => listing.copies.filter((c) => c.listing.files.some((f) => f.name === name)).map((c) => c.name);
       if (options.json) {
-        io.out(JSON.stringify(hosts.map((h) => ({ host: h.host, backups: h.backups.map((b) => ({ ...b, at: b.at.toISOString() })) })), null, 2));
-        return;
+        io.out(JSON.stringify({
+          hosts: listing.hosts.map((h) => ({ host: h.host, backups: h.backups.map((b) => ({ ...b, at: b.at.toISOString(), copies: holders(b.name) })) })),
+          copies: listing.copies.map((c) => ({ copy: c.name, address: c.destination.address, dir: c.destination.dir, live: c.listing.live, files: c.listing.files.map((f) => ({ ...f, at: f.at.toISOString(), state: copyState(f) })) })),
+        }, null, 2));
+      } else {
+        const withCopies = listing.copies.length > 0;
+        const rows = [['HOST', 'BACKUP', 'KIND', 'SIZE', 'TIME (UTC)', ...(withCopies ? ['COPIES'] : [])]];
+        for (const { host, backups } of listing.hosts) {
+          for (const b of backups) rows.push([host, b.name, b.kind, humanSize(b.size), time(b.at), ...(withCopies ? [b.format === 'dump' ? holders(b.name).join(',') || '-' : ''] : [])]);
+          if (backups.length === 0) rows.push([host, '(no backups)', '', '', '', ...(withCopies ? [''] : [])]);
+        }
+        if (listing.hosts.length > 0) io.out(table(rows));
+        for (const c of listing.copies) {
+          io.out(`\ncopies on ${c.name} (${c.destination.address}:${c.destination.dir}, kept ${c.destination.retentionDays} days)${c.listing.live ? `; live release recorded: ${c.listing.live.release}` : ''}`);
+          const copyRows = [['COPY', 'BACKUP', 'SIZE', 'TIME (UTC)', options.check ? 'CHECKSUM' : 'RECORDED SHA256']];
+          for (const f of c.listing.files) copyRows.push([c.name, f.name, humanSize(f.size), time(f.at), options.check ? copyState(f) : f.sum.slice(0, 16)]);
+          if (c.listing.files.length === 0) copyRows.push([c.name, '(no copies)', '', '', '']);
+          io.out(table(copyRows));
+        }
       }
-      const rows = [['HOST', 'BACKUP', 'KIND', 'SIZE', 'TIME (UTC)']];
-      for (const { host, backups } of hosts) {
-        for (const b of backups) rows.push([host, b.name, b.kind, humanSize(b.size), b.at.toISOString().replace('T', ' ').slice(0, 19)]);
-        if (backups.length === 0) rows.push([host, '(no backups)', '', '', '']);
-      }
-      io.out(table(rows));
+      const damaged = listing.copies.flatMap((c) => c.listing.files.filter((f) => copyState(f) === 'damaged').map((f) => `${c.name}: ${f.name}`));
+      if (damaged.length > 0) throw new UserError(`damaged copies (their checksum is not the one recorded when they arrived): ${damaged.join(', ')}`, 'restore from another copy or the server\'s own dump; the next backups are copied afresh');
     });
 
   program
@@ -69,9 +90,11 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
     .option('--into-live', 'replace the live data with the backup (after a fresh backup; the app is stopped meanwhile)')
     .option(LIVE_CONFIRMATION, 'confirms --into-live')
     .option('--host <name>', 'only this server')
-    .action(async (env: string, name: string, options: { verify?: boolean; intoLive?: boolean; yesReallyReplaceLiveData?: boolean; host?: string }) => {
+    .option('--from <copy>', 'with --verify: check the copy on this copy server (backups.copy_to) instead of the dump on the database server')
+    .action(async (env: string, name: string, options: { verify?: boolean; intoLive?: boolean; yesReallyReplaceLiveData?: boolean; host?: string; from?: string }) => {
       const { restoreIntoLive, verify } = await import('../execute/backups.js');
       if (!options.verify === !options.intoLive) throw new UserError('give exactly one of --verify and --into-live');
+      if (options.from !== undefined && !options.verify) throw new UserError('--from checks a copy: use it with --verify', '`slipway recover` restores a copy onto a new server');
       if (options.intoLive) {
         if (!options.yesReallyReplaceLiveData) throw new UserError(`--into-live replaces every row of the live database with the backup's`, `add ${LIVE_CONFIRMATION} to confirm (a fresh backup is taken first)`);
         const done = await restoreIntoLive(await context(env, options, 'restore'), name);
@@ -80,7 +103,7 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
         for (const [host, units] of Object.entries(done.stopped)) if (units.length > 0) io.out(`${host}: restarted ${units.join(' ')}`);
         return;
       }
-      const results = await verify(await context(env, options, 'restore'), name);
+      const results = await verify(await context(env, options, 'restore'), name, options.from);
       for (const r of results) {
         if (r.error) {
           io.err(`${r.host}: ${r.backup.name} could not be restored: it is damaged or incomplete`);
@@ -93,5 +116,37 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
         const rows = r.result.tables.reduce((n, t) => n + (t.restored ?? 0), 0);
         io.out(`${r.host}: ${r.backup.name} ok: ${r.result.tables.length} tables, ${rows} rows restored, as in the dump`);
       }
+    });
+
+  program
+    .command('recover')
+    .description('rebuild a lost server on a new machine: set it up, restore the newest copy of the database (backups.copy_to), deploy the release that was live, each step timed')
+    .argument('<env>', 'environment')
+    .option('--host <address>', 'the new server (host name or address, reached like the lost one: same user, port, key)')
+    .option('--sandbox <name>', 'the new server is this `slipway sandbox` server')
+    .option('--server <name>', 'the lost server, as the config names it (default: the database server, or the only server)')
+    .option('--from <copy>', 'restore from this copy server (default: the one with the newest copy)')
+    .option('--backup <name>', 'restore this copy (default: the newest)')
+    .option('--ref <ref>', 'deploy this commit (default: the release the copies recorded as live)')
+    .action(async (env: string, options: { host?: string; sandbox?: string; server?: string; from?: string; backup?: string; ref?: string }) => {
+      const { recover } = await import('../execute/recover.js');
+      const { setupReport } = await import('./setup-commands.js');
+      const { reportOperation } = await import('./deploy-commands.js');
+      const loaded = await load(io, env, globals());
+      const ctx = operationContext(io, loaded, globals(), 'recover', argv);
+      const phases: string[] = [];
+      const done = await recover(ctx, options, {
+        onPhase: (p) => {
+          const line = `${(p.ms / 1000).toFixed(1).padStart(6)} s  ${p.title}`;
+          phases.push(line);
+          io.err(`recover: ${p.title}: ${(p.ms / 1000).toFixed(1)} s`);
+        },
+        onSetup: (reports) => io.out(setupReport(reports).text),
+      });
+      await reportOperation(io, done.deploy, 'deployed');
+      if (done.point) io.out(`restored ${done.point.backup} from ${done.point.from}; deployed ${done.point.ref.slice(0, 12)} (${done.point.refSource})`);
+      io.out(`recovered ${loaded.config.environment} onto ${done.replacement.label} in ${(done.totalMs / 1000).toFixed(1)} s:`);
+      for (const line of phases) io.out(line);
+      io.out(`now point deploy-${env}.yml at the new server: ${done.replacement.edit}`);
     });
 }

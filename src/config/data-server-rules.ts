@@ -71,4 +71,24 @@ const addressesKnown: Rule = (config, root, out) => {
   });
 };
 
-export const dataServerRules: Rule[] = [oneServerPerRole, externalDatabase, databaseServerSettings, addressesKnown];
+/** Copies of the dumps of one database, from the one server that makes them, to servers named once each. */
+const backupCopies: Rule = (config, root, out) => {
+  const copies = config.backups.copy_to;
+  if (copies.length === 0) return;
+  const at = locate(root, ['backups', 'copy_to']);
+  if (config.database.engine !== 'postgresql' || config.database.url) error(out, at, 'backups.copy_to', 'copies are of the dumps slipway makes of its own PostgreSQL database: it needs database.engine: postgresql (and no database.url)');
+  else if (config.servers.length > 1 && serversWith(config, 'db').length === 0) error(out, at, 'backups.copy_to', 'with several servers and none of role db, each server has a database of its own: give one server role db, so that one database is backed up and copied');
+  const names = new Map<string, number>();
+  copies.forEach((copy, i) => {
+    const loc = locate(root, ['backups', 'copy_to', i]);
+    if (!copy.host && !copy.sandbox) error(out, loc, `backups.copy_to[${i}]`, 'give `host` or `sandbox`: the server the copies go to');
+    if (copy.host && copy.sandbox) error(out, loc, `backups.copy_to[${i}]`, 'give either `host` or `sandbox`, not both');
+    if (copy.host === 'local') error(out, locate(root, ['backups', 'copy_to', i, 'host']), `backups.copy_to[${i}].host`, 'a copy goes to another server: `local` is the machine slipway runs on');
+    const name = copy.name ?? copy.sandbox ?? copy.host ?? '';
+    const first = names.get(name);
+    if (first !== undefined) error(out, loc, `backups.copy_to[${i}].name`, `backups.copy_to[${first}] is named ${name} too: give each copy its own name`);
+    names.set(name, i);
+  });
+};
+
+export const dataServerRules: Rule[] = [oneServerPerRole, externalDatabase, databaseServerSettings, addressesKnown, backupCopies];

@@ -27,21 +27,38 @@ const ROLE = { pattern: /^[a-z][a-z0-9-]*$/, patternHint: 'a role name (lowercas
 const inRelease = (example: string) => ({ pattern: RELATIVE_PATH, patternHint: RELATIVE_HINT, form: inside('the release', example) });
 const pipUrl = url(['https', 'http', 'file']);
 
+/** How slipway reaches a server over SSH: the servers deployed to and the servers backups are copied to alike. */
+const reach = {
+  host: str('Host name or address to reach over SSH, or `local` for this machine.', { pattern: HOST, patternHint: 'a host name, an address or `local`' }),
+  sandbox: str('Name of a `slipway sandbox` server to deploy to instead of `host` (its address and key are looked up).', { pattern: /^[a-z][a-z0-9-]{0,30}$/ }),
+  user: str('SSH user. Defaults to your ~/.ssh/config, then your login name.', { pattern: UNIX_USER, patternHint: USER_HINT }),
+  port: int('SSH port. Defaults to your ~/.ssh/config, then 22.', { min: 1, max: 65535 }),
+  identity_file: str('SSH private key to use (otherwise ssh-agent and ~/.ssh/config).', { form: localFile }),
+  known_hosts_file: str('known_hosts file to verify the host key against (otherwise ~/.ssh/known_hosts).', { form: localFile }),
+  host_key_checking: str('How unknown host keys are treated: `yes` (must already be known) or `accept-new` (trust on first use).', {
+    enum: ['yes', 'accept-new'],
+    default: 'yes',
+  }),
+};
+
 const server = obj(
   'One server to deploy to.',
   {
-    host: str('Host name or address to reach over SSH, or `local` for this machine.', { pattern: HOST, patternHint: 'a host name, an address or `local`' }),
-    sandbox: str('Name of a `slipway sandbox` server to deploy to instead of `host` (its address and key are looked up).', { pattern: /^[a-z][a-z0-9-]{0,30}$/ }),
-    user: str('SSH user. Defaults to your ~/.ssh/config, then your login name.', { pattern: UNIX_USER, patternHint: USER_HINT }),
-    port: int('SSH port. Defaults to your ~/.ssh/config, then 22.', { min: 1, max: 65535 }),
-    identity_file: str('SSH private key to use (otherwise ssh-agent and ~/.ssh/config).', { form: localFile }),
-    known_hosts_file: str('known_hosts file to verify the host key against (otherwise ~/.ssh/known_hosts).', { form: localFile }),
-    host_key_checking: str('How unknown host keys are treated: `yes` (must already be known) or `accept-new` (trust on first use).', {
-      enum: ['yes', 'accept-new'],
-      default: 'yes',
-    }),
+    ...reach,
     roles: list('Roles of this server: web, worker, scheduler, db, redis, lb (the load balancer holding the public site), or your own.', str('A role name.', ROLE), { default: ['web'] }),
     private_address: str('IP address the other servers of the environment reach this one by (a private network); defaults to `host` when that is an address, or the sandbox server\'s address. Needed for a `db` or `redis` server and the app servers that use it when `host` is a name.', { pattern: IP_ADDRESS, patternHint: 'an IPv4 or IPv6 address' }),
+  },
+  {},
+);
+
+const copyTarget = obj(
+  'A server that keeps copies of the dumps. slipway logs in as `user` (root, or a user with sudo) to prepare it and to list the copies; the database server reaches it with a key of its own, as the account `<project>-backups`.',
+  {
+    name: str('How listings and `--from` name this copy; defaults to the sandbox name or the host.', { pattern: /^[a-z0-9][a-z0-9.-]{0,62}$/, patternHint: 'lowercase letters, digits, . and -' }),
+    ...reach,
+    address: str('Address the database server reaches this server by; defaults to `host` (or the sandbox server\'s address).', { pattern: HOST, patternHint: 'a host name or an address' }),
+    path: str('Directory the copies go to; defaults to /var/backups/slipway/<project>.', { pattern: ABSOLUTE_PATH, patternHint: ABSOLUTE_HINT, form: absolutePath }),
+    retention_days: int('Copies older than this many days are deleted there, by a daily timer on that server (never the newest).', { default: 90, min: 1, max: 3650 }),
   },
   {},
 );
@@ -224,6 +241,7 @@ export const configSchema = obj(
       retention_days: int('Dumps older than this many days are deleted after each backup (the newest one never is).', { default: 30, min: 1, max: 3650 }),
       schedule: str('When the backup timer runs: a systemd OnCalendar value (`daily`, `*-*-* 03:15:00`, `hourly`...).', { default: 'daily', pattern: /^[A-Za-z0-9 *:.,/~-]{1,100}$/, patternHint: 'a systemd calendar expression' }),
       plain_sql_gzip: bool('Also write a gzip\'d plain SQL dump (`.sql.gz`) next to each pg_dump -Fc dump, readable without pg_restore.', { default: false }),
+      copy_to: list('Servers every dump is copied to after it is made (over SSH), so that losing the database server does not lose its backups. `slipway setup` creates a key on the database server and, on each of these servers, an account that key may use only to add dumps to its directory and read them back (never to delete or overwrite one, nor to reach anything else), and a timer applying the copy\'s own retention.', copyTarget),
     }),
     setup: obj('What `slipway setup` prepares on a fresh server, besides packages, the app user, directories, PostgreSQL and the backup timer.', {
       ufw: bool('Firewall: ufw allows only SSH (the port sshd listens on), 80 and 443 in; skipped with a warning where ufw cannot run.', { default: true }),

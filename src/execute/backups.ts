@@ -5,7 +5,9 @@ import { managerOf } from '../ops/managers.js';
 import { listBackups, restoreLive, runBackup, verifyBackup } from '../ops/backups.js';
 import type { Step } from '../ops/command.js';
 import { backupSpec, type BackupSpec } from '../render/backup.js';
-import { compareCounts, parseBackups, resolveBackup, scratchDatabase, type BackupFile, type VerifyResult } from '../plan/backups.js';
+import { backupKind, compareCounts, parseBackups, resolveBackup, scratchDatabase, type BackupFile, type VerifyResult } from '../plan/backups.js';
+import { quote } from '../ops/shell.js';
+import { fetchCopy, listCopiesOn, type CopiesOn } from './backup-copies.js';
 import type { Layout } from '../plan/layout.js';
 import { databaseHosts } from '../plan/setup.js';
 import type { HostConnection } from './connection.js';
@@ -18,7 +20,7 @@ interface DbHost {
   login: Login;
 }
 
-function specOf(loaded: LoadedConfig, layout: Layout): BackupSpec {
+export function specOf(loaded: LoadedConfig, layout: Layout): BackupSpec {
   const { database, backups } = loaded.config;
   if (database.url) throw new UserError('this environment\'s database is external (database.url): slipway does not back it up', 'use the backups of the service that runs it');
   if (database.engine !== 'postgresql' || !database.name) throw new UserError('this environment has no database to back up (database.engine is not postgresql)');
@@ -42,6 +44,10 @@ export interface BackupMade {
   file: string;
   size: number;
   expired: string[];
+  /** backups.copy_to: `NAME on COPY (sha256 …)` for each dump sent now. */
+  copied: { name: string; to: string; sum: string }[];
+  /** Copies that failed: the dump is made, and the next backup sends what is missing. */
+  copyFailures: string[];
 }
 
 export async function backup(ctx: OperationContext): Promise<BackupMade[]> {
@@ -49,13 +55,24 @@ export async function backup(ctx: OperationContext): Promise<BackupMade[]> {
   const spec = specOf(ctx.loaded, layout);
   return withHosts(ctx, undefined, async (connections) =>
     mapLimit(await dbHosts(connections), ctx.loaded.config.ssh.concurrency, async (host) => {
-      const lines = await steps(ctx, host, [{ id: 'backup', title: `Back up ${spec.database}`, commands: runBackup(spec, 'manual') }]);
+      const run = await runAsRoot(host.connection, host.login, [{ id: 'backup', title: `Back up ${spec.database}`, commands: runBackup(spec, 'manual') }], ctx.observer);
+      const lines = run.result.lines;
       const made = lines.map((l) => /^backup (\S+) (\d+)$/.exec(l)).find(Boolean);
+      // Without a dump, the backup itself failed; with one, only a copy did (the script's exit 3).
+      if (run.error && !made) throw run.error;
+      const copied = lines.flatMap((l) => {
+        const m = /^copied (\S+) (\S+) ([0-9a-f]{64})$/.exec(l);
+        return m ? [{ name: m[1]!, to: m[2]!, sum: m[3]! }] : [];
+      });
+      const copyFailures = lines.filter((l) => l.startsWith('copy-failed ')).map((l) => l.slice('copy-failed '.length));
+      if (run.error && copyFailures.length === 0) copyFailures.push(run.error.message);
       return {
         host: host.connection.target.label,
         file: made?.[1] ?? '',
         size: Number(made?.[2] ?? 0),
         expired: lines.filter((l) => l.startsWith('expired ')).map((l) => l.slice('expired '.length)),
+        copied,
+        copyFailures,
       };
     }),
   );
@@ -65,12 +82,36 @@ async function backupsOn(host: DbHost, dir: string): Promise<BackupFile[]> {
   return parseBackups((await readAsRoot(host.connection, host.login, listBackups(dir).shell, 'List the backups')).join('\n'));
 }
 
-export async function listAll(ctx: OperationContext): Promise<{ host: string; backups: BackupFile[] }[]> {
+export interface Listing {
+  hosts: { host: string; backups: BackupFile[] }[];
+  /** backups.copy_to: what each copy server holds. */
+  copies: CopiesOn[];
+}
+
+/**
+ * The dumps on the database server and the copies on each copy server (`check`: every copy's checksum
+ * recomputed there). `copiesOnly`: the environment's servers are not reached (for when they are gone).
+ */
+export async function listAll(ctx: OperationContext, options: { check?: boolean; copiesOnly?: boolean } = {}): Promise<Listing> {
   const layout = layoutForRef(ctx.loaded, undefined);
   const spec = specOf(ctx.loaded, layout);
-  return withHosts(ctx, undefined, async (connections) =>
+  const copies = listCopiesOn(ctx, layout, options.check === true);
+  if (options.copiesOnly) return { hosts: [], copies: await copies };
+  const hosts = withHosts(ctx, undefined, async (connections) =>
     Promise.all((await dbHosts(connections)).map(async (host) => ({ host: host.connection.target.label, backups: await backupsOn(host, spec.dir) }))),
   );
+  return { hosts: await hosts, copies: await copies };
+}
+
+/** A dump named among a copy server's copies, as resolveBackup finds one among the server's. */
+export function resolveCopy(requested: string, on: CopiesOn): BackupFile {
+  const files = on.listing.files.map((f): BackupFile => ({ name: f.name, path: `${on.destination.dir}/${f.name}`, size: f.size, at: f.at, kind: backupKind(f.name), format: 'dump' }));
+  try {
+    return resolveBackup(requested, files);
+  } catch (error) {
+    if (error instanceof UserError) throw new UserError(`${on.name}: ${error.message}`, 'see `slipway backups <env> --copies`');
+    throw error;
+  }
 }
 
 export interface Verified {
@@ -81,22 +122,47 @@ export interface Verified {
 }
 
 /** Restores the backup into a scratch database on each host that has it, and compares its tables with the dump. */
-export async function verify(ctx: OperationContext, requested: string): Promise<Verified[]> {
+export async function verify(ctx: OperationContext, requested: string, from?: string): Promise<Verified[]> {
   const layout = layoutForRef(ctx.loaded, undefined);
   const spec = specOf(ctx.loaded, layout);
+  if (from !== undefined) return [await verifyCopy(ctx, layout, spec, requested, from)];
   return withHosts(ctx, undefined, async (connections) => {
     const hosts = await dbHosts(connections);
     const found = await Promise.all(hosts.map(async (host) => ({ host, backup: resolveOn(await backupsOn(host, spec.dir), requested, hosts.length) })));
     const present = found.filter((f): f is { host: DbHost; backup: BackupFile } => f.backup !== undefined);
     if (present.length === 0) throw new UserError(`no backup ${requested} on ${hosts.map((h) => h.connection.target.label).join(', ')}`, 'see `slipway backups <env>`');
-    return mapLimit(present, ctx.loaded.config.ssh.concurrency, async ({ host, backup }) => {
-      const scratch = scratchDatabase(spec.database, ctx.now?.() ?? new Date());
-      const run = await runAsRoot(host.connection, host.login, [{ id: 'verify', title: `Restore ${backup.name} into ${scratch} and compare`, commands: verifyBackup(backup.path, scratch) }], ctx.observer);
-      const result = compareCounts(run.result.lines);
-      // pg_restore's own words say what is wrong with the file; the script around it would only hide them.
-      const error = run.error && new CommandFailedError(run.error.host, run.error.step, 'pg_restore', run.error.exitCode, run.error.outputTail);
-      return { host: host.connection.target.label, backup, result, ...(error ? { error } : {}) };
-    });
+    return mapLimit(present, ctx.loaded.config.ssh.concurrency, ({ host, backup }) => verifyOn(ctx, host, backup, spec.database));
+  });
+}
+
+async function verifyOn(ctx: OperationContext, host: DbHost, backup: BackupFile, database: string): Promise<Verified> {
+  const scratch = scratchDatabase(database, ctx.now?.() ?? new Date());
+  const run = await runAsRoot(host.connection, host.login, [{ id: 'verify', title: `Restore ${backup.name} into ${scratch} and compare`, commands: verifyBackup(backup.path, scratch) }], ctx.observer);
+  const result = compareCounts(run.result.lines);
+  // pg_restore's own words say what is wrong with the file; the script around it would only hide them.
+  const error = run.error && new CommandFailedError(run.error.host, run.error.step, 'pg_restore', run.error.exitCode, run.error.outputTail);
+  return { host: host.connection.target.label, backup, result, ...(error ? { error } : {}) };
+}
+
+/**
+ * A copy checked where it would be restored: the database server fetches it (refused when its checksum is not
+ * the one recorded on arrival), restores it into a scratch database, and deletes the fetched file.
+ */
+async function verifyCopy(ctx: OperationContext, layout: Layout, spec: BackupSpec, requested: string, from: string): Promise<Verified> {
+  const [on] = await listCopiesOn(ctx, layout, false, from);
+  const backup = resolveCopy(requested, on!);
+  return withHosts(ctx, undefined, async (connections) => {
+    const hosts = await dbHosts(connections);
+    if (hosts.length !== 1) throw new UserError(`the database is on ${hosts.length} hosts`, 'check the copy on one of them: --host <name>');
+    const host = hosts[0]!;
+    const fetched = `${spec.dir}/.verify-${backup.name}`;
+    try {
+      await fetchCopy(ctx, host.connection, layout.unitPrefix, on!, backup.name, fetched);
+      const verified = await verifyOn(ctx, host, { ...backup, path: fetched }, spec.database);
+      return { ...verified, host: `${on!.name} (via ${verified.host})` };
+    } finally {
+      await readAsRoot(host.connection, host.login, `rm -f ${quote(fetched)}`, 'Delete the fetched copy').catch(() => undefined);
+    }
   });
 }
 

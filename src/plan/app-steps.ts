@@ -2,6 +2,7 @@
 // venv, static files, checks, migrations (after a backup), superuser, smoke test. A check whose inputs did not
 // change since a good release passed it is shown and kept as a step that does nothing (or, for collectstatic,
 // copies that release's collected files), so what `plan` prints stays exactly what runs.
+import { copyUnit } from '../render/backup-copies.js';
 import type { Config } from '../config/types.js';
 import type { Cmd, Command, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
@@ -19,7 +20,7 @@ import { skippedTitle, unchangedSince, type StepInputs } from './incremental.js'
 import type { IncrementalStep } from '../recipes/types.js';
 
 export interface AppStepsInput {
-  config: Pick<Config, 'project' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke'>;
+  config: Pick<Config, 'project' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke' | 'backups'>;
   profile: AppProfile;
   layout: Layout;
   facts: HostFacts;
@@ -176,6 +177,8 @@ export function releaseChecks(input: AppStepsInput): Step[] {
             cmd('install', '-m', '600', '/dev/null', backupFile),
             ...dump,
             { argv: ['printf', '%s\\n', backupFile], stdoutTo: `${releaseMeta(layout, id)}/backup` },
+            // Off the server in the background: the deploy does not wait for the copy (backups.copy_to).
+            ...(input.hostsDatabase && config.backups.copy_to.length > 0 ? [cmd('systemctl', 'start', '--no-block', copyUnit(layout.unitPrefix))] : []),
           ]
         : [];
     const migrate = [...backup, run(profile.migrate.command)];

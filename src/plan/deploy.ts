@@ -35,7 +35,7 @@ import { unitName } from '../render/systemd.js';
 export type Source = { mode: 'push'; gitDir: string } | { mode: 'fetch'; url: string };
 
 export interface DeployInput {
-  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke' | 'environment' | 'notify' | 'monitor'>;
+  config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke' | 'environment' | 'notify' | 'monitor' | 'backups'>;
   configHash: string;
   profile: AppProfile;
   /** Node apps: what every host's install and build share (the deployer's Node and cache, the keys' inputs). */

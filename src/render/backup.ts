@@ -2,6 +2,7 @@
 // both make the same dumps and apply the same retention) and the systemd service and timer that run it.
 import type { Layout } from '../plan/layout.js';
 import { quote } from '../ops/shell.js';
+import { copyScriptPath } from './backup-copies.js';
 
 export interface BackupSpec {
   /** The app's database. */
@@ -13,6 +14,8 @@ export interface BackupSpec {
   plainSql: boolean;
   /** Unit and script names: `<prefix>-backup`. */
   prefix: string;
+  /** backups.copy_to: the script that copies the dumps off the server, run after each backup. */
+  copyScript?: string;
 }
 
 /** Kinds of dumps, from the end of their names: the deploy writes `<release>-pre-migrate.dump`. */
@@ -23,8 +26,9 @@ export const backupScriptPath = (prefix: string) => `/usr/local/lib/slipway/${pr
 export const backupUnit = (prefix: string) => `${prefix}-backup.service`;
 export const backupTimer = (prefix: string) => `${prefix}-backup.timer`;
 
-export function backupSpec(layout: Layout, database: string, backups: { retention_days: number; plain_sql_gzip: boolean }): BackupSpec {
-  return { database, dir: `${layout.shared}/backups`, retentionDays: backups.retention_days, plainSql: backups.plain_sql_gzip, prefix: layout.unitPrefix };
+export function backupSpec(layout: Layout, database: string, backups: { retention_days: number; plain_sql_gzip: boolean; copy_to: readonly unknown[] }): BackupSpec {
+  const copies = backups.copy_to.length > 0 ? { copyScript: copyScriptPath(layout.unitPrefix) } : {};
+  return { database, dir: `${layout.shared}/backups`, retentionDays: backups.retention_days, plainSql: backups.plain_sql_gzip, prefix: layout.unitPrefix, ...copies };
 }
 
 export function renderBackupScript(spec: BackupSpec): string {
@@ -64,8 +68,16 @@ export function renderBackupScript(spec: BackupSpec): string {
     '  rm -f -- "$old"',
     '  echo "expired $old"',
     'done',
+    ...copyLines(spec),
     '',
   ].join('\n');
+}
+
+/** The dump is made whatever happens to its copies; a copy that failed makes the run fail (exit 3), for the timer's unit to show. */
+function copyLines(spec: BackupSpec): string[] {
+  if (!spec.copyScript) return [];
+  const script = quote(spec.copyScript);
+  return [`[ -x ${script} ] || { echo "copy-failed backups.copy_to: ${spec.copyScript} is missing: run slipway setup"; exit 3; }`, `exec ${script}`];
 }
 
 export function renderBackupService(spec: BackupSpec): string {

@@ -29,7 +29,7 @@ tool('runuser', 'shift 3; exec "$@"');
 const bash = (script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) =>
   spawnSync('bash', ['-c', script, 'backup.sh', ...args], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, ...env } });
 
-const spec = backupSpec(layoutFor(testConfig(), 'main'), 'shop', { retention_days: 30, plain_sql_gzip: false });
+const spec = backupSpec(layoutFor(testConfig(), 'main'), 'shop', { retention_days: 30, plain_sql_gzip: false, copy_to: [] });
 
 describe('backup timer units', () => {
   it('a oneshot service running the script, and a persistent timer on the schedule', () => {

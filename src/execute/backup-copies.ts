@@ -1,0 +1,131 @@
+// Off-server copies of the dumps (backups.copy_to): the copy servers reached with slipway's own login there,
+// their setup (after the database server's), their listings, and a copy fetched back by the database server.
+import type { ServerConfig } from '../config/types.js';
+import { UserError } from '../errors.js';
+import { copyClientProbe, copyServerProbe, listCopies } from '../ops/backup-copies.js';
+import {
+  copyClientFiles,
+  copyClientItem,
+  copyKeyItem,
+  copyName,
+  copyServerFiles,
+  copyServerItems,
+  destinationOf,
+  parseCopies,
+  parseCopyClientFacts,
+  parseCopyServerFacts,
+  type CopyEntry,
+  type CopyListing,
+} from '../plan/backup-copies.js';
+import type { Layout } from '../plan/layout.js';
+import { expireTimer, fetchCopyScript, type CopyDestination } from '../render/backup-copies.js';
+import { ConnectionPool, type HostConnection } from './connection.js';
+import type { OperationContext } from './operation.js';
+import { loginOf, readAsRoot, runAsRoot, type Login } from './privileged.js';
+import { Redactor } from './redact.js';
+import { runItems, type ItemResult, type SetupHostReport } from './setup-items.js';
+import { resolveTarget } from './targets.js';
+
+export interface CopyServer {
+  name: string;
+  destination: CopyDestination;
+  connection: HostConnection;
+  login: Login;
+}
+
+/** A copy entry as a server to connect to (role `backup`: no process of the app runs there). */
+function serverOf(entry: CopyEntry): ServerConfig {
+  const { name: _name, address: _address, path: _path, retention_days: _days, ...reach } = entry;
+  return { ...reach, roles: ['backup'] };
+}
+
+/** Opens every copy server (or the one named `only`), for the body; closed on the way out. */
+export async function withCopyServers<T>(ctx: Pick<OperationContext, 'loaded'>, layout: Layout, body: (servers: CopyServer[]) => Promise<T>, only?: string): Promise<T> {
+  const entries = ctx.loaded.config.backups.copy_to.filter((e) => only === undefined || copyName(e) === only);
+  if (only !== undefined && entries.length === 0) {
+    throw new UserError(`no copy ${only} in backups.copy_to (copies: ${ctx.loaded.config.backups.copy_to.map(copyName).join(', ') || 'none'})`);
+  }
+  const pool = new ConnectionPool(new Redactor(ctx.loaded.secrets));
+  try {
+    const servers = await Promise.all(
+      entries.map(async (entry) => {
+        const target = { ...(await resolveTarget(serverOf(entry), ctx.loaded.config)), label: copyName(entry) };
+        const connection = await pool.connect(target);
+        return { name: copyName(entry), destination: destinationOf(entry, target, layout), connection, login: await loginOf(connection) };
+      }),
+    );
+    return await body(servers);
+  } finally {
+    await pool.closeAll();
+  }
+}
+
+export interface CopiesSetup {
+  /** Items run on the database server (the key, then the copy script), for its report. */
+  dbItems: ItemResult[];
+  servers: SetupHostReport[];
+  error?: SetupHostReport['error'];
+}
+
+/**
+ * After the database server's own setup: its key (made there), the account on each copy server that key may
+ * use, then the copy script with the copy servers' host keys, read over slipway's own connection to them (no
+ * trust on first use). Installing the script runs it, so the dumps already there are copied and the path is
+ * proven.
+ */
+export async function setupCopies(ctx: OperationContext, layout: Layout, db: HostConnection): Promise<CopiesSetup> {
+  const prefix = layout.unitPrefix;
+  const login = await loginOf(db);
+  const clientPaths = copyClientFiles({ layout, destinations: [] }, {}).map((f) => f.path);
+  const clientFacts = async () => parseCopyClientFacts(await readAsRoot(db, login, copyClientProbe(prefix, clientPaths).shell, 'Read the backup copies state'));
+  let facts = await clientFacts();
+  const key = await runItems(ctx, db, login, [copyKeyItem(prefix, db.target.label, facts)]);
+  if (key.error) return { dbItems: key.results, servers: [], error: key.error };
+  if (!facts.publicKey) facts = await clientFacts();
+  const publicKey = facts.publicKey;
+  if (!publicKey) throw new UserError(`${db.target.label}: the key for the backup copies was not made`);
+
+  return withCopyServers(ctx, layout, async (servers) => {
+    const reports: SetupHostReport[] = [];
+    const hostKeys: Record<string, string[]> = {};
+    for (const server of servers) {
+      const d = server.destination;
+      const files = copyServerFiles(prefix, d, publicKey);
+      const probe = copyServerProbe(prefix, d.dir, [files.receiver.path, files.keys.path, ...files.retention.map((f) => f.path)], expireTimer(prefix));
+      const serverFacts = parseCopyServerFacts(await readAsRoot(server.connection, server.login, probe.shell, 'Read the copy server state'));
+      hostKeys[server.name] = serverFacts.hostKeys;
+      const run = await runItems(ctx, server.connection, server.login, copyServerItems(prefix, d, publicKey, serverFacts));
+      reports.push({ host: server.name, items: run.results, ...(run.error ? { error: run.error } : {}) });
+    }
+    const failed = reports.find((r) => r.error);
+    if (failed) return { dbItems: key.results, servers: reports, error: failed.error };
+    const client = await runItems(ctx, db, login, [copyClientItem({ layout, destinations: servers.map((s) => s.destination) }, hostKeys, facts)]);
+    return { dbItems: [...key.results, ...client.results], servers: reports, ...(client.error ? { error: client.error } : {}) };
+  });
+}
+
+export interface CopiesOn {
+  name: string;
+  destination: CopyDestination;
+  listing: CopyListing;
+}
+
+/** What each copy server holds, as root there; `check`: every copy's checksum recomputed. */
+export async function listCopiesOn(ctx: Pick<OperationContext, 'loaded'>, layout: Layout, check: boolean, only?: string): Promise<CopiesOn[]> {
+  return withCopyServers(
+    ctx,
+    layout,
+    (servers) => Promise.all(servers.map(async (s) => ({ name: s.name, destination: s.destination, listing: parseCopies(await readAsRoot(s.connection, s.login, listCopies(s.destination.dir, check).shell, `List the copies on ${s.name}`)) }))),
+    only,
+  );
+}
+
+/** The database server fetches a copy itself, with its own key, and keeps it only if its checksum is the recorded one. */
+export async function fetchCopy(ctx: OperationContext, db: HostConnection, prefix: string, from: CopiesOn, name: string, into: string): Promise<void> {
+  const file = from.listing.files.find((f) => f.name === name);
+  if (!file) throw new UserError(`no copy ${name} on ${from.name}`, `see \`slipway backups ${ctx.loaded.config.environment}\``);
+  if (file.sum === '-') throw new UserError(`the copy of ${name} on ${from.name} has no recorded checksum`, 'it cannot be told from a damaged one');
+  const login = await loginOf(db);
+  const run = await runAsRoot(db, login, [{ id: 'fetch', title: `Fetch ${name} from ${from.name}`, commands: [{ shell: fetchCopyScript(prefix, from.destination, name, file.sum, into) }] }], ctx.observer);
+  if (run.error) throw run.error;
+}
