@@ -78,7 +78,11 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
         }
       }
       const damaged = listing.copies.flatMap((c) => c.listing.files.filter((f) => copyState(f) === 'damaged').map((f) => `${c.name}: ${f.name}`));
-      if (damaged.length > 0) throw new UserError(`damaged copies (their checksum is not the one recorded when they arrived): ${damaged.join(', ')}`, 'restore from another copy or the server\'s own dump; the next backups are copied afresh');
+      if (damaged.length > 0) {
+        io.err(`error: damaged copies (their checksum is not the one recorded when they arrived): ${damaged.join(', ')}`);
+        io.err('hint: restore from another copy or from the database server\'s own dump');
+        process.exitCode = 1;
+      }
     });
 
   program

@@ -61,10 +61,10 @@ export function renderReceiver(prefix: string, dir: string): string {
     `# authorized_keys). It keeps ${prefix}'s database dumps in ${dir}: list them, add one, read one back,`,
     '# record the live release. It never deletes or overwrites a dump; the retention timer (root) does.',
     'set -euo pipefail',
-    'set -f',
     `dir=${quote(dir)}`,
     'umask 077',
     'refuse() { echo "refused: $*" >&2; exit 1; }',
+    // Split on blanks only: read expands no pattern, and every word is used quoted.
     'read -r -a words <<< "${SSH_ORIGINAL_COMMAND:-}"',
     'name_ok() { [[ $1 =~ ' + DUMP + ' ]] || refuse "$1 is not a dump name"; }',
     'case "${words[0]:-}" in',

@@ -178,7 +178,7 @@ describe('setup of a fresh server, then the Django example and its backups', () 
     expect(left.filter((f) => f.startsWith('202001'))).toEqual(['20200103T000000.000Z-manual.dump']);
 
     const listed = await repo.cli('backups', 'sandbox', '--json');
-    const [host] = JSON.parse(listed.stdout) as { host: string; backups: { name: string; kind: string; size: number }[] }[];
+    const [host] = (JSON.parse(listed.stdout) as { hosts: { host: string; backups: { name: string; kind: string; size: number }[] }[] }).hosts;
     expect(host!.backups.map((b) => b.kind).sort()).toEqual(['manual', 'manual', 'manual', 'pre-migrate', 'timer']);
     expect(host!.backups.every((b) => b.size > 0)).toBe(true);
     const table = await repo.cli('backups', 'sandbox');

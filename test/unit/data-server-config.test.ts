@@ -31,6 +31,17 @@ async function problems(env: string): Promise<string[]> {
 const head = 'project: {name: shop}\ndatabase: {engine: postgresql, name: shop, user: shop, password: "${DB_PASSWORD}"}\n';
 
 describe('refused topologies', () => {
+  it('backups.copy_to: a copy without a server, a name given twice, `local`, several databases', async () => {
+    expect(await problems(`${head}servers: [{host: web1}]\nbackups:\n  copy_to:\n    - {retention_days: 5}\n    - {host: local}\n    - {sandbox: local}\n`)).toEqual([
+      '<dir>/deploy-prod.yml:6:7: backups.copy_to[0]: give `host` or `sandbox`: the server the copies go to',
+      '<dir>/deploy-prod.yml:7:14: backups.copy_to[1].host: a copy goes to another server: `local` is the machine slipway runs on',
+      '<dir>/deploy-prod.yml:8:7: backups.copy_to[2].name: backups.copy_to[1] is named local too: give each copy its own name',
+    ]);
+    expect(await problems(`${head}servers: [{host: web1}, {host: web2}]\nbackups: {copy_to: [{host: vault}]}\n`)).toEqual([
+      '<dir>/deploy-prod.yml:4:20: backups.copy_to: with several servers and none of role db, each server has a database of its own: give one server role db, so that one database is backed up and copied',
+    ]);
+  });
+
   it('a db role on two servers', async () => {
     expect(await problems(`${head}servers:\n  - {host: 10.0.0.1, roles: [db]}\n  - {host: 10.0.0.2, roles: [web, db]}\n`)).toEqual([
       '<dir>/deploy-prod.yml:5:29: servers[1].roles: a second server with role db (servers[0] has it): slipway sets up no replication, give role db to one server',
