@@ -30,7 +30,7 @@ const pipUrl = url(['https', 'http', 'file']);
 /** How slipway reaches a server over SSH: the servers deployed to and the servers backups are copied to alike. */
 const reach = {
   host: str('Host name or address to reach over SSH, or `local` for this machine.', { pattern: HOST, patternHint: 'a host name, an address or `local`' }),
-  sandbox: str('Name of a `slipway sandbox` server to deploy to instead of `host` (its address and key are looked up).', { pattern: /^[a-z][a-z0-9-]{0,30}$/ }),
+  sandbox: str('Name of a `slipway sandbox` server to reach instead of `host` (its address and key are looked up).', { pattern: /^[a-z][a-z0-9-]{0,30}$/ }),
   user: str('SSH user. Defaults to your ~/.ssh/config, then your login name.', { pattern: UNIX_USER, patternHint: USER_HINT }),
   port: int('SSH port. Defaults to your ~/.ssh/config, then 22.', { min: 1, max: 65535 }),
   identity_file: str('SSH private key to use (otherwise ssh-agent and ~/.ssh/config).', { form: localFile }),
