@@ -15,6 +15,8 @@ export interface SetupProbeWants {
   database?: { name: string; user: string; server?: { dropInName: string; certFile: string } };
   redisConf?: { file: string; includeLine: string };
   timer?: string;
+  /** backups.verify_schedule: the restore drill's timer. */
+  drillTimer?: string;
   /** process_manager supervisor: whether supervisord is enabled and answers. */
   supervisor?: boolean;
 }
@@ -94,6 +96,7 @@ export function setupProbe(wants: SetupProbeWants): Snippet {
     ...(wants.redisConf ? [`if grep -qxF ${quote(wants.redisConf.includeLine)} ${quote(wants.redisConf.file)} 2>/dev/null; then echo "flag redis-include"; fi`] : []),
     ...(wants.supervisor ? ['if systemctl is-enabled --quiet supervisor 2>/dev/null && supervisorctl pid >/dev/null 2>&1; then echo "flag supervisor"; fi'] : []),
     ...(wants.timer ? [`if [ "$(systemctl is-enabled ${quote(wants.timer)} 2>/dev/null)" = enabled ] && systemctl is-active --quiet ${quote(wants.timer)}; then echo "flag timer"; fi`] : []),
+    ...(wants.drillTimer ? [`if [ "$(systemctl is-enabled ${quote(wants.drillTimer)} 2>/dev/null)" = enabled ] && systemctl is-active --quiet ${quote(wants.drillTimer)}; then echo "flag drill-timer"; fi`] : []),
     'true',
   ];
   return { shell: lines.join('\n') };

@@ -7,7 +7,7 @@ import { quote } from './shell.js';
 import { managerOf } from './managers.js';
 import type { Layout } from '../plan/layout.js';
 import { BALANCER_HEADER } from '../render/balancer.js';
-import { monitorStatePath } from '../render/monitor-paths.js';
+import { drillStatePath, monitorStatePath } from '../render/monitor-paths.js';
 
 /**
  * `service NAME ActiveState=.. SubState=.. MainPID=..` for each installed service of the app and each
@@ -45,6 +45,7 @@ export function statusProbe(layout: Layout): Snippet {
       `if [ -f ${quote(layout.history)} ]; then echo "last $(tail -n 1 ${quote(layout.history)})"; fi`,
       `echo "lock $( (${lockStatusProbe(layout.lockFile, layout.holderFile).replaceAll('\n', '; ')}) 2>/dev/null | tr '\\n' ' ')"`,
       `if [ -f ${quote(monitorStatePath(layout))} ]; then echo "monitor $(head -n 1 ${quote(monitorStatePath(layout))})"; fi`,
+      `if [ -f ${quote(drillStatePath(layout))} ]; then echo "drill $(head -n 1 ${quote(drillStatePath(layout))})"; fi`,
       // The server itself: load averages, memory, and the disk the app lives on (the nearest existing parent).
       'if [ -r /proc/loadavg ]; then echo "load $(cut -d" " -f1-3 /proc/loadavg)"; fi',
       MEMORY_PROBE,

@@ -35,9 +35,12 @@ export interface MonitorInput {
 }
 
 /** The webhooks that asked for monitor events. */
-export function monitorHooks(notify: Config['notify']): MonitorSpec['hooks'] {
-  return notify.filter((h) => h.events.includes('alert') || h.events.includes('recovery')).map((h) => ({ format: h.format as 'json' | 'slack', url: h.url, events: h.events.filter((e) => e === 'alert' || e === 'recovery') }));
+/** The webhooks a server tells itself, each with the events it is subscribed to among `events`. */
+export function serverHooks(notify: Config['notify'], events: readonly string[]): MonitorSpec['hooks'] {
+  return notify.filter((h) => h.events.some((e) => events.includes(e))).map((h) => ({ format: h.format as 'json' | 'slack', url: h.url, events: h.events.filter((e) => events.includes(e)) }));
 }
+
+export const monitorHooks = (notify: Config['notify']): MonitorSpec['hooks'] => serverHooks(notify, ['alert', 'recovery']);
 
 /** A file written only when its content differs (compared on the server, so secret content is never hashed here). */
 function ensureFile(path: string, text: string, mode: string, secret: boolean): Cmd {

@@ -44,6 +44,8 @@ export interface SetupFacts {
   redisInclude: boolean;
   /** The backup timer is enabled and active. */
   timer: boolean;
+  /** The restore drill's timer is enabled and active. */
+  drillTimer?: boolean;
   /** supervisord is enabled and answers (asked only under process_manager supervisor). */
   supervisor?: boolean;
 }
@@ -60,6 +62,7 @@ export function parseSetupFacts(output: string): SetupFacts {
     else if (kind === 'flag' && rest === 'app-user') facts.appUser = true;
     else if (kind === 'flag' && rest === 'redis-include') facts.redisInclude = true;
     else if (kind === 'flag' && rest === 'timer') facts.timer = true;
+    else if (kind === 'flag' && rest === 'drill-timer') facts.drillTimer = true;
     else if (kind === 'flag' && rest === 'supervisor') facts.supervisor = true;
     else if (kind === 'package' && words[0]) facts.packages.push(words[0]);
     else if (kind === 'dir' && words.length >= 4) facts.dirs[words.slice(3).join(' ')] = { mode: words[0]!, owner: words[1]!, group: words[2]! };

@@ -28,6 +28,11 @@ import {
   renderSshdHardening,
 } from '../render/setup-files.js';
 import type { Layout } from './layout.js';
+import { copyName } from './backup-copies.js';
+import { serverHooks } from './monitor.js';
+import { copyScriptPath } from '../render/backup-copies.js';
+import { renderMonitorEnv } from '../render/monitor.js';
+import { drillEnvPath, drillScriptPath, drillStatePath, drillTimer, drillUnit, renderDrillScript, renderDrillService, renderDrillTimer, type DrillSpec } from '../render/restore-drill.js';
 import { passwordMatches } from './pg-password.js';
 import type { SetupFacts } from './setup-facts.js';
 import type { Target } from './target.js';
@@ -35,7 +40,7 @@ import { dbServerItem, dbServerProbe } from './db-server.js';
 import type { Topology } from './data-servers.js';
 import { allowFrom } from '../ops/db-server.js';
 
-export type SetupConfig = Pick<Config, 'dependencies' | 'database' | 'setup' | 'backups' | 'process_manager'>;
+export type SetupConfig = Pick<Config, 'dependencies' | 'database' | 'setup' | 'backups' | 'process_manager' | 'notify' | 'project' | 'environment'>;
 
 export interface SetupInput {
   config: SetupConfig;
@@ -108,9 +113,32 @@ interface Files {
   nginx: ConfigFile;
   redis?: ConfigFile;
   timer?: { script: ConfigFile; service: ConfigFile; timer: ConfigFile };
+  drill?: ConfigFile[];
 }
 
-function files(input: Omit<SetupInput, 'facts' | 'target'>): Files {
+/** backups.verify_schedule: the drill's script, its webhooks (secret), its units. `host` names the server in what it sends. */
+export function drillFiles(config: SetupConfig, layout: Layout, database: string, host: string): ConfigFile[] {
+  const prefix = layout.unitPrefix;
+  const spec: DrillSpec = {
+    app: config.project.name,
+    env: config.environment,
+    host,
+    prefix,
+    database,
+    dir: `${layout.shared}/backups`,
+    statePath: drillStatePath(layout),
+    envPath: drillEnvPath(prefix),
+    ...(config.backups.copy_to.length > 0 ? { copyScript: copyScriptPath(prefix) } : {}),
+  };
+  return [
+    { path: drillScriptPath(prefix), text: renderDrillScript(spec), mode: '755' },
+    { path: spec.envPath, text: renderMonitorEnv({ hooks: serverHooks(config.notify, ['drill']) }), mode: '600', secret: true },
+    { path: `/etc/systemd/system/${drillUnit(prefix)}`, text: renderDrillService(spec) },
+    { path: `/etc/systemd/system/${drillTimer(prefix)}`, text: renderDrillTimer(spec, config.backups.verify_schedule) },
+  ];
+}
+
+function files(input: Omit<SetupInput, 'facts' | 'target'>, host = ''): Files {
   const { config, layout, hostsDatabase } = input;
   const redisAddress = serverAddress(input, 'redis');
   const redis = config.setup.redis;
@@ -133,6 +161,7 @@ function files(input: Omit<SetupInput, 'facts' | 'target'>): Files {
           },
         }
       : {}),
+    ...(spec && config.backups.verify_schedule !== 'off' ? { drill: drillFiles(config, layout, spec.database, host) } : {}),
   };
 }
 
@@ -164,7 +193,7 @@ function directories({ layout, loginUser }: Pick<SetupInput, 'layout' | 'loginUs
 export function setupWants(input: Omit<SetupInput, 'facts' | 'target'>): SetupProbeWants {
   const { config, layout, hostsDatabase, loginUser } = input;
   const f = files(input);
-  const all = [f.sshd, f.autoUpgrades, f.journald, f.logrotate, f.nginx, ...(f.redis ? [f.redis] : []), ...(f.timer ? [f.timer.script, f.timer.service, f.timer.timer] : [])];
+  const all = [f.sshd, f.autoUpgrades, f.journald, f.logrotate, f.nginx, ...(f.redis ? [f.redis] : []), ...(f.timer ? [f.timer.script, f.timer.service, f.timer.timer] : []), ...(f.drill ?? [])];
   const db = config.database;
   return {
     packages: setupPackages(config, hostsDatabase, redisHere(input)),
@@ -175,6 +204,7 @@ export function setupWants(input: Omit<SetupInput, 'facts' | 'target'>): SetupPr
     ...(postgresWanted(config, hostsDatabase) ? { database: { name: db.name!, user: db.user!, ...(serverAddress(input, 'database') ? { server: dbServerProbe } : {}) } } : {}),
     ...(f.redis ? { redisConf: { file: '/etc/redis/redis.conf', includeLine: REDIS_INCLUDE } } : {}),
     ...(f.timer ? { timer: timerName(layout.unitPrefix) } : {}),
+    ...(f.drill ? { drillTimer: drillTimer(layout.unitPrefix) } : {}),
     ...(config.process_manager === 'supervisor' ? { supervisor: true } : {}),
   };
 }
@@ -278,7 +308,7 @@ export function roleItem({ config, facts }: Pick<SetupInput, 'config' | 'facts'>
 /** Every item after the packages, in the order they run. */
 export function planSetupItems(input: SetupInput): SetupItem[] {
   const { config, layout, facts } = input;
-  const f = files(input);
+  const f = files(input, input.target.label);
   const items: SetupItem[] = [item('app-user', `App user ${layout.appUser}`, facts.appUser ? [] : [ensureAppUser(layout)])];
 
   const dirs = directories(input).filter((d) => {
@@ -304,6 +334,12 @@ export function planSetupItems(input: SetupInput): SetupItem[] {
     const changed = [timer.script, timer.service, timer.timer].filter((file) => changedFile(facts, file));
     const name = timerName(layout.unitPrefix);
     items.push(item('backup-timer', `Backup timer ${name} (${config.backups.schedule})`, changed.length > 0 || !facts.timer ? backupTimer(changed, { timerName: name, schedule: config.backups.schedule }) : []));
+  }
+  if (f.drill) {
+    const changed = f.drill.filter((file) => changedFile(facts, file));
+    const name = drillTimer(layout.unitPrefix);
+    const what = config.backups.copy_to[0] ? `the newest copy on ${copyName(config.backups.copy_to[0])}` : 'the newest dump';
+    items.push(item('restore-drill', `Restore drill ${name} (${config.backups.verify_schedule}): ${what} restored and checked`, changed.length > 0 || !facts.drillTimer ? backupTimer(changed, { timerName: name, schedule: config.backups.verify_schedule }) : []));
   }
   if (config.setup.node_exporter) items.push(nodeExporterItem(input));
   if (f.redis) {

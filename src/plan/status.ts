@@ -27,6 +27,8 @@ export interface HostStatus {
   disk_kb: { releases: number | null; venvs: number | null; node_modules: number | null; backups: number | null };
   /** The health monitor's last outcome (monitor.enabled), since when it holds, and what fails. */
   monitor?: { state: string; since: string; detail: string };
+  /** The last restore drill on this server (backups.verify_schedule): its result, when, which backup from where. */
+  drill?: { result: string; at: string; backup: string; from: string; detail: string };
   /** The server as a whole: load averages (1, 5, 15 min), memory and the app's file system, in kB. */
   resources?: { load: [number, number, number] | null; memory: { total_kb: number; available_kb: number } | null; filesystem: { mount: string; total_kb: number; available_kb: number } | null };
   last: HistoryEntry | null;
@@ -70,6 +72,11 @@ const sumKb = (...values: (number | null)[]) => (values.every((v) => v === null)
 function monitorOf(line: string | undefined): Pick<HostStatus, 'monitor'> {
   const m = line?.match(/^(ok|failing) (\S+) ?(.*)$/);
   return m ? { monitor: { state: m[1]!, since: m[2]!, detail: m[3]!.trim() } } : {};
+}
+
+function drillOf(line: string | undefined): Pick<HostStatus, 'drill'> {
+  const m = line?.match(/^(ok|failed) (\S+) (\S+) (\S+) ?(.*)$/);
+  return m ? { drill: { result: m[1]!, at: m[2]!, backup: m[3]!, from: m[4]!, detail: m[5]!.trim() } } : {};
 }
 
 /** The server's load, memory and file system from the status probe's lines; what a line lacks is null. */
@@ -126,6 +133,7 @@ export function parseStatus(input: { host: string; layout: Layout; lines: readon
     disk_kb: { releases: kb(disk.get('releases')), venvs: kb(disk.get('venvs')), node_modules: sumKb(kb(disk.get('node-deps')), kb(disk.get('node'))), backups: kb(disk.get('shared/backups')) },
     resources: parseResources(record('load')[0], record('memory')[0], record('fs')[0]),
     ...monitorOf(record('monitor')[0]),
+    ...drillOf(record('drill')[0]),
     last: parseHistory(record('last').join('\n')).at(-1) ?? null,
     lock: { state: lockState === 'free' || lockState === 'held' ? lockState : 'unknown', holder: lockState === 'held' ? holder : null },
     singletons: Object.entries(facts.singletons ?? {}).filter(([, s]) => s.server === host).map(([process]) => process),

@@ -150,7 +150,7 @@ export function renderExpireTimer(prefix: string): string {
 }
 
 /** How the database server's scripts reach one copy server: its own key and host keys, nothing of root's. */
-function sshTo(prefix: string, d: CopyDestination): string {
+export function copySsh(prefix: string, d: CopyDestination): string {
   return [
     'ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes',
     `-i ${quote(copyKeyPath(prefix))}`,
@@ -196,7 +196,25 @@ export function renderCopyScript(source: CopySource): string {
     '  fi',
     '}',
   ];
-  for (const d of source.destinations) lines.push(`send ${quote(d.name)} ${d.retentionDays} ${sshTo(prefix, d)}`);
+  const first = source.destinations[0];
+  if (first) {
+    // For the restore drill: the newest copy on the first copy server into FILE, kept only with its recorded checksum.
+    lines.push(
+      'newest() {',
+      '  local name=$1 into=$2 remote backup sum got',
+      '  shift 2',
+      '  remote=$("$@" list 2>&1) || { echo "cannot list the copies on $name: $(tail -n 1 <<< "$remote")"; return 1; }',
+      '  read -r _ backup sum <<< "$(awk \'$1 == "copy" { print $3, $5, $4 }\' <<< "$remote" | sort -n | tail -n 1)"',
+      '  [ -n "${backup:-}" ] || { echo "no copies on $name"; return 1; }',
+      '  "$@" get "$backup" > "$into" || { echo "could not fetch $backup from $name"; return 1; }',
+      '  got=$(sha256sum < "$into" | cut -d" " -f1)',
+      '  [ "$got" = "$sum" ] || { echo "the copy of $backup on $name is damaged: its checksum is $got, recorded $sum"; return 1; }',
+      '  echo "fetched $backup $name"',
+      '}',
+      `if [ "\${1:-}" = newest ]; then newest ${quote(first.name)} "$2" ${copySsh(prefix, first)}; exit; fi`,
+    );
+  }
+  for (const d of source.destinations) lines.push(`send ${quote(d.name)} ${d.retentionDays} ${copySsh(prefix, d)}`);
   lines.push('[ "$failed" = 0 ] || exit 3', '');
   return lines.join('\n');
 }
@@ -210,7 +228,7 @@ export function fetchCopyScript(prefix: string, d: CopyDestination, name: string
   return [
     `tmp=${quote(`${into}.partial`)}`,
     'trap \'rm -f "$tmp"\' EXIT',
-    `${sshTo(prefix, d)} get ${quote(name)} > "$tmp"`,
+    `${copySsh(prefix, d)} get ${quote(name)} > "$tmp"`,
     'got=$(sha256sum < "$tmp" | cut -d" " -f1)',
     `if [ "$got" != ${quote(sum)} ]; then echo ${quote(`the copy of ${name} on ${d.name} is damaged: its checksum is`)} "$got, recorded ${sum}"; exit 1; fi`,
     `mv -T "$tmp" ${quote(into)}`,

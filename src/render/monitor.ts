@@ -29,7 +29,7 @@ export interface MonitorSpec {
 }
 
 /** The secrets file: one `HOOK_<n>=format events url` line per webhook, the heartbeat URL. Sourced by bash. */
-export function renderMonitorEnv(spec: MonitorSpec): string {
+export function renderMonitorEnv(spec: Pick<MonitorSpec, 'hooks' | 'heartbeatUrl'>): string {
   return [
     '# Written by slipway (monitor): the webhooks the health monitor tells. Secrets: root-only.',
     ...spec.hooks.map((h, i) => `HOOK_${i}=${quote(`${h.format} ${h.events.join(',')} ${h.url}`)}`),
@@ -37,6 +37,29 @@ export function renderMonitorEnv(spec: MonitorSpec): string {
     `HEARTBEAT_URL=${quote(spec.heartbeatUrl ?? '')}`,
     '',
   ].join('\n');
+}
+
+/**
+ * The bash function `tell EVENT TEXT` that sends an event to each webhook of the sourced env file subscribed to
+ * it (HOOK_<n>, HOOKS); the script sets `$now` (ISO time) and `$problems` (the detail) first.
+ */
+export function renderTell(spec: Pick<MonitorSpec, 'app' | 'env' | 'host'>): string {
+  return `json() { printf '%s' "$1" | sed 's/\\\\/\\\\\\\\/g; s/"/\\\\"/g'; }
+tell() {
+  local event=$1 text=$2 i var spec format events url body try
+  for ((i = 0; i < HOOKS; i++)); do
+    var="HOOK_$i"; spec=\${!var}
+    format=\${spec%% *}; spec=\${spec#* }; events=\${spec%% *}; url=\${spec#* }
+    case ",$events," in *",$event,"*) ;; *) continue ;; esac
+    if [ "$format" = slack ]; then body="{\\"text\\":\\"$(json "$text")\\"}"
+    else body="{\\"event\\":\\"$event\\",\\"app\\":\\"$(json ${quote(spec.app)})\\",\\"env\\":\\"$(json ${quote(spec.env)})\\",\\"host\\":\\"$(json ${quote(spec.host)})\\",\\"at\\":\\"$now\\",\\"detail\\":\\"$(json "$problems")\\",\\"text\\":\\"$(json "$text")\\"}"; fi
+    # 5 s a try, 3 tries, as the deploy's notifications; the URL never reaches a command line shown anywhere.
+    for try in 1 2 3; do
+      curl -fsS -m 5 -o /dev/null -H 'content-type: application/json' --data-binary @- "$url" <<<"$body" 2>/dev/null && break
+      sleep 1
+    done
+  done
+}`;
 }
 
 export function renderMonitorScript(layout: Layout, spec: MonitorSpec): string {
@@ -70,23 +93,7 @@ now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 if [ -n "$problems" ]; then outcome=failing; else outcome=ok; fi
 previous=$(cut -d' ' -f1 "$state_file" 2>/dev/null)
 
-json() { printf '%s' "$1" | sed 's/\\\\/\\\\\\\\/g; s/"/\\\\"/g'; }
-tell() {
-  local event=$1 text=$2 i var spec format events url body try
-  for ((i = 0; i < HOOKS; i++)); do
-    var="HOOK_$i"; spec=\${!var}
-    format=\${spec%% *}; spec=\${spec#* }; events=\${spec%% *}; url=\${spec#* }
-    case ",$events," in *",$event,"*) ;; *) continue ;; esac
-    if [ "$format" = slack ]; then body="{\\"text\\":\\"$(json "$text")\\"}"
-    else body="{\\"event\\":\\"$event\\",\\"app\\":\\"$(json ${quote(spec.app)})\\",\\"env\\":\\"$(json ${quote(spec.env)})\\",\\"host\\":\\"$(json ${quote(spec.host)})\\",\\"at\\":\\"$now\\",\\"detail\\":\\"$(json "$problems")\\",\\"text\\":\\"$(json "$text")\\"}"; fi
-    # 5 s a try, 3 tries, as the deploy's notifications; the URL never reaches a command line shown anywhere.
-    for try in 1 2 3; do
-      curl -fsS -m 5 -o /dev/null -H 'content-type: application/json' --data-binary @- "$url" <<<"$body" 2>/dev/null && break
-      sleep 1
-    done
-  done
-}
-
+${renderTell(spec)}
 if [ "$outcome" != "$previous" ]; then
   printf '%s %s %s\\n' "$outcome" "$now" "$problems" > "$state_file.new" && mv -f "$state_file.new" "$state_file"
   if [ "$outcome" = failing ]; then tell alert ${quote(`${label}: failing:`)}" $problems"

@@ -37,6 +37,7 @@ function hostText(s: HostStatus, now: Date): string[] {
   s.units.forEach((u, i) => row(i === 0 ? label : '', `${supervised ? u.name.replace(/\.service$/, '') : u.name}  ${u.active} (${u.sub})${u.pid ? `, pid ${u.pid}` : ''}`));
   if (s.singletons && s.singletons.length > 0) row('runs', `${s.singletons.join(', ')} (singleton: on this server only)`);
   if (s.balances) row('balance', s.balances.length === 0 ? '(no web server)' : s.balances.map((b) => `${b.address}:${b.port}${b.in_rotation ? '' : ' (out of rotation)'}`).join(', '));
+  if (s.drill) row('drill', `restore ${s.drill.result} at ${s.drill.at}${s.drill.detail ? `: ${s.drill.detail}` : ''}`);
   if (s.monitor) row('monitor', `${s.monitor.state} since ${s.monitor.since}${s.monitor.detail ? `: ${s.monitor.detail}` : ''}`);
   if (s.health) row('health', `${s.health.url} answered ${s.health.status ?? 'nothing'}${s.health.ok ? ' (ok)' : ` (expected ${s.health.expected})`}`);
   else row('health', '(no health check recorded)');

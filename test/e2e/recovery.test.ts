@@ -140,6 +140,15 @@ describe('copies of the dumps on another server, and a lost server rebuilt from 
     expect(good.stdout).toMatch(new RegExp(`^e2e-vault \\(via e2e-rec1\\): ${second.replaceAll('.', '\\.')} ok: \\d+ tables, [1-9]\\d* rows restored, as in the dump$`, 'm'));
   });
 
+  it('the restore drill restores the newest copy on its timer, and status shows the result', async () => {
+    expect(await onServer(db(), 'systemctl is-enabled shop-restore-drill.timer')).toBe('enabled');
+    await onServer(db(), 'systemctl start shop-restore-drill.service');
+    const status = await repo.cli('status', 'sandbox');
+    expect(status.code, status.stderr).toBe(0);
+    const newest = (await onServer(vault(), `ls -1t ${COPIES}/*.dump | head -n 1`)).split('/').pop()!;
+    expect(status.stdout).toMatch(new RegExp(`drill +restore ok at \\S+Z: ${newest.replaceAll('.', '\\.')} from e2e-vault: \\d+ tables, [1-9]\\d* rows restored, as in the dump`));
+  });
+
   it('the first server powered off for good, recover rebuilds it on a fresh one with the same rows and commit', async () => {
     for (let i = 0; i < 2; i++) expect((await http(db(), 'http://127.0.0.1/')).status).toBe(200);
     const last = await repo.cli('backup', 'sandbox');

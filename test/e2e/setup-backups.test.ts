@@ -76,11 +76,12 @@ describe('setup of a fresh server, then the Django example and its backups', () 
       'changed PostgreSQL: local connections only',
       'changed PostgreSQL role shop and database shop',
       'changed Backup timer shop-backup.timer (daily)',
+      'changed Restore drill shop-restore-drill.timer (monthly): the newest dump restored and checked',
       'changed Redis: localhost only, password, maxmemory 256mb',
     ]);
     expect(first.stdout).toMatch(/ufw cannot run on this host \(iptables.*\), no firewall rules were applied/);
     expect(first.stdout).toMatch(/warning: pg_hba\.conf line \d+ accepts shop connections from any address/);
-    expect(first.stdout).toMatch(/^setup sandbox: 12 changed, 1 skipped on 1 host\(s\)$/m);
+    expect(first.stdout).toMatch(/^setup sandbox: 13 changed, 1 skipped on 1 host\(s\)$/m);
     expect(first.stdout + first.stderr).not.toContain(REDIS_PASSWORD);
     expect(await repo.readLogs()).not.toContain(REDIS_PASSWORD);
 
@@ -120,7 +121,7 @@ describe('setup of a fresh server, then the Django example and its backups', () 
     const second = await repo.cli('setup', 'sandbox');
     expect(second.code, second.stderr).toBe(0);
     expect(items(second, 'e2e-setup1').filter((i) => !i.startsWith('ok '))).toEqual(['skipped Firewall (ufw): only SSH, 80 and 443 in']);
-    expect(second.stdout).toMatch(/^setup sandbox: 12 ok, 1 skipped on 1 host\(s\)$/m);
+    expect(second.stdout).toMatch(/^setup sandbox: 13 ok, 1 skipped on 1 host\(s\)$/m);
   });
 
   it('Redis refuses commands without the password, has no FLUSHALL, and is not reachable from outside', async () => {
@@ -148,7 +149,7 @@ describe('setup of a fresh server, then the Django example and its backups', () 
     await repo.deploy();
     expect((await http(server(), 'http://127.0.0.1:8000/health/')).status).toBe(200);
     const again = await repo.cli('setup', 'sandbox');
-    expect(again.stdout).toMatch(/^setup sandbox: 12 ok, 1 skipped on 1 host\(s\)$/m);
+    expect(again.stdout).toMatch(/^setup sandbox: 13 ok, 1 skipped on 1 host\(s\)$/m);
   });
 
   it('backups are made by the command and by the timer, listed with their kind, and old ones deleted', async () => {

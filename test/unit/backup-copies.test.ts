@@ -13,6 +13,7 @@ import { recoveryPoint, replaceServer } from '../../src/plan/recovery.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { authorizedKeyLine, renderCopyScript, renderExpireScript, renderReceiver, type CopyDestination } from '../../src/render/backup-copies.js';
 import { sha256 } from '../../src/ops/services.js';
+import { renderDrillScript, type DrillSpec } from '../../src/render/restore-drill.js';
 import { testConfig } from './fixtures/config.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'slipway-copies-'));
@@ -240,5 +241,58 @@ describe('recovery', () => {
     expect(replaceServer(several, { host: '10.0.0.5' })).toMatchObject({ index: 1, lost: 'db1', label: '10.0.0.5' });
     expect(() => replaceServer({ ...several, servers: [several.servers[0]!, { ...several.servers[0]!, host: 'web2' }] }, { host: 'x' })).toThrow('which server is lost?');
     expect(() => replaceServer(config, {})).toThrow('give the new server: --host <address> or --sandbox <name>');
+  });
+});
+
+describe('the restore drill, run by bash with stand-ins for PostgreSQL\'s tools', () => {
+  const root = join(scratch, 'drill');
+  const dir = join(root, 'backups');
+  const bin = join(root, 'bin');
+  const tool = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  const spec = (overrides: Partial<DrillSpec> = {}): DrillSpec => ({ app: 'shop', env: 'prod', host: 'db1', prefix: 'shop', database: 'shop', dir, statePath: join(root, 'state'), envPath: join(root, 'drill.env'), ...overrides });
+  const drill = (s: DrillSpec) => spawnSync('bash', ['-c', renderDrillScript(s)], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}` } });
+  beforeEach(() => {
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    mkdirSync(bin);
+    tool('runuser', 'shift 3; exec "$@"');
+    tool('createdb', 'exit 0');
+    tool('dropdb', 'exit 0');
+    // The dump holds two rows of public.visits; the restored database reports what ROWS says.
+    tool('pg_restore', 'cat > /dev/null; if [[ " $* " == *" --data-only "* ]]; then printf "COPY public.visits (id) FROM stdin;\\n1\\n2\\n\\\\.\\n"; fi');
+    tool('psql', 'cat > /dev/null; echo "public.visits ${ROWS:-2}"');
+    tool('curl', `cat >> ${join(root, 'told')}; echo >> ${join(root, 'told')}`);
+    writeFileSync(join(dir, '20261201T000000.000Z-timer.dump'), 'old');
+    writeFileSync(join(dir, '20261202T000000.000Z-manual.dump'), 'new');
+    spawnSync('touch', ['-d', '1 day ago', join(dir, '20261201T000000.000Z-timer.dump')]);
+  });
+
+  it('restores the newest dump, compares every table, records the result and tells the drill webhooks', () => {
+    writeFileSync(join(root, 'drill.env'), 'HOOK_0=\'json drill https://hooks.test/x\'\nHOOKS=1\n');
+    const result = drill(spec());
+    expect(result.status, result.stderr + result.stdout).toBe(0);
+    expect(readFileSync(join(root, 'state'), 'utf8')).toMatch(/^ok \S+Z 20261202T000000\.000Z-manual\.dump local 20261202T000000\.000Z-manual\.dump from local: 1 tables, 2 rows restored, as in the dump\n$/);
+    expect(JSON.parse(readFileSync(join(root, 'told'), 'utf8'))).toMatchObject({ event: 'drill', app: 'shop', env: 'prod', host: 'db1', text: 'shop prod on db1: restore drill ok: 20261202T000000.000Z-manual.dump from local: 1 tables, 2 rows restored, as in the dump' });
+    expect(readdirSync(dir).filter((f) => !f.startsWith('.drill.lock')).sort()).toEqual(['20261201T000000.000Z-timer.dump', '20261202T000000.000Z-manual.dump']);
+  });
+
+  it('a restore that does not hold what the dump holds fails the drill (and its unit)', () => {
+    const result = spawnSync('bash', ['-c', renderDrillScript(spec())], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, ROWS: '1' } });
+    expect(result.status).toBe(1);
+    expect(readFileSync(join(root, 'state'), 'utf8')).toMatch(/^failed \S+ 20261202T000000\.000Z-manual\.dump local 20261202T000000\.000Z-manual\.dump from local: public\.visits: 2 rows in the dump, 1 restored\n$/);
+  });
+
+  it('with copies, drills the newest copy the copy script fetched, and fails when it could not', () => {
+    const copy = join(bin, 'copy.sh');
+    writeFileSync(copy, '#!/bin/bash\n[ "$1" = newest ] || exit 2\nprintf x > "$2"\necho "fetched 20261203T000000.000Z-timer.dump vault"\n');
+    chmodSync(copy, 0o755);
+    expect(drill(spec({ copyScript: copy })).status).toBe(0);
+    expect(readFileSync(join(root, 'state'), 'utf8')).toMatch(/^ok \S+ 20261203T000000\.000Z-timer\.dump vault /);
+    writeFileSync(copy, '#!/bin/bash\necho "the copy of a.dump on vault is damaged: its checksum is 1, recorded 2"\nexit 1\n');
+    expect(drill(spec({ copyScript: copy })).status).toBe(1);
+    expect(readFileSync(join(root, 'state'), 'utf8')).toMatch(/^failed \S+ - - the copy of a\.dump on vault is damaged: its checksum is 1, recorded 2\n$/);
   });
 });

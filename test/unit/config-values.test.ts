@@ -46,8 +46,8 @@ describe('secrets outside env_vars', () => {
     expect(config.database.url).toBe(processEnv.DATABASE_URL);
     expect(config.node.npm_token).toBe(processEnv.NPM_TOKEN);
     expect(config.notify).toEqual([
-      { url: processEnv.HOOK, format: 'json', events: ['start', 'success', 'failure', 'switch_back', 'rollback', 'alert', 'recovery'] },
-      { url: processEnv.CHAT, format: 'slack', events: ['start', 'success', 'failure', 'switch_back', 'rollback', 'alert', 'recovery'] },
+      { url: processEnv.HOOK, format: 'json', events: ['start', 'success', 'failure', 'switch_back', 'rollback', 'alert', 'recovery', 'drill'] },
+      { url: processEnv.CHAT, format: 'slack', events: ['start', 'success', 'failure', 'switch_back', 'rollback', 'alert', 'recovery', 'drill'] },
     ]);
     expect(secrets).toEqual(expect.arrayContaining(Object.values(processEnv)));
   });

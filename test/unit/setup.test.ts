@@ -14,7 +14,7 @@ import { sha256 } from '../../src/ops/services.js';
 import { renderCmd, renderScript } from '../../src/ops/shell.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { passwordMatches } from '../../src/plan/pg-password.js';
-import { checkKeyLogin, databaseHosts, packagesItem, planSetupItems, setupPackages, setupWants, type SetupInput } from '../../src/plan/setup.js';
+import { checkKeyLogin, databaseHosts, drillFiles, packagesItem, planSetupItems, setupPackages, setupWants, type SetupInput } from '../../src/plan/setup.js';
 import { parseSetupFacts, type SetupFacts } from '../../src/plan/setup-facts.js';
 import { backupSpec, renderBackupScript, renderBackupService, renderBackupTimer } from '../../src/render/backup.js';
 import {
@@ -183,6 +183,7 @@ function convergedFacts(): SetupFacts {
     '/usr/local/lib/slipway/shop-backup.sh': sha256(renderBackupScript(spec)),
     '/etc/systemd/system/shop-backup.service': sha256(renderBackupService(spec)),
     '/etc/systemd/system/shop-backup.timer': sha256(renderBackupTimer(spec, 'daily')),
+    ...Object.fromEntries(drillFiles(config, layout, 'shop', sshTarget.label).map((f) => [f.path, sha256(f.text)])),
   };
   return {
     systemd: true,
@@ -205,6 +206,7 @@ function convergedFacts(): SetupFacts {
     postgres: { listen: 'localhost', verifier: VERIFIER, database: true, hba: [] },
     redisInclude: true,
     timer: true,
+    drillTimer: true,
   };
 }
 
@@ -221,7 +223,7 @@ describe('setup planner', () => {
   it('a host already set up: every item ok, no command at all', () => {
     const items = planSetupItems(convergedInput());
     expect(items.map((i) => [i.id, i.commands.length, i.skip, i.warnings])).toEqual(
-      ['app-user', 'directories', 'firewall', 'ssh', 'unattended-upgrades', 'journald', 'logrotate', 'nginx', 'postgres-access', 'database', 'backup-timer', 'redis'].map((id) => [id, 0, undefined, []]),
+      ['app-user', 'directories', 'firewall', 'ssh', 'unattended-upgrades', 'journald', 'logrotate', 'nginx', 'postgres-access', 'database', 'backup-timer', 'restore-drill', 'redis'].map((id) => [id, 0, undefined, []]),
     );
     expect(packagesItem({ config: shopVerifierConfig, hostsDatabase: true, facts: convergedFacts() }).commands).toEqual([]);
   });
