@@ -204,7 +204,7 @@ export function setupWants(input: Omit<SetupInput, 'facts' | 'target'>): SetupPr
     ...(postgresWanted(config, hostsDatabase) ? { database: { name: db.name!, user: db.user!, ...(serverAddress(input, 'database') ? { server: dbServerProbe } : {}) } } : {}),
     ...(f.redis ? { redisConf: { file: '/etc/redis/redis.conf', includeLine: REDIS_INCLUDE } } : {}),
     ...(f.timer ? { timer: timerName(layout.unitPrefix) } : {}),
-    ...(f.drill ? { drillTimer: drillTimer(layout.unitPrefix) } : {}),
+    ...(f.timer ? { drillTimer: drillTimer(layout.unitPrefix) } : {}),
     ...(config.process_manager === 'supervisor' ? { supervisor: true } : {}),
   };
 }
@@ -340,6 +340,11 @@ export function planSetupItems(input: SetupInput): SetupItem[] {
     const name = drillTimer(layout.unitPrefix);
     const what = config.backups.copy_to[0] ? `the newest copy on ${copyName(config.backups.copy_to[0])}` : 'the newest dump';
     items.push(item('restore-drill', `Restore drill ${name} (${config.backups.verify_schedule}): ${what} restored and checked`, changed.length > 0 || !facts.drillTimer ? backupTimer(changed, { timerName: name, schedule: config.backups.verify_schedule }) : []));
+  } else if (f.timer && facts.drillTimer) {
+    // verify_schedule: off, after a drill timer was installed: it goes.
+    const prefix = layout.unitPrefix;
+    const remove = [cmd('systemctl', 'disable', '--now', '--quiet', drillTimer(prefix)), cmd('rm', '-f', drillScriptPath(prefix), drillEnvPath(prefix), `/etc/systemd/system/${drillUnit(prefix)}`, `/etc/systemd/system/${drillTimer(prefix)}`), cmd('systemctl', 'daemon-reload')];
+    items.push(item('restore-drill', 'Restore drill: off (backups.verify_schedule), its timer removed', remove));
   }
   if (config.setup.node_exporter) items.push(nodeExporterItem(input));
   if (f.redis) {

@@ -402,3 +402,20 @@ describe('file writes and sudo, run by bash', () => {
     expect(existsSync(log.trim().split(' ').pop()!)).toBe(false);
   });
 });
+
+describe('restore drill item', () => {
+  const target = sshTarget;
+  it('verify_schedule off removes a drill timer installed before, and nothing when there is none', () => {
+    const off = testConfig({ database, backups: { ...config.backups, verify_schedule: 'off' } });
+    const facts = { ...parseSetupFacts(''), postgres: { listen: 'localhost', database: true, hba: [] }, drillTimer: true };
+    const items = planSetupItems({ config: off, layout, target, loginUser: 'root', hostsDatabase: true, facts });
+    const drill = items.find((i) => i.id === 'restore-drill')!;
+    expect(drill.title).toBe('Restore drill: off (backups.verify_schedule), its timer removed');
+    expect(drill.commands.map((c) => renderCmd(c))).toEqual([
+      'systemctl disable --now --quiet shop-restore-drill.timer',
+      'rm -f /usr/local/lib/slipway/shop-restore-drill.sh /etc/slipway/shop-restore-drill.env /etc/systemd/system/shop-restore-drill.service /etc/systemd/system/shop-restore-drill.timer',
+      'systemctl daemon-reload',
+    ]);
+    expect(planSetupItems({ config: off, layout, target, loginUser: 'root', hostsDatabase: true, facts: { ...facts, drillTimer: false } }).some((i) => i.id === 'restore-drill')).toBe(false);
+  });
+});
