@@ -89,18 +89,27 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
     .command('restore')
     .description(`check a backup (--verify: restore into a scratch database and compare every table) or restore it into the live database (--into-live ${LIVE_CONFIRMATION})`)
     .argument('<env>', 'environment')
-    .argument('<backup>', 'backup name (or a unique prefix, or `latest`), as `slipway backups` lists them')
+    .argument('[backup]', 'backup name (or a unique prefix, or `latest`), as `slipway backups` lists them')
+    .option('--to-time <time>', 'backups.pitr: the database as it was at this moment ("2026-12-01 10:15", UTC unless a zone is given), restored from the pgBackRest repository into a scratch cluster and dumped, then checked (--verify) or restored into live')
     .option('--verify', 'restore into a scratch database, compare tables and row counts with the dump, drop it')
     .option('--into-live', 'replace the live data with the backup (after a fresh backup; the app is stopped meanwhile)')
     .option(LIVE_CONFIRMATION, 'confirms --into-live')
     .option('--host <name>', 'only this server')
     .option('--from <copy>', 'with --verify: check the copy on this copy server (backups.copy_to) instead of the dump on the database server')
-    .action(async (env: string, name: string, options: { verify?: boolean; intoLive?: boolean; yesReallyReplaceLiveData?: boolean; host?: string; from?: string }) => {
-      const { restoreIntoLive, verify } = await import('../execute/backups.js');
+    .action(async (env: string, requested: string | undefined, options: { verify?: boolean; intoLive?: boolean; yesReallyReplaceLiveData?: boolean; host?: string; from?: string; toTime?: string }) => {
+      const { pointInTime, restoreIntoLive, verify } = await import('../execute/backups.js');
       if (!options.verify === !options.intoLive) throw new UserError('give exactly one of --verify and --into-live');
+      if ((requested === undefined) === (options.toTime === undefined)) throw new UserError('give a backup, or --to-time for a point in time (not both)', 'see `slipway backups <env>`');
+      if (options.toTime !== undefined && options.from !== undefined) throw new UserError('--to-time restores from the pgBackRest repository: leave out --from');
+      if (options.intoLive && !options.yesReallyReplaceLiveData) throw new UserError(`--into-live replaces every row of the live database with the backup's`, `add ${LIVE_CONFIRMATION} to confirm (a fresh backup is taken first)`);
+      let name = requested ?? '';
+      if (options.toTime !== undefined) {
+        const made = await pointInTime(await context(env, options, 'restore'), options.toTime);
+        io.out(`${made.host}: ${made.name}: the database as of ${made.target}${made.reached ? ` (the last transaction replayed was committed at ${made.reached})` : ''}`);
+        name = made.name;
+      }
       if (options.from !== undefined && !options.verify) throw new UserError('--from checks a copy: use it with --verify', '`slipway recover` restores a copy onto a new server');
       if (options.intoLive) {
-        if (!options.yesReallyReplaceLiveData) throw new UserError(`--into-live replaces every row of the live database with the backup's`, `add ${LIVE_CONFIRMATION} to confirm (a fresh backup is taken first)`);
         const done = await restoreIntoLive(await context(env, options, 'restore'), name);
         io.out(`${done.host}: backed up the live data to ${done.safety}`);
         io.out(`${done.host}: restored ${done.backup.name} into the live database`);

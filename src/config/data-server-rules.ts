@@ -74,6 +74,7 @@ const addressesKnown: Rule = (config, root, out) => {
 /** Copies of the dumps of one database, from the one server that makes them, to servers named once each. */
 const backupCopies: Rule = (config, root, out) => {
   const copies = config.backups.copy_to;
+  if (config.backups.pitr && copies.length === 0) error(out, locate(root, ['backups', 'pitr']), 'backups.pitr', 'point-in-time recovery keeps its repository on the first server of backups.copy_to: give one');
   if (copies.length === 0) return;
   const at = locate(root, ['backups', 'copy_to']);
   if (config.database.engine !== 'postgresql' || config.database.url) error(out, at, 'backups.copy_to', 'copies are of the dumps slipway makes of its own PostgreSQL database: it needs database.engine: postgresql (and no database.url)');

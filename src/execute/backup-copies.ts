@@ -25,6 +25,7 @@ import { loginOf, readAsRoot, runAsRoot, type Login } from './privileged.js';
 import { Redactor } from './redact.js';
 import { runItems, type ItemResult, type SetupHostReport } from './setup-items.js';
 import { resolveTarget } from './targets.js';
+import { setupPitr } from './pitr.js';
 
 export interface CopyServer {
   name: string;
@@ -100,7 +101,11 @@ export async function setupCopies(ctx: OperationContext, layout: Layout, db: Hos
     const failed = reports.find((r) => r.error);
     if (failed) return { dbItems: key.results, servers: reports, error: failed.error };
     const client = await runItems(ctx, db, login, [copyClientItem({ layout, destinations: servers.map((s) => s.destination) }, hostKeys, facts)]);
-    return { dbItems: [...key.results, ...client.results], servers: reports, ...(client.error ? { error: client.error } : {}) };
+    if (client.error || !ctx.loaded.config.backups.pitr) return { dbItems: [...key.results, ...client.results], servers: reports, ...(client.error ? { error: client.error } : {}) };
+    // Point-in-time recovery: its repository on the first copy server.
+    const pitr = await setupPitr(ctx, layout, db, servers[0]!);
+    reports[0] = { ...reports[0]!, items: [...reports[0]!.items, ...pitr.repoItems] };
+    return { dbItems: [...key.results, ...client.results, ...pitr.dbItems], servers: reports, ...(pitr.error ? { error: pitr.error as NonNullable<CopiesSetup['error']> } : {}) };
   });
 }
 

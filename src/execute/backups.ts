@@ -2,12 +2,14 @@
 import type { LoadedConfig } from '../config/types.js';
 import { CommandFailedError, UserError } from '../errors.js';
 import { managerOf } from '../ops/managers.js';
+import { isSlotService } from '../ops/process-manager.js';
 import { listBackups, restoreLive, runBackup, verifyBackup } from '../ops/backups.js';
 import type { Step } from '../ops/command.js';
 import { backupSpec, type BackupSpec } from '../render/backup.js';
 import { backupKind, compareCounts, parseBackups, resolveBackup, scratchDatabase, type BackupFile, type VerifyResult } from '../plan/backups.js';
 import { quote } from '../ops/shell.js';
 import { fetchCopy, listCopiesOn, type CopiesOn } from './backup-copies.js';
+import { pitrDump, targetTime } from './pitr.js';
 import type { Layout } from '../plan/layout.js';
 import { databaseHosts } from '../plan/setup.js';
 import type { HostConnection } from './connection.js';
@@ -101,6 +103,23 @@ export async function listAll(ctx: OperationContext, options: { check?: boolean;
     Promise.all((await dbHosts(connections)).map(async (host) => ({ host: host.connection.target.label, backups: await backupsOn(host, spec.dir) }))),
   );
   return { hosts: await hosts, copies: await copies };
+}
+
+/**
+ * backups.pitr: the database as it was at `time`, as a dump on the database server (`<stamp>-pitr.dump`), made
+ * from a scratch cluster restored from the repository; `restore` then checks it or restores it into live.
+ */
+export async function pointInTime(ctx: OperationContext, time: string): Promise<{ host: string; name: string; target: string; reached?: string }> {
+  const layout = layoutForRef(ctx.loaded, undefined);
+  const spec = specOf(ctx.loaded, layout);
+  if (!ctx.loaded.config.backups.pitr) throw new UserError('point-in-time recovery is off for this environment', 'set backups.pitr: true (with backups.copy_to) and run `slipway setup`');
+  const target = targetTime(time);
+  return withHosts(ctx, undefined, async (connections) => {
+    const hosts = await dbHosts(connections);
+    if (hosts.length !== 1) throw new UserError(`the database is on ${hosts.length} hosts`, 'give the one: --host <name>');
+    const made = await pitrDump(ctx, hosts[0]!, layout.unitPrefix, spec.database, spec.dir, target);
+    return { host: hosts[0]!.connection.target.label, name: made.file.slice(made.file.lastIndexOf('/') + 1), target, ...(made.reached ? { reached: made.reached } : {}) };
+  });
 }
 
 /** A dump named among a copy server's copies, as resolveBackup finds one among the server's. */
@@ -217,7 +236,9 @@ export async function restoreIntoLive(ctx: OperationContext, requested: string):
     }
     for (const host of all) {
       const units = stopped[host.connection.target.label] ?? [];
-      if (units.length > 0) await steps(ctx, host, [{ id: 'start', title: `Start ${units.join(' ')}`, commands: manager.restart(units) }]);
+      // A blue/green slot stopped is unloaded by systemd: it is started as a deploy starts one.
+      const start = [...manager.restart(units.filter((u) => !isSlotService(u))), ...units.filter(isSlotService).flatMap((u) => manager.restartSlot(u))];
+      if (units.length > 0) await steps(ctx, host, [{ id: 'start', title: `Start ${units.join(' ')}`, commands: start }]);
     }
     if (failure) throw failure;
     return { host: db.connection.target.label, backup, safety: safety ?? '', stopped };

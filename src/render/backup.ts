@@ -18,8 +18,8 @@ export interface BackupSpec {
   copyScript?: string;
 }
 
-/** Kinds of dumps, from the end of their names: the deploy writes `<release>-pre-migrate.dump`. */
-export const BACKUP_KINDS = ['manual', 'timer', 'pre-restore', 'pre-migrate'] as const;
+/** Kinds of dumps, from the end of their names: the deploy writes `<release>-pre-migrate.dump`, a point-in-time restore `-pitr.dump`. */
+export const BACKUP_KINDS = ['manual', 'timer', 'pre-restore', 'pre-migrate', 'pitr'] as const;
 export type BackupKind = (typeof BACKUP_KINDS)[number] | 'other';
 
 export const backupScriptPath = (prefix: string) => `/usr/local/lib/slipway/${prefix}-backup.sh`;

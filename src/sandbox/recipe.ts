@@ -53,8 +53,8 @@ export const imageRecipes: Record<string, ImageRecipe> = {
     mirror: debianMirrorSource,
     base,
     packages: stack,
-    // ufw and unattended-upgrades: what `slipway setup` installs beyond the deploy stack.
-    offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'pebble', 'wrk', 'ufw', 'unattended-upgrades'],
+    // ufw, unattended-upgrades and pgbackrest (backups.pitr): what `slipway setup` installs beyond the deploy stack.
+    offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'pebble', 'wrk', 'ufw', 'unattended-upgrades', 'pgbackrest'],
     masked,
   },
   // Selectable where Ubuntu's archive is reachable (SLIPWAY_UBUNTU_MIRROR or ubuntu.sources) and
@@ -67,7 +67,7 @@ export const imageRecipes: Record<string, ImageRecipe> = {
     mirror: ubuntuMirrorSource,
     base,
     packages: stack,
-    offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'wrk', 'ufw', 'unattended-upgrades'],
+    offline: ['supervisor', 'certbot', 'python3-certbot-nginx', 'wrk', 'ufw', 'unattended-upgrades', 'pgbackrest'],
     masked,
   },
 };

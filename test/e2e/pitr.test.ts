@@ -1,0 +1,91 @@
+// Point-in-time recovery (issue 15) on sandbox servers: setup turns on WAL archiving with pgBackRest to a second
+// server, which holds the repository and a first full backup; rows written through the app, the time noted, the
+// rows deleted by mistake; `restore --to-time` then checks and restores the database as it was at that time, and
+// every row is back. One story in order: each test builds on the one before it.
+import { afterAll, describe, expect, it } from 'vitest';
+import { AppRepo, http, onServer, type CliResult } from './helpers/python-app.js';
+import { useSandboxes } from './helpers/sandbox.js';
+
+function items(result: CliResult, host: string): string[] {
+  return result.stdout
+    .split('\n')
+    .map((line) => new RegExp(`^${host}\\s+(ok|changed|skipped|refused|failed|not run)\\s+(.*)$`).exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => `${m[1]} ${m[2]}`);
+}
+
+describe('point-in-time recovery with pgBackRest on another server', () => {
+  const servers = useSandboxes(['e2e-pitr1', 'e2e-pitr2']);
+  const db = () => servers[0]!;
+  const repoHost = () => servers[1]!;
+  let repo: AppRepo;
+  afterAll(async () => repo?.remove());
+  const visits = () => onServer(db(), "cd / && runuser -u postgres -- psql -AtX -d shop -c 'SELECT count(*) FROM visits_visit'").then(Number);
+
+  it('setup archives the WAL to the repository host and takes a first full backup there', async () => {
+    repo = await AppRepo.create('django-app', ['e2e-pitr1'], {
+      http: { enabled: true, default_server: true },
+      setup: { ufw: false, unattended_upgrades: false },
+      backups: { copy_to: [{ sandbox: 'e2e-pitr2' }], pitr: true, verify_schedule: 'off' },
+    });
+    const made = await repo.cli('setup', 'sandbox');
+    expect(made.code, made.stderr + made.stdout).toBe(0);
+    expect(items(made, 'e2e-pitr1').slice(-4)).toEqual([
+      'changed pgBackRest installed',
+      'changed Key of postgres for pgBackRest',
+      "changed pgBackRest: the repository host's key runs the remote as postgres, the stanza's configuration",
+      'changed PostgreSQL archives its WAL to the repository host (archive_timeout 60 s): restarts PostgreSQL',
+    ]);
+    expect(items(made, 'e2e-pitr2').slice(-4)).toEqual([
+      'changed pgBackRest installed',
+      "changed pgBackRest account shop-pgbackrest: the repository in /var/lib/slipway/pgbackrest/shop, the database server's key runs its remote only",
+      'changed pgBackRest stanza shop: full backups weekly (2 kept), differentials daily',
+      'changed pgBackRest stanza shop: created, WAL arriving, a first full backup',
+    ]);
+    expect(await onServer(db(), "cd / && runuser -u postgres -- psql -AtX -c 'SHOW archive_mode' -c 'SHOW archive_timeout'")).toBe('on\n1min');
+    const info = await onServer(repoHost(), 'cd / && runuser -u shop-pgbackrest -- pgbackrest --config=/etc/pgbackrest/slipway-shop.conf --stanza=shop --output=json info');
+    expect((JSON.parse(info) as { backup: { type: string }[] }[])[0]!.backup.map((b) => b.type)).toEqual(['full']);
+
+    const again = await repo.cli('setup', 'sandbox');
+    expect(again.code, again.stderr).toBe(0);
+    expect([...items(again, 'e2e-pitr1'), ...items(again, 'e2e-pitr2')].filter((i) => !i.startsWith('ok ') && !i.startsWith('skipped '))).toEqual([]);
+  });
+
+  it('the repository host\'s key runs pgBackRest\'s remote on the database server and nothing else', async () => {
+    const ssh = `ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -i /etc/slipway/pgbackrest/shop/id_ed25519 -o UserKnownHostsFile=/etc/slipway/pgbackrest/shop/known_hosts postgres@${db().address}`;
+    const shell = await repoHost().run(`${ssh} 'cat /etc/shadow' 2>&1; echo "exit=$?"`);
+    expect(shell.stdout).toMatch(/refused: this key runs pgBackRest's remote only\nexit=1/);
+    const other = await repoHost().run(`${ssh} 'pgbackrest --stanza=other info:remote' 2>&1; echo "exit=$?"`);
+    expect(other.stdout).toMatch(/refused: stanza shop only\nexit=1/);
+  });
+
+  it('rows deleted by mistake come back with restore --to-time the moment before', async () => {
+    await repo.commit('v1');
+    await repo.deploy();
+    for (let i = 0; i < 5; i++) expect((await http(db(), 'http://127.0.0.1/')).status).toBe(200);
+    const before = await visits();
+    expect(before).toBe(5);
+    await new Promise((r) => setTimeout(r, 1100));
+    const noted = await onServer(db(), 'date -u +"%Y-%m-%d %H:%M:%S"');
+    await new Promise((r) => setTimeout(r, 1100));
+    await onServer(db(), "cd / && runuser -u postgres -- psql -AtX -d shop -c 'DELETE FROM visits_visit'");
+    expect(await visits()).toBe(0);
+
+    const checked = await repo.cli('restore', 'sandbox', '--to-time', noted, '--verify');
+    expect(checked.code, checked.stderr + checked.stdout).toBe(0);
+    const reached = /the last transaction replayed was committed at (\S+)\)/.exec(checked.stdout)?.[1];
+    expect(reached, checked.stdout).toBeDefined();
+    const window = (Date.parse(`${noted.replace(' ', 'T')}Z`) - Date.parse(reached!)) / 1000;
+    console.log(`[pitr] target ${noted}, last transaction replayed ${reached}: ${window.toFixed(3)} s before the target`);
+    expect(window).toBeGreaterThanOrEqual(0);
+    expect(checked.stdout).toMatch(/^e2e-pitr1: \d{8}T\d{6}\.\d{3}Z-pitr\.dump ok: \d+ tables, [1-9]\d* rows restored, as in the dump$/m);
+
+    const restored = await repo.cli('restore', 'sandbox', '--to-time', noted, '--into-live', '--yes-really-replace-live-data');
+    expect(restored.code, restored.stderr + restored.stdout).toBe(0);
+    expect(restored.stdout).toMatch(/^e2e-pitr1: restored \d{8}T\d{6}\.\d{3}Z-pitr\.dump into the live database$/m);
+    expect(await visits()).toBe(before);
+    // No scratch cluster is left, and it never archived into the repository.
+    expect(await onServer(db(), 'ls -d /var/lib/postgresql/slipway-pitr-* 2>/dev/null | wc -l')).toBe('0');
+    expect((await http(db(), 'http://127.0.0.1/')).status).toBe(200);
+  });
+});
