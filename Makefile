@@ -2,7 +2,7 @@
 # machine as root: they install what they need (apt packages, npm packages, the sandbox image).
 
 .PHONY: all install deps build lint test test-unit test-integration test-e2e demo bench bench-overhead \
-        bench-sandbox bench-deploy bench-zero-downtime bench-rollback bench-multi-host bench-recovery chaos sandbox-deps sandbox-image clean
+        bench-sandbox bench-deploy bench-zero-downtime bench-rollback bench-multi-host bench-recovery bench-pitr chaos sandbox-deps sandbox-image clean
 
 all: build
 
@@ -47,7 +47,7 @@ demo: deps sandbox-image
 
 # Figures, not pass/fail: CLI overhead, sandbox boot, deploy/redeploy/rollback times, failed requests under load,
 # redeploy time on 1, 2, 4 and 8 servers.
-bench: bench-overhead bench-sandbox bench-deploy bench-zero-downtime bench-rollback bench-multi-host bench-recovery
+bench: bench-overhead bench-sandbox bench-deploy bench-zero-downtime bench-rollback bench-multi-host bench-recovery bench-pitr
 
 bench-overhead: build
 	node bench/overhead.mjs
@@ -69,6 +69,9 @@ bench-multi-host: sandbox-image
 
 bench-recovery: sandbox-image
 	node bench/recovery.mjs
+
+bench-pitr: sandbox-image
+	node bench/pitr.mjs
 
 # Faults on purpose (kill -9 at every step, link cuts, reboot, power-off, full disk, racing deploys), under load:
 # one row of figures per case, in under 20 minutes. Figures, not pass/fail; see docs/reliability.md.

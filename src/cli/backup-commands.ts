@@ -133,7 +133,7 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
 
   program
     .command('recover')
-    .description('rebuild a lost server on a new machine: set it up, restore the newest copy of the database (backups.copy_to), deploy the release that was live, each step timed')
+    .description('rebuild a lost server on a new machine: set it up, restore the database (with backups.pitr its last archived commit, else the newest copy of backups.copy_to), deploy the release that was live, each step timed')
     .argument('<env>', 'environment')
     .option('--host <address>', 'the new server (host name or address, reached like the lost one: same user, port, key)')
     .option('--sandbox <name>', 'the new server is this `slipway sandbox` server')
@@ -141,7 +141,8 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
     .option('--from <copy>', 'restore from this copy server (default: the one with the newest copy)')
     .option('--backup <name>', 'restore this copy (default: the newest)')
     .option('--ref <ref>', 'deploy this commit (default: the release the copies recorded as live)')
-    .action(async (env: string, options: { host?: string; sandbox?: string; server?: string; from?: string; backup?: string; ref?: string }) => {
+    .option('--to-time <time>', 'backups.pitr: recover the database as it was at this moment (default: its last archived commit)')
+    .action(async (env: string, options: { host?: string; sandbox?: string; server?: string; from?: string; backup?: string; ref?: string; toTime?: string }) => {
       const { recover } = await import('../execute/recover.js');
       const { setupReport } = await import('./setup-commands.js');
       const { reportOperation } = await import('./deploy-commands.js');

@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { pgVersionProbe, pitrDbProbe, pitrRepoProbe } from '../ops/pitr.js';
 import type { Layout } from '../plan/layout.js';
 import { dbFiles, dbItems, dbKeyItems, parsePitrFacts, pitrSchedules, POSTGRES_KEYS, repoAccountHome, repoFiles, repoItems, stanzaItem, type PitrFacts } from '../plan/pitr.js';
-import { pitrBackupTimer, pitrDbKeyDir, pitrRepoKeyDir, renderPitrRestore, type PitrSpec } from '../render/pitr.js';
+import { pitrBackupTimer, pitrDbKeyDir, pitrRepoKeyDir, renderPitrRecover, renderPitrRestore, type PitrSpec } from '../render/pitr.js';
 import type { CopyServer } from './backup-copies.js';
 import type { HostConnection } from './connection.js';
 import type { OperationContext } from './operation.js';
@@ -89,4 +89,12 @@ export async function pitrDump(ctx: OperationContext, host: { connection: HostCo
   if (run.error) throw run.error;
   const reached = run.result.lines.map((l) => /^reached (\S+)$/.exec(l)?.[1]).find(Boolean);
   return { file, ...(reached ? { reached } : {}) };
+}
+
+/** recover: the cluster restored from the repository onto the new database server; the last transaction replayed. */
+export async function pitrRecover(ctx: OperationContext, connection: HostConnection, stanza: string, target: string | undefined): Promise<string | undefined> {
+  const login = await loginOf(connection);
+  const run = await runAsRoot(connection, login, [{ id: 'pitr-recover', title: `Restore the cluster from pgBackRest${target ? ` as of ${target}` : ' to its last archived commit'}`, commands: [{ shell: renderPitrRecover(stanza, target) }] }], ctx.observer);
+  if (run.error) throw run.error;
+  return run.result.lines.map((l) => /^reached (\S+)$/.exec(l)?.[1]).find(Boolean);
 }

@@ -4,8 +4,10 @@
 import { UserError } from '../errors.js';
 import { restoreLive } from '../ops/backups.js';
 import { holdsDatabase, topologyOf } from '../plan/data-servers.js';
-import { recoveryPoint, replaceServer, type RecoveryPoint, type Replacement } from '../plan/recovery.js';
+import { liveCommit, recoveryPoint, replaceServer, type RecoveryPoint, type Replacement } from '../plan/recovery.js';
 import { fetchCopy, listCopiesOn } from './backup-copies.js';
+import { copyName } from '../plan/backup-copies.js';
+import { pitrRecover, targetTime } from './pitr.js';
 import { resolveCopy, specOf } from './backups.js';
 import { deploy, type OperationReport } from './deploy.js';
 import { layoutForRef, lockFor, withHosts, type OperationContext } from './operation.js';
@@ -22,6 +24,8 @@ export interface RecoverOptions {
   from?: string;
   backup?: string;
   ref?: string;
+  /** backups.pitr: the moment to recover to (default: the last archived commit). */
+  toTime?: string;
 }
 
 export interface RecoverPhase {
@@ -61,12 +65,17 @@ export async function recover(ctx: OperationContext, options: RecoverOptions, ev
 
   // Everything that can refuse is asked before the new server is touched.
   let point: RecoveryPoint | undefined;
+  // With point-in-time recovery, the cluster itself comes back (to its last archived commit), unless a dump is named.
+  const usesPitr = restores && loaded.config.backups.pitr && options.backup === undefined;
+  if (options.toTime !== undefined && !usesPitr) throw new UserError('--to-time recovers from the pgBackRest repository: it needs backups.pitr (and no --backup)');
+  const target = options.toTime !== undefined ? targetTime(options.toTime) : undefined;
+  const repository = loaded.config.backups.copy_to[0] ? copyName(loaded.config.backups.copy_to[0]) : '';
   let copies: Awaited<ReturnType<typeof listCopiesOn>> = [];
   if (restores) {
     specOf(loaded, layout);
     if (loaded.config.backups.copy_to.length === 0) throw new UserError(`${replacement.lost} held the database, and backups.copy_to names no copy server to restore it from`);
     copies = await timed(events, 'Read the copies', () => listCopiesOn(rebuilt, layout, false, options.from));
-    point = recoveryPoint(copies, { ...(options.backup ? { backup: options.backup } : {}), ...(options.ref ? { ref: options.ref } : {}), resolve: (requested, on) => resolveCopy(requested, copies.find((c) => c.name === on.name)!).name });
+    point = usesPitr ? { from: '', backup: '', ...liveCommit(copies, options.ref) } : recoveryPoint(copies, { ...(options.backup ? { backup: options.backup } : {}), ...(options.ref ? { ref: options.ref } : {}), resolve: (requested, on) => resolveCopy(requested, copies.find((c) => c.name === on.name)!).name });
   } else if (!options.ref) {
     throw new UserError(`${replacement.lost} held no database: give the commit to deploy there`, 'the live one, as `slipway releases <env>` shows it on the other servers: --ref <sha>');
   }
@@ -76,7 +85,12 @@ export async function recover(ctx: OperationContext, options: RecoverOptions, ev
   const failed = reports.find((r) => r.error);
   if (failed?.error) throw failed.error;
 
-  if (point) {
+  if (point && usesPitr) {
+    const reached = await timed(events, `Restore the cluster from pgBackRest on ${repository}${target ? ` as of ${target}` : ''}`, () =>
+      withHosts(onNew, lockFor(rebuilt, layout), async ([connection]) => pitrRecover(rebuilt, connection!, layout.unitPrefix, target)),
+    );
+    point = { ...point, from: `the pgBackRest repository on ${repository}`, backup: `the database as of its last commit replayed, ${reached ?? 'at an unknown time'}` };
+  } else if (point) {
     const { backup, from } = point;
     const spec = specOf(loaded, layout);
     await timed(events, `Fetch ${backup} from ${from} and restore it`, () =>

@@ -58,8 +58,13 @@ export function recoveryPoint(copies: readonly { name: string; listing: CopyList
   const newest = [...held].sort((a, b) => b.listing.files[0]!.at.getTime() - a.listing.files[0]!.at.getTime())[0]!;
   const on = options.backup ? (held.find((c) => c.listing.files.some((f) => f.name.startsWith(options.backup!.replace(/\.dump$/, '')))) ?? newest) : newest;
   const backup = options.backup ? options.resolve(options.backup, on) : on.listing.files[0]!.name;
+  return { from: on.name, backup, ...liveCommit(copies, options.ref) };
+}
+
+/** The commit to deploy: --ref, else the release the copies recorded live last. */
+export function liveCommit(copies: readonly { listing: CopyListing }[], ref?: string): Pick<RecoveryPoint, 'ref' | 'refSource'> {
+  if (ref) return { ref, refSource: '--ref' };
   const live = copies.map((c) => c.listing.live).filter((l) => l !== undefined).sort((a, b) => b.at.localeCompare(a.at))[0];
-  if (options.ref) return { from: on.name, backup, ref: options.ref, refSource: '--ref' };
   if (!live) throw new UserError('the copies hold no record of the live release (the database server runs no release of the app)', 'give the commit to deploy: --ref <sha>');
-  return { from: on.name, backup, ref: live.sha, refSource: `release ${live.release}, live at ${live.at}` };
+  return { ref: live.sha, refSource: `release ${live.release}, live at ${live.at}` };
 }

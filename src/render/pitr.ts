@@ -196,3 +196,24 @@ export function renderPitrRestore(spec: Pick<PitrSpec, 'stanza' | 'pgVersion'>, 
     `echo ${quote(`pitr ${dumpFile}`)}`,
   ].join('\n');
 }
+
+/**
+ * A lost database server's cluster restored onto a new one from the repository, in place of the empty cluster
+ * setup made: the same cluster (its system identifier, roles and databases), replayed to the end of the archived
+ * WAL or to `target`, then promoted; archiving resumes from it into the same stanza.
+ */
+export function renderPitrRecover(stanza: string, target: string | undefined): string {
+  const asPostgres = 'env -C / runuser -u postgres --';
+  const type = target ? ` --type=time --target=${quote(target)} --target-action=promote` : '';
+  return [
+    `data=$(${asPostgres} psql -XAtqc 'SHOW data_directory')`,
+    // The cluster's own unit (Debian and Ubuntu: postgresql@<version>-<cluster>), found by its data directory.
+    'unit="postgresql@$(pg_lsclusters -h | awk -v d="$data" \'$6 == d { print $1 "-" $2 }\').service"',
+    'systemctl stop "$unit"',
+    `${asPostgres} ${pgbackrest(stanza)} --pg1-path="$data" --delta${type} restore`,
+    'systemctl start "$unit"',
+    `for _ in $(seq 1 1200); do [ "$(${asPostgres} psql -XAtqc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ] && break; sleep 0.5; done`,
+    `[ "$(${asPostgres} psql -XAtqc 'SELECT pg_is_in_recovery()')" = f ] || { echo "PostgreSQL did not finish replaying the WAL"; exit 1; }`,
+    `echo "reached $(${asPostgres} psql -XAtqc "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\\"T\\"HH24:MI:SS.MSZ'), 'unknown')")"`,
+  ].join('\n');
+}

@@ -3,8 +3,8 @@
 // rows deleted by mistake; `restore --to-time` then checks and restores the database as it was at that time, and
 // every row is back. One story in order: each test builds on the one before it.
 import { afterAll, describe, expect, it } from 'vitest';
-import { AppRepo, http, onServer, type CliResult } from './helpers/python-app.js';
-import { useSandboxes } from './helpers/sandbox.js';
+import { AppRepo, http, onServer, waitFor, type CliResult } from './helpers/python-app.js';
+import { startSandboxes, stopSandboxes, useSandboxes } from './helpers/sandbox.js';
 
 function items(result: CliResult, host: string): string[] {
   return result.stdout
@@ -19,7 +19,10 @@ describe('point-in-time recovery with pgBackRest on another server', () => {
   const db = () => servers[0]!;
   const repoHost = () => servers[1]!;
   let repo: AppRepo;
-  afterAll(async () => repo?.remove());
+  afterAll(async () => {
+    await stopSandboxes(['e2e-pitr3']);
+    await repo?.remove();
+  });
   const visits = () => onServer(db(), "cd / && runuser -u postgres -- psql -AtX -d shop -c 'SELECT count(*) FROM visits_visit'").then(Number);
 
   it('setup archives the WAL to the repository host and takes a first full backup there', async () => {
@@ -93,5 +96,28 @@ describe('point-in-time recovery with pgBackRest on another server', () => {
     // No scratch cluster is left, and it never archived into the repository.
     expect(await onServer(db(), 'ls -d /var/lib/postgresql/slipway-pitr-* 2>/dev/null | wc -l')).toBe('0');
     expect((await http(db(), 'http://127.0.0.1/')).status).toBe(200);
+  });
+
+  it('the database server powered off for good, recover brings its cluster back to the last archived commit', async () => {
+    for (let i = 0; i < 3; i++) expect((await http(db(), 'http://127.0.0.1/')).status).toBe(200);
+    // What is archived survives the server: the last segment is closed and pushed before the power goes.
+    const sql = (query: string, on = db()) => onServer(on, `cd / && runuser -u postgres -- psql -AtX -d shop -c ${JSON.stringify(query)}`);
+    const segment = await sql('SELECT pg_walfile_name(pg_current_wal_lsn())');
+    await sql('SELECT pg_switch_wal()');
+    await waitFor(() => sql('SELECT coalesce(last_archived_wal, \'\') FROM pg_stat_archiver'), (last) => last >= segment, 30_000);
+    const rows = await visits();
+
+    await stopSandboxes(['e2e-pitr1']);
+    const [fresh] = await startSandboxes(['e2e-pitr3']);
+    const recovered = await repo.cli('recover', 'sandbox', '--sandbox', 'e2e-pitr3');
+    expect(recovered.code, recovered.stderr + recovered.stdout).toBe(0);
+    expect(recovered.stdout).toMatch(/^restored the database as of its last commit replayed, \S+ from the pgBackRest repository on e2e-pitr2; deployed /m);
+    expect(Number(await sql('SELECT count(*) FROM visits_visit', fresh))).toBe(rows);
+    expect((await http(fresh!, 'http://127.0.0.1/version/')).body).toBe('v1\n');
+    // The new server archives into the same stanza.
+    const next = await sql('SELECT pg_walfile_name(pg_current_wal_lsn())', fresh);
+    await sql('SELECT pg_switch_wal()', fresh);
+    const archived = await waitFor(() => sql('SELECT coalesce(last_archived_wal, \'\') || \' \' || failed_count FROM pg_stat_archiver', fresh), (last) => last.split(' ')[0]! >= next, 30_000);
+    expect(archived.split(' ')[0]! >= next, archived).toBe(true);
   });
 });
