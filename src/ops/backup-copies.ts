@@ -9,7 +9,11 @@ import { copyAccount, copyConfigDir, copyKeyPath } from '../render/backup-copies
 export const accountHome = (prefix: string) => `/var/lib/slipway/backup-accounts/${copyAccount(prefix)}`;
 export const accountKeys = (prefix: string) => `${accountHome(prefix)}/.ssh/authorized_keys`;
 
-const fileHashes = (paths: readonly string[]) => paths.map((f) => `if [ -f ${quote(f)} ]; then echo "file $(sha256sum < ${quote(f)} | cut -d' ' -f1) ${quote(f)}"; fi`);
+/** `file SHA256 PATH` for each of the files that exist: setup rewrites only those that differ. */
+export const fileHashes = (paths: readonly string[]) => paths.map((f) => `if [ -f ${quote(f)} ]; then echo "file $(sha256sum < ${quote(f)} | cut -d' ' -f1) ${quote(f)}"; fi`);
+
+/** `hostkey TYPE KEY` for each of the server's SSH host keys, for the known_hosts of the servers that reach it. */
+export const HOST_KEYS_PROBE = 'for f in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub; do if [ -f "$f" ]; then echo "hostkey $(cut -d" " -f1,2 "$f")"; fi; done';
 
 /** A copy server's state: the account, the copies' directory, the files slipway writes, the timer, the host keys. */
 export function copyServerProbe(prefix: string, dir: string, files: readonly string[], timer: string): Snippet {
@@ -19,7 +23,7 @@ export function copyServerProbe(prefix: string, dir: string, files: readonly str
       `if [ -d ${quote(dir)} ]; then echo "dir $(stat -c '%a %U' ${quote(dir)})"; fi`,
       ...fileHashes(files),
       `if systemctl is-enabled --quiet ${quote(timer)} 2>/dev/null; then echo timer; fi`,
-      'for f in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub; do if [ -f "$f" ]; then echo "hostkey $(cut -d" " -f1,2 "$f")"; fi; done',
+      HOST_KEYS_PROBE,
     ].join('\n'),
   };
 }

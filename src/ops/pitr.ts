@@ -1,11 +1,10 @@
 // What setup reads for point-in-time recovery on the database server and on the repository host (plan/pitr.ts).
 import type { Snippet } from './command.js';
 import { quote } from './shell.js';
+import { fileHashes, HOST_KEYS_PROBE } from './backup-copies.js';
 import { pgbackrest, pitrAccount, pitrRemotePath } from '../render/pitr.js';
 
 const asPostgres = 'env -C / runuser -u postgres --';
-const hashes = (paths: readonly string[]) => paths.map((f) => `if [ -f ${quote(f)} ]; then echo "file $(sha256sum < ${quote(f)} | cut -d' ' -f1) ${quote(f)}"; fi`);
-const hostKeys = 'for f in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub; do if [ -f "$f" ]; then echo "hostkey $(cut -d" " -f1,2 "$f")"; fi; done';
 const authorized = (file: string, stanza: string) => `if [ -f ${quote(file)} ]; then grep -F ${quote(`command="${pitrRemotePath(stanza)}"`)} ${quote(file)} | sed 's/^/authorized /' || true; fi`;
 const pubkey = (keyDir: string) => `if [ -f ${quote(`${keyDir}/id_ed25519.pub`)} ]; then echo "pubkey $(cat ${quote(`${keyDir}/id_ed25519.pub`)})"; fi`;
 
@@ -14,9 +13,9 @@ export function pitrDbProbe(stanza: string, keyDir: string, authorizedKeys: stri
     shell: [
       'if command -v pgbackrest >/dev/null 2>&1; then echo installed; fi',
       pubkey(keyDir),
-      ...hashes(files),
+      ...fileHashes(files),
       authorized(authorizedKeys, stanza),
-      hostKeys,
+      HOST_KEYS_PROBE,
       `echo "pgpath $(${asPostgres} psql -XAtqc 'SHOW data_directory')"`,
       `echo "pgversion $(${asPostgres} psql -XAtqc 'SHOW server_version_num')"`,
       `for s in archive_mode archive_command archive_timeout; do echo "pgsetting $s $(${asPostgres} psql -XAtqc "SHOW $s")"; done`,
@@ -31,9 +30,9 @@ export function pitrRepoProbe(stanza: string, keyDir: string, authorizedKeys: st
       'if command -v pgbackrest >/dev/null 2>&1; then echo installed; fi',
       `if id -u ${account} >/dev/null 2>&1; then echo account; fi`,
       pubkey(keyDir),
-      ...hashes(files),
+      ...fileHashes(files),
       authorized(authorizedKeys, stanza),
-      hostKeys,
+      HOST_KEYS_PROBE,
       ...timers.map((t) => `if systemctl is-enabled --quiet ${quote(t)} 2>/dev/null; then echo "timer ${t}"; fi`),
       // The stanza's own status is the last `status` of pgBackRest's info (0 ok, 2 no backup yet...).
       `if command -v pgbackrest >/dev/null 2>&1 && id -u ${account} >/dev/null 2>&1; then code=$(env -C / runuser -u ${account} -- ${pgbackrest(stanza)} --output=json info 2>/dev/null | grep -o '"status":{"code":[0-9]*' | tail -n 1 | grep -o '[0-9]*$' || true); if [ -n "$code" ]; then echo "stanza $code"; fi; fi`,

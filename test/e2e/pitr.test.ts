@@ -3,16 +3,11 @@
 // rows deleted by mistake; `restore --to-time` then checks and restores the database as it was at that time, and
 // every row is back. One story in order: each test builds on the one before it.
 import { afterAll, describe, expect, it } from 'vitest';
-import { AppRepo, http, onServer, waitFor, type CliResult } from './helpers/python-app.js';
+import { AppRepo, http, onServer, waitFor } from './helpers/python-app.js';
 import { startSandboxes, stopSandboxes, useSandboxes } from './helpers/sandbox.js';
+import { setupItems } from './helpers/setup-report.js';
 
-function items(result: CliResult, host: string): string[] {
-  return result.stdout
-    .split('\n')
-    .map((line) => new RegExp(`^${host}\\s+(ok|changed|skipped|refused|failed|not run)\\s+(.*)$`).exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => `${m[1]} ${m[2]}`);
-}
+const items = setupItems;
 
 describe('point-in-time recovery with pgBackRest on another server', () => {
   const servers = useSandboxes(['e2e-pitr1', 'e2e-pitr2']);

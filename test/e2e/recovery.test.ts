@@ -6,18 +6,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { AppRepo, http, onServer, waitFor, type CliResult } from './helpers/python-app.js';
 import { startSandboxes, stopSandboxes, useSandboxes, type TestServer } from './helpers/sandbox.js';
+import { setupItems } from './helpers/setup-report.js';
 
 const COPIES = '/var/backups/slipway/shop';
 const KEY = '/etc/slipway/backup-copies/shop/id_ed25519';
 
-/** `HOST  STATUS  TITLE` rows of setup's report, as `STATUS TITLE`. */
-function items(result: CliResult, host: string): string[] {
-  return result.stdout
-    .split('\n')
-    .map((line) => new RegExp(`^${host}\\s+(ok|changed|skipped|refused|failed|not run)\\s+(.*)$`).exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => `${m[1]} ${m[2]}`);
-}
+const items = setupItems;
 
 const visits = (server: TestServer) => onServer(server, "cd / && runuser -u postgres -- psql -AtX -d shop -c 'SELECT count(*) FROM visits_visit'").then(Number);
 const copiedName = (result: CliResult) => /copied (\S+-manual\.dump) to e2e-vault \(sha256 [0-9a-f]{12}, checked there\)/.exec(result.stdout)?.[1];

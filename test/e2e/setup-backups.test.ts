@@ -9,17 +9,11 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HelloRepo } from './helpers/hello-app.js';
-import { AppRepo, http, onServer, waitFor, type CliResult } from './helpers/python-app.js';
+import { AppRepo, http, onServer, waitFor } from './helpers/python-app.js';
 import { useSandboxes, type TestServer } from './helpers/sandbox.js';
+import { setupItems } from './helpers/setup-report.js';
 
-/** `HOST  STATUS  TITLE` rows of setup's report, as `STATUS TITLE`. */
-function items(result: CliResult, host: string): string[] {
-  return result.stdout
-    .split('\n')
-    .map((line) => new RegExp(`^${host}\\s+(ok|changed|skipped|refused|failed|not run)\\s+(.*)$`).exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => `${m[1]} ${m[2]}`);
-}
+const items = setupItems;
 
 /** Whether anything accepts a TCP connection at address:port, seen from this machine. */
 function reachable(address: string, port: number): Promise<boolean> {
