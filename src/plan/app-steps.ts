@@ -178,7 +178,10 @@ export function releaseChecks(input: AppStepsInput): Step[] {
             ...dump,
             { argv: ['printf', '%s\\n', backupFile], stdoutTo: `${releaseMeta(layout, id)}/backup` },
             // Off the server in the background: the deploy does not wait for the copy (backups.copy_to).
-            ...(input.hostsDatabase && config.backups.copy_to.length > 0 ? [cmd('systemctl', 'start', '--no-block', copyUnit(layout.unitPrefix))] : []),
+            // A server not set up for copies yet (copy_to added, setup not run) still deploys.
+            ...(input.hostsDatabase && config.backups.copy_to.length > 0
+              ? [unless({ argv: ['systemctl', 'start', '--no-block', copyUnit(layout.unitPrefix)], quiet: true }, cmd('echo', `warning: the dump is not copied off the server: run \`slipway setup <env>\` (backups.copy_to)`))]
+              : []),
           ]
         : [];
     const migrate = [...backup, run(profile.migrate.command)];

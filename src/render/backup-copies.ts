@@ -190,7 +190,8 @@ export function renderCopyScript(source: CopySource): string {
     '    grep -q " $n\\$" <<< "$have" && continue',
     '    sum=$(sha256sum < "$f" | cut -d" " -f1)',
     '    if out=$("$@" put "$n" "$sum" < "$f" 2>&1); then echo "copied $n $name $sum"; else echo "copy-failed $name: $n: $(tail -n 1 <<< "$out")"; failed=1; fi',
-    '  done < <(find "$dir" -maxdepth 1 -type f -name "*.dump" -mmin -$((days * 1440)) | sort)',
+    // Not the hidden ones: a restore drill's or a check's fetched copy.
+    '  done < <(find "$dir" -maxdepth 1 -type f -name "[!.]*.dump" -mmin -$((days * 1440)) | sort)',
     '  if [ -n "$sha" ] && ! grep -q "^live $release $sha " <<< "$have"; then',
     '    "$@" live "$release" "$sha" > /dev/null 2>&1 || { echo "copy-failed $name: could not record the live release"; failed=1; }',
     '  fi',

@@ -107,6 +107,8 @@ describe('the copy script on the database server', () => {
     writeFileSync(join(dumps, '20261201T000000.000Z-timer.dump'), 'one');
     writeFileSync(join(dumps, '20261202T000000.000Z-manual.dump'), 'two');
     writeFileSync(join(dumps, '20261202T000000.000Z-manual.sql.gz'), 'plain');
+    // A restore drill's fetched copy, hidden: never sent.
+    writeFileSync(join(dumps, '.drill.dump'), 'drill');
   });
 
   it('sends every dump a copy server lacks, with its checksum, and nothing twice', () => {
