@@ -131,6 +131,14 @@ describe('parsing and showing', () => {
     expect(node.disk_kb.node_modules).toBe(128000);
   });
 
+  it('the last restore drill: its result, when, which backup from where, and what it found', () => {
+    const drill = 'drill failed 2026-12-03T03:00:00Z 20261203T020000.000Z-timer.dump vault 20261203T020000.000Z-timer.dump from vault: public.visits: 5 rows in the dump, 4 restored';
+    const status = parseStatus({ host: 'web1', layout, lines: [...lines, drill], now: NOW });
+    expect(status.drill).toEqual({ result: 'failed', at: '2026-12-03T03:00:00Z', backup: '20261203T020000.000Z-timer.dump', from: 'vault', detail: '20261203T020000.000Z-timer.dump from vault: public.visits: 5 rows in the dump, 4 restored' });
+    expect(statusText([status], NOW)).toContain('  drill   restore failed at 2026-12-03T03:00:00Z: 20261203T020000.000Z-timer.dump from vault: public.visits: 5 rows in the dump, 4 restored\n');
+    expect(parseStatus({ host: 'web1', layout, lines, now: NOW }).drill).toBeUndefined();
+  });
+
   it('a recorded unit systemd does not list shows as missing; slot instances are the app\'s', () => {
     const facts = fakeFacts({ current: 'R2', releases: [{ id: 'R2', status: 'ok', manifest }] });
     const listed = parseServices(['service shop-web@blue.service ActiveState=active MainPID=5 SubState=running', 'service shop-web.service ActiveState=active MainPID=6 SubState=running']);
