@@ -104,7 +104,9 @@ export function notificationBody(notification: Notification, format: 'json' | 's
 
 /** What `plan` says of the webhooks: which are told, of what (the URLs stay out). */
 export function notifyNotes(hooks: Config['notify'], action: 'deploy' | 'rollback'): string[] {
-  // The monitor's alert and recovery come from the servers between deploys, never from this operation.
-  const events = (e: readonly string[]) => e.filter((x) => x !== 'alert' && x !== 'recovery' && (action === 'rollback' ? x !== 'success' : x !== 'rollback'));
+  // The monitor's alert and recovery, and the restore drill's result, come from the servers between deploys,
+  // never from this operation.
+  const fromServers = ['alert', 'recovery', 'drill'];
+  const events = (e: readonly string[]) => e.filter((x) => !fromServers.includes(x) && (action === 'rollback' ? x !== 'success' : x !== 'rollback'));
   return hooks.flatMap((hook, i) => (events(hook.events).length > 0 ? [`notify[${i}] (${hook.format}) is told of: ${events(hook.events).join(', ')}`] : []));
 }
