@@ -53,13 +53,14 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
     .action(async (env: string, options: { host?: string; json?: boolean; check?: boolean; copies?: boolean }) => {
       const { listAll } = await import('../execute/backups.js');
       const { copyState } = await import('../plan/backup-copies.js');
+      const { whereOf } = await import('../execute/backup-copies.js');
       const listing = await listAll(await context(env, options, 'backups'), { check: options.check === true, copiesOnly: options.copies === true });
       const time = (at: Date) => at.toISOString().replace('T', ' ').slice(0, 19);
       const holders = (name: string) => listing.copies.filter((c) => c.listing.files.some((f) => f.name === name)).map((c) => c.name);
       if (options.json) {
         io.out(JSON.stringify({
           hosts: listing.hosts.map((h) => ({ host: h.host, backups: h.backups.map((b) => ({ ...b, at: b.at.toISOString(), copies: holders(b.name) })) })),
-          copies: listing.copies.map((c) => ({ copy: c.name, address: c.destination.address, dir: c.destination.dir, live: c.listing.live, files: c.listing.files.map((f) => ({ ...f, at: f.at.toISOString(), state: copyState(f) })) })),
+          copies: listing.copies.map((c) => ({ copy: c.name, where: whereOf(c.destination), ...(c.unlisted ? { unlisted: c.unlisted } : {}), live: c.listing.live, files: c.listing.files.map((f) => ({ ...f, at: f.at.toISOString(), state: copyState(f) })) })),
         }, null, 2));
       } else {
         const withCopies = listing.copies.length > 0;
@@ -70,7 +71,8 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
         }
         if (listing.hosts.length > 0) io.out(table(rows));
         for (const c of listing.copies) {
-          io.out(`\ncopies on ${c.name} (${c.destination.address}:${c.destination.dir}, kept ${c.destination.retentionDays} days)${c.listing.live ? `; live release recorded: ${c.listing.live.release}` : ''}`);
+          io.out(`\ncopies on ${c.name} (${whereOf(c.destination)}, kept ${c.destination.retentionDays} days)${c.listing.live ? `; live release recorded: ${c.listing.live.release}` : ''}${c.unlisted ? `: not listed (${c.unlisted})` : ''}`);
+          if (c.unlisted) continue;
           const copyRows = [['COPY', 'BACKUP', 'SIZE', 'TIME (UTC)', options.check ? 'CHECKSUM' : 'RECORDED SHA256']];
           for (const f of c.listing.files) copyRows.push([c.name, f.name, humanSize(f.size), time(f.at), options.check ? copyState(f) : f.sum.slice(0, 16)]);
           if (c.listing.files.length === 0) copyRows.push([c.name, '(no copies)', '', '', '']);

@@ -82,10 +82,20 @@ const backupCopies: Rule = (config, root, out) => {
   const names = new Map<string, number>();
   copies.forEach((copy, i) => {
     const loc = locate(root, ['backups', 'copy_to', i]);
-    if (!copy.host && !copy.sandbox) error(out, loc, `backups.copy_to[${i}]`, 'give `host` or `sandbox`: the server the copies go to');
-    if (copy.host && copy.sandbox) error(out, loc, `backups.copy_to[${i}]`, 'give either `host` or `sandbox`, not both');
+    const s3 = copy.s3;
+    if (s3.endpoint !== undefined || s3.bucket !== undefined || s3.access_key_id !== undefined || s3.secret_access_key !== undefined) {
+      for (const key of ['endpoint', 'bucket', 'access_key_id', 'secret_access_key'] as const) {
+        if (s3[key] === undefined) error(out, locate(root, ['backups', 'copy_to', i, 's3']), `backups.copy_to[${i}].s3.${key}`, 'a bucket needs endpoint, bucket, access_key_id and secret_access_key');
+      }
+      if (copy.host || copy.sandbox) error(out, loc, `backups.copy_to[${i}]`, 'a copy goes to a bucket (`s3`) or to a server (`host` or `sandbox`), not both');
+      if (s3.secret_access_key !== undefined && !hasPlaceholder(s3.secret_access_key)) out.push({ loc: locate(root, ['backups', 'copy_to', i, 's3', 'secret_access_key']), path: `backups.copy_to[${i}].s3.secret_access_key`, message: 'a literal secret in the config; write ${S3_SECRET} instead', severity: 'warning' });
+      if (i === 0 && config.backups.pitr) error(out, locate(root, ['backups', 'pitr']), 'backups.pitr', 'the pgBackRest repository goes to the first copy of backups.copy_to, which must be a server (`host` or `sandbox`), not a bucket');
+    } else {
+      if (!copy.host && !copy.sandbox) error(out, loc, `backups.copy_to[${i}]`, 'give `host` or `sandbox` (the server the copies go to), or `s3` (a bucket)');
+      if (copy.host && copy.sandbox) error(out, loc, `backups.copy_to[${i}]`, 'give either `host` or `sandbox`, not both');
+    }
     if (copy.host === 'local') error(out, locate(root, ['backups', 'copy_to', i, 'host']), `backups.copy_to[${i}].host`, 'a copy goes to another server: `local` is the machine slipway runs on');
-    const name = copy.name ?? copy.sandbox ?? copy.host ?? '';
+    const name = copy.name ?? copy.sandbox ?? copy.host ?? copy.s3.bucket ?? '';
     const first = names.get(name);
     if (first !== undefined) error(out, loc, `backups.copy_to[${i}].name`, `backups.copy_to[${first}] is named ${name} too: give each copy its own name`);
     names.set(name, i);

@@ -70,6 +70,10 @@ export async function loadConfig({ dir, env, processEnv }: LoadOptions): Promise
   if (config.database.url) config.database.url = resolve(config.database.url, ['database', 'url']);
   if (config.node.npm_token) config.node.npm_token = resolve(config.node.npm_token, ['node', 'npm_token']);
   for (const [i, hook] of config.notify.entries()) hook.url = resolve(hook.url, ['notify', i]);
+  for (const [i, { s3 }] of config.backups.copy_to.entries()) {
+    if (s3.access_key_id) s3.access_key_id = resolve(s3.access_key_id, ['backups', 'copy_to', i, 's3', 'access_key_id']);
+    if (s3.secret_access_key) s3.secret_access_key = resolve(s3.secret_access_key, ['backups', 'copy_to', i, 's3', 'secret_access_key']);
+  }
   const superuser = config.django.superuser;
   if (superuser.password) superuser.password = resolve(superuser.password, ['django', 'superuser', 'password']);
   const redis = config.setup.redis;

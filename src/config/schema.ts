@@ -58,7 +58,15 @@ const copyTarget = obj(
     ...reach,
     address: str('Address the database server reaches this server by; defaults to `host` (or the sandbox server\'s address).', { pattern: HOST, patternHint: 'a host name or an address' }),
     path: str('Directory the copies go to; defaults to /var/backups/slipway/<project>.', { pattern: ABSOLUTE_PATH, patternHint: ABSOLUTE_HINT, form: absolutePath }),
-    retention_days: int('Copies older than this many days are deleted there, by a daily timer on that server (never the newest).', { default: 90, min: 1, max: 3650 }),
+    retention_days: int('Copies older than this many days are deleted there (never the newest): by a daily timer on that server; in a bucket, by the database server after each copy.', { default: 90, min: 1, max: 3650 }),
+    s3: obj('An S3-compatible bucket instead of a server (give endpoint, bucket, access_key_id and secret_access_key): the database server puts each dump there with curl (AWS signature v4), the payload\'s sha256 signed and recorded with it, and checks the MD5 the bucket reports back.', {
+      endpoint: str('The service\'s URL, reached path-style (`<endpoint>/<bucket>/<key>`), e.g. https://s3.eu-central-1.amazonaws.com.', { form: url(['https', 'http']) }),
+      bucket: str('The bucket.', { pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, patternHint: 'an S3 bucket name (lowercase letters, digits, . and -)' }),
+      region: str('The region the signature names.', { default: 'us-east-1', pattern: /^[a-z0-9-]{2,40}$/, patternHint: 'a region such as eu-central-1' }),
+      prefix: str('Key prefix of the copies; defaults to `<project>/`.', { pattern: /^[A-Za-z0-9._/-]{1,200}\/$/, patternHint: 'letters, digits, . _ - and /, ending with /' }),
+      access_key_id: str('Access key id; write it as ${NAME}.'),
+      secret_access_key: str('Secret access key; write it as ${NAME} and keep it in the secrets file.'),
+    }),
   },
   {},
 );

@@ -8,7 +8,7 @@ import type { Step } from '../ops/command.js';
 import { backupSpec, type BackupSpec } from '../render/backup.js';
 import { backupKind, compareCounts, parseBackups, resolveBackup, scratchDatabase, type BackupFile, type VerifyResult } from '../plan/backups.js';
 import { quote } from '../ops/shell.js';
-import { fetchCopy, listCopiesOn, type CopiesOn } from './backup-copies.js';
+import { fetchCopy, listCopiesOn, whereOf, type CopiesOn } from './backup-copies.js';
 import { pitrDump, targetTime } from './pitr.js';
 import type { Layout } from '../plan/layout.js';
 import { databaseHosts } from '../plan/setup.js';
@@ -97,12 +97,14 @@ export interface Listing {
 export async function listAll(ctx: OperationContext, options: { check?: boolean; copiesOnly?: boolean } = {}): Promise<Listing> {
   const layout = layoutForRef(ctx.loaded, undefined);
   const spec = specOf(ctx.loaded, layout);
-  const copies = listCopiesOn(ctx, layout, options.check === true);
-  if (options.copiesOnly) return { hosts: [], copies: await copies };
-  const hosts = withHosts(ctx, undefined, async (connections) =>
-    Promise.all((await dbHosts(connections)).map(async (host) => ({ host: host.connection.target.label, backups: await backupsOn(host, spec.dir) }))),
-  );
-  return { hosts: await hosts, copies: await copies };
+  if (options.copiesOnly) return { hosts: [], copies: await listCopiesOn(ctx, layout, options.check === true) };
+  return withHosts(ctx, undefined, async (connections) => {
+    const hosts = await dbHosts(connections);
+    // Buckets are listed through the database server, where their credentials are.
+    const copies = listCopiesOn(ctx, layout, options.check === true, undefined, hosts.length === 1 ? hosts[0] : undefined);
+    const dumps = await Promise.all(hosts.map(async (host) => ({ host: host.connection.target.label, backups: await backupsOn(host, spec.dir) })));
+    return { hosts: dumps, copies: await copies };
+  });
 }
 
 /**
@@ -124,7 +126,7 @@ export async function pointInTime(ctx: OperationContext, time: string): Promise<
 
 /** A dump named among a copy server's copies, as resolveBackup finds one among the server's. */
 export function resolveCopy(requested: string, on: CopiesOn): BackupFile {
-  const files = on.listing.files.map((f): BackupFile => ({ name: f.name, path: `${on.destination.dir}/${f.name}`, size: f.size, at: f.at, kind: backupKind(f.name), format: 'dump' }));
+  const files = on.listing.files.map((f): BackupFile => ({ name: f.name, path: `${whereOf(on.destination)}/${f.name}`, size: f.size, at: f.at, kind: backupKind(f.name), format: 'dump' }));
   try {
     return resolveBackup(requested, files);
   } catch (error) {
@@ -168,12 +170,12 @@ async function verifyOn(ctx: OperationContext, host: DbHost, backup: BackupFile,
  * the one recorded on arrival), restores it into a scratch database, and deletes the fetched file.
  */
 async function verifyCopy(ctx: OperationContext, layout: Layout, spec: BackupSpec, requested: string, from: string): Promise<Verified> {
-  const [on] = await listCopiesOn(ctx, layout, false, from);
-  const backup = resolveCopy(requested, on!);
   return withHosts(ctx, undefined, async (connections) => {
     const hosts = await dbHosts(connections);
     if (hosts.length !== 1) throw new UserError(`the database is on ${hosts.length} hosts`, 'check the copy on one of them: --host <name>');
     const host = hosts[0]!;
+    const [on] = await listCopiesOn(ctx, layout, false, from, host);
+    const backup = resolveCopy(requested, on!);
     const fetched = `${spec.dir}/.verify-${backup.name}`;
     try {
       await fetchCopy(ctx, host.connection, layout.unitPrefix, on!, backup.name, fetched);

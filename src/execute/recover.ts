@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { restoreLive } from '../ops/backups.js';
 import { holdsDatabase, topologyOf } from '../plan/data-servers.js';
 import { liveCommit, recoveryPoint, replaceServer, type RecoveryPoint, type Replacement } from '../plan/recovery.js';
-import { fetchCopy, listCopiesOn } from './backup-copies.js';
+import { fetchCopy, listCopiesOn, type CopiesOn } from './backup-copies.js';
 import { copyName } from '../plan/backup-copies.js';
 import { pitrRecover, targetTime } from './pitr.js';
 import { resolveCopy, specOf } from './backups.js';
@@ -53,6 +53,11 @@ async function timed<T>(events: RecoverEvents, title: string, work: () => Promis
   return result;
 }
 
+function pointFrom(copies: CopiesOn[], usesPitr: boolean, options: RecoverOptions): RecoveryPoint {
+  if (usesPitr) return { from: '', backup: '', ...liveCommit(copies, options.ref) };
+  return recoveryPoint(copies, { ...(options.backup ? { backup: options.backup } : {}), ...(options.ref ? { ref: options.ref } : {}), resolve: (requested, on) => resolveCopy(requested, copies.find((c) => c.name === on.name)!).name });
+}
+
 export async function recover(ctx: OperationContext, options: RecoverOptions, events: RecoverEvents): Promise<Recovered> {
   const started = Date.now();
   const replacement = replaceServer(ctx.loaded.config, options, options.server);
@@ -70,12 +75,13 @@ export async function recover(ctx: OperationContext, options: RecoverOptions, ev
   if (options.toTime !== undefined && !usesPitr) throw new UserError('--to-time recovers from the pgBackRest repository: it needs backups.pitr (and no --backup)');
   const target = options.toTime !== undefined ? targetTime(options.toTime) : undefined;
   const repository = loaded.config.backups.copy_to[0] ? copyName(loaded.config.backups.copy_to[0]) : '';
-  let copies: Awaited<ReturnType<typeof listCopiesOn>> = [];
+  let copies: CopiesOn[] = [];
   if (restores) {
     specOf(loaded, layout);
     if (loaded.config.backups.copy_to.length === 0) throw new UserError(`${replacement.lost} held the database, and backups.copy_to names no copy server to restore it from`);
     copies = await timed(events, 'Read the copies', () => listCopiesOn(rebuilt, layout, false, options.from));
-    point = usesPitr ? { from: '', backup: '', ...liveCommit(copies, options.ref) } : recoveryPoint(copies, { ...(options.backup ? { backup: options.backup } : {}), ...(options.ref ? { ref: options.ref } : {}), resolve: (requested, on) => resolveCopy(requested, copies.find((c) => c.name === on.name)!).name });
+    // A bucket is read through the database server, the new one once set up: refusals then come after setup.
+    if (!copies.some((c) => c.unlisted)) point = pointFrom(copies, usesPitr, options);
   } else if (!options.ref) {
     throw new UserError(`${replacement.lost} held no database: give the commit to deploy there`, 'the live one, as `slipway releases <env>` shows it on the other servers: --ref <sha>');
   }
@@ -84,6 +90,13 @@ export async function recover(ctx: OperationContext, options: RecoverOptions, ev
   events.onSetup(reports);
   const failed = reports.find((r) => r.error);
   if (failed?.error) throw failed.error;
+
+  if (restores && copies.some((c) => c.unlisted)) {
+    copies = await timed(events, 'Read the copies through the new server', () =>
+      withHosts(onNew, undefined, async ([connection]) => listCopiesOn(rebuilt, layout, false, options.from, { connection: connection!, login: await loginOf(connection!) })),
+    );
+    point = pointFrom(copies, usesPitr, options);
+  }
 
   if (point && usesPitr) {
     const reached = await timed(events, `Restore the cluster from pgBackRest on ${repository}${target ? ` as of ${target}` : ''}`, () =>

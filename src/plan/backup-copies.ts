@@ -23,6 +23,9 @@ import {
   renderExpireService,
   renderExpireTimer,
   renderReceiver,
+  bucketCurlConfig,
+  type AnyDestination,
+  type BucketDestination,
   type CopyDestination,
 } from '../render/backup-copies.js';
 import type { Layout } from './layout.js';
@@ -31,14 +34,18 @@ import type { Target } from './target.js';
 
 export type CopyEntry = Config['backups']['copy_to'][number];
 
+/** A bucket, not a server: its s3 keys are given (the object itself is always there, with its defaults). */
+export const isBucket = (entry: CopyEntry): boolean => entry.s3.endpoint !== undefined || entry.s3.bucket !== undefined;
+
 /** The name a copy goes by in listings and `--from`. */
-export const copyName = (entry: CopyEntry) => entry.name ?? entry.sandbox ?? entry.host ?? '?';
+export const copyName = (entry: CopyEntry) => entry.name ?? entry.sandbox ?? entry.host ?? entry.s3.bucket ?? '?';
 
 /** A copy server as the database server reaches it: the entry's address, else the address slipway reaches it by. */
 export function destinationOf(entry: CopyEntry, target: Target, layout: Layout): CopyDestination {
   const address = entry.address ?? target.privateAddress ?? (target.kind === 'ssh' ? target.host : undefined);
   if (!address) throw new UserError(`backups.copy_to ${copyName(entry)}: no address the database server reaches it by`, 'give it `address`');
   return {
+    kind: 'server',
     name: copyName(entry),
     account: copyAccount(layout.unitPrefix),
     address,
@@ -46,6 +53,29 @@ export function destinationOf(entry: CopyEntry, target: Target, layout: Layout):
     dir: entry.path ?? defaultCopyDir(layout.unitPrefix),
     retentionDays: entry.retention_days,
   };
+}
+
+/** A bucket as the database server reaches it: path-style, its key prefix `<project>/` unless given. */
+export function bucketOf(entry: CopyEntry, layout: Layout): BucketDestination {
+  const { s3 } = entry;
+  const name = copyName(entry);
+  return {
+    kind: 'bucket',
+    name,
+    base: `${(s3.endpoint ?? '').replace(/\/+$/, '')}/${s3.bucket ?? ''}`,
+    prefix: s3.prefix ?? `${layout.unitPrefix}/`,
+    region: s3.region,
+    curlConfig: bucketCurlConfig(layout.unitPrefix, name),
+    retentionDays: entry.retention_days,
+  };
+}
+
+/** curl's config syntax: a quoted string with \ and " escaped. */
+const curlQuoted = (text: string) => `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+
+/** The bucket's credentials, as curl reads them from its config file (root only, never on a command line). */
+export function bucketCredentials(entry: CopyEntry, layout: Layout): ConfigFile {
+  return { path: bucketCurlConfig(layout.unitPrefix, copyName(entry)), text: `user = ${curlQuoted(`${entry.s3.access_key_id ?? ''}:${entry.s3.secret_access_key ?? ''}`)}\n`, mode: '600', secret: true };
 }
 
 export interface CopyServerFacts {
@@ -117,13 +147,16 @@ export function copyServerItems(prefix: string, d: CopyDestination, publicKey: s
 
 export interface CopySourceInput {
   layout: Layout;
-  destinations: CopyDestination[];
+  destinations: AnyDestination[];
+  /** The buckets' credentials files. */
+  credentials?: ConfigFile[];
 }
 
-export function copyClientFiles({ layout, destinations }: CopySourceInput, hostKeys: Record<string, string[]>): ConfigFile[] {
+export function copyClientFiles({ layout, destinations, credentials = [] }: CopySourceInput, hostKeys: Record<string, string[]>): ConfigFile[] {
   const prefix = layout.unitPrefix;
-  const known = destinations.flatMap((d) => (hostKeys[d.name] ?? []).map((key) => `${knownHostName(d.address, d.port)} ${key}`));
+  const known = destinations.flatMap((d) => (d.kind === 'server' ? (hostKeys[d.name] ?? []).map((key) => `${knownHostName(d.address, d.port)} ${key}`) : []));
   return [
+    ...credentials,
     { path: copyKnownHosts(prefix), text: `${known.join('\n')}\n`, mode: '644' },
     { path: copyScriptPath(prefix), text: renderCopyScript({ dir: `${layout.shared}/backups`, prefix, current: layout.current, releasesMeta: `${layout.meta}/releases`, destinations }), mode: '755' },
     { path: `/etc/systemd/system/${copyUnit(prefix)}`, text: renderCopyService(prefix) },

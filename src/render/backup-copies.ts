@@ -7,6 +7,7 @@ import { quote } from '../ops/shell.js';
 
 /** One copy server as the scripts see it. */
 export interface CopyDestination {
+  kind: 'server';
   name: string;
   /** The restricted account there. */
   account: string;
@@ -17,6 +18,19 @@ export interface CopyDestination {
   retentionDays: number;
 }
 
+/** A bucket as the scripts see it: `base` is `<endpoint>/<bucket>`; the credentials are in `curlConfig` (root only). */
+export interface BucketDestination {
+  kind: 'bucket';
+  name: string;
+  base: string;
+  prefix: string;
+  region: string;
+  curlConfig: string;
+  retentionDays: number;
+}
+
+export type AnyDestination = CopyDestination | BucketDestination;
+
 export interface CopySource {
   /** The app's dumps (shared/backups). */
   dir: string;
@@ -25,13 +39,15 @@ export interface CopySource {
   current: string;
   /** The app's per-release records, `<meta>/releases/<id>/manifest.json`. */
   releasesMeta: string;
-  destinations: CopyDestination[];
+  destinations: AnyDestination[];
 }
 
 const LIB = '/usr/local/lib/slipway';
 export const copyConfigDir = (prefix: string) => `/etc/slipway/backup-copies/${prefix}`;
 export const copyKeyPath = (prefix: string) => `${copyConfigDir(prefix)}/id_ed25519`;
 export const copyKnownHosts = (prefix: string) => `${copyConfigDir(prefix)}/known_hosts`;
+/** A bucket's credentials, as a curl config file (`user = "KEY:SECRET"`): never on a command line. */
+export const bucketCurlConfig = (prefix: string, name: string) => `${copyConfigDir(prefix)}/s3-${name}.curl`;
 export const copyScriptPath = (prefix: string) => `${LIB}/${prefix}-backup-copy.sh`;
 export const copyUnit = (prefix: string) => `${prefix}-backup-copy.service`;
 export const receiverPath = (prefix: string) => `${LIB}/${prefix}-backup-receive.sh`;
@@ -161,9 +177,76 @@ export function copySsh(prefix: string, d: CopyDestination): string {
 }
 
 /**
- * Sends every dump younger than a copy's retention that the copy server lacks (so a copy that failed is sent by
- * the next run), then the live release. Prints `copied NAME DEST SUM` and `copy-failed DEST: why`; exits 3
- * when any copy failed, after trying every destination.
+ * A bucket as a copy server: `bucket CFG REGION BASE PREFIX <request>` answers the receiver's requests (`list`,
+ * `put NAME SHA256` with the dump on stdin, `get NAME`, `live RELEASE SHA`) with curl's AWS signature v4, plus
+ * `expire DAYS` (the bucket has no timer of its own). A put signs the payload's sha256 (the service refuses a body
+ * that does not match it), records it as x-amz-meta-sha256, and checks the MD5 the bucket returns as its ETag.
+ */
+const BUCKET_FUNCTION = [
+  'EMPTY_SHA=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  'bucket() {',
+  '  local cfg=$1 region=$2 base=$3 prefix=$4 request=$5 page after="" key lm size name sum headers etag md5 now newest body',
+  '  shift 5',
+  '  s3() { curl -sS --fail-with-body --connect-timeout 10 -K "$cfg" --aws-sigv4 "aws:amz:$region:s3" "$@"; }',
+  // The service's own words (its XML error's Code and Message), for the line that says why.
+  '  said() { sed -n "s/.*<Code>\\([^<]*\\)<\\/Code>.*<Message>\\([^<]*\\)<\\/Message>.*/\\1: \\2/p" <<< "$1" >&2; }',
+  '  recorded() { s3 -I -H "x-amz-content-sha256: $EMPTY_SHA" "$base/$prefix$1" | tr -d "\\r" | sed -n "s/^x-amz-meta-sha256: *//Ip"; }',
+  '  case $request in',
+  '    list)',
+  '      while :; do',
+  '        page=$(s3 -H "x-amz-content-sha256: $EMPTY_SHA" "$base?list-type=2&prefix=$prefix${after:+&start-after=$after}") || { said "$page"; return 1; }',
+  '        while read -r key lm size; do',
+  '          after=$key',
+  '          name=${key#"$prefix"}',
+  '          [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*\\.dump$ ]] || continue',
+  '          sum=$(recorded "$name")',
+  '          echo "copy $size $(date -d "$lm" +%s) ${sum:--} $name"',
+  '        done < <(sed "s/<Contents>/\\n/g" <<< "$page" | sed -n "s/.*<Key>\\([^<]*\\)<\\/Key>.*<LastModified>\\([^<]*\\)<\\/LastModified>.*<Size>\\([0-9]*\\)<\\/Size>.*/\\1 \\2 \\3/p")',
+  '        grep -q "<IsTruncated>true</IsTruncated>" <<< "$page" || break',
+  '      done',
+  '      if body=$(s3 -H "x-amz-content-sha256: $EMPTY_SHA" "$base/${prefix}live" 2>/dev/null); then echo "live $body"; fi',
+  '      ;;',
+  '    put)',
+  // /dev/stdin is the dump file: curl and md5sum each open it anew, and curl sends its length (no chunked upload).
+  '      md5=$(md5sum < /dev/stdin | cut -d" " -f1)',
+  '      headers=$(s3 -T /dev/stdin -H "x-amz-content-sha256: $2" -H "x-amz-meta-sha256: $2" -D - -o /dev/null "$base/$prefix$1") || { echo "$headers" >&2; return 1; }',
+  '      etag=$(tr -d "\\r\\"" <<< "$headers" | sed -n "s/^etag: *//Ip" | tail -n 1)',
+  '      [ "$etag" = "$md5" ] || { echo "the bucket holds MD5 ${etag:-none} for $1, sent $md5" >&2; return 1; }',
+  '      echo "stored $1 $2"',
+  '      ;;',
+  '    get) s3 -H "x-amz-content-sha256: $EMPTY_SHA" "$base/$prefix$1" ;;',
+  '    live)',
+  '      body="$1 $2 $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
+  '      s3 -X PUT --data-binary "$body" -H "x-amz-content-sha256: $(printf %s "$body" | sha256sum | cut -d" " -f1)" -o /dev/null "$base/${prefix}live"',
+  '      ;;',
+  '    expire)',
+  // Older than the retention, never the newest: as the copy servers' timer does.
+  '      page=$(bucket "$cfg" "$region" "$base" "$prefix" list) || return 1',
+  '      now=$(date +%s)',
+  '      newest=$(awk \'$1 == "copy" { print $3, $5 }\' <<< "$page" | sort -n | tail -n 1 | cut -d" " -f2)',
+  '      while read -r lm name; do',
+  '        [ "$name" = "$newest" ] && continue',
+  '        [ $((now - lm)) -gt $(($1 * 86400)) ] || continue',
+  '        s3 -X DELETE -H "x-amz-content-sha256: $EMPTY_SHA" -o /dev/null "$base/$prefix$name" && echo "expired $name"',
+  '      done < <(awk \'$1 == "copy" { print $3, $5 }\' <<< "$page")',
+  '      ;;',
+  '    *) echo "unknown request $request" >&2; return 2 ;;',
+  '  esac',
+  '}',
+];
+
+/** The command words that reach one destination with the receiver's requests: ssh to its account, or the bucket function. */
+export function destinationCommand(prefix: string, d: AnyDestination): string {
+  if (d.kind === 'bucket') return ['bucket', quote(d.curlConfig), quote(d.region), quote(d.base), quote(d.prefix)].join(' ');
+  return copySsh(prefix, d);
+}
+
+/**
+ * Sends every dump younger than a copy's retention that the copy lacks (so a copy that failed is sent by the next
+ * run), then the live release; a bucket's old copies are then expired. Prints `copied NAME DEST SUM` and
+ * `copy-failed DEST: why`; exits 3 when any copy failed, after trying every destination. Also, for slipway:
+ * `newest FILE` (the restore drill: the newest copy on the first destination), `list NAME`, `check NAME`
+ * (every copy read back and hashed) and `get NAME DUMP FILE` (a copy fetched, kept only with its recorded checksum).
  */
 export function renderCopyScript(source: CopySource): string {
   const { prefix } = source;
@@ -174,9 +257,8 @@ export function renderCopyScript(source: CopySource): string {
     'set -uo pipefail',
     `dir=${quote(source.dir)}`,
     'cd /',
-    `exec 9> ${quote(`${copyConfigDir(prefix)}/lock`)}`,
-    'flock 9',
     'failed=0',
+    ...(source.destinations.some((d) => d.kind === 'bucket') ? BUCKET_FUNCTION : []),
     // The release live here, for `slipway recover` to deploy again when this server is lost.
     `release=$(basename "$(readlink ${quote(source.current)} 2>/dev/null)" 2>/dev/null || true)`,
     'sha=',
@@ -184,7 +266,7 @@ export function renderCopyScript(source: CopySource): string {
     'send() {',
     '  local name=$1 days=$2 have f n sum out',
     '  shift 2',
-    '  if ! have=$("$@" list 2>&1); then echo "copy-failed $name: cannot list the copies: $(tail -n 1 <<< "$have")"; failed=1; return; fi',
+    '  if ! have=$("$@" list 2>&1); then echo "copy-failed $name: cannot list the copies: $(tail -n 1 <<< "$have")"; failed=1; return 1; fi',
     '  while IFS= read -r f; do',
     '    n=${f##*/}',
     '    grep -q " $n\\$" <<< "$have" && continue',
@@ -196,26 +278,52 @@ export function renderCopyScript(source: CopySource): string {
     '    "$@" live "$release" "$sha" > /dev/null 2>&1 || { echo "copy-failed $name: could not record the live release"; failed=1; }',
     '  fi',
     '}',
+    // A copy fetched into FILE, kept only when its checksum is the one recorded on arrival (NAME DUMP FILE COMMAND...).
+    'fetch() {',
+    '  local name=$1 backup=$2 into=$3 remote sum got',
+    '  shift 3',
+    '  remote=$("$@" list 2>&1) || { echo "cannot list the copies on $name: $(tail -n 1 <<< "$remote")"; return 1; }',
+    '  if [ "$backup" = newest ]; then backup=$(awk \'$1 == "copy" { print $3, $5 }\' <<< "$remote" | sort -n | tail -n 1 | cut -d" " -f2); fi',
+    '  [ -n "$backup" ] || { echo "no copies on $name"; return 1; }',
+    '  sum=$(awk -v n="$backup" \'$1 == "copy" && $5 == n { print $4 }\' <<< "$remote")',
+    '  case $sum in "" ) echo "no copy $backup on $name"; return 1 ;; - ) echo "the copy of $backup on $name has no recorded checksum"; return 1 ;; esac',
+    '  "$@" get "$backup" > "$into.partial" || { rm -f "$into.partial"; echo "could not fetch $backup from $name"; return 1; }',
+    '  got=$(sha256sum < "$into.partial" | cut -d" " -f1)',
+    '  [ "$got" = "$sum" ] || { rm -f "$into.partial"; echo "the copy of $backup on $name is damaged: its checksum is $got, recorded $sum"; return 1; }',
+    '  mv -T "$into.partial" "$into"',
+    '  echo "fetched $backup $name"',
+    '}',
+    // Every copy read back and hashed (NAME COMMAND...).
+    'check() {',
+    '  local name=$1 remote n',
+    '  shift',
+    '  remote=$("$@" list) || return 1',
+    '  printf "%s\\n" "$remote"',
+    '  awk \'$1 == "copy" { print $5 }\' <<< "$remote" | while read -r n; do echo "check $("$@" get "$n" | sha256sum | cut -d" " -f1) $n"; done',
+    '}',
+    'destination() {',
+    '  case $1 in',
+    ...source.destinations.map((d) => `    ${quote(d.name)}) echo ${quote(destinationCommand(prefix, d))} ;;`),
+    '    *) return 1 ;;',
+    '  esac',
+    '}',
+    'case "${1:-}" in',
+    ...(source.destinations[0] ? [`  newest) fetch ${quote(source.destinations[0].name)} newest "$2" ${destinationCommand(prefix, source.destinations[0])}; exit ;;`] : []),
+    '  list | check | get)',
+    '    command=$(destination "${2:-}") || { echo "no copy ${2:-} here"; exit 2; }',
+    '    eval "set -- $1 $2 ${3:+$(printf "%q " "${@:3}")} $command"',
+    '    case $1 in list) shift 2; "$@" list ;; check) shift; check "$@" ;; get) fetch "$2" "$3" "$4" "${@:5}" ;; esac',
+    '    exit',
+    '    ;;',
+    'esac',
+    `exec 9> ${quote(`${copyConfigDir(prefix)}/lock`)}`,
+    'flock 9',
   ];
-  const first = source.destinations[0];
-  if (first) {
-    // For the restore drill: the newest copy on the first copy server into FILE, kept only with its recorded checksum.
-    lines.push(
-      'newest() {',
-      '  local name=$1 into=$2 remote backup sum got',
-      '  shift 2',
-      '  remote=$("$@" list 2>&1) || { echo "cannot list the copies on $name: $(tail -n 1 <<< "$remote")"; return 1; }',
-      '  read -r _ backup sum <<< "$(awk \'$1 == "copy" { print $3, $5, $4 }\' <<< "$remote" | sort -n | tail -n 1)"',
-      '  [ -n "${backup:-}" ] || { echo "no copies on $name"; return 1; }',
-      '  "$@" get "$backup" > "$into" || { echo "could not fetch $backup from $name"; return 1; }',
-      '  got=$(sha256sum < "$into" | cut -d" " -f1)',
-      '  [ "$got" = "$sum" ] || { echo "the copy of $backup on $name is damaged: its checksum is $got, recorded $sum"; return 1; }',
-      '  echo "fetched $backup $name"',
-      '}',
-      `if [ "\${1:-}" = newest ]; then newest ${quote(first.name)} "$2" ${copySsh(prefix, first)}; exit; fi`,
-    );
+  for (const d of source.destinations) {
+    const send = `send ${quote(d.name)} ${d.retentionDays} ${destinationCommand(prefix, d)}`;
+    // A bucket has no timer of its own: its old copies go once the new ones are in.
+    lines.push(d.kind === 'bucket' ? `${send} && { ${destinationCommand(prefix, d)} expire ${d.retentionDays} || { echo "copy-failed ${d.name}: could not expire old copies"; failed=1; }; }` : send);
   }
-  for (const d of source.destinations) lines.push(`send ${quote(d.name)} ${d.retentionDays} ${copySsh(prefix, d)}`);
   lines.push('[ "$failed" = 0 ] || exit 3', '');
   return lines.join('\n');
 }

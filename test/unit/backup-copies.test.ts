@@ -90,7 +90,7 @@ describe('the copy script on the database server', () => {
   const dumps = join(root, 'backups');
   const conf = join(root, 'conf');
   const bin = join(root, 'bin');
-  const destination = (name: string, overrides: Partial<CopyDestination> = {}): CopyDestination => ({ name, account: 'shop-backups', address: `${name}.test`, port: 22, dir: join(root, name), retentionDays: 30, ...overrides });
+  const destination = (name: string, overrides: Partial<CopyDestination> = {}): CopyDestination => ({ kind: 'server', name, account: 'shop-backups', address: `${name}.test`, port: 22, dir: join(root, name), retentionDays: 30, ...overrides });
   const receivers = (names: string[]) => {
     for (const name of names) writeFileSync(join(root, `${name}.sh`), renderReceiver('shop', join(root, name)));
   };
@@ -166,7 +166,7 @@ describe('the retention on the copy server', () => {
 });
 
 describe('setup of the copies, from facts', () => {
-  const d: CopyDestination = { name: 'vault', account: 'shop-backups', address: '10.0.0.9', port: 22, dir: '/var/backups/slipway/shop', retentionDays: 90 };
+  const d: CopyDestination = { kind: 'server', name: 'vault', account: 'shop-backups', address: '10.0.0.9', port: 22, dir: '/var/backups/slipway/shop', retentionDays: 90 };
   const key = 'ssh-ed25519 AAAAC3Nza shop on db1';
 
   it('a copy server with everything in place has nothing to do; a new key rewrites the account\'s authorized_keys', () => {
@@ -197,8 +197,8 @@ describe('setup of the copies, from facts', () => {
 
   it('a copy server is reached at its address, else where slipway reaches it', () => {
     const target = { kind: 'ssh' as const, label: 'vault', roles: ['backup'], host: 'vault.example', port: 2200, hostKeyChecking: 'yes' as const, connectTimeout: 10 };
-    expect(destinationOf({ host: 'vault.example', host_key_checking: 'yes', retention_days: 90 }, target, layout)).toEqual({ name: 'vault.example', account: 'shop-backups', address: 'vault.example', port: 2200, dir: '/var/backups/slipway/shop', retentionDays: 90 });
-    expect(destinationOf({ name: 'v', host: 'vault.example', address: '10.1.1.1', path: '/srv/b', host_key_checking: 'yes', retention_days: 7 }, { ...target, privateAddress: '10.0.0.2' }, layout)).toMatchObject({ name: 'v', address: '10.1.1.1', dir: '/srv/b', retentionDays: 7 });
+    expect(destinationOf({ host: 'vault.example', host_key_checking: 'yes', retention_days: 90, s3: { region: 'us-east-1' } }, target, layout)).toEqual({ kind: 'server', name: 'vault.example', account: 'shop-backups', address: 'vault.example', port: 2200, dir: '/var/backups/slipway/shop', retentionDays: 90 });
+    expect(destinationOf({ name: 'v', host: 'vault.example', address: '10.1.1.1', path: '/srv/b', host_key_checking: 'yes', retention_days: 7, s3: { region: 'us-east-1' } }, { ...target, privateAddress: '10.0.0.2' }, layout)).toMatchObject({ name: 'v', address: '10.1.1.1', dir: '/srv/b', retentionDays: 7 });
   });
 });
 

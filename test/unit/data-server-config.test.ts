@@ -33,9 +33,16 @@ const head = 'project: {name: shop}\ndatabase: {engine: postgresql, name: shop, 
 describe('refused topologies', () => {
   it('backups.copy_to: a copy without a server, a name given twice, `local`, several databases', async () => {
     expect(await problems(`${head}servers: [{host: web1}]\nbackups:\n  copy_to:\n    - {retention_days: 5}\n    - {host: local}\n    - {sandbox: local}\n`)).toEqual([
-      '<dir>/deploy-prod.yml:6:7: backups.copy_to[0]: give `host` or `sandbox`: the server the copies go to',
+      '<dir>/deploy-prod.yml:6:7: backups.copy_to[0]: give `host` or `sandbox` (the server the copies go to), or `s3` (a bucket)',
       '<dir>/deploy-prod.yml:7:14: backups.copy_to[1].host: a copy goes to another server: `local` is the machine slipway runs on',
       '<dir>/deploy-prod.yml:8:7: backups.copy_to[2].name: backups.copy_to[1] is named local too: give each copy its own name',
+    ]);
+    expect(await problems(`${head}servers: [{host: web1}]\nbackups:\n  pitr: true\n  copy_to:\n    - {s3: {endpoint: "https://s3.test", bucket: shop-b}}\n    - {host: vault, s3: {bucket: other-b, access_key_id: k, secret_access_key: "\${DB_PASSWORD}"}}\n`)).toEqual([
+      '<dir>/deploy-prod.yml:7:12: backups.copy_to[0].s3.access_key_id: a bucket needs endpoint, bucket, access_key_id and secret_access_key',
+      '<dir>/deploy-prod.yml:7:12: backups.copy_to[0].s3.secret_access_key: a bucket needs endpoint, bucket, access_key_id and secret_access_key',
+      '<dir>/deploy-prod.yml:5:9: backups.pitr: the pgBackRest repository goes to the first copy of backups.copy_to, which must be a server (`host` or `sandbox`), not a bucket',
+      '<dir>/deploy-prod.yml:8:25: backups.copy_to[1].s3.endpoint: a bucket needs endpoint, bucket, access_key_id and secret_access_key',
+      '<dir>/deploy-prod.yml:8:7: backups.copy_to[1]: a copy goes to a bucket (`s3`) or to a server (`host` or `sandbox`), not both',
     ]);
     expect(await problems(`${head}servers: [{host: web1}, {host: web2}]\nbackups: {copy_to: [{host: vault}]}\n`)).toEqual([
       '<dir>/deploy-prod.yml:4:20: backups.copy_to: with several servers and none of role db, each server has a database of its own: give one server role db, so that one database is backed up and copied',

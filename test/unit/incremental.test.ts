@@ -268,7 +268,7 @@ describe('release checks as steps', () => {
   });
 
   it('with backups.copy_to, the dump before migrating goes off the server in the background, and a server without the copy unit still deploys', () => {
-    const copying = django({ backups: { ...config.backups, copy_to: [{ host: 'vault', host_key_checking: 'yes', retention_days: 90 }] } });
+    const copying = django({ backups: { ...config.backups, copy_to: [{ host: 'vault', host_key_checking: 'yes', retention_days: 90, s3: { region: 'us-east-1' } }] } });
     const migrate = text(app({ config: copying, full: true }), 'migrate').join('\n');
     expect(migrate).toContain("{ systemctl start --no-block shop-backup-copy.service >/dev/null 2>&1 || echo 'warning: the dump is not copied off the server: run `slipway setup <env>` (backups.copy_to)'; }");
     expect(text(app({ full: true }), 'migrate').join('\n')).not.toContain('backup-copy');
