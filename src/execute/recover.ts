@@ -1,6 +1,7 @@
-// `slipway recover`: a lost server rebuilt on a new machine from the copies. setup prepares it (and gives its
-// new key, alone, to the copy servers), the database server fetches the newest copy and restores it, then the
-// release that was live is deployed to the environment, health gate and all. Each phase is timed.
+// `slipway recover`: a lost server rebuilt on a new machine. setup prepares it (and gives its new key, alone, to
+// the copy servers); the new database server fetches the newest copy and restores it (with backups.pitr, restores
+// the cluster from pgBackRest to its last archived commit instead); then the release that was live is deployed to
+// the environment, health gate and all. Each phase is timed.
 import { UserError } from '../errors.js';
 import { restoreLive } from '../ops/backups.js';
 import { holdsDatabase, topologyOf } from '../plan/data-servers.js';
