@@ -39,15 +39,15 @@ export function registerBackupCommands(program: Command, io: Io, argv: readonly 
         for (const c of m.copied) io.out(`${m.host}: copied ${c.name} to ${c.to} (sha256 ${c.sum.slice(0, 12)}, checked there)`);
       }
       const failures = made.flatMap((m) => m.copyFailures.map((f) => `${m.host}: ${f}`));
-      if (failures.length > 0) throw new UserError(`the dump is made, but a copy failed: ${failures.join('; ')}`, 'the next backup sends what is missing; see `slipway doctor <env>` and `slipway setup <env>`');
+      if (failures.length > 0) throw new UserError(`the dump is made, but a copy failed: ${failures.join('; ')}`, 'the next backup sends what is missing; `slipway setup <env>` sets the copies up again and sends them');
     });
 
   program
     .command('backups')
-    .description('list the database backups on each server: name, kind (manual, timer, pre-migrate, pre-restore), size, time')
+    .description('list the database backups on each server (name, kind: manual, timer, pre-migrate, pre-restore, pitr; size, time; which copies hold it), and the copies of backups.copy_to')
     .argument('<env>', 'environment')
     .option('--host <name>', 'only this server')
-    .option('--check', 'recompute the checksum of every copy on the copy servers (backups.copy_to) and compare it with the one recorded when it arrived')
+    .option('--check', 'recompute the checksum of every copy (on a copy server; a bucket\'s read back) and compare it with the one recorded when it arrived')
     .option('--copies', 'list only the copies: the environment\'s own servers are not reached (for when they are gone)')
     .option('--json', 'machine-readable output')
     .action(async (env: string, options: { host?: string; json?: boolean; check?: boolean; copies?: boolean }) => {
