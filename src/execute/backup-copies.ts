@@ -21,7 +21,7 @@ import {
   type CopyListing,
 } from '../plan/backup-copies.js';
 import type { Layout } from '../plan/layout.js';
-import { copyScriptPath, expireTimer, fetchCopyScript, type AnyDestination, type CopyDestination } from '../render/backup-copies.js';
+import { copyScriptPath, expireTimer, type AnyDestination, type CopyDestination } from '../render/backup-copies.js';
 import { quote } from '../ops/shell.js';
 import { ConnectionPool, type HostConnection } from './connection.js';
 import type { OperationContext } from './operation.js';
@@ -163,15 +163,14 @@ export async function listCopiesOn(ctx: Pick<OperationContext, 'loaded'>, layout
 /** Where a copy lives, for listings. */
 export const whereOf = (d: AnyDestination) => (d.kind === 'bucket' ? `${d.base}/${d.prefix}` : `${d.address}:${d.dir}`);
 
-/** The database server fetches a copy itself, with its own key, and keeps it only if its checksum is the recorded one. */
+/** The database server fetches a copy itself (with its key, or a bucket's credentials) and keeps it only if its checksum is the recorded one. */
 export async function fetchCopy(ctx: OperationContext, db: HostConnection, prefix: string, from: CopiesOn, name: string, into: string): Promise<void> {
   const file = from.listing.files.find((f) => f.name === name);
   if (!file) throw new UserError(`no copy ${name} on ${from.name}`, `see \`slipway backups ${ctx.loaded.config.environment}\``);
   if (file.sum === '-') throw new UserError(`the copy of ${name} on ${from.name} has no recorded checksum`, 'it cannot be told from a damaged one');
   const login = await loginOf(db);
-  const d = from.destination;
-  // A bucket's copy through the copy script (its credentials are there); a copy server's with the key.
-  const fetch = d.kind === 'bucket' ? `${quote(copyScriptPath(prefix))} get ${quote(d.name)} ${quote(name)} ${quote(into)}` : fetchCopyScript(prefix, d, name, file.sum, into);
+  // The copy script's own fetch, for a copy server (with the key) and a bucket (with its credentials) alike.
+  const fetch = `${quote(copyScriptPath(prefix))} get ${quote(from.destination.name)} ${quote(name)} ${quote(into)}`;
   const run = await runAsRoot(db, login, [{ id: 'fetch', title: `Fetch ${name} from ${from.name}`, commands: [{ shell: fetch }] }], ctx.observer);
   if (run.error) throw run.error;
 }

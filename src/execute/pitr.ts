@@ -37,7 +37,8 @@ export async function setupPitr(ctx: OperationContext, layout: Layout, db: HostC
   let dbFacts = await dbProbe();
   let error = await step('db', dbKeyItems(stanza, db.target.label, dbFacts));
   if (error) return result(error);
-  dbFacts = await dbProbe();
+  // Read again only for the key the items just made.
+  if (!dbFacts.publicKey) dbFacts = await dbProbe();
   if (!dbFacts.publicKey || !dbFacts.pg) throw new UserError(`${db.target.label}: PostgreSQL or postgres's key for pgBackRest is not there after setup`);
   const spec: PitrSpec = {
     stanza,

@@ -3,14 +3,13 @@
 import { cmd, unless, type Cmd, type Snippet } from './command.js';
 import { installConfigFile, type ConfigFile } from './config-file.js';
 import { quote } from './shell.js';
-import { copyAccount, copyConfigDir, copyKeyPath } from '../render/backup-copies.js';
+import { fileHashes } from './setup-probe.js';
+import { copyAccount, copyConfigDir } from '../render/backup-copies.js';
 
 /** The backup account's home: root's, so the account cannot change its own authorized_keys. */
 export const accountHome = (prefix: string) => `/var/lib/slipway/backup-accounts/${copyAccount(prefix)}`;
 export const accountKeys = (prefix: string) => `${accountHome(prefix)}/.ssh/authorized_keys`;
 
-/** `file SHA256 PATH` for each of the files that exist: setup rewrites only those that differ. */
-export const fileHashes = (paths: readonly string[]) => paths.map((f) => `if [ -f ${quote(f)} ]; then echo "file $(sha256sum < ${quote(f)} | cut -d' ' -f1) ${quote(f)}"; fi`);
 
 /** `hostkey TYPE KEY` for each of the server's SSH host keys, for the known_hosts of the servers that reach it. */
 export const HOST_KEYS_PROBE = 'for f in /etc/ssh/ssh_host_ed25519_key.pub /etc/ssh/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_rsa_key.pub; do if [ -f "$f" ]; then echo "hostkey $(cut -d" " -f1,2 "$f")"; fi; done';
@@ -30,19 +29,26 @@ export function copyServerProbe(prefix: string, dir: string, files: readonly str
 
 /** The database server's side: its public key (made by setup) and the files slipway writes. */
 export function copyClientProbe(prefix: string, files: readonly string[]): Snippet {
-  return { shell: [`if [ -f ${quote(`${copyKeyPath(prefix)}.pub`)} ]; then echo "pubkey $(cat ${quote(`${copyKeyPath(prefix)}.pub`)})"; fi`, ...fileHashes(files)].join('\n') };
+  return { shell: [publicKeyProbe(copyConfigDir(prefix)), ...fileHashes(files)].join('\n') };
 }
 
-/** A key of the database server's own for its copies, made there: the private half never leaves it. */
-export function ensureCopyKey(prefix: string, comment: string): Cmd[] {
-  const key = copyKeyPath(prefix);
+/**
+ * An ed25519 key made where it is used (the private half never leaves the server), owned by the user that uses
+ * it (root unless `owner` is given); `pubkey` and then its public half are printed.
+ */
+export function ensureKey(dir: string, comment: string, owner?: string): Cmd[] {
+  const key = `${dir}/id_ed25519`;
+  const keygen = ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', key];
   return [
-    cmd('install', '-d', '-m', '700', copyConfigDir(prefix)),
-    unless({ argv: ['test', '-f', key], quiet: true }, cmd('ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', key)),
+    cmd('install', '-d', '-m', '700', ...(owner ? ['-o', owner, '-g', owner] : []), dir),
+    unless({ argv: ['test', '-f', key], quiet: true }, owner ? cmd('runuser', '-u', owner, '--', ...keygen) : cmd(...keygen)),
     cmd('echo', 'pubkey'),
     cmd('cat', `${key}.pub`),
   ];
 }
+
+/** `pubkey KEY` when the key in `dir` exists. */
+export const publicKeyProbe = (dir: string) => `if [ -f ${quote(`${dir}/id_ed25519.pub`)} ]; then echo "pubkey $(cat ${quote(`${dir}/id_ed25519.pub`)})"; fi`;
 
 /**
  * The account: a system user with no password, a shell only to run the forced command, a home owned by root.

@@ -3,6 +3,7 @@
 import { cmd, type Cmd, type Snippet } from './command.js';
 import { installConfigFile } from './config-file.js';
 import { quote } from './shell.js';
+import { AS_POSTGRES } from './postgres.js';
 import { backupScriptPath, renderBackupScript, type BackupSpec } from '../render/backup.js';
 
 /** Writes the script the timer runs (so a config change reaches the timer too) and runs it. */
@@ -16,15 +17,13 @@ export function listBackups(dir: string): Snippet {
   return { shell: `for f in ${quote(dir)}/*.dump ${quote(dir)}/*.sql.gz; do if [ -f "$f" ]; then stat -c 'backup %s %Y %n' "$f"; fi; done` };
 }
 
-// From /: run from a directory postgres may not enter (root's home), psql and pg_restore print "could not change directory".
-const asPostgres = 'env -C / runuser -u postgres --';
 
 /**
  * Table counts inside a dump: pg_restore turns its data into SQL, where each table's rows are the lines of one
  * COPY block (COPY's text format escapes newlines in values). A damaged dump fails here, or in the restore.
  */
 function dumpCounts(file: string): string {
-  return `${asPostgres} pg_restore --data-only -f - < ${quote(file)} | awk '/^COPY / { t = substr($0, 6); sub(/ (\\(.*\\) )?FROM stdin;$/, "", t); n = 0; copying = 1; next } copying && /^\\\\\\.$/ { print "dump " t " " n; copying = 0; next } copying { n++ }'`;
+  return `${AS_POSTGRES} pg_restore --data-only -f - < ${quote(file)} | awk '/^COPY / { t = substr($0, 6); sub(/ (\\(.*\\) )?FROM stdin;$/, "", t); n = 0; copying = 1; next } copying && /^\\\\\\.$/ { print "dump " t " " n; copying = 0; next } copying { n++ }'`;
 }
 
 /** Rows of every table of a database (ONLY: a parent's count must not include its children's rows). */
@@ -32,7 +31,7 @@ function restoredCounts(database: string): string {
   const sql =
     "SELECT format('SELECT %L, count(*) FROM ONLY %s', q, q) FROM (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS q " +
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%') t \\gexec";
-  return `printf '%s\\n' ${quote(sql)} | ${asPostgres} psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -d ${quote(database)} | sed 's/^/restored /'`;
+  return `printf '%s\\n' ${quote(sql)} | ${AS_POSTGRES} psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -d ${quote(database)} | sed 's/^/restored /'`;
 }
 
 /**
@@ -44,11 +43,11 @@ export function verifyBackup(file: string, scratch: string): Cmd[] {
     `test -f ${quote(file)} || { echo ${quote(`no such backup: ${file}`)}; exit 1; }`,
     '(',
     '  cd /',
-    `  trap '${asPostgres} dropdb --if-exists ${scratch} >/dev/null 2>&1 || true' EXIT`,
-    `  ${asPostgres} createdb ${quote(scratch)}`,
+    `  trap '${AS_POSTGRES} dropdb --if-exists ${scratch} >/dev/null 2>&1 || true' EXIT`,
+    `  ${AS_POSTGRES} createdb ${quote(scratch)}`,
     `  ${dumpCounts(file)}`,
     // --no-owner: the dump may come from a server where the app's role has another name, or none.
-    `  ${asPostgres} pg_restore --no-owner --no-privileges --exit-on-error -d ${quote(scratch)} < ${quote(file)}`,
+    `  ${AS_POSTGRES} pg_restore --no-owner --no-privileges --exit-on-error -d ${quote(scratch)} < ${quote(file)}`,
     `  ${restoredCounts(scratch)}`,
     ')',
   ];
@@ -63,6 +62,6 @@ export function verifyBackup(file: string, scratch: string): Cmd[] {
 export function restoreLive(file: string, database: string): Cmd[] {
   return [
     cmd('test', '-f', file),
-    { shell: `(cd / && ${asPostgres} pg_restore --clean --if-exists --single-transaction --exit-on-error -d ${quote(database)} < ${quote(file)})` },
+    { shell: `(cd / && ${AS_POSTGRES} pg_restore --clean --if-exists --single-transaction --exit-on-error -d ${quote(database)} < ${quote(file)})` },
   ];
 }

@@ -1,24 +1,24 @@
 // What setup reads for point-in-time recovery on the database server and on the repository host (plan/pitr.ts).
 import type { Snippet } from './command.js';
 import { quote } from './shell.js';
-import { fileHashes, HOST_KEYS_PROBE } from './backup-copies.js';
+import { AS_POSTGRES } from './postgres.js';
+import { HOST_KEYS_PROBE, publicKeyProbe } from './backup-copies.js';
+import { fileHashes } from './setup-probe.js';
 import { pgbackrest, pitrAccount, pitrRemotePath } from '../render/pitr.js';
 
-const asPostgres = 'env -C / runuser -u postgres --';
 const authorized = (file: string, stanza: string) => `if [ -f ${quote(file)} ]; then grep -F ${quote(`command="${pitrRemotePath(stanza)}"`)} ${quote(file)} | sed 's/^/authorized /' || true; fi`;
-const pubkey = (keyDir: string) => `if [ -f ${quote(`${keyDir}/id_ed25519.pub`)} ]; then echo "pubkey $(cat ${quote(`${keyDir}/id_ed25519.pub`)})"; fi`;
 
 export function pitrDbProbe(stanza: string, keyDir: string, authorizedKeys: string, files: readonly string[]): Snippet {
   return {
     shell: [
       'if command -v pgbackrest >/dev/null 2>&1; then echo installed; fi',
-      pubkey(keyDir),
+      publicKeyProbe(keyDir),
       ...fileHashes(files),
       authorized(authorizedKeys, stanza),
       HOST_KEYS_PROBE,
-      `echo "pgpath $(${asPostgres} psql -XAtqc 'SHOW data_directory')"`,
-      `echo "pgversion $(${asPostgres} psql -XAtqc 'SHOW server_version_num')"`,
-      `for s in archive_mode archive_command archive_timeout; do echo "pgsetting $s $(${asPostgres} psql -XAtqc "SHOW $s")"; done`,
+      `echo "pgpath $(${AS_POSTGRES} psql -XAtqc 'SHOW data_directory')"`,
+      `echo "pgversion $(${AS_POSTGRES} psql -XAtqc 'SHOW server_version_num')"`,
+      `for s in archive_mode archive_command archive_timeout; do echo "pgsetting $s $(${AS_POSTGRES} psql -XAtqc "SHOW $s")"; done`,
     ].join('\n'),
   };
 }
@@ -29,7 +29,7 @@ export function pitrRepoProbe(stanza: string, keyDir: string, authorizedKeys: st
     shell: [
       'if command -v pgbackrest >/dev/null 2>&1; then echo installed; fi',
       `if id -u ${account} >/dev/null 2>&1; then echo account; fi`,
-      pubkey(keyDir),
+      publicKeyProbe(keyDir),
       ...fileHashes(files),
       authorized(authorizedKeys, stanza),
       HOST_KEYS_PROBE,
@@ -41,4 +41,4 @@ export function pitrRepoProbe(stanza: string, keyDir: string, authorizedKeys: st
 }
 
 /** PostgreSQL's major version on the database server, for the scratch cluster's binaries. */
-export const pgVersionProbe: Snippet = { shell: `echo "pgversion $(${asPostgres} psql -XAtqc 'SHOW server_version_num')"` };
+export const pgVersionProbe: Snippet = { shell: `echo "pgversion $(${AS_POSTGRES} psql -XAtqc 'SHOW server_version_num')"` };

@@ -7,6 +7,12 @@ export interface DatabaseSpec {
   password: string;
 }
 
+/**
+ * A command run as postgres from / (from a directory postgres may not enter, root's home, psql and pg_restore
+ * print "could not change directory"): the prefix, as shell text.
+ */
+export const AS_POSTGRES = 'env -C / runuser -u postgres --';
+
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** A dollar quote that does not occur in the body: a password containing `$$` would otherwise end the DO block. */

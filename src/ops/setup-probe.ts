@@ -21,6 +21,9 @@ export interface SetupProbeWants {
   supervisor?: boolean;
 }
 
+/** `file SHA256 PATH` for each of the files that exist: setup rewrites only those that differ. */
+export const fileHashes = (paths: readonly string[]) => paths.map((f) => `if [ -f ${quote(f)} ]; then echo "file $(sha256sum < ${quote(f)} | cut -d' ' -f1) ${quote(f)}"; fi`);
+
 const SSHD_KEYS = ['port', 'passwordauthentication', 'kbdinteractiveauthentication', 'permitrootlogin', 'authorizedkeysfile', 'authorizedkeyscommand'];
 
 /** sshd's effective settings for the login user, and how many keys that user has in the files sshd reads. */
@@ -89,7 +92,7 @@ export function setupProbe(wants: SetupProbeWants): Snippet {
       : []),
     `if id -u ${quote(wants.appUser)} >/dev/null 2>&1; then echo "flag app-user"; fi`,
     ...wants.dirs.map((d) => `if [ -d ${quote(d)} ]; then echo "dir $(stat -c '%a %U %G' ${quote(d)}) ${quote(d)}"; fi`),
-    ...wants.files.map((f) => `if [ -f ${quote(f)} ]; then echo "file $(sha256sum < ${quote(f)} | cut -d' ' -f1) ${quote(f)}"; fi`),
+    ...fileHashes(wants.files),
     ...sshdProbe(wants.loginUser),
     ...firewallProbe(),
     ...(wants.database ? postgresProbe(wants.database) : []),

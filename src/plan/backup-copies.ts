@@ -2,12 +2,13 @@
 // setup does there and on the database server, and the copies' listing read back.
 import type { Config } from '../config/types.js';
 import { UserError } from '../errors.js';
-import { accountKeys, ensureCopyAccount, ensureCopyKey, installCopyClient, installTimer } from '../ops/backup-copies.js';
+import { accountKeys, ensureCopyAccount, ensureKey, installCopyClient, installTimer } from '../ops/backup-copies.js';
 import type { ConfigFile } from '../ops/config-file.js';
 import { sha256 } from '../ops/services.js';
 import {
   authorizedKeyLine,
   copyAccount,
+  copyConfigDir,
   copyKnownHosts,
   copyScriptPath,
   copyUnit,
@@ -109,7 +110,7 @@ export function parseCopyClientFacts(lines: readonly string[]): CopyClientFacts 
   lines.forEach((line, i) => {
     const [word, ...rest] = line.trim().split(' ');
     if (word === 'pubkey' && rest.length > 0) facts.publicKey = rest.join(' ');
-    // ensureCopyKey prints `pubkey` alone, then the key on the next line.
+    // ensureKey prints `pubkey` alone, then the key on the next line.
     if (word === 'pubkey' && rest.length === 0 && lines[i + 1]) facts.publicKey = lines[i + 1]!.trim();
     if (word === 'file' && rest.length === 2) facts.files[rest[1]!] = rest[0]!;
   });
@@ -165,7 +166,7 @@ export function copyClientFiles({ layout, destinations, credentials = [] }: Copy
 
 /** The key item comes first (its public half goes to the copy servers); the client item last (it needs their host keys). */
 export function copyKeyItem(prefix: string, label: string, facts: CopyClientFacts): SetupItem {
-  return { id: 'copy-key', title: 'Key for the backup copies', commands: facts.publicKey ? [] : ensureCopyKey(prefix, `slipway backup copies of ${prefix} on ${label}`), warnings: [] };
+  return { id: 'copy-key', title: 'Key for the backup copies', commands: facts.publicKey ? [] : ensureKey(copyConfigDir(prefix), `slipway backup copies of ${prefix} on ${label}`), warnings: [] };
 }
 
 export function copyClientItem(input: CopySourceInput, hostKeys: Record<string, string[]>, facts: CopyClientFacts): SetupItem {

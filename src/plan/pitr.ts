@@ -2,10 +2,12 @@
 // items that bring each to the wanted state (render/pitr.ts), in the order they must run.
 import type { Config } from '../config/types.js';
 import { installPackages } from '../ops/apt.js';
+import { ensureKey } from '../ops/backup-copies.js';
 import { cmd, unless, type Cmd } from '../ops/command.js';
 import { installConfigFile, type ConfigFile } from '../ops/config-file.js';
 import { sha256 } from '../ops/services.js';
 import { quote } from '../ops/shell.js';
+import { AS_POSTGRES } from '../ops/postgres.js';
 import { knownHostName } from '../render/backup-copies.js';
 import {
   archiveSettings,
@@ -75,17 +77,6 @@ export const pitrSchedules = (backups: Config['backups']) => ({ fullSchedule: ba
 const changed = (facts: PitrFacts, file: ConfigFile) => facts.files[file.path] !== sha256(file.text);
 const item = (id: string, title: string, commands: Cmd[]): SetupItem => ({ id, title, commands, warnings: [] });
 
-/** An ed25519 key made where it is used, owned by the user that uses it; its public half is printed. */
-function ensureKey(dir: string, owner: string, comment: string): Cmd[] {
-  const key = `${dir}/id_ed25519`;
-  return [
-    cmd('install', '-d', '-m', '700', '-o', owner, '-g', owner, dir),
-    unless({ argv: ['test', '-f', key], quiet: true }, cmd('runuser', '-u', owner, '--', 'ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', key)),
-    cmd('echo', 'pubkey'),
-    cmd('cat', `${key}.pub`),
-  ];
-}
-
 /** Replaces the one line of `authorized_keys` that runs this remote, keeping every other line. */
 function authorizeRemote(file: string, owner: string, line: string, remotePath: string): Cmd {
   const q = quote(file);
@@ -107,7 +98,7 @@ export const repoAccountHome = (stanza: string) => `/var/lib/slipway/backup-acco
 export function dbKeyItems(stanza: string, label: string, facts: PitrFacts): SetupItem[] {
   return [
     item('pitr-package', 'pgBackRest installed', facts.installed ? [] : [installPackages(['pgbackrest'])]),
-    item('pitr-key', 'Key of postgres for pgBackRest', facts.publicKey ? [] : ensureKey(pitrDbKeyDir(stanza), 'postgres', `slipway pgbackrest ${stanza} on ${label}`)),
+    item('pitr-key', 'Key of postgres for pgBackRest', facts.publicKey ? [] : ensureKey(pitrDbKeyDir(stanza), `slipway pgbackrest ${stanza} on ${label}`, 'postgres')),
   ];
 }
 
@@ -151,7 +142,7 @@ export function repoItems(spec: PitrSpec, dbPublicKey: string, dbHostKeys: reado
             cmd('usermod', '-p', '*', account),
             cmd('install', '-d', '-m', '755', '-o', 'root', '-g', 'root', home),
             cmd('install', '-d', '-m', '750', '-o', account, '-g', account, pitrRepoPath(stanza), `${pitrRepoPath(stanza)}/repo`, `${pitrRepoPath(stanza)}/lock`),
-            ...ensureKey(pitrRepoKeyDir(stanza), account, `slipway pgbackrest ${stanza} repository`),
+            ...ensureKey(pitrRepoKeyDir(stanza), `slipway pgbackrest ${stanza} repository`, account),
             authorizeRemote(`${home}/.ssh/authorized_keys`, account, line, pitrRemotePath(stanza)),
             // sshd wants a home and .ssh it trusts: root's, as for the copies' account.
             cmd('chown', 'root:root', `${home}/.ssh`),
@@ -199,8 +190,8 @@ export function dbItems(spec: PitrSpec, repoPublicKey: string, repoHostKeys: rea
       differs.length === 0
         ? []
         : [
-            { shell: `printf '%s;\\n' ${alter.map(quote).join(' ')} | env -C / runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1` },
-            restart ? cmd('systemctl', 'restart', 'postgresql') : { shell: "env -C / runuser -u postgres -- psql -XAtqc 'SELECT pg_reload_conf()' >/dev/null" },
+            { shell: `printf '%s;\\n' ${alter.map(quote).join(' ')} | ${AS_POSTGRES} psql -XAtq -v ON_ERROR_STOP=1` },
+            restart ? cmd('systemctl', 'restart', 'postgresql') : { shell: `${AS_POSTGRES} psql -XAtqc 'SELECT pg_reload_conf()' >/dev/null` },
           ]),
   ];
 }

@@ -331,16 +331,3 @@ export function renderCopyScript(source: CopySource): string {
 export function renderCopyService(prefix: string): string {
   return ['# Written by slipway setup: changes here are replaced on the next `slipway setup`.', '[Unit]', `Description=Copy ${prefix}'s database dumps off this server (slipway)`, 'After=network-online.target', '', '[Service]', 'Type=oneshot', `ExecStart=${copyScriptPath(prefix)}`, 'Nice=10', 'IOSchedulingClass=idle', ''].join('\n');
 }
-
-/** A copy fetched back by the database server (recover, restore --from): whole and with its recorded checksum, or not at all. */
-export function fetchCopyScript(prefix: string, d: CopyDestination, name: string, sum: string, into: string): string {
-  return [
-    `tmp=${quote(`${into}.partial`)}`,
-    'trap \'rm -f "$tmp"\' EXIT',
-    `${copySsh(prefix, d)} get ${quote(name)} > "$tmp"`,
-    'got=$(sha256sum < "$tmp" | cut -d" " -f1)',
-    `if [ "$got" != ${quote(sum)} ]; then echo ${quote(`the copy of ${name} on ${d.name} is damaged: its checksum is`)} "$got, recorded ${sum}"; exit 1; fi`,
-    `mv -T "$tmp" ${quote(into)}`,
-    `echo ${quote(`fetched ${name} from ${d.name}`)}`,
-  ].join('\n');
-}

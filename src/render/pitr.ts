@@ -5,6 +5,7 @@
 // the wait: at most a minute of commits is ever only on the database server). Each side reaches the other with a
 // key of its own and a forced command that runs pgBackRest's remote and nothing else.
 import { quote } from '../ops/shell.js';
+import { AS_POSTGRES } from '../ops/postgres.js';
 
 export interface PitrSpec {
   /** The stanza: the app's unit prefix. */
@@ -153,6 +154,20 @@ export function renderBackupTimerUnit(spec: PitrSpec, type: 'full' | 'diff'): st
   ].join('\n');
 }
 
+/**
+ * Waits up to `seconds` for the cluster `psql` reaches to leave recovery (it promotes at the target or at the end
+ * of the WAL), else runs `failure` and exits; then prints `reached TIME`, its last commit replayed (nothing after
+ * `reached` when PostgreSQL does not know it).
+ */
+function untilPromoted(psql: string, seconds: number, failure: string): string[] {
+  const inRecovery = `${psql} -c 'SELECT pg_is_in_recovery()'`;
+  return [
+    `for _ in $(seq 1 ${seconds * 2}); do [ "$(${inRecovery} 2>/dev/null)" = f ] && break; sleep 0.5; done`,
+    `[ "$(${inRecovery})" = f ] || { ${failure}; exit 1; }`,
+    `echo "reached $(${psql} -c "SELECT to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\\"T\\"HH24:MI:SS.MSZ')")"`,
+  ];
+}
+
 /** Where a point-in-time restore builds its scratch cluster, and the socket the scratch cluster listens on. */
 export const pitrScratch = (stanza: string) => `/var/lib/postgresql/slipway-pitr-${stanza}`;
 export const PITR_PORT = 55432;
@@ -167,17 +182,16 @@ export function renderPitrRestore(spec: Pick<PitrSpec, 'stanza' | 'pgVersion'>, 
   const dir = pitrScratch(spec.stanza);
   const bin = `/usr/lib/postgresql/${spec.pgVersion}/bin`;
   const socket = `${dir}.sock`;
-  const asPostgres = 'env -C / runuser -u postgres --';
   return [
     `dir=${quote(dir)}`,
     `socket=${quote(socket)}`,
-    `stop() { if [ -f "$dir/postmaster.pid" ]; then ${asPostgres} ${bin}/pg_ctl -D "$dir" -m immediate stop >/dev/null 2>&1 || true; fi; rm -rf "$dir" "$socket"; }`,
+    `stop() { if [ -f "$dir/postmaster.pid" ]; then ${AS_POSTGRES} ${bin}/pg_ctl -D "$dir" -m immediate stop >/dev/null 2>&1 || true; fi; rm -rf "$dir" "$socket"; }`,
     'trap stop EXIT',
     'stop',
     // The newest commits leave the live server now, so a target of a moment ago is in the repository.
-    `if ${asPostgres} psql -XAtqc 'SELECT 1' >/dev/null 2>&1; then ${asPostgres} ${pgbackrest(spec.stanza)} check >/dev/null || echo "warning: the newest WAL could not be pushed: the restore reaches what the repository has"; fi`,
+    `if ${AS_POSTGRES} psql -XAtqc 'SELECT 1' >/dev/null 2>&1; then ${AS_POSTGRES} ${pgbackrest(spec.stanza)} check >/dev/null || echo "warning: the newest WAL could not be pushed: the restore reaches what the repository has"; fi`,
     'install -d -o postgres -g postgres -m 700 "$dir" "$socket"',
-    `${asPostgres} ${pgbackrest(spec.stanza)} --pg1-path="$dir" --type=time --target=${quote(target)} --target-action=promote --archive-mode=off restore`,
+    `${AS_POSTGRES} ${pgbackrest(spec.stanza)} --pg1-path="$dir" --type=time --target=${quote(target)} --target-action=promote --archive-mode=off restore`,
     // Debian keeps the cluster's configuration in /etc: the scratch cluster gets a minimal one, and the settings the
     // live cluster's postgresql.auto.conf may carry (listen_addresses, ssl, archiving) are overridden on its command line.
     `printf '%s\\n' 'local all postgres peer' > "$dir/pg_hba.conf"`,
@@ -185,13 +199,11 @@ export function renderPitrRestore(spec: Pick<PitrSpec, 'stanza' | 'pgVersion'>, 
     ': > "$dir/postgresql.conf"',
     'chown postgres:postgres "$dir/postgresql.conf" "$dir/pg_hba.conf" "$dir/pg_ident.conf"',
     `options="-c listen_addresses='' -c port=${PITR_PORT} -c unix_socket_directories='$socket' -c hba_file='$dir/pg_hba.conf' -c ident_file='$dir/pg_ident.conf' -c ssl=off -c archive_mode=off"`,
-    `${asPostgres} ${bin}/pg_ctl -D "$dir" -l "$dir/startup.log" -o "$options" -w -t 600 start >/dev/null || { tail -n 5 "$dir/startup.log"; exit 1; }`,
-    `psql_scratch() { ${asPostgres} psql -XAtq -h "$socket" -p ${PITR_PORT} "$@"; }`,
-    'for _ in $(seq 1 600); do [ "$(psql_scratch -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ] && break; sleep 0.5; done',
-    '[ "$(psql_scratch -c "SELECT pg_is_in_recovery()")" = f ] || { echo "the restored cluster did not reach the target: $(tail -n 3 "$dir/startup.log")"; exit 1; }',
-    'echo "reached $(psql_scratch -c "SELECT to_char(pg_last_xact_replay_timestamp() AT TIME ZONE \'UTC\', \'YYYY-MM-DD\\"T\\"HH24:MI:SS.MSZ\')")"',
+    `${AS_POSTGRES} ${bin}/pg_ctl -D "$dir" -l "$dir/startup.log" -o "$options" -w -t 600 start >/dev/null || { tail -n 5 "$dir/startup.log"; exit 1; }`,
+    `psql_scratch() { ${AS_POSTGRES} psql -XAtq -h "$socket" -p ${PITR_PORT} "$@"; }`,
+    ...untilPromoted('psql_scratch', 300, 'echo "the restored cluster did not reach the target: $(tail -n 3 "$dir/startup.log")"'),
     `umask 077`,
-    `${asPostgres} pg_dump -Fc -h "$socket" -p ${PITR_PORT} ${quote(database)} > ${quote(`${dumpFile}.partial`)}`,
+    `${AS_POSTGRES} pg_dump -Fc -h "$socket" -p ${PITR_PORT} ${quote(database)} > ${quote(`${dumpFile}.partial`)}`,
     `mv -T ${quote(`${dumpFile}.partial`)} ${quote(dumpFile)}`,
     `echo ${quote(`pitr ${dumpFile}`)}`,
   ].join('\n');
@@ -203,17 +215,14 @@ export function renderPitrRestore(spec: Pick<PitrSpec, 'stanza' | 'pgVersion'>, 
  * WAL or to `target`, then promoted; archiving resumes from it into the same stanza.
  */
 export function renderPitrRecover(stanza: string, target: string | undefined): string {
-  const asPostgres = 'env -C / runuser -u postgres --';
   const type = target ? ` --type=time --target=${quote(target)} --target-action=promote` : '';
   return [
-    `data=$(${asPostgres} psql -XAtqc 'SHOW data_directory')`,
+    `data=$(${AS_POSTGRES} psql -XAtqc 'SHOW data_directory')`,
     // The cluster's own unit (Debian and Ubuntu: postgresql@<version>-<cluster>), found by its data directory.
     'unit="postgresql@$(pg_lsclusters -h | awk -v d="$data" \'$6 == d { print $1 "-" $2 }\').service"',
     'systemctl stop "$unit"',
-    `${asPostgres} ${pgbackrest(stanza)} --pg1-path="$data" --delta${type} restore`,
+    `${AS_POSTGRES} ${pgbackrest(stanza)} --pg1-path="$data" --delta${type} restore`,
     'systemctl start "$unit"',
-    `for _ in $(seq 1 1200); do [ "$(${asPostgres} psql -XAtqc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ] && break; sleep 0.5; done`,
-    `[ "$(${asPostgres} psql -XAtqc 'SELECT pg_is_in_recovery()')" = f ] || { echo "PostgreSQL did not finish replaying the WAL"; exit 1; }`,
-    `echo "reached $(${asPostgres} psql -XAtqc "SELECT coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\\"T\\"HH24:MI:SS.MSZ'), 'unknown')")"`,
+    ...untilPromoted(`${AS_POSTGRES} psql -XAtq`, 600, 'echo "PostgreSQL did not finish replaying the WAL"'),
   ].join('\n');
 }
