@@ -51,7 +51,7 @@ export async function reportOperation(io: Io, outcome: OperationReport, verb: st
 }
 
 /** audit.on_deploy: the audit printed before a deploy, and with `block` a refusal when it finds too much or cannot look. */
-async function auditGate(io: Io, loaded: LoadedConfig, ref: string | undefined): Promise<void> {
+export async function auditGate(io: Io, loaded: LoadedConfig, ref: string | undefined): Promise<void> {
   const { on_deploy: mode, severity } = loaded.config.audit;
   if (mode === 'off') return;
   const { auditRelease } = await import('../execute/audit.js');

@@ -38,22 +38,20 @@ export function registerInspectCommands(program: Command, io: Io): void {
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .option('--json', 'machine-readable output')
     .action(async (env: string, options: { branch?: string; json?: boolean }) => {
-      const { gatherFacts, layoutForRef, withHosts } = await import('../execute/operation.js');
+      const { layoutForRef } = await import('../execute/operation.js');
+      const { hostReleases } = await import('../execute/status.js');
       const loaded = await load(io, env, globals());
-      const layout = layoutForRef(loaded, options.branch);
-      const hosts = await withHosts({ loaded }, undefined, (connections) =>
-        Promise.all(connections.map(async (c) => ({ host: c.target.label, facts: await gatherFacts(c, layout, undefined) }))),
-      );
+      const hosts = await hostReleases({ loaded }, layoutForRef(loaded, options.branch));
       if (options.json) {
-        io.out(JSON.stringify(hosts.map((h) => ({ host: h.host, current: h.facts.current ?? null, releases: h.facts.releases })), null, 2));
+        io.out(JSON.stringify(hosts, null, 2));
         return;
       }
       const rows = [['HOST', '', 'RELEASE', 'STATUS', 'REF', 'DEPLOYED BY']];
-      for (const { host, facts } of hosts) {
-        for (const r of [...facts.releases].reverse()) {
-          rows.push([host, r.id === facts.current ? '*' : '', r.id, r.status, r.manifest?.ref ?? '', r.manifest?.deployed_by ?? '']);
+      for (const { host, current, releases } of hosts) {
+        for (const r of [...releases].reverse()) {
+          rows.push([host, r.id === current ? '*' : '', r.id, r.status, r.manifest?.ref ?? '', r.manifest?.deployed_by ?? '']);
         }
-        if (facts.releases.length === 0) rows.push([host, '', '(no releases)', '', '', '']);
+        if (releases.length === 0) rows.push([host, '', '(no releases)', '', '', '']);
       }
       io.out(table(rows));
     });
@@ -66,27 +64,19 @@ export function registerInspectCommands(program: Command, io: Io): void {
     .option('--branch <branch>', 'for per-branch environments: which branch')
     .option('--json', 'machine-readable output')
     .action(async (env: string, options: { lines: string; branch?: string; json?: boolean }) => {
-      const { parseHistory } = await import('../ops/history.js');
-      const { quote } = await import('../ops/shell.js');
-      const { layoutForRef, withHosts } = await import('../execute/operation.js');
+      const { layoutForRef } = await import('../execute/operation.js');
+      const { hostHistory } = await import('../execute/status.js');
+      const { historyAction, historyResult } = await import('../render/status.js');
       if (!/^\d+$/.test(options.lines)) throw new UserError(`--lines expects a number, got ${options.lines}`);
       const loaded = await load(io, env, globals());
-      const layout = layoutForRef(loaded, options.branch);
-      const hosts = await withHosts({ loaded }, undefined, (connections) =>
-        Promise.all(
-          connections.map(async (c) => {
-            const result = await c.session.run(`tail -n ${Number(options.lines)} ${quote(layout.history)} 2>/dev/null || true`);
-            return { host: c.target.label, entries: parseHistory(result.lines.join('\n')) };
-          }),
-        ),
-      );
+      const hosts = await hostHistory({ loaded }, layoutForRef(loaded, options.branch), Number(options.lines));
       if (options.json) {
         io.out(JSON.stringify(hosts, null, 2));
         return;
       }
       const rows = [['HOST', 'WHEN', 'ACTION', 'RESULT', 'FROM', 'TO', 'REF', 'BY', 'TIME']];
       for (const { host, entries } of hosts) {
-        for (const e of entries) rows.push([host, e.at, e.action === 'env' && e.keys ? `env ${e.keys.join(',')}` : e.promoted_from ? `promote from ${e.promoted_from}` : e.action, e.outcome && e.result !== 'ok' ? `${e.result} (${e.outcome})` : e.result, e.from ?? '-', e.to ?? '-', e.ref ?? '-', `${e.user}@${e.machine}`, `${(e.duration_ms / 1000).toFixed(1)}s`]);
+        for (const e of entries) rows.push([host, e.at, historyAction(e), historyResult(e), e.from ?? '-', e.to ?? '-', e.ref ?? '-', `${e.user}@${e.machine}`, `${(e.duration_ms / 1000).toFixed(1)}s`]);
       }
       io.out(table(rows));
     });

@@ -1,7 +1,5 @@
 // The CLI: parse argv, call the layers, print. One error handler for the whole program.
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/diagnostics.js';
-import { CommandFailedError, UserError } from '../errors.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerInitCommand } from './init-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
@@ -11,31 +9,11 @@ import { registerSetupCommands } from './setup-commands.js';
 import { registerRehearseCommand } from './rehearse-command.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { processIo, type Io } from './io.js';
+import { report } from './report.js';
+import { registerDashboardCommand } from './dashboard-command.js';
 import { version } from './version.js';
 
 export { version };
-
-function report(io: Io, error: unknown, verbose: boolean): number {
-  if (error instanceof ConfigError) {
-    for (const d of error.diagnostics) io.err(`error: ${d.loc.file}:${d.loc.line}:${d.loc.col}: ${d.path}: ${d.message}`);
-    return 2;
-  }
-  if (error instanceof UserError) {
-    io.err(`error: ${error.message}`);
-    if (error.hint) io.err(`hint: ${error.hint}`);
-    return 2;
-  }
-  if (error instanceof CommandFailedError) {
-    const command = error.reason ?? error.command.split('\n')[0];
-    io.err(`error: ${error.step} failed on ${error.host} (exit ${error.exitCode})${command ? `: ${command}` : ''}`);
-    for (const line of error.outputTail) io.err(`  | ${line}`);
-    if (error.hint) io.err(`hint: ${error.hint}`);
-    return 1;
-  }
-  io.err(`bug: ${error instanceof Error ? error.message : String(error)} (please report it; --verbose shows where)`);
-  if (verbose && error instanceof Error && error.stack) io.err(error.stack);
-  return 70;
-}
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   const program = new Command('slipway');
@@ -55,6 +33,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   registerSetupCommands(program, io, argv);
   registerRehearseCommand(program, io, argv);
   registerBackupCommands(program, io, argv);
+  registerDashboardCommand(program, io);
   // Commands that pass on another program's exit code (sandbox ssh) set process.exitCode; read it per run.
   const before = process.exitCode;
   process.exitCode = undefined;

@@ -100,7 +100,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
   const now = ctx.now?.() ?? new Date();
   // One release id on every host, so `releases` and `rollback <id>` mean the same thing everywhere.
   const id = releaseId(now, resolved.sha, facts.flatMap((f) => f.releases.map((r) => r.id)));
-  const who = deployer();
+  const who = deployer(ctx);
   // The database lives on the server with role db; with none, on every server (each has its own localhost).
   const data = deployPlacement(config, topologyOf(config, everyServer), connections.map((c) => c.target));
   // Placement from every configured server, so a deploy to some of them (--host) never moves a singleton.
@@ -200,7 +200,7 @@ function rollingSwitch(config: Config, connections: readonly HostConnection[], l
 }
 
 async function execute(ctx: OperationContext, connections: HostConnection[], plan: Plan, started: number, promotedFrom?: string): Promise<OperationReport> {
-  const who = deployer();
+  const who = deployer(ctx);
   const entry = { at: new Date(started).toISOString(), action: plan.action, env: plan.env, user: who.user, machine: who.machine, sha: plan.sha, ref: plan.ref, ...(promotedFrom ? { promoted_from: promotedFrom } : {}) };
   for (const host of plan.hosts) for (const warning of host.warnings) ctx.observer.onWarning?.(host.target.label, warning);
   const hooks = ctx.loaded.config.notify;

@@ -53,7 +53,7 @@ export async function changeEnv(ctx: OperationContext, layout: Layout, change: E
       return planEnvChange({ layout, facts, present: envKeysFrom(lines) ?? [], instances, change, label: c.target.label, http: ctx.loaded.config.http });
     });
     const results: EnvChangeResult[] = [];
-    const who = deployer();
+    const who = deployer(ctx);
     for (const [i, connection] of connections.entries()) {
       const plan = plans[i]!;
       const started = Date.now();

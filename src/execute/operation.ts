@@ -27,12 +27,16 @@ export interface OperationContext {
   /** Only this server (by label), for a partial run. */
   only?: string;
   now?: () => Date;
+  /** Who asked, when not the user running slipway: a dashboard's signed-in user (recorded with the machine). */
+  actor?: { user: string; via: string };
 }
 
-export const deployer = () => ({ user: userInfo().username, machine: hostname() });
+/** Who deploys, as the lock holder and the history record it: the local user, or the dashboard's. */
+export const deployer = (ctx?: Pick<OperationContext, 'actor'>) =>
+  ctx?.actor ? { user: ctx.actor.user, machine: `${hostname()} (${ctx.actor.via})` } : { user: userInfo().username, machine: hostname() };
 
 function lockRequest(layout: Layout, ctx: OperationContext): LockRequest {
-  const who = deployer();
+  const who = deployer(ctx);
   return {
     lockFile: layout.lockFile,
     holderFile: layout.holderFile,

@@ -70,3 +70,21 @@ function otherBranchHint(branches: readonly string[]): string {
   const likely = branches.find((b) => b === 'master') ?? branches[0]!;
   return `deploy one with --ref ${likely}, or set project.branch: ${likely} in deploy.yml`;
 }
+
+/** The branches and tags a deploy could take (the dashboard's ref picker), from the repository or its remote. */
+export async function listRefs(config: Pick<Config, 'project'>, configDir: string): Promise<{ branches: string[]; tags: string[] }> {
+  const repo = config.project.repo ?? '.';
+  if (looksLikeUrl(repo)) {
+    const listed = await runLocal({ argv: ['git', 'ls-remote', '--heads', '--tags', '--', repo] }, {}, 15_000);
+    if (listed.code !== 0) throw new UserError(`cannot list ${repo}: ${listed.stderr.trim().split('\n').pop() ?? ''}`);
+    return refNames(listed.stdout.split('\n').flatMap((l) => (l.includes('\t') && !l.endsWith('^{}') ? [l.split('\t')[1]!] : [])));
+  }
+  const gitDir = await gitDirOf(resolve(configDir, repo));
+  const listed = await runLocal({ argv: ['git', `--git-dir=${gitDir}`, 'for-each-ref', '--sort=-committerdate', '--format=%(refname)', 'refs/heads', 'refs/tags'] });
+  return refNames(listed.stdout.split('\n').filter(Boolean));
+}
+
+const refNames = (names: readonly string[]) => ({
+  branches: names.flatMap((n) => (n.startsWith('refs/heads/') ? [n.slice('refs/heads/'.length)] : [])),
+  tags: names.flatMap((n) => (n.startsWith('refs/tags/') ? [n.slice('refs/tags/'.length)] : [])),
+});

@@ -19,7 +19,8 @@ function describeTarget(target: Target): string {
   return `ssh ${target.user ? `${target.user}@` : ''}${target.host}${target.port ? ` -p ${target.port}` : ''}`;
 }
 
-function headline(plan: Plan): string {
+/** The plan's first line: what is deployed (or rolled back to) where. */
+export function headline(plan: Plan): string {
   const to = liveRelease(plan);
   if (plan.action === 'deploy') return `deploy ${plan.env}: ${plan.ref} (${plan.sha?.slice(0, 7)}) as release ${to}`;
   return `rollback ${plan.env} to ${to}`;

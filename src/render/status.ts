@@ -1,5 +1,12 @@
 // `slipway status` for people (sections per host) and for programs (stable JSON, see docs/operations.md).
 import type { HostStatus } from '../plan/status.js';
+import type { HistoryEntry } from '../ops/history.js';
+
+/** A history entry's action as `history` shows it: the keys of an env change, the source of a promotion. */
+export const historyAction = (e: HistoryEntry) => (e.action === 'env' && e.keys ? `env ${e.keys.join(',')}` : e.promoted_from ? `promote from ${e.promoted_from}` : e.action);
+
+/** Its result, with what the host did when it repaired itself. */
+export const historyResult = (e: HistoryEntry) => (e.outcome && e.result !== 'ok' ? `${e.result} (${e.outcome})` : e.result);
 
 export function formatAge(seconds: number): string {
   if (seconds < 60) return `${seconds}s`;
