@@ -29,12 +29,15 @@ export interface DashboardOptions {
   env: NodeJS.ProcessEnv;
 }
 
-type Env = { Variables: { session: Session } };
+/** A POST's form, read once by the check that guards every POST (a request's body can be read only once). */
+type Form = Record<string, string | File | (string | File)[]>;
+type Env = { Variables: { session: Session; form: Form } };
 
 const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the dashboard's own forms.
+  'Referrer-Policy': 'same-origin',
   'X-Frame-Options': 'DENY',
   'Cache-Control': 'no-store',
 };
@@ -96,6 +99,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     if (!session) return send(c, signInPage({ password: options.password !== undefined, next: new URL(c.req.url).pathname }), 401);
     if (c.req.method === 'POST') {
       const form = await c.req.parseBody();
+      c.set('form', form);
       const csrf = typeof form.csrf === 'string' ? form.csrf : undefined;
       if (!sameOrigin({ origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host') }) || !secretMatches(csrf, session.csrf)) {
         return send(c, problemPage('Refused', 'This request did not come from a page of this dashboard (cross-site request): nothing was done.', viewerOf(session)), 403);
@@ -176,7 +180,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     const run = runs.start({ env: name, action, what, user: session.user }, body);
     if (!run) {
       const holder = runs.running(name)!.header;
-      return send(c, problemPage('Busy', `${holder.user} is running a ${holder.action} of ${name} (${holder.what}) since ${holder.startedAt}: wait for it, and look at the plan again. Follow it at /runs/${holder.id}.`, viewerOf(session)), 409);
+      return send(c, problemPage('Busy', `${holder.user} is running a ${holder.action} of ${name} (to ${holder.what}) since ${holder.startedAt}: wait for it, then look at the plan again. It is at /runs/${holder.id}.`, viewerOf(session)), 409);
     }
     return c.redirect(`/runs/${run.header.id}`, 303);
   };
@@ -185,7 +189,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
   app.post('/env/:env/deploy', async (c) => {
     const name = await environment(c);
     if (!name) return unknown(c);
-    const form = await c.req.parseBody();
+    const form = c.get('form');
     const text = (key: string) => (typeof form[key] === 'string' ? form[key] : '');
     const ref = text('ref');
     const sha = text('sha');
@@ -196,7 +200,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
   app.post('/env/:env/rollback', async (c) => {
     const name = await environment(c);
     if (!name) return unknown(c);
-    const form = await c.req.parseBody();
+    const form = c.get('form');
     const release = typeof form.release === 'string' ? form.release : '';
     if (release && !RELEASE_ID.test(release)) return send(c, problemPage('Bad request', `${release} is not a release id.`, viewerOf(c.get('session'))), 400);
     return begin(c, name, 'rollback', release || 'the previous good release', (run) => backend.rollback({ ...request(c, run, name), ...(release ? { release } : {}) }));

@@ -20,7 +20,7 @@ h2 { font-size: 1.1rem; margin: 0 0 .5rem; display: flex; gap: .5rem; align-item
 h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
 a { color: var(--accent); }
 .muted { color: var(--muted); }
-.cards { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); }
+.cards { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(min(100%, 34rem), 1fr)); }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 1rem; margin-bottom: 1rem; min-width: 0; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: .92rem; }
@@ -32,7 +32,7 @@ pre { background: var(--bg); border: 1px solid var(--line); border-radius: 8px; 
 .badge.ok { background: var(--ok-bg); color: var(--ok); }
 .badge.bad { background: var(--bad-bg); color: var(--bad); }
 .badge.warn { background: var(--warn-bg); color: var(--warn); }
-.error { background: var(--bad-bg); color: var(--bad); border-radius: 8px; padding: .6rem .8rem; overflow-wrap: anywhere; }
+.error { background: var(--bad-bg); color: var(--bad); border-radius: 8px; padding: .6rem .8rem; overflow-wrap: anywhere; white-space: pre-line; }
 .notice { background: var(--warn-bg); color: var(--warn); border-radius: 8px; padding: .6rem .8rem; }
 .actions { display: flex; gap: .5rem; flex-wrap: wrap; margin-top: .8rem; align-items: center; }
 .button, button { display: inline-block; font: inherit; padding: .4rem .9rem; border-radius: 8px; border: 1px solid var(--accent);
@@ -53,7 +53,7 @@ ol.events li.out { font-weight: 600; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .8rem; margin: 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
-@media (max-width: 40rem) { main { padding: .6rem; } .cards { grid-template-columns: 1fr; } th, td { padding: .3rem; } }
+@media (max-width: 40rem) { main { padding: .6rem; } th, td { padding: .3rem; } }
 `;
 
 export const SCRIPT = `
@@ -61,6 +61,10 @@ export const SCRIPT = `
 (function () {
   var list = document.querySelector('ol.events[data-stream]');
   if (!list || typeof EventSource === 'undefined') return;
+  // Opened once the page has loaded: a stream opened before would keep the page loading until the run ends.
+  if (document.readyState !== 'complete') { window.addEventListener('load', follow); return; }
+  follow();
+  function follow() {
   var source = new EventSource(list.getAttribute('data-stream'));
   function add(e) {
     var event = JSON.parse(e.data);
@@ -84,5 +88,6 @@ export const SCRIPT = `
     if (state) { state.textContent = result; state.className = 'badge ' + (result === 'ok' ? 'ok' : 'bad'); }
     document.body.setAttribute('data-run-state', result);
   });
+  }
 })();
 `;

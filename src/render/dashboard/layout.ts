@@ -18,7 +18,7 @@ export function page({ title, viewer, refreshWithoutScript, body, runState }: Pa
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${title} · slipway</title>
 <link rel="stylesheet" href="/assets/dashboard.css">
 ${refreshWithoutScript ? html`<noscript><meta http-equiv="refresh" content="${refreshWithoutScript}"></noscript>` : ''}
