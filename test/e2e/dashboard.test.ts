@@ -209,8 +209,12 @@ describe('slipway dashboard in a browser', () => {
   it('never sends the secret value: no page, asset or event stream carries it', async () => {
     const cookie = (await context.cookies(base)).map((c) => `${c.name}=${c.value}`).join('; ');
     for (const path of ['/', '/env/sandbox', '/env/sandbox/deploy?ref=main', '/env/sandbox/rollback', '/env/sandbox/handoff?to=main', '/env/staging']) {
-      bodies.push(await (await fetch(`${base}${path}`, { headers: { cookie } })).text());
+      const answer = await fetch(`${base}${path}`, { headers: { cookie } });
+      expect(answer.status, path).toBe(200);
+      bodies.push(await answer.text());
     }
+    // The handoff note for a ref, as `slipway handoff` writes it.
+    expect(bodies.find((b) => b.includes('<pre class="handoff">'))).toBeDefined();
     // The finished runs' event streams replay every event and end.
     expect(runPages).toHaveLength(2);
     for (const r of runPages) bodies.push(await (await fetch(`${base}${r}/events`, { headers: { cookie } })).text());

@@ -141,3 +141,25 @@ describe('dashboard operations', () => {
     expect(resumed).toContain('"seq":2,');
   });
 });
+
+describe('dashboard addresses and origins', () => {
+  it('reads --listen as HOST:PORT or [V6]:PORT, and refuses anything else in one line', async () => {
+    const { parseListen, isLoopback } = await import('../../src/cli/dashboard-command.js');
+    expect(parseListen('127.0.0.1:7780')).toEqual({ host: '127.0.0.1', port: 7780 });
+    expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(parseListen('dash.internal:8080')).toEqual({ host: 'dash.internal', port: 8080 });
+    expect(() => parseListen('7780')).toThrow('--listen "7780": expected HOST:PORT, e.g. 127.0.0.1:7780');
+    expect(() => parseListen('0.0.0.0:70000')).toThrow('expected HOST:PORT');
+    expect([isLoopback('127.0.0.1'), isLoopback('localhost'), isLoopback('::1'), isLoopback('0.0.0.0'), isLoopback('10.0.0.5')]).toEqual([true, true, true, false, false]);
+  });
+
+  it('accepts only the loopback names of its port as Host, and any on a network address', async () => {
+    const { allowedHosts, sameOrigin } = await import('../../src/dashboard/auth.js');
+    expect([...allowedHosts('127.0.0.1', 7780)!]).toEqual(['127.0.0.1:7780', 'localhost:7780', '[::1]:7780']);
+    expect(allowedHosts('0.0.0.0', 7780)).toBeUndefined();
+    expect(sameOrigin({ origin: 'http://127.0.0.1:7780', secFetchSite: 'same-origin', host: '127.0.0.1:7780' })).toBe(true);
+    expect(sameOrigin({ origin: 'null', host: '127.0.0.1:7780' })).toBe(false);
+    expect(sameOrigin({ origin: 'http://localhost:7780', host: '127.0.0.1:7780' })).toBe(false);
+    expect(sameOrigin({ host: '127.0.0.1:7780' })).toBe(false);
+  });
+});
