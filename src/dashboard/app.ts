@@ -149,7 +149,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     const running = runHeader(runs.running(name));
     const error = [refs, plan].flatMap((r) => (r.status === 'rejected' ? [failureText(r.reason)] : [])).join('\n');
     const view = { env: name, action: 'deploy' as const, requested: ref, full, ...(refs.status === 'fulfilled' ? { refs: refs.value } : {}), ...(plan.status === 'fulfilled' && plan.value ? { plan: plan.value } : {}), ...(error ? { error } : {}), ...(running ? { running } : {}) };
-    return send(c, planPage(view, viewerOf(c.get('session'))), error ? 400 : 200);
+    return send(c, planPage(view, viewerOf(c.get('session'))));
   });
 
   app.get('/env/:env/rollback', async (c) => {
@@ -161,7 +161,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     const running = runHeader(runs.running(name));
     const error = [choices, plan].flatMap((r) => (r.status === 'rejected' ? [failureText(r.reason)] : [])).join('\n');
     const view = { env: name, action: 'rollback' as const, requested: release, ...(choices.status === 'fulfilled' ? { choices: choices.value } : {}), ...(plan.status === 'fulfilled' ? { plan: plan.value } : {}), ...(error ? { error } : {}), ...(running ? { running } : {}) };
-    return send(c, planPage(view, viewerOf(c.get('session'))), error ? 400 : 200);
+    return send(c, planPage(view, viewerOf(c.get('session'))));
   });
 
   app.get('/env/:env/handoff', async (c) => {
@@ -171,7 +171,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     const [refs, note] = await Promise.allSettled([backend.refs(name), c.req.query('to') !== undefined ? backend.handoff(name, to) : Promise.resolve(undefined)]);
     const error = [refs, note].flatMap((r) => (r.status === 'rejected' ? [failureText(r.reason)] : [])).join('\n');
     const view = { env: name, to, ...(refs.status === 'fulfilled' ? { refs: refs.value } : {}), ...(note.status === 'fulfilled' && note.value !== undefined ? { note: note.value } : {}), ...(error ? { error } : {}) };
-    return send(c, handoffPage(view, viewerOf(c.get('session'))), error ? 400 : 200);
+    return send(c, handoffPage(view, viewerOf(c.get('session'))));
   });
 
   /** Starts the operation as a run, or says who is running one in this environment already. */

@@ -208,13 +208,17 @@ describe('slipway dashboard in a browser', () => {
 
   it('never sends the secret value: no page, asset or event stream carries it', async () => {
     const cookie = (await context.cookies(base)).map((c) => `${c.name}=${c.value}`).join('; ');
+    const pages: Record<string, string> = {};
     for (const path of ['/', '/env/sandbox', '/env/sandbox/deploy?ref=main', '/env/sandbox/rollback', '/env/sandbox/handoff?to=main', '/env/staging']) {
       const answer = await fetch(`${base}${path}`, { headers: { cookie } });
       expect(answer.status, path).toBe(200);
-      bodies.push(await answer.text());
+      pages[path] = await answer.text();
+      bodies.push(pages[path]);
     }
+    // After the rollback to the first release, none is left to roll back to: the page says why.
+    expect(pages['/env/sandbox/rollback']).toMatch(/class="error">error: [^<]*release/);
     // The handoff note for a ref, as `slipway handoff` writes it.
-    expect(bodies.find((b) => b.includes('<pre class="handoff">'))).toBeDefined();
+    expect(pages['/env/sandbox/handoff?to=main']).toContain('<pre class="handoff">');
     // The finished runs' event streams replay every event and end.
     expect(runPages).toHaveLength(2);
     for (const r of runPages) bodies.push(await (await fetch(`${base}${r}/events`, { headers: { cookie } })).text());
