@@ -21,17 +21,29 @@ export function secretMatches(given: string | undefined, secret: string | undefi
 
 export const newSecret = () => randomBytes(24).toString('base64url');
 
+/** A session unused this long is gone: a laptop left open overnight needs the link (or the password) again. */
+export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
+
 export class Sessions {
-  private readonly byId = new Map<string, Session>();
+  private readonly byId = new Map<string, Session & { seen: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
 
   create(user: string): Session {
-    const session = { id: newSecret(), user, csrf: newSecret() };
+    const session = { id: newSecret(), user, csrf: newSecret(), seen: this.now() };
     this.byId.set(session.id, session);
     return session;
   }
 
   get(id: string | undefined): Session | undefined {
-    return id === undefined ? undefined : this.byId.get(id);
+    const session = id === undefined ? undefined : this.byId.get(id);
+    if (!session) return undefined;
+    if (this.now() - session.seen > SESSION_IDLE_MS) {
+      this.byId.delete(session.id);
+      return undefined;
+    }
+    session.seen = this.now();
+    return session;
   }
 
   end(id: string): void {

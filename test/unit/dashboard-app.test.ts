@@ -163,3 +163,19 @@ describe('dashboard addresses and origins', () => {
     expect(sameOrigin({ host: '127.0.0.1:7780' })).toBe(false);
   });
 });
+
+describe('dashboard sessions', () => {
+  it('forget a session idle for more than 12 hours, and keep one in use', async () => {
+    const { Sessions, SESSION_IDLE_MS } = await import('../../src/dashboard/auth.js');
+    let now = 0;
+    const sessions = new Sessions(() => now);
+    const used = sessions.create('alice');
+    const idle = sessions.create('bob');
+    now = SESSION_IDLE_MS - 1;
+    expect(sessions.get(used.id)?.user).toBe('alice');
+    now = SESSION_IDLE_MS + 10;
+    expect(sessions.get(used.id)?.user).toBe('alice');
+    expect(sessions.get(idle.id)).toBeUndefined();
+    expect(sessions.get(undefined)).toBeUndefined();
+  });
+});
