@@ -23,6 +23,8 @@ export interface DashboardOptions {
   tokenUser: string;
   /** When set, a sign-in form with a name and this password opens a session too. */
   password?: string;
+  /** How long a wrong password waits before its answer (tests: 0). */
+  signInDelayMs?: number;
   /** Host headers accepted (DNS rebinding); undefined or holding `*`: any. */
   hosts?: Set<string>;
   /** Where the CLI's text of a run goes besides the page (the environment for the config load). */
@@ -53,6 +55,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
   const sessions = new Sessions();
   const runs = new RunRegistry();
   const app = new Hono<Env>();
+  let failedSignIns = Promise.resolve();
   const send = (c: Context, body: Html, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) => c.html(body.text, status);
 
   app.use('*', async (c, next) => {
@@ -76,8 +79,12 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     if (!sameOrigin({ origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host') })) return send(c, problemPage('Refused', 'A sign-in must come from this dashboard\'s own page.'), 403);
     const form = await c.req.parseBody();
     const user = typeof form.user === 'string' ? form.user.trim().slice(0, 64) : '';
-    const next = typeof form.next === 'string' && form.next.startsWith('/') && !form.next.startsWith('//') ? form.next : '/';
+    // Back to a page of this dashboard only: `//host` and `/\host` are other sites to a browser.
+    const next = typeof form.next === 'string' && /^\/(?![/\\])/.test(form.next) ? form.next : '/';
     if (!options.password || !user || !/^[\w.@ -]+$/.test(user) || !secretMatches(typeof form.password === 'string' ? form.password : undefined, options.password)) {
+      // A second per wrong guess, and one guess at a time: guessing the password takes forever.
+      failedSignIns = failedSignIns.then(() => new Promise((r) => setTimeout(r, options.signInDelayMs ?? 1000)));
+      await failedSignIns;
       return send(c, signInPage({ password: options.password !== undefined, failed: true, next }), 401);
     }
     openSession(c, user);

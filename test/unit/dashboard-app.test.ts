@@ -34,7 +34,7 @@ function fakeBackend() {
   return { backend, calls, finish: (ok: boolean) => finish(ok) };
 }
 
-function dashboard(options: { password?: string } = {}) {
+function dashboard(options: { password?: string; signInDelayMs?: number } = {}) {
   const fake = fakeBackend();
   const { app } = dashboardApp({ backend: fake.backend, token: 'the-token', tokenUser: 'root', env: {}, hosts: new Set([HOST]), ...options });
   const request = (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) => app.request(`${ORIGIN}${path}`, { ...init, headers: { host: HOST, ...init.headers } });
@@ -78,7 +78,7 @@ describe('dashboard access', () => {
   });
 
   it('opens a session with the password, under the name given, and refuses a wrong one', async () => {
-    const d = dashboard({ password: 'hunter22' });
+    const d = dashboard({ password: 'hunter22', signInDelayMs: 0 });
     expect(await (await d.request('/')).text()).toContain('name="password"');
     const wrong = await d.post('/login', { user: 'carol', password: 'nope' }, { origin: ORIGIN });
     expect(wrong.status).toBe(401);
@@ -87,6 +87,10 @@ describe('dashboard access', () => {
     expect(right.headers.get('location')).toBe('/env/prod');
     const cookie = right.headers.get('set-cookie')!.split(';')[0]!;
     expect(await (await d.request('/', { headers: { cookie } })).text()).toContain('<span class="who">carol');
+    // Back only to this dashboard's own pages.
+    for (const next of ['//evil.example/x', '/\\evil.example', 'https://evil.example/']) {
+      expect((await d.post('/login', { user: 'carol', password: 'hunter22', next }, { origin: ORIGIN })).headers.get('location')).toBe('/');
+    }
     // A sign-in posted from another site is refused even with the right password.
     expect((await d.post('/login', { user: 'carol', password: 'hunter22' }, { origin: 'http://evil.example' })).status).toBe(403);
   });
