@@ -4,6 +4,7 @@
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
+import { bodyLimit } from 'hono/body-limit';
 import { SCRIPT, STYLE } from '../render/dashboard/assets.js';
 import { environmentPage } from '../render/dashboard/environment.js';
 import type { Html } from '../render/dashboard/html.js';
@@ -47,6 +48,8 @@ const SECURITY_HEADERS = {
 const ENV_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 const RELEASE_ID = /^[A-Za-z0-9._-]{1,80}$/;
 
+/** Whether the browser says the request comes from one of the dashboard's own pages. */
+const fromHere = (c: Context) => sameOrigin({ origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host') });
 const runHeader = (run: Run | undefined): RunHeader | undefined => (run ? { ...run.header, state: run.state } : undefined);
 const viewerOf = (session: Session): Viewer => ({ user: session.user, csrf: session.csrf });
 
@@ -66,6 +69,9 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
   });
 
+  // Its forms are a few short fields: a body larger than this is not one of them, and is not read into memory.
+  app.use('*', bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text('refused: request body too large', 413) }));
+
   app.get('/assets/dashboard.css', (c) => c.body(STYLE, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
   app.get('/assets/dashboard.js', (c) => c.body(SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
 
@@ -76,7 +82,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
   };
 
   app.post('/login', async (c) => {
-    if (!sameOrigin({ origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host') })) return send(c, problemPage('Refused', 'A sign-in must come from this dashboard\'s own page.'), 403);
+    if (!fromHere(c)) return send(c, problemPage('Refused', 'A sign-in must come from this dashboard\'s own page.'), 403);
     const form = await c.req.parseBody();
     const user = typeof form.user === 'string' ? form.user.trim().slice(0, 64) : '';
     // Back to a page of this dashboard only: `//host` and `/\host` are other sites to a browser.
@@ -108,7 +114,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
       const form = await c.req.parseBody();
       c.set('form', form);
       const csrf = typeof form.csrf === 'string' ? form.csrf : undefined;
-      if (!sameOrigin({ origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site'), host: c.req.header('host') }) || !secretMatches(csrf, session.csrf)) {
+      if (!fromHere(c) || !secretMatches(csrf, session.csrf)) {
         return send(c, problemPage('Refused', 'This request did not come from a page of this dashboard (cross-site request): nothing was done.', viewerOf(session)), 403);
       }
     }

@@ -183,3 +183,13 @@ describe('dashboard sessions', () => {
     expect(sessions.get(undefined)).toBeUndefined();
   });
 });
+
+describe('dashboard request bodies', () => {
+  it('refuses a body larger than any of its forms without reading it', async () => {
+    const d = dashboard();
+    const { cookie, csrf } = await d.signIn();
+    const answer = await d.post('/env/prod/deploy', { ref: 'x'.repeat(20_000), csrf }, { cookie, origin: ORIGIN });
+    expect(answer.status).toBe(413);
+    expect(d.calls).toHaveLength(0);
+  });
+});
