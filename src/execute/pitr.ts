@@ -3,7 +3,7 @@
 import { UserError } from '../errors.js';
 import { pgVersionProbe, pitrDbProbe, pitrRepoProbe } from '../ops/pitr.js';
 import type { Layout } from '../plan/layout.js';
-import { dbFiles, dbItems, dbKeyItems, parsePitrFacts, pitrSchedules, POSTGRES_KEYS, repoAccountHome, repoFiles, repoItems, stanzaItem, type PitrFacts } from '../plan/pitr.js';
+import { dbFiles, dbItems, dbKeyItems, foreignArchive, parsePitrFacts, pitrSchedules, POSTGRES_KEYS, repoAccountHome, repoFiles, repoItems, stanzaItem, type PitrFacts } from '../plan/pitr.js';
 import { pitrBackupTimer, pitrDbKeyDir, pitrRepoKeyDir, renderPitrRecover, renderPitrRestore, type PitrSpec } from '../render/pitr.js';
 import type { CopyServer } from './backup-copies.js';
 import type { HostConnection } from './connection.js';
@@ -35,6 +35,10 @@ export async function setupPitr(ctx: OperationContext, layout: Layout, db: HostC
   const result = (error?: Error): PitrSetup => ({ dbItems: done.db, repoItems: done.repo, ...(error ? { error } : {}) });
 
   let dbFacts = await dbProbe();
+  const foreign = foreignArchive(stanza, dbFacts.pg?.settings);
+  if (foreign) {
+    return result(new UserError(`${db.target.label}: PostgreSQL already archives its WAL with another command (${foreign}): one cluster has one archive, and backups.pitr of ${stanza} would take it over and end that one`, 'two apps on one database server cannot both use backups.pitr: turn it off for one of them; if nothing uses that archive any more, clear it there (ALTER SYSTEM RESET archive_command) and run setup again'));
+  }
   let error = await step('db', dbKeyItems(stanza, db.target.label, dbFacts));
   if (error) return result(error);
   // Read again only for the key the items just made.

@@ -196,6 +196,17 @@ export function dbItems(spec: PitrSpec, repoPublicKey: string, repoHostKeys: rea
   ];
 }
 
+/**
+ * A cluster archives its WAL to one place. An archive_command that is neither off nor this stanza's belongs to
+ * someone else (another app's backups.pitr on the same cluster, or an archive made by hand): taking it over
+ * would silently end theirs. Returns that command, or undefined when the cluster is free or already this one's.
+ */
+export function foreignArchive(stanza: string, settings: Record<string, string> | undefined): string | undefined {
+  const command = settings?.archive_command?.trim();
+  if (!command || command === '(disabled)' || command === archiveSettings(stanza).archive_command) return undefined;
+  return command;
+}
+
 const quoteSql = (value: string) => `'${value.replaceAll("'", "''")}'`;
 
 /**

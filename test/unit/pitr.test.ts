@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { renderCmd } from '../../src/ops/shell.js';
 import { sha256 } from '../../src/ops/services.js';
 import { targetTime } from '../../src/execute/pitr.js';
-import { dbFiles, dbItems, parsePitrFacts, repoFiles, repoItems, stanzaItem } from '../../src/plan/pitr.js';
+import { dbFiles, dbItems, foreignArchive, parsePitrFacts, repoFiles, repoItems, stanzaItem } from '../../src/plan/pitr.js';
 import { authorizedRemoteLine, renderDbConf, renderPitrRemote, renderRepoConf, type PitrSpec } from '../../src/render/pitr.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'slipway-pitr-'));
@@ -118,5 +118,17 @@ describe('--to-time', () => {
     expect(targetTime('2026-12-01 10:15:30+01:00')).toBe('2026-12-01 10:15:30+01:00');
     expect(() => targetTime('yesterday')).toThrow('--to-time "yesterday" is not a time');
     expect(() => targetTime('2999-01-01 00:00')).toThrow('is in the future');
+  });
+});
+
+describe('one archive per cluster', () => {
+  it('finds an archive_command that is neither off nor this stanza\'s, which setup refuses to take over', () => {
+    const ours = 'pgbackrest --config=/etc/pgbackrest/slipway-shop.conf --stanza=shop archive-push %p';
+    expect(foreignArchive('shop', { archive_command: ours })).toBeUndefined();
+    expect(foreignArchive('shop', { archive_command: '(disabled)' })).toBeUndefined();
+    expect(foreignArchive('shop', { archive_command: '' })).toBeUndefined();
+    expect(foreignArchive('shop', undefined)).toBeUndefined();
+    expect(foreignArchive('shop', { archive_command: 'pgbackrest --config=/etc/pgbackrest/slipway-blog.conf --stanza=blog archive-push %p' })).toBe('pgbackrest --config=/etc/pgbackrest/slipway-blog.conf --stanza=blog archive-push %p');
+    expect(foreignArchive('shop', { archive_command: 'cp %p /mnt/wal/%f' })).toBe('cp %p /mnt/wal/%f');
   });
 });
