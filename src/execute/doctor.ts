@@ -12,6 +12,8 @@ import { UserError } from '../errors.js';
 import type { Target } from '../plan/target.js';
 import { isNodeApp } from './recipe-check.js';
 import { deployerNode } from './node-deploy.js';
+import { archiveSettings } from '../render/pitr.js';
+import { layoutFor } from '../plan/layout.js';
 
 export interface DoctorHost {
   host: string;
@@ -37,6 +39,11 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
     processManager: config.process_manager,
     ...(node ? { node: { wanted: config.project.node_version, deployer: deployerNode() } } : {}),
   };
+  // backups.pitr: checked where the database lives (the db server, or every server when none has the role).
+  const pitr = config.backups.pitr && config.database.engine === 'postgresql' && config.database.url === undefined;
+  const stanza = layoutFor(config, config.project.branch).unitPrefix;
+  const dbServer = config.servers.some((s) => s.roles.includes('db'));
+  const holdsDatabase = (roles: readonly string[]) => pitr && (!dbServer || roles.includes('db'));
   const servers = config.servers.filter((s) => !only || (s.sandbox ?? s.host) === only);
   if (servers.length === 0) throw new UserError(`no server ${only} in this environment`);
   const pool = new ConnectionPool(new Redactor(loaded.secrets));
@@ -55,11 +62,12 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
         return { host, checks: [{ name: 'ssh', status: 'fail', detail: reason, fix }] };
       }
       const sent = Date.now();
-      const result = await connection.session.run(doctorProbe({ ...base, node: base.node !== undefined, supervisor: base.processManager === 'supervisor', ...(base.source.mode === 'fetch' ? { fetchUrl: base.source.url } : {}) }).shell);
+      const walArchive = holdsDatabase(server.roles) ? { command: archiveSettings(stanza).archive_command, stanza } : undefined;
+      const result = await connection.session.run(doctorProbe({ ...base, node: base.node !== undefined, supervisor: base.processManager === 'supervisor', walArchive: walArchive !== undefined, ...(base.source.mode === 'fetch' ? { fetchUrl: base.source.url } : {}) }).shell);
       const localClock = Math.round((sent + Date.now()) / 2000);
       const ssh: Check = { name: 'ssh', status: 'ok', detail: target.kind === 'local' ? 'this machine (no SSH)' : `connected as ${parseDoctorFacts(result.lines.join('\n')).user ?? '?'}` };
       if (result.code !== 0) return { host, checks: [{ ...ssh, status: 'fail', detail: `the probe failed (exit ${result.code}): ${result.lines.slice(-1)[0] ?? ''}`, fix: 'check that bash runs for the login user' }] };
-      return { host, checks: [ssh, ...judgeHost(parseDoctorFacts(result.lines.join('\n')), { ...base, localClock })] };
+      return { host, checks: [ssh, ...judgeHost(parseDoctorFacts(result.lines.join('\n')), { ...base, localClock, ...(walArchive ? { walArchive } : {}) })] };
     });
   } finally {
     await pool.closeAll();

@@ -16,7 +16,19 @@ export interface DoctorProbeWants {
   node?: boolean;
   /** process_manager supervisor: whether supervisorctl answers the login user. */
   supervisor?: boolean;
+  /** backups.pitr, on a server holding the database: PostgreSQL's archive_command and pg_stat_archiver. */
+  walArchive?: boolean;
 }
+
+/**
+ * As postgres, which only root or sudo can become: `wal-archive <archive_command>` and `wal-stats <failures>
+ * <last archived> <last failed> <last failed WAL>` (times in seconds since the epoch, 0 for never).
+ */
+const WAL_ARCHIVE_PROBE = [
+  'if [ "$(id -u)" = 0 ]; then pg="env -C / runuser -u postgres --"; else pg="sudo -n -u postgres"; fi',
+  'if command -v psql >/dev/null 2>&1 && cmd=$($pg psql -XAtqc "SHOW archive_command" 2>/dev/null); then echo "wal-archive $cmd"; ' +
+    `$pg psql -XAtq -F ' ' -c "SELECT failed_count, coalesce(extract(epoch from last_archived_time)::bigint, 0), coalesce(extract(epoch from last_failed_time)::bigint, 0), coalesce(last_failed_wal, '-') FROM pg_stat_archiver" 2>/dev/null | sed 's/^/wal-stats /'; else echo "wal-archive-unreadable"; fi`,
+];
 
 export function doctorProbe(wants: DoctorProbeWants): Snippet {
   const lines = [
@@ -47,6 +59,7 @@ export function doctorProbe(wants: DoctorProbeWants): Snippet {
         ]
       : []),
     ...(wants.node ? NODE_PROBE : []),
+    ...(wants.walArchive ? WAL_ARCHIVE_PROBE : []),
     'true',
   ];
   return { shell: lines.join('\n') };

@@ -32,6 +32,8 @@ export interface DoctorFacts {
   /** A Node app: the server's own Node (without the v) and its machine type. */
   nodeSystem?: string;
   machine?: string;
+  /** backups.pitr: PostgreSQL's archive_command and archiver counts, or `unreadable` (no psql, no sudo to postgres). */
+  walArchive?: { command: string; failed: number; lastArchived: number; lastFailed: number; lastFailedWal: string } | 'unreadable';
 }
 
 export function parseDoctorFacts(output: string): DoctorFacts {
@@ -52,7 +54,11 @@ export function parseDoctorFacts(output: string): DoctorFacts {
     else if (kind === 'package' && words[0]) facts.packages.push(words[0]);
     else if (kind === 'node-system' && /^v?\d+\.\d+\.\d+$/.test(words[0] ?? '')) facts.nodeSystem = words[0]!.replace(/^v/, '');
     else if (kind === 'machine' && words[0]) facts.machine = words[0];
-    else if (kind === 'git-remote') facts.gitRemote = words[0] === 'ok' ? { ok: true } : { ok: false, error: words.slice(1).join(' ') };
+    else if (kind === 'wal-archive') facts.walArchive = { command: words.join(' '), failed: 0, lastArchived: 0, lastFailed: 0, lastFailedWal: '-' };
+    else if (kind === 'wal-archive-unreadable') facts.walArchive = 'unreadable';
+    else if (kind === 'wal-stats' && typeof facts.walArchive === 'object' && words.slice(0, 3).every((w) => /^\d+$/.test(w))) {
+      facts.walArchive = { ...facts.walArchive, failed: Number(words[0]), lastArchived: Number(words[1]), lastFailed: Number(words[2]), lastFailedWal: words[3] ?? '-' };
+    } else if (kind === 'git-remote') facts.gitRemote = words[0] === 'ok' ? { ok: true } : { ok: false, error: words.slice(1).join(' ') };
   }
   return facts;
 }
@@ -72,6 +78,8 @@ export interface DoctorInput {
   localClock: number;
   /** A Node app: the major it asks for (project.node_version), and the Node this machine could copy. */
   node?: { wanted: string | undefined; deployer: DeployerNode };
+  /** backups.pitr on a server holding the database: the archive_command setup installs, and the stanza. */
+  walArchive?: { command: string; stanza: string };
 }
 
 const GB = 1024 * 1024;
@@ -142,8 +150,31 @@ export function judgeHost(facts: DoctorFacts, input: DoctorInput): Check[] {
     const fix = { ok: '', refused: 'log in as root, or give the user the socket: chown= in [unix_http_server] of /etc/supervisor/supervisord.conf', down: 'systemctl enable --now supervisor, and see /var/log/supervisor/supervisord.log', missing: `slipway setup ${input.env}, or apt-get install supervisor` }[state];
     add('supervisor', state === 'ok' ? 'ok' : state === 'missing' ? 'warn' : 'fail', detail, fix);
   }
+  if (input.walArchive) checks.push(walArchiveCheck(facts.walArchive, input.walArchive, input.env, input.localClock));
   const systemdNeeded = input.needsSystemd && input.processManager === 'systemd';
   if (facts.systemd) add('systemd', 'ok', 'systemd runs the server');
   else add('systemd', systemdNeeded ? 'fail' : 'warn', 'systemd does not run on this server', systemdNeeded ? 'deploy the processes to a server with systemd, or set process_manager: supervisor' : 'the monitor and backup timers need systemd');
   return checks;
+}
+
+const ago = (seconds: number) => (seconds < 120 ? `${seconds} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`);
+
+/**
+ * backups.pitr: whether PostgreSQL archives with the stanza's command, and whether its last attempt failed (a
+ * failing archive is a restore point that silently stops moving). An idle database archives nothing, so the
+ * time since the last segment alone says nothing wrong.
+ */
+export function walArchiveCheck(found: DoctorFacts['walArchive'], wanted: NonNullable<DoctorInput['walArchive']>, env: string, now: number): Check {
+  const name = 'wal archive';
+  if (found === undefined || found === 'unreadable') {
+    return { name, status: 'warn', detail: "could not read PostgreSQL's archive state (psql as postgres, through root or sudo)", fix: 'run doctor as a user with passwordless sudo, or root' };
+  }
+  if (found.command !== wanted.command) {
+    return { name, status: 'fail', detail: `PostgreSQL does not archive its WAL with pgBackRest's stanza ${wanted.stanza} (archive_command: ${found.command || 'none'}): no point in time after its last archived segment can be restored`, fix: `slipway setup ${env}` };
+  }
+  if (found.lastFailed > found.lastArchived) {
+    const last = found.lastArchived > 0 ? `the last segment archived ${ago(now - found.lastArchived)} ago` : 'no segment archived yet';
+    return { name, status: 'fail', detail: `archiving fails: ${found.lastFailedWal} failed ${ago(Math.max(0, now - found.lastFailed))} ago (${found.failed} failures so far), ${last}; WAL piles up on the server until it succeeds`, fix: `as postgres on the server: pgbackrest --config=/etc/pgbackrest/slipway-${wanted.stanza}.conf --stanza=${wanted.stanza} check; the repository host must be up and reachable, and see PostgreSQL's log` };
+  }
+  return { name, status: 'ok', detail: found.lastArchived > 0 ? `WAL archived with pgBackRest, the last segment ${ago(Math.max(0, now - found.lastArchived))} ago` : 'WAL archiving with pgBackRest is on (no segment archived yet)' };
 }

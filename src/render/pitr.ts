@@ -116,7 +116,7 @@ export function renderRepoConf(spec: PitrSpec): string {
 }
 
 /** PostgreSQL's side: WAL archived through pgBackRest, at least every ARCHIVE_TIMEOUT_SECONDS. */
-export function archiveSettings(stanza: string): Record<string, string> {
+export function archiveSettings(stanza: string): { archive_mode: string; archive_command: string; archive_timeout: string } {
   return { archive_mode: 'on', archive_command: `${pgbackrest(stanza)} archive-push %p`, archive_timeout: String(ARCHIVE_TIMEOUT_SECONDS) };
 }
 

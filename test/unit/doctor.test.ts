@@ -129,3 +129,32 @@ describe('doctor probe', () => {
     expect(facts.gitRemote).toMatchObject({ ok: false, error: expect.stringContaining('/nonexistent-slipway/repo.git') });
   });
 });
+
+describe('doctor: the WAL archive of backups.pitr', () => {
+  const command = 'pgbackrest --config=/etc/pgbackrest/slipway-shop.conf --stanza=shop archive-push %p';
+  const wanted = { walArchive: { command, stanza: 'shop' } };
+  const archive = (lines: string[]) => parseDoctorFacts(lines.join('\n')).walArchive;
+
+  it('reads archive_command and the archiver counts', () => {
+    expect(archive([`wal-archive ${command}`, `wal-stats 3 ${NOW - 30} ${NOW - 600} 000000010000000000000007`])).toEqual({ command, failed: 3, lastArchived: NOW - 30, lastFailed: NOW - 600, lastFailedWal: '000000010000000000000007' });
+    expect(archive(['wal-archive-unreadable'])).toBe('unreadable');
+  });
+
+  it('is ok while the last attempt succeeded, whenever it was (an idle database archives nothing)', () => {
+    expect(byName({ ...healthy, walArchive: archive([`wal-archive ${command}`, `wal-stats 3 ${NOW - 30} ${NOW - 600} 0007`]) }, wanted)['wal archive']).toEqual({ name: 'wal archive', status: 'ok', detail: 'WAL archived with pgBackRest, the last segment 30 s ago' });
+    expect(byName({ ...healthy, walArchive: archive([`wal-archive ${command}`, 'wal-stats 0 0 0 -']) }, wanted)['wal archive']!.detail).toBe('WAL archiving with pgBackRest is on (no segment archived yet)');
+  });
+
+  it('fails while archiving fails, and when PostgreSQL archives with another command or none', () => {
+    const failing = byName({ ...healthy, walArchive: archive([`wal-archive ${command}`, `wal-stats 12 ${NOW - 7200} ${NOW - 5} 00000001000000000000000C`]) }, wanted)['wal archive']!;
+    expect(failing.status).toBe('fail');
+    expect(failing.detail).toBe('archiving fails: 00000001000000000000000C failed 5 s ago (12 failures so far), the last segment archived 2 h ago; WAL piles up on the server until it succeeds');
+    expect(failing.fix).toContain('pgbackrest --config=/etc/pgbackrest/slipway-shop.conf --stanza=shop check');
+    const other = byName({ ...healthy, walArchive: archive(['wal-archive cp %p /mnt/wal/%f']) }, wanted)['wal archive']!;
+    expect(other).toMatchObject({ status: 'fail', fix: 'slipway setup prod' });
+    expect(other.detail).toContain('(archive_command: cp %p /mnt/wal/%f)');
+    expect(byName({ ...healthy, walArchive: 'unreadable' }, wanted)['wal archive']!.status).toBe('warn');
+    // Not asked for (no pitr, or not the database's server): no check.
+    expect(byName({ ...healthy, walArchive: 'unreadable' })['wal archive']).toBeUndefined();
+  });
+});
