@@ -57,6 +57,49 @@ describe('point-in-time recovery with pgBackRest on another server', () => {
     expect(other.stdout).toMatch(/refused: stanza shop only\nexit=1/);
   });
 
+  it('doctor sees the archive working, then failing while the repository cannot be reached; setup will not take over another archive', async () => {
+    const psql = (sql: string) => onServer(db(), `cd / && runuser -u postgres -- psql -AtXq -c ${JSON.stringify(sql)}`);
+    const walCheck = async () => {
+      const result = await repo.cli('doctor', 'sandbox', '--host', 'e2e-pitr1', '--json');
+      return (JSON.parse(result.stdout) as { checks: { name: string; status: string; detail: string }[] }[])[0]!.checks.find((c) => c.name === 'wal archive')!;
+    };
+    await psql('SELECT pg_switch_wal()');
+    expect(await waitFor(() => psql('SELECT last_archived_wal IS NOT NULL FROM pg_stat_archiver'), (v) => v === 't', 20_000)).toBe('t');
+    expect(await walCheck()).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^WAL archived with pgBackRest, the last segment \d+ s ago$/) });
+
+    // The way to the repository host broken (its SSH wrapper unusable): the next segment fails, and doctor says so.
+    await onServer(db(), 'chmod 000 /usr/local/lib/slipway/shop-pgbackrest-ssh.sh');
+    try {
+      await psql('CREATE TABLE IF NOT EXISTS doctor_probe (n int); INSERT INTO doctor_probe VALUES (1)');
+      await psql('SELECT pg_switch_wal()');
+      expect(await waitFor(() => psql('SELECT coalesce(last_failed_time > coalesce(last_archived_time, to_timestamp(0)), false) FROM pg_stat_archiver'), (v) => v === 't', 60_000)).toBe('t');
+      const failing = await walCheck();
+      expect(failing.status).toBe('fail');
+      expect(failing.detail).toMatch(/^archiving fails: \S+ failed \d+ s ago \(\d+ failures so far\)/);
+    } finally {
+      await onServer(db(), 'chmod 755 /usr/local/lib/slipway/shop-pgbackrest-ssh.sh');
+    }
+    // A new segment wakes the archiver, which otherwise waits a minute before trying the failed one again.
+    await psql('INSERT INTO doctor_probe VALUES (2)');
+    await psql('SELECT pg_switch_wal()');
+    // PostgreSQL tries the segment again by itself; once through, doctor is content again.
+    expect((await waitFor(walCheck, (c) => c.status === 'ok', 90_000)).status).toBe('ok');
+
+    // Another archive_command on the cluster (another app's, or one made by hand): setup refuses to replace it.
+    const ours = await psql('SHOW archive_command');
+    await psql("ALTER SYSTEM SET archive_command = 'test ! -f /var/tmp/wal/%f && cp %p /var/tmp/wal/%f'");
+    await psql('SELECT pg_reload_conf()');
+    try {
+      const refused = await repo.cli('setup', 'sandbox');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('e2e-pitr1: PostgreSQL already archives its WAL with another command (test ! -f /var/tmp/wal/%f && cp %p /var/tmp/wal/%f)');
+      expect(await psql('SHOW archive_command')).toBe('test ! -f /var/tmp/wal/%f && cp %p /var/tmp/wal/%f');
+    } finally {
+      await psql(`ALTER SYSTEM SET archive_command = '${ours.replaceAll("'", "''")}'`);
+      await psql('SELECT pg_reload_conf()');
+    }
+  });
+
   it('rows deleted by mistake come back with restore --to-time the moment before', async () => {
     await repo.commit('v1');
     await repo.deploy();
