@@ -16,8 +16,6 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
-export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
-
 export function registerDashboardCommand(program: Command, io: Io): void {
   program
     .command('dashboard')
@@ -27,7 +25,7 @@ export function registerDashboardCommand(program: Command, io: Io): void {
     .action(async (options: { listen: string }) => {
       const { userInfo } = await import('node:os');
       const { readSecretsFile } = await import('../config/secrets.js');
-      const { newSecret } = await import('../dashboard/auth.js');
+      const { isLoopback, newSecret } = await import('../dashboard/auth.js');
       const { localBackend } = await import('../dashboard/backend.js');
       const { startDashboard } = await import('../dashboard/server.js');
       const { host, port } = parseListen(options.listen);

@@ -65,13 +65,15 @@ export function sameOrigin(headers: { origin?: string | undefined; secFetchSite?
   }
 }
 
+/** An address only this machine can reach. */
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+
 /**
  * Host names a browser may use for a dashboard on a loopback address. Any other Host header is a page elsewhere
  * that pointed its own name at 127.0.0.1 (DNS rebinding), and is refused. `undefined`: any (listening on a
  * network address, whose names the dashboard cannot know; the token still guards it).
  */
 export function allowedHosts(listenHost: string, port: number): Set<string> | undefined {
-  const loopback = ['127.0.0.1', 'localhost', '::1', '[::1]'];
-  if (!loopback.includes(listenHost) && !listenHost.startsWith('127.')) return undefined;
+  if (!isLoopback(listenHost)) return undefined;
   return new Set([`${listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost}:${port}`, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
 }

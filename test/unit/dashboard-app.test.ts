@@ -148,7 +148,8 @@ describe('dashboard operations', () => {
 
 describe('dashboard addresses and origins', () => {
   it('reads --listen as HOST:PORT or [V6]:PORT, and refuses anything else in one line', async () => {
-    const { parseListen, isLoopback } = await import('../../src/cli/dashboard-command.js');
+    const { parseListen } = await import('../../src/cli/dashboard-command.js');
+    const { isLoopback } = await import('../../src/dashboard/auth.js');
     expect(parseListen('127.0.0.1:7780')).toEqual({ host: '127.0.0.1', port: 7780 });
     expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
     expect(parseListen('dash.internal:8080')).toEqual({ host: 'dash.internal', port: 8080 });
@@ -191,5 +192,15 @@ describe('dashboard request bodies', () => {
     const answer = await d.post('/env/prod/deploy', { ref: 'x'.repeat(20_000), csrf }, { cookie, origin: ORIGIN });
     expect(answer.status).toBe(413);
     expect(d.calls).toHaveLength(0);
+  });
+});
+
+describe('slipway dashboard on the command line', () => {
+  it('refuses a --listen that is not HOST:PORT in one line, before serving anything', async () => {
+    const { run } = await import('../../src/cli/main.js');
+    const err: string[] = [];
+    const code = await run(['dashboard', '--listen', 'everywhere'], { out: () => undefined, err: (t) => err.push(t), env: {}, cwd: '/tmp' });
+    expect(code).toBe(2);
+    expect(err).toEqual(['error: --listen "everywhere": expected HOST:PORT, e.g. 127.0.0.1:7780']);
   });
 });
