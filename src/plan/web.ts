@@ -227,11 +227,19 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
     });
     steps.push({ id: 'slot-health', title: `Check the ${idle} slot: ${healthTarget(slotHealth(input, idle))}`, commands: [healthProbe(slotHealth(input, idle))] });
   }
+  if (ready) {
+    // A slot reused as it runs (a rollback within the drain period) must not be stopped by its pending drain. The
+    // drain may fire between the facts and this step: once it is cancelled, the slot must still answer (started
+    // again if the drain just stopped it) before any request goes to it.
+    steps.push({
+      id: 'slot-health',
+      title: `Keep the ${idle} slot, still running ${to}, and check it: ${healthTarget(slotHealth(input, idle))}`,
+      commands: [...cancelDrain(layout, idle), slotAnswers(layout, tier.process, idle, healthProbe(slotHealth(input, idle)))],
+    });
+  }
   steps.push(...(input.beforeRoute ?? []));
-  // A slot reused as it runs (a rollback within the drain period) must not be stopped by its pending drain.
-  const keep = ready ? cancelDrain(layout, idle) : [];
   const how = viaSocket ? ' (socket link, no reload)' : '';
-  steps.push({ id: 'route', title: `Send traffic to the ${idle} slot${ready ? ' (still running: instant)' : how}`, commands: [...keep, ...routeTo(layout, tier.paths, tier.process, idle, upstream(idle), viaSocket)] });
+  steps.push({ id: 'route', title: `Send traffic to the ${idle} slot${ready ? ' (still running: instant)' : how}`, commands: routeTo(layout, tier.paths, tier.process, idle, upstream(idle), viaSocket) });
   steps.push({ id: 'switch', title: `Point current at ${to}`, commands: switchCurrent(layout, to) });
   if (input.workers.length > 0) steps.push({ id: 'restart', title: 'Restart workers gracefully', commands: [...(change ? stopPreviousWorkers(change, input.workers) : []), ...manager.restart(input.workers)] });
   if (input.afterSwitch.length > 0) steps.push({ id: 'after-switch', title: 'Run after_switch hooks', commands: input.afterSwitch });

@@ -140,9 +140,18 @@ describe('blue/green steps', () => {
   it('moves traffic back instantly to a slot that still runs the release, cancelling its pending drain', () => {
     const facts = parseFacts(['slot blue r1 active', 'slot green r2 active', 'live green'].join('\n'));
     const { steps, recovery } = blueGreenSteps({ ...input(facts, 'r1'), markBad: false });
-    expect(steps.map((s) => s.id)).toEqual(['route', 'switch', 'restart', 'drain']);
-    expect(steps[0]!.title).toBe('Send traffic to the blue slot (still running: instant)');
-    expect(text(steps)).toContain('systemctl stop shop-drain-blue.timer shop-drain-blue.service');
+    expect(steps.map((s) => s.id)).toEqual(['slot-health', 'route', 'switch', 'restart', 'drain']);
+    expect(steps[1]!.title).toBe('Send traffic to the blue slot (still running: instant)');
+    // The drain cancelled first, then the slot must answer before traffic goes to it: the drain may have fired
+    // since the facts were read, and a slot it stopped is started again.
+    expect(steps[0]!.title).toBe('Keep the blue slot, still running r1, and check it: http://127.0.0.1:8000/health/');
+    expect(text([steps[0]!]).split('\n').slice(0, 5)).toEqual([
+      '## slot-health',
+      '{ systemctl stop shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
+      '{ systemctl reset-failed shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
+      '{ systemctl reset-failed shop-web@blue.service >/dev/null 2>&1; systemctl start shop-web@blue.service && {',
+      "rc=0; status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8000/health/) || rc=$?",
+    ]);
     // Recovery never stops at once a slot it did not start: blue drains again, as it was going to.
     expect(text(recovery)).not.toMatch(/^systemctl stop shop-web@blue.service/m);
     expect(text(recovery)).toContain('systemd-run --quiet --unit=shop-drain-blue --on-active=30s --timer-property=AccuracySec=1s systemctl stop shop-web@blue.service');
