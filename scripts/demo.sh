@@ -69,5 +69,6 @@ The example app is live.
   health:  ${url}${health_path} answers: $health (it queries PostgreSQL)
   repo:    $repo  (change VERSION, commit, then: sudo node bin/slipway.js -c $repo deploy sandbox)
   also:    sudo node bin/slipway.js -c $repo releases sandbox   (or history, rollback)
+  web:     sudo node bin/slipway.js -c $repo dashboard   (open the link it prints; Ctrl-C stops it)
   stop:    sudo node bin/slipway.js sandbox down $server
 DONE
