@@ -43,6 +43,7 @@ input[type=text], input[type=password], select { font: inherit; padding: .35rem 
   background: var(--card); color: var(--fg); min-width: 14rem; max-width: 100%; }
 form.inline { display: inline; }
 label { display: inline-flex; gap: .4rem; align-items: center; }
+section.env td { white-space: nowrap; }
 ol.events { list-style: none; padding: 0; margin: 0; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .86rem; }
 ol.events li { padding: .15rem 0; border-bottom: 1px dashed var(--line); display: flex; gap: .8rem; overflow-wrap: anywhere; }
 ol.events .t { color: var(--muted); min-width: 3.5rem; text-align: right; }
