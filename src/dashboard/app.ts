@@ -53,12 +53,24 @@ const fromHere = (c: Context) => sameOrigin({ origin: c.req.header('origin'), se
 const runHeader = (run: Run | undefined): RunHeader | undefined => (run ? { ...run.header, state: run.state } : undefined);
 const viewerOf = (session: Session): Viewer => ({ user: session.user, csrf: session.csrf });
 
+/** A page's two reads side by side: what each found, and the CLI's text of whichever failed (the page shows both). */
+async function readBoth<A, B>(first: Promise<A>, second: Promise<B>): Promise<{ first?: A; second?: B; error?: string }> {
+  const [a, b] = await Promise.allSettled([first, second]);
+  const error = [a, b].flatMap((r) => (r.status === 'rejected' ? [failureText(r.reason)] : [])).join('\n');
+  return { ...(a.status === 'fulfilled' ? { first: a.value } : {}), ...(b.status === 'fulfilled' ? { second: b.value } : {}), ...(error ? { error } : {}) };
+}
+
 export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs: RunRegistry } {
   const { backend } = options;
   const sessions = new Sessions();
   const runs = new RunRegistry();
   const app = new Hono<Env>();
   let failedSignIns = Promise.resolve();
+  /** The run going on in an environment, for the page to show (and to hold back its confirm). */
+  const runningIn = (name: string): { running?: RunHeader } => {
+    const running = runHeader(runs.running(name));
+    return running ? { running } : {};
+  };
   const send = (c: Context, body: Html, status: 200 | 400 | 401 | 403 | 404 | 409 = 200) => c.html(body.text, status);
 
   app.use('*', async (c, next) => {
@@ -130,7 +142,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
 
   app.get('/', async (c) => {
     const names = await backend.environments();
-    const summaries = await Promise.all(names.map(async (name) => ({ ...(await backend.summary(name)), ...(runs.running(name) ? { running: runHeader(runs.running(name))! } : {}) })));
+    const summaries = await Promise.all(names.map(async (name) => ({ ...(await backend.summary(name)), ...runningIn(name) })));
     return send(c, overviewPage(summaries, viewerOf(c.get('session')), backend.dir));
   });
 
@@ -147,7 +159,7 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     const viewer = viewerOf(c.get('session'));
     try {
       const detail = await backend.detail(name);
-      return send(c, environmentPage({ ...detail, ...(runs.running(name) ? { running: runHeader(runs.running(name))! } : {}) }, viewer));
+      return send(c, environmentPage({ ...detail, ...runningIn(name) }, viewer));
     } catch (error) {
       return send(c, problemPage(name, failureText(error), viewer), 400);
     }
@@ -158,10 +170,8 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     if (!name) return unknown(c);
     const ref = c.req.query('ref') ?? '';
     const full = c.req.query('full') === '1';
-    const [refs, plan] = await Promise.allSettled([backend.refs(name), c.req.query('ref') !== undefined ? backend.plan(name, 'deploy', ref, full) : Promise.resolve(undefined)]);
-    const running = runHeader(runs.running(name));
-    const error = [refs, plan].flatMap((r) => (r.status === 'rejected' ? [failureText(r.reason)] : [])).join('\n');
-    const view = { env: name, action: 'deploy' as const, requested: ref, full, ...(refs.status === 'fulfilled' ? { refs: refs.value } : {}), ...(plan.status === 'fulfilled' && plan.value ? { plan: plan.value } : {}), ...(error ? { error } : {}), ...(running ? { running } : {}) };
+    const read = await readBoth(backend.refs(name), c.req.query('ref') !== undefined ? backend.plan(name, 'deploy', ref, full) : Promise.resolve(undefined));
+    const view = { env: name, action: 'deploy' as const, requested: ref, full, ...(read.first ? { refs: read.first } : {}), ...(read.second ? { plan: read.second } : {}), ...(read.error ? { error: read.error } : {}), ...runningIn(name) };
     return send(c, planPage(view, viewerOf(c.get('session'))));
   });
 
@@ -170,10 +180,8 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     if (!name) return unknown(c);
     const release = c.req.query('release') ?? '';
     if (release && !RELEASE_ID.test(release)) return send(c, problemPage('Bad request', `${release} is not a release id.`, viewerOf(c.get('session'))), 400);
-    const [choices, plan] = await Promise.allSettled([backend.rollbackChoices(name), backend.plan(name, 'rollback', release, false)]);
-    const running = runHeader(runs.running(name));
-    const error = [choices, plan].flatMap((r) => (r.status === 'rejected' ? [failureText(r.reason)] : [])).join('\n');
-    const view = { env: name, action: 'rollback' as const, requested: release, ...(choices.status === 'fulfilled' ? { choices: choices.value } : {}), ...(plan.status === 'fulfilled' ? { plan: plan.value } : {}), ...(error ? { error } : {}), ...(running ? { running } : {}) };
+    const read = await readBoth(backend.rollbackChoices(name), backend.plan(name, 'rollback', release, false));
+    const view = { env: name, action: 'rollback' as const, requested: release, ...(read.first ? { choices: read.first } : {}), ...(read.second ? { plan: read.second } : {}), ...(read.error ? { error: read.error } : {}), ...runningIn(name) };
     return send(c, planPage(view, viewerOf(c.get('session'))));
   });
 
@@ -181,9 +189,8 @@ export function dashboardApp(options: DashboardOptions): { app: Hono<Env>; runs:
     const name = await environment(c);
     if (!name) return unknown(c);
     const to = c.req.query('to') ?? '';
-    const [refs, note] = await Promise.allSettled([backend.refs(name), c.req.query('to') !== undefined ? backend.handoff(name, to) : Promise.resolve(undefined)]);
-    const error = [refs, note].flatMap((r) => (r.status === 'rejected' ? [failureText(r.reason)] : [])).join('\n');
-    const view = { env: name, to, ...(refs.status === 'fulfilled' ? { refs: refs.value } : {}), ...(note.status === 'fulfilled' && note.value !== undefined ? { note: note.value } : {}), ...(error ? { error } : {}) };
+    const read = await readBoth(backend.refs(name), c.req.query('to') !== undefined ? backend.handoff(name, to) : Promise.resolve(undefined));
+    const view = { env: name, to, ...(read.first ? { refs: read.first } : {}), ...(read.second !== undefined ? { note: read.second } : {}), ...(read.error ? { error: read.error } : {}) };
     return send(c, handoffPage(view, viewerOf(c.get('session'))));
   });
 
