@@ -22,6 +22,18 @@ export function formatSize(kb: number | null): string {
   return `${(kb / 1024 / 1024).toFixed(1)} GB`;
 }
 
+/** The share of `total` in use, in whole per cent. */
+export const usedPercent = (total: number, available: number) => (total > 0 ? Math.round(((total - available) / total) * 100) : 0);
+
+/** The app's disk use: a Node app's dependencies in place of venvs (a line never lists both as empty). */
+export function diskText(s: Pick<HostStatus, 'disk_kb'>): string {
+  const deps = s.disk_kb.node_modules !== null ? `node_modules ${formatSize(s.disk_kb.node_modules)}` : `venvs ${formatSize(s.disk_kb.venvs)}`;
+  return `releases ${formatSize(s.disk_kb.releases)}, ${deps}, backups ${formatSize(s.disk_kb.backups)}`;
+}
+
+/** A load balancer's web servers, each marked when out of rotation; empty when it balances none. */
+export const balancedText = (balances: NonNullable<HostStatus['balances']>) => balances.map((b) => `${b.address}:${b.port}${b.in_rotation ? '' : ' (out of rotation)'}`).join(', ');
+
 function since(at: string | undefined, now: Date): string {
   const t = at ? Date.parse(at) : NaN;
   return Number.isNaN(t) ? (at ?? '?') : `${formatAge(Math.max(0, Math.round((now.getTime() - t) / 1000)))} ago`;
@@ -43,21 +55,18 @@ function hostText(s: HostStatus, now: Date): string[] {
   if (s.units.length === 0) row(label, '(none)');
   s.units.forEach((u, i) => row(i === 0 ? label : '', `${supervised ? u.name.replace(/\.service$/, '') : u.name}  ${u.active} (${u.sub})${u.pid ? `, pid ${u.pid}` : ''}`));
   if (s.singletons && s.singletons.length > 0) row('runs', `${s.singletons.join(', ')} (singleton: on this server only)`);
-  if (s.balances) row('balance', s.balances.length === 0 ? '(no web server)' : s.balances.map((b) => `${b.address}:${b.port}${b.in_rotation ? '' : ' (out of rotation)'}`).join(', '));
+  if (s.balances) row('balance', s.balances.length === 0 ? '(no web server)' : balancedText(s.balances));
   if (s.drill) row('drill', `restore ${s.drill.result} at ${s.drill.at}${s.drill.detail ? `: ${s.drill.detail}` : ''}`);
   if (s.monitor) row('monitor', `${s.monitor.state} since ${s.monitor.since}${s.monitor.detail ? `: ${s.monitor.detail}` : ''}`);
   if (s.health) row('health', `${s.health.url} answered ${s.health.status ?? 'nothing'}${s.health.ok ? ' (ok)' : ` (expected ${s.health.expected})`}`);
   else row('health', '(no health check recorded)');
-  // What the app has: a Node app's dependencies in place of venvs (a line never lists both as empty).
-  const deps = s.disk_kb.node_modules !== null ? `node_modules ${formatSize(s.disk_kb.node_modules)}` : `venvs ${formatSize(s.disk_kb.venvs)}`;
-  row('disk', `releases ${formatSize(s.disk_kb.releases)}, ${deps}, backups ${formatSize(s.disk_kb.backups)}`);
+  row('disk', diskText(s));
   const r = s.resources;
   if (r && (r.load || r.memory || r.filesystem)) {
-    const used = (total: number, available: number) => (total > 0 ? Math.round(((total - available) / total) * 100) : 0);
     row('server', [
       r.load ? `load ${r.load.map((n) => n.toFixed(2)).join(' ')}` : undefined,
-      r.memory ? `memory ${used(r.memory.total_kb, r.memory.available_kb)} % used (${formatSize(r.memory.available_kb)} available of ${formatSize(r.memory.total_kb)})` : undefined,
-      r.filesystem ? `${r.filesystem.mount} ${used(r.filesystem.total_kb, r.filesystem.available_kb)} % full (${formatSize(r.filesystem.available_kb)} free)` : undefined,
+      r.memory ? `memory ${usedPercent(r.memory.total_kb, r.memory.available_kb)} % used (${formatSize(r.memory.available_kb)} available of ${formatSize(r.memory.total_kb)})` : undefined,
+      r.filesystem ? `${r.filesystem.mount} ${usedPercent(r.filesystem.total_kb, r.filesystem.available_kb)} % full (${formatSize(r.filesystem.available_kb)} free)` : undefined,
     ].filter(Boolean).join(', '));
   }
   const l = s.last;

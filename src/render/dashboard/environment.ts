@@ -1,7 +1,7 @@
 // One environment: each server's units, health, disk and monitor; its releases (with a rollback to any good
 // one); the deploy history; the .env's key names (never a value); the backups.
 import type { HostStatus } from '../../plan/status.js';
-import { formatAge, formatSize, historyAction, historyResult } from '../status.js';
+import { balancedText, diskText, formatAge, formatSize, historyAction, historyResult, usedPercent } from '../status.js';
 import { href, html, type Html } from './html.js';
 import { page } from './layout.js';
 import { badge, healthCell, lastCell, lockCell, releaseCell, runningNotice } from './overview.js';
@@ -18,22 +18,20 @@ const table = (head: string[], rows: Html[]) => html`<div class="scroll"><table>
 
 function serverFacts(s: HostStatus): Html {
   const r = s.resources;
-  const used = (total: number, available: number) => (total > 0 ? Math.round(((total - available) / total) * 100) : 0);
-  const deps = s.disk_kb.node_modules !== null ? `node_modules ${formatSize(s.disk_kb.node_modules)}` : `venvs ${formatSize(s.disk_kb.venvs)}`;
   const facts: [string, Html | string][] = [
     ['release', s.current ? html`${releaseCell(s)} <span class="muted">${s.current.id} (${s.current.status})${s.current.age_seconds !== null ? `, ${formatAge(s.current.age_seconds)} ago` : ''}${s.current.deployed_by ? ` by ${s.current.deployed_by}` : ''}</span>` : 'none deployed'],
     ['health', s.health ? html`${healthCell(s)} <span class="muted">${s.health.url}</span>` : 'no health check recorded'],
     ['lock', lockCell(s)],
     ['last', lastCell(s)],
-    ['disk', `releases ${formatSize(s.disk_kb.releases)}, ${deps}, backups ${formatSize(s.disk_kb.backups)}`],
+    ['disk', diskText(s)],
   ];
   if (r?.load) facts.push(['load', r.load.map((n) => n.toFixed(2)).join(' ')]);
-  if (r?.memory) facts.push(['memory', `${used(r.memory.total_kb, r.memory.available_kb)} % used of ${formatSize(r.memory.total_kb)}`]);
-  if (r?.filesystem) facts.push(['file system', `${r.filesystem.mount} ${used(r.filesystem.total_kb, r.filesystem.available_kb)} % full`]);
+  if (r?.memory) facts.push(['memory', `${usedPercent(r.memory.total_kb, r.memory.available_kb)} % used of ${formatSize(r.memory.total_kb)}`]);
+  if (r?.filesystem) facts.push(['file system', `${r.filesystem.mount} ${usedPercent(r.filesystem.total_kb, r.filesystem.available_kb)} % full`]);
   if (s.monitor) facts.push(['monitor', html`${badge(s.monitor.state, s.monitor.state === 'ok' ? 'ok' : 'bad')} since ${s.monitor.since}${s.monitor.detail ? `: ${s.monitor.detail}` : ''}`]);
   if (s.drill) facts.push(['restore drill', `${s.drill.result} at ${s.drill.at}${s.drill.detail ? `: ${s.drill.detail}` : ''}`]);
   if (s.singletons && s.singletons.length > 0) facts.push(['singletons', s.singletons.join(', ')]);
-  if (s.balances) facts.push(['balances', s.balances.map((b) => `${b.address}:${b.port}${b.in_rotation ? '' : ' (out of rotation)'}`).join(', ') || 'no web server']);
+  if (s.balances) facts.push(['balances', balancedText(s.balances) || 'no web server']);
   const units = s.units.map((u) => html`<tr><td class="mono">${u.name}</td><td>${badge(u.active, u.active === 'active' ? 'ok' : u.active === 'inactive' ? '' : 'bad')}</td><td>${u.sub}</td><td>${u.pid ?? '-'}</td></tr>`);
   return html`<div class="host" data-host="${s.host}"><h3>${s.host} <span class="muted mono">${s.root}</span></h3>
 <dl class="facts">${facts.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
