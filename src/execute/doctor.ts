@@ -14,6 +14,7 @@ import { isNodeApp } from './recipe-check.js';
 import { deployerNode } from './node-deploy.js';
 import { archiveSettings } from '../render/pitr.js';
 import { layoutFor } from '../plan/layout.js';
+import { holdsDatabaseByRoles } from '../plan/data-servers.js';
 
 export interface DoctorHost {
   host: string;
@@ -40,10 +41,8 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
     ...(node ? { node: { wanted: config.project.node_version, deployer: deployerNode() } } : {}),
   };
   // backups.pitr: checked where the database lives (the db server, or every server when none has the role).
-  const pitr = config.backups.pitr && config.database.engine === 'postgresql' && config.database.url === undefined;
   const stanza = layoutFor(config, config.project.branch).unitPrefix;
-  const dbServer = config.servers.some((s) => s.roles.includes('db'));
-  const holdsDatabase = (roles: readonly string[]) => pitr && (!dbServer || roles.includes('db'));
+  const archives = (roles: readonly string[]) => config.backups.pitr && holdsDatabaseByRoles(config, config.servers, roles);
   const servers = config.servers.filter((s) => !only || (s.sandbox ?? s.host) === only);
   if (servers.length === 0) throw new UserError(`no server ${only} in this environment`);
   const pool = new ConnectionPool(new Redactor(loaded.secrets));
@@ -62,7 +61,7 @@ export async function doctor(loaded: LoadedConfig, only?: string): Promise<Docto
         return { host, checks: [{ name: 'ssh', status: 'fail', detail: reason, fix }] };
       }
       const sent = Date.now();
-      const walArchive = holdsDatabase(server.roles) ? { command: archiveSettings(stanza).archive_command, stanza } : undefined;
+      const walArchive = archives(server.roles) ? { command: archiveSettings(stanza).archive_command, stanza } : undefined;
       const result = await connection.session.run(doctorProbe({ ...base, node: base.node !== undefined, supervisor: base.processManager === 'supervisor', walArchive: walArchive !== undefined, ...(base.source.mode === 'fetch' ? { fetchUrl: base.source.url } : {}) }).shell);
       const localClock = Math.round((sent + Date.now()) / 2000);
       const ssh: Check = { name: 'ssh', status: 'ok', detail: target.kind === 'local' ? 'this machine (no SSH)' : `connected as ${parseDoctorFacts(result.lines.join('\n')).user ?? '?'}` };

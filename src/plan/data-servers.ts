@@ -37,6 +37,19 @@ export function appRoles(config: Pick<Config, 'processes'>): Set<string> {
 
 export const isAppServer = (config: Pick<Config, 'processes'>, target: Pick<Target, 'roles'>) => target.roles.some((r) => appRoles(config).has(r));
 
+/** Where the database is from the config and the servers' roles alone (no address needed): see Placement. */
+export function databaseKind(config: Pick<Config, 'database'>, servers: readonly Pick<Target, 'roles'>[]): Placement['kind'] {
+  if (config.database.url) return 'external';
+  if (config.database.engine !== 'postgresql' || !config.database.name) return 'none';
+  return servers.some((s) => s.roles.includes('db')) ? 'server' : 'local';
+}
+
+/** Whether the server with `roles` runs the app's PostgreSQL, among `servers` (every one of the environment). */
+export function holdsDatabaseByRoles(config: Pick<Config, 'database'>, servers: readonly Pick<Target, 'roles'>[], roles: readonly string[]): boolean {
+  const kind = databaseKind(config, servers);
+  return kind === 'local' || (kind === 'server' && roles.includes('db'));
+}
+
 export function topologyOf(config: TopologyConfig, targets: readonly Target[]): Topology {
   const apps = targets.filter((t) => isAppServer(config, t));
   const withRole = (role: string) => targets.find((t) => t.roles.includes(role));
@@ -44,9 +57,8 @@ export function topologyOf(config: TopologyConfig, targets: readonly Target[]): 
   const redisServer = withRole('redis') ?? dbServer;
   const peer = (t: Target, what: string): Peer => ({ label: t.label, address: addressOf(t, what) });
 
-  let database: Placement = { kind: 'none' };
-  if (config.database.url) database = { kind: 'external' };
-  else if (config.database.engine === 'postgresql' && config.database.name) database = dbServer ? { kind: 'server', server: peer(dbServer, 'it is the database server') } : { kind: 'local' };
+  const kind = databaseKind(config, targets);
+  const database: Placement = kind === 'server' ? { kind, server: peer(dbServer!, 'it is the database server') } : { kind };
 
   let redis: Placement = { kind: 'none' };
   if (config.setup.redis.enabled) redis = redisServer ? { kind: 'server', server: peer(redisServer, 'it is the Redis server') } : { kind: 'local' };

@@ -1,6 +1,7 @@
 // Judging a host for `slipway doctor` (pure): each check ok, warn or fail, and a one-line fix for the others.
 import { UserError } from '../errors.js';
 import { chooseNodeRuntime, type DeployerNode } from './node-deps.js';
+import { pgbackrest } from '../render/pitr.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -174,7 +175,7 @@ export function walArchiveCheck(found: DoctorFacts['walArchive'], wanted: NonNul
   }
   if (found.lastFailed > found.lastArchived) {
     const last = found.lastArchived > 0 ? `the last segment archived ${ago(now - found.lastArchived)} ago` : 'no segment archived yet';
-    return { name, status: 'fail', detail: `archiving fails: ${found.lastFailedWal} failed ${ago(Math.max(0, now - found.lastFailed))} ago (${found.failed} failures so far), ${last}; WAL piles up on the server until it succeeds`, fix: `as postgres on the server: pgbackrest --config=/etc/pgbackrest/slipway-${wanted.stanza}.conf --stanza=${wanted.stanza} check; the repository host must be up and reachable, and see PostgreSQL's log` };
+    return { name, status: 'fail', detail: `archiving fails: ${found.lastFailedWal} failed ${ago(Math.max(0, now - found.lastFailed))} ago (${found.failed} failures so far), ${last}; WAL piles up on the server until it succeeds`, fix: `as postgres on the server: ${pgbackrest(wanted.stanza)} check; the repository host must be up and reachable, and see PostgreSQL's log` };
   }
   return { name, status: 'ok', detail: found.lastArchived > 0 ? `WAL archived with pgBackRest, the last segment ${ago(Math.max(0, now - found.lastArchived))} ago` : 'WAL archiving with pgBackRest is on (no segment archived yet)' };
 }

@@ -6,7 +6,7 @@ import type { Cmd } from '../../src/ops/command.js';
 import { allowFrom, applyPostgres, remoteDump, serverCertificate } from '../../src/ops/db-server.js';
 import { sha256 } from '../../src/ops/services.js';
 import { renderCmd } from '../../src/ops/shell.js';
-import { deployPlacement, endpointsOf, holdsDatabase, holdsRedis, topologyOf } from '../../src/plan/data-servers.js';
+import { deployPlacement, endpointsOf, holdsDatabase, holdsDatabaseByRoles, holdsRedis, topologyOf } from '../../src/plan/data-servers.js';
 import { dbServerItem } from '../../src/plan/db-server.js';
 import { appEnv } from '../../src/plan/env-file.js';
 import { parseSetupFacts, type SetupFacts } from '../../src/plan/setup-facts.js';
@@ -204,5 +204,16 @@ describe('database server planner', () => {
     expect(commands).not.toContain('openssl');
     expect(commands).toContain("ssl_cert_file = '/etc/ssl/db.crt'");
     expect(plan(parseSetupFacts('')).skip?.reason).toBe('PostgreSQL does not answer on db1: see `systemctl status postgresql`');
+  });
+});
+
+describe('where the database is, from the roles alone', () => {
+  it('holds it on the db server, on every server without one, and nowhere for database.url or none', () => {
+    const pg = { database: { engine: 'postgresql' as const, name: 'shop', url: undefined } } as never;
+    const servers = [{ roles: ['db'] }, { roles: ['web'] }];
+    expect([holdsDatabaseByRoles(pg, servers, ['db']), holdsDatabaseByRoles(pg, servers, ['web'])]).toEqual([true, false]);
+    expect(holdsDatabaseByRoles(pg, [{ roles: ['web'] }, { roles: ['web'] }], ['web'])).toBe(true);
+    expect(holdsDatabaseByRoles({ database: { engine: 'postgresql', name: 'shop', url: 'postgres://x/y' } } as never, servers, ['db'])).toBe(false);
+    expect(holdsDatabaseByRoles({ database: { engine: 'none', name: 'shop' } } as never, servers, ['db'])).toBe(false);
   });
 });
