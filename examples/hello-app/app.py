@@ -21,6 +21,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 draining = threading.Event()
+# How often each server's loop wakes to notice a SIGTERM and a shutdown. socketserver's default of half a second
+# made every stop wait up to a second (the handler, then each loop): a deploy that reuses a slot still draining
+# waits for that stop.
+POLL_SECONDS = 0.1
 
 
 def version() -> str:
@@ -97,13 +101,13 @@ if __name__ == "__main__":
 
     signal.signal(signal.SIGTERM, stop)
     print(f"hello {version()} listening on http://{bind}:{port}/" + (f" and {socket_path}" if socket_path else ""), flush=True)
-    # The socket's server in a thread; the port's in the main thread, which wakes every half second and so runs
+    # The socket's server in a thread; the port's in the main thread, which wakes every POLL_SECONDS and so runs
     # the SIGTERM handler even when the signal lands on a thread that serves (a main thread blocked in join()
     # would not, and the slot would wait for systemd's SIGKILL).
-    others = [threading.Thread(target=server.serve_forever) for server in servers[1:]]
+    others = [threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,)) for server in servers[1:]]
     for thread in others:
         thread.start()
-    servers[0].serve_forever()
+    servers[0].serve_forever(POLL_SECONDS)
     for thread in others:
         thread.join()
     for server in servers:
