@@ -4,7 +4,10 @@
 // (bench-mh1..bench-mh8, booted once and reused: the environment lists the first N), in one run. Per size, a
 // first deploy (cold on the servers new to this size, not counted), then `--runs` rounds of a redeploy of a new
 // commit to each size in turn, each timed from the command's start to its exit, and to the new version answering
-// through nginx on every server (each server's page polled every 20 ms until it shows the new version). Prints
+// through nginx on every server (each server's page polled every 20 ms, from the moment the command prints that
+// server's switch step, until it shows the new version: until that step the old version answers by construction,
+// and polling from the start cost the 8-server deploys 0.3 s of the shared cores, 8 pollers against nginx and the
+// app, where one server's paid almost nothing; a poll that starts late can only make the figure larger). Prints
 // one table per measure: median, min and max seconds, and the median's ratio to one server's. The project's
 // target: 8 servers in at most 1.5 × one server's time. Every server runs on this machine's cores, so a last table
 // says how busy they were during the redeploys (anything else running on the machine included): a size that keeps
@@ -12,10 +15,12 @@
 //   sudo node bench/multi-host.mjs [--runs 3] [--sizes 1,2,4,8]
 // Takes its servers down at the end, on an error, on Ctrl-C, and after 15 minutes at most. Prints figures only.
 // Needs `npm run build` and the sandbox image (`make sandbox-image`).
+import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { CLI, ROOT, cli, commit, exec, must, option } from './lib.mjs';
 
 const MAX_RUN_MS = 15 * 60_000;
@@ -26,7 +31,10 @@ const runs = Number(option('--runs', '3')) || 3;
 const sizes = option('--sizes', '1,2,4,8').split(',').map(Number);
 const servers = Array.from({ length: Math.max(...sizes) }, (_, i) => `bench-mh${i + 1}`);
 
-const slipway = cli({ HELLO_SECRET: 'bench-secret-value' });
+const SECRETS = { HELLO_SECRET: 'bench-secret-value' };
+const slipway = cli(SECRETS);
+// A progress line of the switch step: `  0.4s  bench-mh3  Send traffic to the green slot ...`.
+const SWITCH_LINE = /^\s*[\d.]+s\s+(\S+)\s+Send traffic to the /;
 
 const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-mh-'));
 const downAll = () => Promise.all(servers.map((name) => exec(process.execPath, [CLI, 'sandbox', 'down', name])));
@@ -60,21 +68,45 @@ async function servedAt(url, version, deadline, done) {
   return undefined;
 }
 
+/** `slipway deploy sandbox`, calling `onSwitch(server)` as each server's switch step starts; rejects on a failure. */
+function deployCommand(onSwitch) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, '-c', repo, 'deploy', 'sandbox'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SECRETS } });
+    let output = '';
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output += `${line}\n`;
+      const server = SWITCH_LINE.exec(line)?.[1];
+      if (server) onSwitch(server);
+    });
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`slipway deploy sandbox failed (exit ${code}):\n${output}`))));
+  });
+}
+
 /** Milliseconds the machine's cores have been busy, all of them together. */
 const busyMs = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
 
-/** Seconds from a deploy's start to its exit, and to `version` answering on every one of `urls`; the cores' busy share. */
-async function timeDeploy(urls, version) {
+/**
+ * Seconds from a deploy's start to its exit, and to `version` answering on each of `targets` (`{ server, url }`),
+ * each polled from its switch step on; the cores' busy share.
+ */
+async function timeDeploy(targets, version) {
   const busyBefore = busyMs();
   const started = performance.now();
-  let failed;
-  const command = slipway('-c', repo, 'deploy', 'sandbox').catch((error) => (failed = error));
   const deadline = started + SERVED_TIMEOUT_MS;
-  const served = await Promise.all(urls.map((url) => servedAt(url, version, deadline, () => failed !== undefined)));
+  let failed;
+  const polls = new Map();
+  const command = deployCommand((server) => {
+    const url = targets.find((t) => t.server === server)?.url;
+    if (url && !polls.has(server)) polls.set(server, servedAt(url, version, deadline, () => failed !== undefined));
+  }).catch((error) => (failed = error));
   await command;
   const exitedAt = performance.now();
   if (failed) throw failed;
-  if (served.includes(undefined)) throw new Error(`version ${version} never answered at ${urls.filter((_, i) => served[i] === undefined).join(', ')}`);
+  const unswitched = targets.filter((t) => !polls.has(t.server)).map((t) => t.server);
+  if (unswitched.length > 0) throw new Error(`no switch step ("Send traffic to the ...") in the output for ${unswitched.join(', ')}`);
+  const served = await Promise.all(targets.map((t) => polls.get(t.server)));
+  if (served.includes(undefined)) throw new Error(`version ${version} never answered at ${targets.filter((_, i) => served[i] === undefined).map((t) => t.url).join(', ')}`);
   const busy = (busyMs() - busyBefore) / ((exitedAt - started) * cpus().length);
   return { commandS: (exitedAt - started) / 1000, servedS: (Math.max(...served) - started) / 1000, busy };
 }
@@ -107,10 +139,10 @@ try {
   await downAll();
   await Promise.all(servers.map((name) => slipway('sandbox', 'up', name)));
   const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
-  const urls = servers.map((name) => {
-    const address = listed.find((s) => s.name === name && s.status === 'running')?.address;
-    if (!address) throw new Error(`sandbox server ${name} is not running`);
-    return `http://${address}/`;
+  const targets = servers.map((server) => {
+    const address = listed.find((s) => s.name === server && s.status === 'running')?.address;
+    if (!address) throw new Error(`sandbox server ${server} is not running`);
+    return { server, url: `http://${address}/` };
   });
 
   await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
@@ -121,7 +153,7 @@ try {
   const deployTo = async (count) => {
     await writeConfig(count);
     await commit(repo, `v${++n}`);
-    return timeDeploy(urls.slice(0, count), `v${n}`);
+    return timeDeploy(targets.slice(0, count), `v${n}`);
   };
   for (const count of sizes) {
     const first = await deployTo(count);

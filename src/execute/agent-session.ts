@@ -2,7 +2,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { agentBootstrap, agentScript, exitMarker, GOODBYE, HEARTBEAT_SECONDS, LOCK_HELD_MARKER, READY_MARKER, type LockRequest } from '../ops/agent.js';
+import { agentBootstrap, agentScript, exitMarker, GOODBYE, HEARTBEAT_SECONDS, LOCK_HELD_MARKER, READY_MARKER, UP_MARKER, type LockRequest } from '../ops/agent.js';
 import { FAILED_COMMAND_MARKER, RECORDED_MARKER, RECOVER_MARKER, STEP_MARKER } from '../ops/shell.js';
 import { describeHolder, keepLast, OUTPUT_LIMITS } from './agent-output.js';
 import type { Redactor } from './redact.js';
@@ -29,6 +29,13 @@ interface Pending {
   resolve: (result: ScriptResult) => void;
 }
 
+/** The host said nothing at all within the time it was given (a kept connection whose server is gone). */
+export class SilentHost extends Error {
+  constructor(label: string, ms: number) {
+    super(`${label}: no answer within ${ms} ms`);
+  }
+}
+
 export class AgentSession {
   private buffer = '';
   private pending: Pending | undefined;
@@ -39,6 +46,8 @@ export class AgentSession {
   private inputEnded = false;
   private readonly marker: string;
   private readyWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** Set while the host has to say it is up in time (see start). */
+  private upTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly label: string,
@@ -57,15 +66,28 @@ export class AgentSession {
 
   /**
    * Starts the agent through `spawnAgent(bootstrap)`, a short shell command that reads the agent from stdin, and
-   * waits until it is ready (and holds the lock, if asked).
+   * waits until it is ready (and holds the lock, if asked). With `upWithinMs`, a host that has not said it is up
+   * by then (before any lock wait) is given up on: the session is killed and start rejects with SilentHost.
    */
-  static async start(label: string, redactor: Redactor, lock: LockRequest | undefined, spawnAgent: (bootstrap: string) => ChildProcessWithoutNullStreams): Promise<AgentSession> {
+  static async start(
+    label: string,
+    redactor: Redactor,
+    lock: LockRequest | undefined,
+    spawnAgent: (bootstrap: string) => ChildProcessWithoutNullStreams,
+    upWithinMs?: number,
+  ): Promise<AgentSession> {
     const nonce = randomBytes(6).toString('hex');
     const agent = agentScript(nonce, lock);
     const session = new AgentSession(label, spawnAgent(agentBootstrap(agent)), redactor, nonce);
     session.child.stdin.write(agent);
     await new Promise<void>((resolve, reject) => {
       session.readyWaiter = { resolve, reject };
+      if (upWithinMs === undefined) return;
+      session.upTimer = setTimeout(() => {
+        session.readyWaiter = undefined;
+        session.child.kill('SIGKILL');
+        reject(new SilentHost(label, upWithinMs));
+      }, upWithinMs);
     });
     session.beat();
     return session;
@@ -101,7 +123,10 @@ export class AgentSession {
 
   private onLine(raw: string): void {
     if (this.readyWaiter) {
-      if (raw === READY_MARKER) {
+      if (raw === UP_MARKER) {
+        clearTimeout(this.upTimer);
+      } else if (raw === READY_MARKER) {
+        clearTimeout(this.upTimer);
         this.readyWaiter.resolve();
         this.readyWaiter = undefined;
       } else this.preamble.push(this.redactor.redact(raw));
@@ -149,6 +174,7 @@ export class AgentSession {
 
   private onExit(code: number): void {
     this.exited = true;
+    clearTimeout(this.upTimer);
     if (this.readyWaiter) {
       const waiter = this.readyWaiter;
       this.readyWaiter = undefined;

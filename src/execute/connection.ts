@@ -7,8 +7,8 @@ import type { LockRequest } from '../ops/agent.js';
 import { quote } from '../ops/shell.js';
 import { gitSshCommand, masterArgs } from '../ops/ssh.js';
 import type { Target } from '../plan/target.js';
-import { AgentSession } from './agent-session.js';
-import { liveMaster, sharedControlDir, sharedControlPath } from './ssh-control.js';
+import { AgentSession, SilentHost } from './agent-session.js';
+import { endMaster, MASTER_ANSWER_MS, masterSocketAt, sharedControlDir, sharedControlPath } from './ssh-control.js';
 import type { Redactor } from './redact.js';
 
 export interface HostConnection {
@@ -49,17 +49,24 @@ export class ConnectionPool {
     let controlPath: string;
     if (shared) {
       controlPath = sharedControlPath(shared, target);
-      // A master whose server is gone is ended here; ssh then makes a new one at the same path.
-      await liveMaster(target, controlPath);
     } else {
       // A short private directory: unix socket paths are limited to ~100 bytes.
       this.controlDir ??= mkdtemp(join(tmpdir().length < 20 ? tmpdir() : '/tmp', 'slw-'));
       controlPath = join(await this.controlDir, socket);
     }
     const persist = shared ? (target.reuseSeconds ?? 0) : 0;
-    const session = await AgentSession.start(target.label, this.redactor, lock, (bootstrap) =>
-      spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(bootstrap)}`, persist), { stdio: 'pipe', detached: true }),
-    );
+    const spawnAgent = (bootstrap: string) => spawn('ssh', masterArgs(target, controlPath, `bash -c ${quote(bootstrap)}`, persist), { stdio: 'pipe', detached: true });
+    const start = (upWithinMs?: number) => AgentSession.start(target.label, this.redactor, lock, spawnAgent, upWithinMs);
+    let session: AgentSession;
+    if (shared && (await masterSocketAt(controlPath))) {
+      // The agent itself checks a kept master (its first line, which comes before any lock wait): no session
+      // of its own per command. A master whose server is gone is ended, and ssh makes a new one at the same path.
+      session = await start(MASTER_ANSWER_MS).catch(async (error: unknown) => {
+        if (!(error instanceof SilentHost)) throw error;
+        await endMaster(target, controlPath);
+        return start();
+      });
+    } else session = await start();
     return {
       target,
       session,

@@ -5,10 +5,13 @@ import { spawn } from 'node:child_process';
 import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { controlName, masterCheckArgs, masterExitArgs, type SshTarget } from '../ops/ssh.js';
+import { controlName, masterExitArgs, type SshTarget } from '../ops/ssh.js';
 
-/** How long a master that may be stale (its server gone without a word) gets to carry a `true`. */
-const CHECK_MS = 2000;
+/**
+ * How long a kept master gets to bring the agent's first line: one whose server vanished (powered off, rebuilt at
+ * the same address) would hold a new session until its keep-alives give up (15 s).
+ */
+export const MASTER_ANSWER_MS = 2000;
 
 /**
  * The shared control directory, made on first use: `slipway-ssh-<uid>` in the temporary directory (short: a
@@ -37,16 +40,14 @@ function sshWithin(args: string[], ms: number): Promise<boolean> {
   });
 }
 
-/**
- * A master left at `controlPath` that still reaches its server: a `true` through it, within 2 s. A master whose
- * server vanished (powered off, rebuilt at the same address) would hold a new session until its keep-alives give
- * up (15 s): it is told to exit, and the caller connects afresh. No master there: false at once.
- */
-export async function liveMaster(target: SshTarget, controlPath: string): Promise<boolean> {
-  if (!(await lstat(controlPath).catch(() => undefined))?.isSocket()) return false;
-  if (await sshWithin(masterCheckArgs(target, controlPath), CHECK_MS)) return true;
-  await sshWithin(masterExitArgs(target, controlPath), CHECK_MS);
-  return false;
+/** A master's control socket at `controlPath` (left by an earlier command, perhaps for a server now gone). */
+export async function masterSocketAt(controlPath: string): Promise<boolean> {
+  return (await lstat(controlPath).catch(() => undefined))?.isSocket() ?? false;
+}
+
+/** Tells the master at `controlPath` to exit: ssh then makes a new one at the same path. */
+export async function endMaster(target: SshTarget, controlPath: string): Promise<void> {
+  await sshWithin(masterExitArgs(target, controlPath), MASTER_ANSWER_MS);
 }
 
 export const sharedControlPath = (dir: string, target: SshTarget) => join(dir, controlName(target));
@@ -60,5 +61,5 @@ export async function closeSharedMasters(address: string): Promise<void> {
   if (!dir) return;
   const names = await readdir(dir).catch(() => [] as string[]);
   const mine = names.filter((name) => name.includes(`@${address}:`));
-  await Promise.all(mine.map((name) => sshWithin(['-o', `ControlPath=${join(dir, name)}`, '-O', 'exit', 'slipway-master'], CHECK_MS)));
+  await Promise.all(mine.map((name) => sshWithin(['-o', `ControlPath=${join(dir, name)}`, '-O', 'exit', 'slipway-master'], MASTER_ANSWER_MS)));
 }

@@ -27,6 +27,8 @@ export interface LockRequest {
 export const GOODBYE = '0';
 
 export const LOCK_HELD_EXIT = 75;
+/** The bootstrap's first line, before the agent is read or the lock waited for: the host answers at all. */
+export const UP_MARKER = '##slipway-up';
 export const READY_MARKER = '##slipway-ready';
 export const LOCK_HELD_MARKER = '##slipway-lock-held';
 export const exitMarker = (nonce: string) => `##slipway-exit-${nonce}`;
@@ -91,9 +93,10 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
 /**
  * The remote command line that starts the agent: it reads the agent itself from stdin, so nothing of it (the
  * lock holder's details) shows in the server's process list. `head -c` never reads past the agent's last byte.
+ * It says it is up first: through a kept connection, that line is the proof the server still answers.
  */
 export function agentBootstrap(agent: string): string {
-  return `agent=$(head -c ${Buffer.byteLength(agent)}) && eval "$agent"`;
+  return `echo ${quote(UP_MARKER)}; agent=$(head -c ${Buffer.byteLength(agent)}) && eval "$agent"`;
 }
 
 /** Lock state as seen by `slipway lock status`: free, or held with the holder's details. */

@@ -36,11 +36,6 @@ export function masterArgs(target: SshTarget, controlPath: string, remoteCommand
   return [...sshOptions(target, controlPath), ...sharing, '--', target.host, remoteCommand];
 }
 
-/** `true` through the master at the control path only (never a new connection): does it still reach the server? */
-export function masterCheckArgs(target: SshTarget, controlPath: string): string[] {
-  return [...sshOptions(target, controlPath), '-o', 'ControlMaster=no', '--', target.host, 'true'];
-}
-
 /** Tells the master at the control path to exit. */
 export function masterExitArgs(target: SshTarget, controlPath: string): string[] {
   return [...sshOptions(target, controlPath), '-O', 'exit', '--', target.host];

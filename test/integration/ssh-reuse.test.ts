@@ -1,7 +1,8 @@
 // ssh.reuse_seconds against a real sshd on 127.0.0.1: the first command leaves its connection open, the next one
-// rides on it (no new connection to sshd), a master told to exit is replaced, and 0 keeps nothing open.
+// rides on it (no new connection to sshd), a master told to exit is replaced, a master whose server stopped
+// answering is given up on and replaced, and 0 keeps nothing open.
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedControlDir } from '../../src/execute/ssh-control.js';
@@ -33,6 +34,29 @@ function configure(reuseSeconds: number): void {
   );
 }
 
+/** Every process below the test's sshd: the server side of each connection to it (its listener excluded). */
+function connectionProcesses(): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = (() => {
+      try {
+        return readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        return undefined; // exited meanwhile
+      }
+    })();
+    if (stat) parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+  }
+  const below = new Set([sshd.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, parent] of parents) if (below.has(parent) && !below.has(pid)) grew = below.add(pid).size > 0;
+  }
+  below.delete(sshd.pid);
+  return [...below];
+}
+
 const exitMaster = (name: string) => execFileSync('ssh', ['-o', `ControlPath=${join(dir, name)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
 
 beforeAll(async () => {
@@ -62,6 +86,25 @@ describe('ssh.reuse_seconds', () => {
     // Still that one connection: the second command rode on it.
     expect(connections()).toBe(1);
   });
+
+  it('gives up on a master whose server stopped answering, and connects afresh', async () => {
+    expect(masters()).toHaveLength(1);
+    // The server side of the kept connection stops (as a server powered off would): the master still looks
+    // alive to ssh, and a session through it would wait for its keep-alives to give up (15 s).
+    const frozen = connectionProcesses();
+    expect(frozen.length).toBeGreaterThan(0);
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      const after = await cli(project.dir, ['releases', 'dev']);
+      expect(after.code, after.err).toBe(0);
+      expect(after.out).toMatch(/127\.0\.0\.1 +\* +\S+ +ok/);
+      // A new connection carried it, and the new master is the one kept.
+      expect(connectionProcesses().filter((pid) => !frozen.includes(pid)).length).toBeGreaterThan(0);
+      expect(masters()).toHaveLength(1);
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+  }, 30_000);
 
   it('replaces a master that is gone, and with 0 keeps none', async () => {
     exitMaster(masters()[0]!);

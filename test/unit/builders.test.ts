@@ -29,7 +29,7 @@ import { ensureAppUser, ownShared, sha256 } from '../../src/ops/services.js';
 import { systemdManager } from '../../src/ops/systemd-manager.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { appCommand } from '../../src/ops/app-command.js';
-import { controlName, gitSshCommand, masterArgs, masterCheckArgs, masterExitArgs, sshOptions } from '../../src/ops/ssh.js';
+import { controlName, gitSshCommand, masterArgs, masterExitArgs, sshOptions } from '../../src/ops/ssh.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import type { Target } from '../../src/plan/target.js';
 import { testConfig } from './fixtures/config.js';
@@ -419,7 +419,6 @@ describe('ssh arguments', () => {
     expect(controlName(minimal)).toMatch(/^@web1:22\.[0-9a-f]{12}$/);
     // Another key or known_hosts file: another connection.
     expect(controlName({ ...full, identityFile: '/other/key' })).not.toBe(controlName(full));
-    expect(masterCheckArgs(minimal, '/tmp/s').slice(-5)).toEqual(['-o', 'ControlMaster=no', '--', 'web1', 'true']);
     expect(masterExitArgs(minimal, '/tmp/s').slice(-4)).toEqual(['-O', 'exit', '--', 'web1']);
   });
 

@@ -18,6 +18,6 @@ describe('the command line recorded as lock holder', () => {
 describe('agent bootstrap', () => {
   it('reads exactly the agent from stdin, so the remote command line carries none of it', () => {
     const agent = 'echo "ü"\n';
-    expect(agentBootstrap(agent)).toBe('agent=$(head -c 10) && eval "$agent"');
+    expect(agentBootstrap(agent)).toBe(`echo '##slipway-up'; agent=$(head -c 10) && eval "$agent"`);
   });
 });

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 
 export interface LocalSshd {
   port: number;
+  /** The listening sshd, which the test started. */
+  pid: number;
   identityFile: string;
   knownHostsFile: string;
   stop(): Promise<void>;
@@ -80,6 +82,7 @@ export async function startSshd(): Promise<LocalSshd> {
   await waitForPort(port, child, () => output);
   return {
     port,
+    pid: child.pid!,
     identityFile: join(dir, 'client_key'),
     knownHostsFile: join(dir, 'known_hosts'),
     async stop() {
