@@ -21,11 +21,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { CLI, ROOT, cli, commit, exec, must, option } from './lib.mjs';
+import { CLI, ROOT, cli, commit, exec, must, option, sandboxSsh } from './lib.mjs';
 
 const MAX_RUN_MS = 15 * 60_000;
 const SERVED_TIMEOUT_MS = 60_000;
 const POLL_MS = 20;
+const BARE_PAUSE_MS = 2500;
 
 const runs = Number(option('--runs', '3')) || 3;
 const sizes = option('--sizes', '1,2,4,8').split(',').map(Number);
@@ -73,12 +74,14 @@ function deployCommand(onSwitch) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, '-c', repo, 'deploy', 'sandbox'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...SECRETS } });
     let output = '';
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      output += `${line}\n`;
-      const server = SWITCH_LINE.exec(line)?.[1];
-      if (server) onSwitch(server);
-    });
-    child.stderr.on('data', (d) => (output += d));
+    // Progress goes to stderr, the summary to stdout.
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output += `${line}\n`;
+        const server = SWITCH_LINE.exec(line)?.[1];
+        if (server) onSwitch(server);
+      });
+    }
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`slipway deploy sandbox failed (exit ${code}):\n${output}`))));
   });
 }
@@ -86,17 +89,55 @@ function deployCommand(onSwitch) {
 /** Milliseconds the machine's cores have been busy, all of them together. */
 const busyMs = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
 
+const BARE_SWITCH = '##bare-switch';
+
+/**
+ * The reference: a hand-written restart deploy of the same commit to every server at once, without a check
+ * (bench/deploy.mjs's bare script, for hello-app): on each server over one new ssh connection, the tree unpacked
+ * into a new release, the live slot's `.env` link copied, the live slot's link and `current` moved to it, the
+ * live slot's unit restarted (nginx's socket link unchanged). It prints a line just before the restart, where
+ * slipway prints its switch step, so both are observed alike.
+ */
+function bareDeploy(targets, sha, n, onSwitch) {
+  const script = [
+    'set -e',
+    `d=/opt/hello/releases/bare-${n}`,
+    'mkdir -p "$d"',
+    'tar -x -C "$d"',
+    'slot=$(cat /opt/hello/.slipway/live-slot)',
+    'live=$(readlink -f "/opt/hello/slots/$slot")',
+    'cp -P "$live/.env" "$d/"',
+    'ln -sfn "$d" "/opt/hello/slots/$slot.tmp" && mv -T "/opt/hello/slots/$slot.tmp" "/opt/hello/slots/$slot"',
+    'ln -sfn "$d" /opt/hello/current.tmp && mv -T /opt/hello/current.tmp /opt/hello/current',
+    `echo '${BARE_SWITCH}'`,
+    'systemctl restart "hello-web@$slot.service"',
+  ].join('; ');
+  const one = ({ server, address }) =>
+    new Promise((resolve, reject) => {
+      const archive = spawn('git', ['-C', repo, 'archive', '--format=tar', sha], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const ssh = spawn('ssh', [...sandboxSsh(address, true), script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      archive.stdout.pipe(ssh.stdin);
+      ssh.stdin.on('error', () => {});
+      let output = '';
+      createInterface({ input: ssh.stdout }).on('line', (line) => (line === BARE_SWITCH ? onSwitch(server) : (output += `${line}\n`)));
+      ssh.stderr.on('data', (d) => (output += d));
+      ssh.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`the bare script on ${server} failed (exit ${code}):\n${output}`))));
+    });
+  return Promise.all(targets.map(one));
+}
+
 /**
  * Seconds from a deploy's start to its exit, and to `version` answering on each of `targets` (`{ server, url }`),
- * each polled from its switch step on; the cores' busy share.
+ * each polled from its switch on; the cores' busy share. `run(onSwitch)` deploys (slipway by default), calling
+ * `onSwitch(server)` as each server's switch starts.
  */
-async function timeDeploy(targets, version) {
+async function timeDeploy(targets, version, run = deployCommand) {
   const busyBefore = busyMs();
   const started = performance.now();
   const deadline = started + SERVED_TIMEOUT_MS;
   let failed;
   const polls = new Map();
-  const command = deployCommand((server) => {
+  const command = run((server) => {
     const url = targets.find((t) => t.server === server)?.url;
     if (url && !polls.has(server)) polls.set(server, servedAt(url, version, deadline, () => failed !== undefined));
   }).catch((error) => (failed = error));
@@ -104,7 +145,7 @@ async function timeDeploy(targets, version) {
   const exitedAt = performance.now();
   if (failed) throw failed;
   const unswitched = targets.filter((t) => !polls.has(t.server)).map((t) => t.server);
-  if (unswitched.length > 0) throw new Error(`no switch step ("Send traffic to the ...") in the output for ${unswitched.join(', ')}`);
+  if (unswitched.length > 0) throw new Error(`no switch in the output for ${unswitched.join(', ')}`);
   const served = await Promise.all(targets.map((t) => polls.get(t.server)));
   if (served.includes(undefined)) throw new Error(`version ${version} never answered at ${targets.filter((_, i) => served[i] === undefined).map((t) => t.url).join(', ')}`);
   const busy = (busyMs() - busyBefore) / ((exitedAt - started) * cpus().length);
@@ -124,14 +165,16 @@ const median = (xs) => {
   return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-function printTable(title, rows) {
+/** One measure per size; with `reference` (the bare script's rows of the same measure), slipway's ratio to it. */
+function printTable(title, rows, reference) {
   const base = median(rows.find((r) => r.count === 1)?.times ?? rows[0].times);
   console.log(`\n${title} (seconds, ${runs} redeploys per size)`);
-  console.log('| servers | median s | min | max | ratio to 1 server |');
-  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  console.log(`| servers | median s | min | max | ratio to 1 server |${reference ? ' bare script median s | slipway ÷ bare |' : ''}`);
+  console.log(`| ---: | ---: | ---: | ---: | ---: |${reference ? ' ---: | ---: |' : ''}`);
   for (const { count, times } of rows) {
     const m = median(times);
-    console.log(`| ${count} | ${m.toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} | ${(m / base).toFixed(2)} |`);
+    const bare = reference && median(reference.find((r) => r.count === count).times);
+    console.log(`| ${count} | ${m.toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} | ${(m / base).toFixed(2)} |${reference ? ` ${bare.toFixed(2)} | ${(m / bare).toFixed(2)} |` : ''}`);
   }
 }
 
@@ -142,7 +185,7 @@ try {
   const targets = servers.map((server) => {
     const address = listed.find((s) => s.name === server && s.status === 'running')?.address;
     if (!address) throw new Error(`sandbox server ${server} is not running`);
-    return { server, url: `http://${address}/` };
+    return { server, address, url: `http://${address}/` };
   });
 
   await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
@@ -162,12 +205,23 @@ try {
   // Round after round of every size, so a change in the machine's other load touches every size alike.
   const timings = sizes.map(() => []);
   for (let round = 0; round < runs; round++) for (const [i, count] of sizes.entries()) timings[i].push(await deployTo(count));
-  const column = (key) => sizes.map((count, i) => ({ count, times: timings[i].map((t) => t[key]) }));
-  const command = column('commandS');
-  const served = column('servedS');
+  // The bare script last (slipway knows nothing of its releases), paced: systemd refuses a sixth start of a unit
+  // within 10 s, and the pause is not timed.
+  const bare = sizes.map(() => []);
+  for (let round = 0; round < runs; round++) {
+    for (const [i, count] of sizes.entries()) {
+      await commit(repo, `bare${++n}`);
+      const sha = (await must('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+      const chosen = targets.slice(0, count);
+      bare[i].push(await timeDeploy(chosen, `bare${n}`, (onSwitch) => bareDeploy(chosen, sha, n, onSwitch)));
+      await new Promise((r) => setTimeout(r, BARE_PAUSE_MS));
+    }
+  }
+  const column = (results, key) => sizes.map((count, i) => ({ count, times: results[i].map((t) => t[key]) }));
   const busy = sizes.map((count, i) => ({ count, shares: timings[i].map((t) => t.busy) }));
-  printTable('code-only redeploy, command start → exit', command);
-  printTable('code-only redeploy, command start → new code answering on every server', served);
+  printTable('code-only redeploy, command start → exit', column(timings, 'commandS'), column(bare, 'commandS'));
+  printTable('code-only redeploy, command start → new code answering on every server', column(timings, 'servedS'), column(bare, 'servedS'));
+  printTable('the bare restart script, start → new code answering on every server', column(bare, 'servedS'));
   console.log(`\nthis machine's ${cpus().length} cores busy during the redeploys (median share of the time; load average ${loadavg()[0].toFixed(2)} at the end)`);
   console.log('| servers | cores busy |');
   console.log('| ---: | ---: |');

@@ -44,8 +44,9 @@ function install(units: readonly UnitFile[], installed: Record<string, string>):
   return commands;
 }
 
-/** A process belongs to the unit whose cgroup holds it. */
-export const systemdOwns: OwnerTest = (units) => `grep -qF ${units.flatMap((u) => ['-e', quote(`/${u}`)]).join(' ')} "/proc/$pid/cgroup" 2>/dev/null`;
+/** A process belongs to the unit whose cgroup holds it (its cgroup file read by the shell: no process each). */
+export const systemdOwns: OwnerTest = (units) =>
+  `{ slipway_cgroup=; IFS= read -r -d '' slipway_cgroup < "/proc/$pid/cgroup"; [[ ${units.map((u) => `$slipway_cgroup == *${quote(`/${u}`)}*`).join(' || ')} ]]; } 2>/dev/null`;
 
 export const systemdManager: ManagerFactory = (layout): ProcessManager => ({
   kind: 'systemd',
