@@ -66,9 +66,10 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     ...hashLines('file', (wants.files ?? []).map(quote), false),
     ...(wants.slotProcess
       ? [
-          // The other manager's slots too, where it has slot files of the app's: a deploy that moves the app
-          // to this manager starts the new slot beside the one the other still runs (plan/manager-change.ts).
-          `if compgen -G ${quote(other.slotFiles(wants.slotProcess))} >/dev/null; then ${other.slotStatesProbe(wants.slotProcess)}; ` +
+          // The other manager's slots too, where it may run them: a deploy that moves the app to this manager
+          // starts the new slot beside the one the other still runs (plan/manager-change.ts), and the next deploy
+          // stops the other's draining slot if it needs that slot (plan/web.ts).
+          `if ${other.slotsMayRun(wants.slotProcess)}; then ${other.slotStatesProbe(wants.slotProcess)}; ` +
             `{ read -r slipway_blue; read -r slipway_green; } <<< "$slipway_states" || true; echo "other-slot blue $slipway_blue"; echo "other-slot green $slipway_green"; fi`,
           manager.slotStatesProbe(wants.slotProcess),
           `slipway_blue= slipway_green=; { read -r slipway_blue; read -r slipway_green; } <<< "$slipway_states" || true`,

@@ -67,8 +67,11 @@ export interface ProcessManager {
    * shell statement that sets `$n` (the service name) from the file's path `$p` (unset: the file's name).
    */
   installedFiles: { globs: string[]; key?: string };
-  /** A glob matching the slot files of the process (the probe asks for slot states only where they exist). */
-  slotFiles(process: string): string;
+  /**
+   * A shell condition: this manager may run slots of the process, as the other manager (the probe asks for their
+   * states only then; a deploy stops one that holds the slot it starts).
+   */
+  slotsMayRun(process: string): string;
   /** Probe: `slipway_states` holds two lines, blue's then green's state (`active` when it runs). */
   slotStatesProbe(process: string): string;
   /** `service <name> ActiveState=… SubState=… MainPID=…` for the app's services and running slots. */

@@ -129,7 +129,8 @@ export const supervisorManager: ManagerFactory = (layout): ProcessManager => ({
   stateShell: activeWord('"${unit%.service}"'),
   presenceProbe: 'if command -v supervisorctl >/dev/null 2>&1 && supervisorctl pid >/dev/null 2>&1; then echo "flag supervisor"; fi',
   installedFiles: { globs: [`/etc/supervisor/conf.d/${quote(layout.unitPrefix)}-*.conf`], key: 'n=${p##*/}; n=${n%.conf}.service' },
-  slotFiles: (process) => `/etc/supervisor/conf.d/${layout.unitPrefix}-${process}@*.conf`,
+  // Its draining slot keeps its program file until the drain ends (which removes it); supervisorctl is slow to ask.
+  slotsMayRun: (process) => `compgen -G ${quote(`/etc/supervisor/conf.d/${layout.unitPrefix}-${process}@*.conf`)} >/dev/null`,
   slotStatesProbe: (process) => {
     const state = (slot: 'blue' | 'green') => activeWord(quote(programName(slotService(layout, process, slot))));
     return `slipway_states=$(${state('blue')}; ${state('green')})`;

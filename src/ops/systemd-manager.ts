@@ -78,7 +78,9 @@ export const systemdManager: ManagerFactory = (layout): ProcessManager => ({
   installedFiles: {
     globs: [`/etc/systemd/system/${quote(layout.unitPrefix)}-*.service`, `/etc/systemd/system/${quote(layout.unitPrefix)}-*.timer`, `/etc/systemd/system/${quote(layout.unitPrefix)}.target`],
   },
-  slotFiles: (process) => `/etc/systemd/system/${slotTemplateName(layout, process)}`,
+  // Asked whenever systemd runs: a slot runs on without its file (the draining slot of the deploy that moved the
+  // app to supervisor, which removed the app's units).
+  slotsMayRun: () => '[ -d /run/systemd/system ]',
   // One systemctl for both slots; the names come from parameter expansion, not basename.
   slotStatesProbe: (process) => `slipway_states=$(systemctl is-active ${quote(`${layout.unitPrefix}-${process}@`)}{blue,green}.service 2>/dev/null || true)`,
   statusProbe: {

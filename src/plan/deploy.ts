@@ -5,7 +5,7 @@ import { cmd } from '../ops/command.js';
 import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest, writeReleaseIdentity } from '../ops/release.js';
 import { ensureAppUser, ownShared } from '../ops/services.js';
 import { managerOf, managerPackages } from '../ops/managers.js';
-import { checkManager, forgetPrevious, inPlaceBack, managerChangeOf, slotsDuringChange } from './manager-change.js';
+import { checkManager, forgetPrevious, inPlaceBack, managerChangeOf, previousManagerKind, slotsDuringChange } from './manager-change.js';
 import { removeVenv } from '../ops/python.js';
 import { appCommand } from '../ops/app-command.js';
 import type { HealthCheck } from '../ops/health.js';
@@ -202,7 +202,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (balancer) steps.push(...balancer.prepare);
 
   // A web process on its socket alone holds no port: the socket's listener is checked instead (listenerCheck).
-  if (health && listensOnPort(profile.processes[config.health.process]?.command)) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port), managerChange?.previous.kind));
+  if (health && listensOnPort(profile.processes[config.health.process]?.command)) steps.push(portStep(layout, config.health.process, Number(new URL(health.url).port), previousManagerKind(layout, facts, managerChange)));
   steps.push(...handover.beforeSwitch);
 
   const switchIndex = steps.length;

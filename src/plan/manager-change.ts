@@ -7,7 +7,7 @@ import type { Cmd, Step } from '../ops/command.js';
 import { UserError } from '../errors.js';
 import { healthProbe, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
-import { managerOf } from '../ops/managers.js';
+import { managerOf, otherManager } from '../ops/managers.js';
 import type { ProcessManager } from '../ops/process-manager.js';
 import { slotUnit, type Slot } from '../ops/web.js';
 import { currentManifest } from './app-units.js';
@@ -31,6 +31,15 @@ export function managerChangeOf(layout: Layout, facts: HostFacts): ManagerChange
   if (kind === layout.processManager) return undefined;
   const live = facts.liveSlot && facts.otherSlots?.[facts.liveSlot] ? facts.liveSlot : undefined;
   return { previous: managerOf(layout, kind), services: ran.units ?? [], live };
+}
+
+/**
+ * The other manager whose processes are the app's own too: the one the app moves from, or the one still draining
+ * a slot of it after that move (the deploy that needs the slot stops it: plan/web.ts).
+ */
+export function previousManagerKind(layout: Layout, facts: HostFacts, change: ManagerChange | undefined): ProcessManager['kind'] | undefined {
+  if (change) return change.previous.kind;
+  return facts.otherSlots?.blue || facts.otherSlots?.green ? otherManager(layout.processManager) : undefined;
 }
 
 /**

@@ -57,7 +57,8 @@ export function healthCheckFor(config: Pick<Config, 'health'>, processes: Proces
  */
 export function portStep(layout: Layout, process: string, port: number, previous?: ProcessManagerKind): Step {
   const units = [unitName(layout, process), slotUnit(layout, process, 'blue'), slotUnit(layout, process, 'green')];
-  // While the app moves between managers, the old one's web process is the app's own too.
+  // While the app moves between managers (and while the old one drains its slot after), its web process is the
+  // app's own too.
   const owns: OwnerTest = previous ? (names) => `{ ${ownerTest(layout.processManager)(names)} || ${ownerTest(previous)(names)}; }` : ownerTest(layout.processManager);
   return { id: 'port', title: `Check that port ${port} is free for the ${process} process`, commands: [listenerCheck({ port, units, owns, mustListen: false })] };
 }

@@ -6,7 +6,7 @@ import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { healthProbe, keptBy, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { sha256 } from '../ops/services.js';
-import { managerOf } from '../ops/managers.js';
+import { managerOf, otherManager } from '../ops/managers.js';
 import { stopPreviousWorkers, workersBack, type ManagerChange } from './manager-change.js';
 import { cancelDrain, installSite, listensOnSocket, slotAnswers, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotSocket, slotUnit, socketLink, startSlot, drainSlot, type Slot } from '../ops/web.js';
 import { healthTarget } from '../ops/health.js';
@@ -204,6 +204,20 @@ function slotEnvironment(tier: WebTier, layout: Layout, slot: Slot): Cmd {
 }
 
 /**
+ * The other process manager's slot that holds `slot`, the one to start: a slot it left draining, at the deploy
+ * that moved the app to this manager (the next deploy needs that slot), or at its own last deploy (a move within
+ * that drain needs it). It serves nothing since that switch, and it holds the slot's port and socket: it stops
+ * now and the old manager forgets it, as its drain would have done (this manager's own draining slot is stopped
+ * by its restart in the same way).
+ */
+function vacateOtherManagers(input: BlueGreenInput, slot: Slot): Cmd[] {
+  const { layout, facts, tier } = input;
+  if (!facts.otherSlots?.[slot]) return [];
+  const other = input.change?.previous ?? managerOf(layout, otherManager(layout.processManager));
+  return [...cancelDrain(layout, slot, other), ...drainSlot(layout, tier.process, slot, 0, other, true)];
+}
+
+/**
  * Traffic to `to` without dropping a request: the idle slot starts on it (unless it already runs it, as in a
  * rollback within the drain period), is checked directly, nginx moves to it with a graceful reload, and the old
  * slot drains. Recovery moves traffic back and stops the new slot: a failed check never receives traffic.
@@ -223,7 +237,7 @@ export function blueGreenSteps(input: BlueGreenInput): { steps: Step[]; recovery
     steps.push({
       id: 'slot',
       title: `Start ${to} in the ${idle} slot (${viaSocket ? slotSocket(layout, tier.process, idle) : `port ${slotPort(tier, idle)}`})`,
-      commands: [slotEnvironment(tier, layout, idle), ...startSlot(layout, tier.process, idle, releaseDir(layout, to))],
+      commands: [slotEnvironment(tier, layout, idle), ...vacateOtherManagers(input, idle), ...startSlot(layout, tier.process, idle, releaseDir(layout, to))],
     });
     steps.push({ id: 'slot-health', title: `Check the ${idle} slot: ${healthTarget(slotHealth(input, idle))}`, commands: [healthProbe(slotHealth(input, idle))] });
   }

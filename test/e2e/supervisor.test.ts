@@ -213,4 +213,30 @@ describe('moving a live app between process managers', () => {
     );
     expect(underSystemd.trim().split('\n')).toEqual(['active', 'active', '0', '0']);
   });
+
+  it('a deploy within the drain of a move, either way, takes the slot the old manager still drains (stopped first): no failed request', async () => {
+    // A drain longer than the test: the old manager's slot still runs when the next deploy needs its slot.
+    const draining = (manager: 'systemd' | 'supervisor') => ({ ...config(manager), http: { ...config(manager).http, drain_seconds: 60 } });
+    const load = startLoad(site(), { path: '/version/', concurrency: 4, retry: false, maxMs: 180_000 });
+    const deploy = async (version: string) => {
+      await repo.commit(version);
+      const result = await repo.cli('deploy', 'sandbox');
+      expect(result.code, `${version}: ${result.stderr}`).toBe(0);
+      expect((await get(site(), '/version/')).body.trim()).toBe(version);
+    };
+    await repo.configure([NAME], draining('supervisor'));
+    await deploy('v4');
+    await deploy('v5');
+    const systemdSlots = 'systemctl list-units --state=active,activating,deactivating --no-legend "shop-web@*" | grep -c . || true';
+    expect((await onServer(server(), systemdSlots)).trim()).toBe('0');
+
+    await repo.configure([NAME], draining('systemd'));
+    await deploy('v6');
+    await deploy('v7');
+    const result = await load.stop();
+    expect(result.failures).toEqual([]);
+    expect(result.total).toBeGreaterThan(100);
+    const supervisorLeft = await onServer(server(), 'supervisorctl status | grep -c "^shop-" || true; ls /etc/supervisor/conf.d | grep -c "^shop-" || true');
+    expect(supervisorLeft.trim().split('\n')).toEqual(['0', '0']);
+  });
 });

@@ -243,6 +243,32 @@ describe('a deploy under supervisor', () => {
     expect(back).toContain('rm -f /opt/shop/.slipway/supervisor-enabled/shop-web@green');
   });
 
+  it('the next deploy within the drain: systemd\'s draining slot holds the slot it needs, and stops first (its drain cancelled)', () => {
+    // The move left supervisor's green live and systemd's blue draining, its units already removed.
+    const manifest = { id: rid(2), sha: 'b'.repeat(40), ref: 'main', config_hash: 'x', deployed_by: 'me', created_at: '', units: ['shop-worker.service'], manager: 'supervisor' as const, web: { process: 'web', port: 8000, strategy: 'blue-green' as const } };
+    const facts = fakeFacts({ current: rid(2), releases: [{ id: rid(2), status: 'ok', manifest }], packages: ['nginx', 'supervisor'], liveSlot: 'green', slots: { green: { active: true, release: rid(2) } } });
+    const slot = (otherSlots: Partial<Record<'blue' | 'green', boolean>>) => text(step(plan({ ...facts, supervisor: true, otherSlots }).steps, 'slot')!.commands);
+    const started = slot({ blue: true, green: false });
+    const restart = started.findIndex((c) => c.includes('supervisorctl restart shop-web@blue'));
+    expect(started.slice(1, 5)).toEqual([
+      '{ systemctl stop shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
+      '{ systemctl reset-failed shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
+      'systemctl stop shop-web@blue.service',
+      'rm -f /etc/systemd/system/shop-web@blue.service',
+    ]);
+    expect(started.indexOf('systemctl daemon-reload')).toBeLessThan(restart);
+    // Nothing of systemd's when it runs no slot of the app's.
+    expect(slot({ blue: false, green: false }).join('\n')).not.toContain('systemctl');
+  });
+
+  it('a move within the drain of systemd\'s last deploy: its draining slot holds the slot supervisor starts, and stops first', () => {
+    const moving = text(step(plan({ ...ranUnderSystemd('blue-green'), otherSlots: { blue: true, green: true } }).steps, 'slot')!.commands);
+    expect(moving).toContain('systemctl stop shop-web@green.service');
+    expect(moving.indexOf('systemctl stop shop-web@green.service')).toBeLessThan(moving.findIndex((c) => c.includes('supervisorctl restart shop-web@green')));
+    // systemd's live slot (blue) is left serving until the switch.
+    expect(moving.join('\n')).not.toContain('shop-web@blue.service');
+  });
+
   it('in place (strategy restart): systemd\'s processes stop after the switch point, supervisor\'s start; a failure brings systemd\'s back', () => {
     const restart = testConfig({ ...blueGreen, http: { ...blueGreen.http, strategy: 'restart' } });
     const manifest = { id: rid(1), sha: 'a'.repeat(40), ref: 'main', config_hash: 'x', deployed_by: 'me', created_at: '', units: ['shop-web.service', 'shop-worker.service'], web: { process: 'web', port: 8000, strategy: 'restart' as const } };
