@@ -71,8 +71,13 @@ export const systemdManager: ManagerFactory = (layout): ProcessManager => ({
   // A slot that crash-looped before must not stay blocked by systemd's start limit; a never-started one is fine.
   startShell: (unit) => `systemctl reset-failed ${quote(unit)} >/dev/null 2>&1; systemctl start ${quote(unit)}`,
   restartSlot: (unit) => [tolerant(['systemctl', 'reset-failed', unit]), cmd('systemctl', 'restart', unit)],
-  stopLater: (name, seconds, unit) => [cmd('systemd-run', '--quiet', `--unit=${name}`, `--on-active=${seconds}s`, '--timer-property=AccuracySec=1s', 'systemctl', 'stop', unit)],
-  cancelLater: (name) => [tolerant(['systemctl', 'stop', `${name}.timer`, `${name}.service`]), tolerant(['systemctl', 'reset-failed', `${name}.timer`, `${name}.service`])],
+  // A transient unit that failed keeps its name until reset: the reset comes right before the name is used again,
+  // so a cancel (every slot start cancels its drain) is one systemctl.
+  stopLater: (name, seconds, unit) => [
+    tolerant(['systemctl', 'reset-failed', `${name}.timer`, `${name}.service`]),
+    cmd('systemd-run', '--quiet', `--unit=${name}`, `--on-active=${seconds}s`, '--timer-property=AccuracySec=1s', 'systemctl', 'stop', unit),
+  ],
+  cancelLater: (name) => [tolerant(['systemctl', 'stop', `${name}.timer`, `${name}.service`])],
   stateShell: 'systemctl is-active "$unit" 2>/dev/null',
   presenceProbe: 'if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then echo "flag systemd"; fi',
   installedFiles: {

@@ -250,9 +250,8 @@ describe('a deploy under supervisor', () => {
     const slot = (otherSlots: Partial<Record<'blue' | 'green', boolean>>) => text(step(plan({ ...facts, supervisor: true, otherSlots }).steps, 'slot')!.commands);
     const started = slot({ blue: true, green: false });
     const restart = started.findIndex((c) => c.includes('supervisorctl restart shop-web@blue'));
-    expect(started.slice(1, 5)).toEqual([
+    expect(started.slice(1, 4)).toEqual([
       '{ systemctl stop shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
-      '{ systemctl reset-failed shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
       'systemctl stop shop-web@blue.service',
       'rm -f /etc/systemd/system/shop-web@blue.service',
     ]);
