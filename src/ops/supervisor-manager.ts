@@ -118,7 +118,7 @@ export const supervisorManager: ManagerFactory = (layout): ProcessManager => ({
   removeFiles: (services) =>
     services.length === 0 ? [] : [cmd('rm', '-f', ...services.flatMap((s) => [programFile(s), launcherFile(s)])), cmd('supervisorctl', 'update', ...services.map(programName))],
   startShell: startUnlessRunning,
-  restartSlot,
+  restartSlot: (service) => start([service]),
   stopLater: (name, seconds, service, forget) => {
     const program = quote(programName(service));
     const stopIt = `supervisorctl stop ${program}`;
@@ -131,52 +131,15 @@ export const supervisorManager: ManagerFactory = (layout): ProcessManager => ({
   installedFiles: { globs: [`/etc/supervisor/conf.d/${quote(layout.unitPrefix)}-*.conf`], key: 'n=${p##*/}; n=${n%.conf}.service' },
   // Its draining slot keeps its program file until the drain ends (which removes it); supervisorctl is slow to ask.
   slotsMayRun: (process) => `compgen -G ${quote(`/etc/supervisor/conf.d/${layout.unitPrefix}-${process}@*.conf`)} >/dev/null`,
-  // Both slots from one supervisorctl (each is a Python start), in systemd's words as activeWord says them.
   slotStatesProbe: (process) => {
-    const [blue, green] = (['blue', 'green'] as const).map((slot) => quote(programName(slotService(layout, process, slot))));
-    const word = 'w = "inactive"; if ($2 == "RUNNING") w = "active"; else if ($2 == "STARTING" || $2 == "BACKOFF") w = "activating"; else if ($2 == "STOPPING") w = "deactivating"; else if ($2 == "FATAL") w = "failed"';
-    return `slipway_states=$({ supervisorctl status ${blue} ${green} 2>/dev/null || true; } | awk -v b=${blue} -v g=${green} 'BEGIN { sb = sg = "inactive" } { ${word}; if ($1 == b) sb = w; else if ($1 == g) sg = w } END { print sb; print sg }')`;
+    const state = (slot: 'blue' | 'green') => activeWord(quote(programName(slotService(layout, process, slot))));
+    return `slipway_states=$(${state('blue')}; ${state('green')})`;
   },
   statusProbe: statusProbe(layout),
   runningProbe: {
     shell: `{ supervisorctl status 2>/dev/null || true; } | awk -v p=${quote(`${layout.unitPrefix}-`)} 'index($1, p) == 1 && $2 == "RUNNING" && $1 != p "boot-recovery" && $1 != p "backup" { print "unit " $1 ".service" }' || true`,
   },
 });
-
-/**
- * A slot (re)starts without waiting out `startsecs` (1 s): its health check, which follows, says whether it came
- * up, as after systemd's restart of a slot, which waits for nothing either. supervisorctl cannot start without
- * that wait, so supervisorctl's own Python and client settings (its configuration's server and login) ask
- * supervisord directly: stop the slot if it runs (waiting for it to stop), start it, and fail with its log's
- * end unless it is starting or running. `update` first applies a changed program file, as for any start.
- */
-function restartSlot(service: string): Cmd[] {
-  const program = programName(service);
-  const python = [
-    'import sys',
-    'from xmlrpc.client import Fault',
-    'from supervisor.options import ClientOptions',
-    'name = sys.argv[1]',
-    'options = ClientOptions()',
-    'options.realize(args=[])',
-    'rpc = options.getServerProxy().supervisor',
-    'try:',
-    "    if rpc.getProcessInfo(name)['statename'] in ('RUNNING', 'STARTING', 'BACKOFF'):",
-    '        rpc.stopProcess(name, True)',
-    '    rpc.startProcess(name, False)',
-    "    state = rpc.getProcessInfo(name)['statename']",
-    'except Fault as fault:',
-    "    sys.exit(f'supervisor program {name}: {fault.faultString}')",
-    "if state not in ('STARTING', 'RUNNING'):",
-    "    print(f'supervisor program {name} did not start (it is {state})')",
-    "    print('\\n'.join(rpc.tailProcessStdoutLog(name, 0, 4000)[0].splitlines()[-5:]))",
-    '    sys.exit(1)',
-  ];
-  return [
-    cmd('supervisorctl', 'update', program),
-    { shell: [`"$(sed -n '1s/^#! *//p' "$(command -v supervisorctl)")" - ${quote(program)} <<'SLIPWAY_PY'`, ...python, 'SLIPWAY_PY'].join('\n') },
-  ];
-}
 
 /** Starts a program that does not run (on its newest file), and fails unless it runs then. */
 function startUnlessRunning(service: string): string {

@@ -1,9 +1,5 @@
 // supervisor as the process manager: the program files and launchers as exact text, the commands its manager
 // builds, and what a deploy plan does differently under it.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NO_BALANCER_STATE } from '../../src/plan/balancer.js';
 import type { Cmd, Step } from '../../src/ops/command.js';
@@ -183,29 +179,6 @@ describe('the supervisor manager\'s commands', () => {
     ]);
   });
 
-  it('reads both slots\' states from one supervisorctl, in systemd\'s words; a program supervisord does not know is inactive', () => {
-    const bin = mkdtempSync(join(tmpdir(), 'slipway-supervisorctl-'));
-    const states = (status: string) => {
-      writeFileSync(join(bin, 'supervisorctl'), `#!/bin/sh\necho "$*" >> ${bin}/calls\nprintf '%s\\n' '${status}'\nexit 3\n`);
-      chmodSync(join(bin, 'supervisorctl'), 0o755);
-      const run = spawnSync('bash', ['-c', `set -euo pipefail\n${manager.slotStatesProbe('web')}\nprintf '%s\\n' "$slipway_states"`], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
-      return run.stdout.trim().split('\n');
-    };
-    expect(states('shop-web@blue                   RUNNING   pid 1133, uptime 0:00:21\nshop-web@green                  STOPPED   Dec 04 04:32 AM')).toEqual(['active', 'inactive']);
-    expect(states('shop-web@blue                   BACKOFF   Exited too quickly\nshop-web@green: ERROR (no such process)')).toEqual(['activating', 'inactive']);
-    expect(states('shop-web@blue: ERROR (no such process)\nshop-web@green                  STOPPING')).toEqual(['inactive', 'deactivating']);
-    expect(spawnSync('cat', [join(bin, 'calls')], { encoding: 'utf8' }).stdout.trim().split('\n')).toEqual(Array(3).fill('status shop-web@blue shop-web@green'));
-  });
-
-  it('a slot restarts without waiting out startsecs: stopped only if it runs, started without waiting, then starting or running', () => {
-    const [update, restart] = text(manager.restartSlot('shop-web@green.service'));
-    expect(update).toBe('supervisorctl update shop-web@green');
-    expect(restart).toContain(`"$(sed -n '1s/^#! *//p' "$(command -v supervisorctl)")" - shop-web@green <<'SLIPWAY_PY'`);
-    expect(restart).toContain("    if rpc.getProcessInfo(name)['statename'] in ('RUNNING', 'STARTING', 'BACKOFF'):\n        rpc.stopProcess(name, True)\n    rpc.startProcess(name, False)");
-    expect(restart).toContain("if state not in ('STARTING', 'RUNNING'):");
-    expect(restart.split('\n').at(-1)).toBe('SLIPWAY_PY');
-  });
-
   it('a drain is a sleeping job in a session of its own, cancelled only if its pid still names it', () => {
     expect(text(manager.stopLater('shop-drain-blue', 30, 'shop-web@blue.service'))).toEqual([
       "setsid sh -c 'sleep 30; rm -f /opt/shop/.slipway/later-shop-drain-blue.pid; exec supervisorctl stop shop-web@blue' slipway-later-shop-drain-blue </dev/null >/dev/null 2>&1 & echo $! > /opt/shop/.slipway/later-shop-drain-blue.pid",
@@ -235,7 +208,7 @@ describe('a deploy under supervisor', () => {
     const p = plan(fakeFacts({ packages: ['nginx'] }));
     expect(step(p.steps, 'system-packages')?.title).toBe('Install system packages: supervisor');
     expect(step(p.steps, 'units')?.title).toBe('Install supervisor programs');
-    expect(text(step(p.steps, 'slot')!.commands).join('\n')).toContain('supervisorctl update shop-web@blue');
+    expect(text(step(p.steps, 'slot')!.commands).join('\n')).toContain('supervisorctl restart shop-web@blue');
     expect(text(step(p.steps, 'restart')!.commands)).toContain('supervisorctl restart shop-worker >/dev/null 2>&1 || true');
     const manifest = text(step(p.steps, 'release')!.commands).find((l) => l.includes('manifest.json'))!;
     expect(manifest).toContain('"manager": "supervisor"');
@@ -276,7 +249,7 @@ describe('a deploy under supervisor', () => {
     const facts = fakeFacts({ current: rid(2), releases: [{ id: rid(2), status: 'ok', manifest }], packages: ['nginx', 'supervisor'], liveSlot: 'green', slots: { green: { active: true, release: rid(2) } } });
     const slot = (otherSlots: Partial<Record<'blue' | 'green', boolean>>) => text(step(plan({ ...facts, supervisor: true, otherSlots }).steps, 'slot')!.commands);
     const started = slot({ blue: true, green: false });
-    const restart = started.findIndex((c) => c.includes('supervisorctl update shop-web@blue'));
+    const restart = started.findIndex((c) => c.includes('supervisorctl restart shop-web@blue'));
     expect(started.slice(1, 4)).toEqual([
       '{ systemctl stop shop-drain-blue.timer shop-drain-blue.service >/dev/null 2>&1 || true; }',
       'systemctl stop shop-web@blue.service',
@@ -290,7 +263,7 @@ describe('a deploy under supervisor', () => {
   it('a move within the drain of systemd\'s last deploy: its draining slot holds the slot supervisor starts, and stops first', () => {
     const moving = text(step(plan({ ...ranUnderSystemd('blue-green'), otherSlots: { blue: true, green: true } }).steps, 'slot')!.commands);
     expect(moving).toContain('systemctl stop shop-web@green.service');
-    expect(moving.indexOf('systemctl stop shop-web@green.service')).toBeLessThan(moving.findIndex((c) => c.includes('supervisorctl update shop-web@green')));
+    expect(moving.indexOf('systemctl stop shop-web@green.service')).toBeLessThan(moving.findIndex((c) => c.includes('supervisorctl restart shop-web@green')));
     // systemd's live slot (blue) is left serving until the switch.
     expect(moving.join('\n')).not.toContain('shop-web@blue.service');
   });
