@@ -18,7 +18,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ROOT, cli, commit, exec, median, must, mustPipe, option, prepareDjangoExample, prepareNodeExample, sandboxSsh, stats, writeDjangoSandboxConfig } from './lib.mjs';
+import { ROOT, bareRestartScript, cli, commit, exec, median, must, mustPipe, option, prepareDjangoExample, prepareNodeExample, sandboxSsh, stats, writeDjangoSandboxConfig } from './lib.mjs';
 
 /** The blue/green scenarios' http.drain_seconds: short, so that each redeploy finds the idle slot stopped. */
 const DRAIN_SECONDS = 2;
@@ -135,24 +135,9 @@ async function django({ name, repo, address, url, redeploy, next }) {
   console.log(`${name} redeploy_vs_bare_ratio ${(median(redeploy.served) / median(bare)).toFixed(2)}`);
 }
 
-/**
- * A hand-written restart deploy of the Django example, without a check: the commit's tree unpacked into a new
- * release over one new ssh connection, the live release's venv and .env links copied into it, the live slot's
- * link and `current` moved to it, and the live slot's unit restarted (its port, so nginx's upstream, unchanged).
- */
+/** bench/lib.mjs's bare restart script for the Django example (its venv and .env linked into the new release). */
 function bareRestart(address, repo, sha, n) {
-  const script = [
-    'set -e',
-    `d=/opt/shop/releases/bare-${n}`,
-    'mkdir -p "$d"',
-    'tar -x -C "$d"',
-    'slot=$(cat /opt/shop/.slipway/live-slot)',
-    'live=$(readlink -f "/opt/shop/slots/$slot")',
-    'cp -P "$live/.venv" "$live/.env" "$d/"',
-    'ln -sfn "$d" "/opt/shop/slots/$slot.tmp" && mv -T "/opt/shop/slots/$slot.tmp" "/opt/shop/slots/$slot"',
-    'ln -sfn "$d" /opt/shop/current.tmp && mv -T /opt/shop/current.tmp /opt/shop/current',
-    'systemctl restart "shop-web@$slot.service"',
-  ].join('; ');
+  const script = bareRestartScript({ app: 'shop', n, links: ['.venv', '.env'] });
   return mustPipe(['git', ['-C', repo, 'archive', '--format=tar', sha]], ['ssh', [...sandboxSsh(address, true), script]]);
 }
 

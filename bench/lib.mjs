@@ -82,6 +82,30 @@ export async function commit(repo, version) {
   await must('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '--quiet', '-m', version]);
 }
 
+/**
+ * The hand-written restart deploy the benches compare slipway with, as one shell line for one new ssh connection
+ * (the commit's tree arrives as a tar on stdin), without a check: the tree unpacked into a new release of the app
+ * under /opt/<app>, the live release's `links` (its venv, its .env) copied into it, the live slot's link and
+ * `current` moved to it, and the live slot's unit restarted (its port and socket, so nginx's upstream, unchanged).
+ * `marker`: a line printed just before the restart, where slipway prints its switch step.
+ */
+export function bareRestartScript({ app, n, links, marker }) {
+  const root = `/opt/${app}`;
+  return [
+    'set -e',
+    `d=${root}/releases/bare-${n}`,
+    'mkdir -p "$d"',
+    'tar -x -C "$d"',
+    `slot=$(cat ${root}/.slipway/live-slot)`,
+    `live=$(readlink -f "${root}/slots/$slot")`,
+    `cp -P ${links.map((link) => `"$live/${link}"`).join(' ')} "$d/"`,
+    `ln -sfn "$d" "${root}/slots/$slot.tmp" && mv -T "${root}/slots/$slot.tmp" "${root}/slots/$slot"`,
+    `ln -sfn "$d" ${root}/current.tmp && mv -T ${root}/current.tmp ${root}/current`,
+    ...(marker ? [`echo '${marker}'`] : []),
+    `systemctl restart "${app}-web@$slot.service"`,
+  ].join('; ');
+}
+
 /** ssh options for root on a sandbox server, host key checked; `fresh` forbids reusing a shared connection. */
 export function sandboxSsh(address, fresh = false) {
   return [

@@ -21,7 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { CLI, ROOT, cli, commit, exec, must, option, sandboxSsh } from './lib.mjs';
+import { CLI, ROOT, bareRestartScript, cli, commit, exec, must, option, sandboxSsh } from './lib.mjs';
 
 const MAX_RUN_MS = 15 * 60_000;
 const SERVED_TIMEOUT_MS = 60_000;
@@ -92,26 +92,12 @@ const busyMs = () => cpus().reduce((sum, { times }) => sum + times.user + times.
 const BARE_SWITCH = '##bare-switch';
 
 /**
- * The reference: a hand-written restart deploy of the same commit to every server at once, without a check
- * (bench/deploy.mjs's bare script, for hello-app): on each server over one new ssh connection, the tree unpacked
- * into a new release, the live slot's `.env` link copied, the live slot's link and `current` moved to it, the
- * live slot's unit restarted (nginx's socket link unchanged). It prints a line just before the restart, where
- * slipway prints its switch step, so both are observed alike.
+ * The reference: bench/lib.mjs's bare restart script (bench/deploy.mjs's, for hello-app: its .env linked) to every
+ * server at once, each over one new ssh connection. It prints a line just before the restart, where slipway
+ * prints its switch step, so both are observed alike.
  */
 function bareDeploy(targets, sha, n, onSwitch) {
-  const script = [
-    'set -e',
-    `d=/opt/hello/releases/bare-${n}`,
-    'mkdir -p "$d"',
-    'tar -x -C "$d"',
-    'slot=$(cat /opt/hello/.slipway/live-slot)',
-    'live=$(readlink -f "/opt/hello/slots/$slot")',
-    'cp -P "$live/.env" "$d/"',
-    'ln -sfn "$d" "/opt/hello/slots/$slot.tmp" && mv -T "/opt/hello/slots/$slot.tmp" "/opt/hello/slots/$slot"',
-    'ln -sfn "$d" /opt/hello/current.tmp && mv -T /opt/hello/current.tmp /opt/hello/current',
-    `echo '${BARE_SWITCH}'`,
-    'systemctl restart "hello-web@$slot.service"',
-  ].join('; ');
+  const script = bareRestartScript({ app: 'hello', n, links: ['.env'], marker: BARE_SWITCH });
   const one = ({ server, address }) =>
     new Promise((resolve, reject) => {
       const archive = spawn('git', ['-C', repo, 'archive', '--format=tar', sha], { stdio: ['ignore', 'pipe', 'ignore'] });
