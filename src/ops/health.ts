@@ -49,13 +49,15 @@ export function healthProbe(check: HealthCheck): Snippet {
   const curl = `curl -s -o /dev/null -w '%{http_code}'${through} --max-time ${check.timeoutSeconds} ${quote(check.url)}`;
   const attempt = `rc=0; status=$(${curl}) || rc=$?`;
   const expected = String(check.expectedStatus);
-  const delays = backoffDelays(check.retries).map((d) => `${d}:${Math.round(Number(d) / REFUSED_POLL_SECONDS)}`);
+  const backoff = backoffDelays(check.retries);
+  /** How many refused looks fit in a delay. */
+  const looks = (delay: string) => Math.round(Number(delay) / REFUSED_POLL_SECONDS);
+  const delays = backoff.map((d) => `${d}:${looks(d)}`);
   // Through a socket, the first attempt waits (within the first delay, 50 ms at a time) for the socket to exist: a
   // slot just restarted has none yet, and a curl would only be refused (a curl costs the server 8 ms of CPU, a
   // look at the file nothing). A socket file left by a killed process is refused as before.
-  const firstTicks = delays[0]?.split(':')[1];
   const socketWait =
-    check.socket && firstTicks ? [`ticks=${firstTicks}; while [ ! -S ${quote(check.socket)} ] && [ "$ticks" -gt 0 ]; do sleep ${REFUSED_POLL_SECONDS}; ticks=$((ticks - 1)); done`] : [];
+    check.socket && backoff[0] ? [`ticks=${looks(backoff[0])}; while [ ! -S ${quote(check.socket)} ] && [ "$ticks" -gt 0 ]; do sleep ${REFUSED_POLL_SECONDS}; ticks=$((ticks - 1)); done`] : [];
   return {
     shell: [
       ...socketWait,

@@ -93,7 +93,7 @@ function install(layout: Layout, files: readonly UnitFile[], installed: Record<s
 
 /** supervisor names each program's processes in their environment; children (gunicorn's workers) inherit it. */
 export const supervisorOwns: OwnerTest = (services) =>
-  `{ if [ "$(id -u)" = 0 ]; then cat "/proc/$pid/environ"; else sudo -n cat "/proc/$pid/environ"; fi; } 2>/dev/null | tr '\\0' '\\n' | grep -qxF ${services.flatMap((s) => ['-e', quote(`SUPERVISOR_PROCESS_NAME=${programName(s)}`)]).join(' ')}`;
+  `{ if [ "$EUID" = 0 ]; then cat "/proc/$pid/environ"; else sudo -n cat "/proc/$pid/environ"; fi; } 2>/dev/null | tr '\\0' '\\n' | grep -qxF ${services.flatMap((s) => ['-e', quote(`SUPERVISOR_PROCESS_NAME=${programName(s)}`)]).join(' ')}`;
 
 export const supervisorManager: ManagerFactory = (layout): ProcessManager => ({
   kind: 'supervisor',

@@ -6,8 +6,8 @@ import { cmd, type Cmd, type Step } from '../ops/command.js';
 import { healthProbe, keptBy, type HealthCheck } from '../ops/health.js';
 import { setStatus, switchCurrent } from '../ops/release.js';
 import { sha256 } from '../ops/services.js';
-import { managerOf, otherManager } from '../ops/managers.js';
-import { stopPreviousWorkers, workersBack, type ManagerChange } from './manager-change.js';
+import { managerOf } from '../ops/managers.js';
+import { previousManagerKind, stopPreviousWorkers, workersBack, type ManagerChange } from './manager-change.js';
 import { cancelDrain, installSite, listensOnSocket, slotAnswers, letsencryptCertificate, otherSlot, rewriteUpstream, routeTo, selfSignedCertificate, sitePaths, slotSocket, slotUnit, socketLink, startSlot, drainSlot, type Slot } from '../ops/web.js';
 import { healthTarget } from '../ops/health.js';
 import { renderSite, renderUpstream, type SitePaths, type SitePlace, type UpstreamTarget } from '../render/nginx.js';
@@ -212,8 +212,9 @@ function slotEnvironment(tier: WebTier, layout: Layout, slot: Slot): Cmd {
  */
 function vacateOtherManagers(input: BlueGreenInput, slot: Slot): Cmd[] {
   const { layout, facts, tier } = input;
-  if (!facts.otherSlots?.[slot]) return [];
-  const other = input.change?.previous ?? managerOf(layout, otherManager(layout.processManager));
+  const kind = previousManagerKind(layout, facts, input.change);
+  if (!kind || !facts.otherSlots?.[slot]) return [];
+  const other = managerOf(layout, kind);
   return [...cancelDrain(layout, slot, other), ...drainSlot(layout, tier.process, slot, 0, other, true)];
 }
 
