@@ -11,17 +11,23 @@
 // one table per measure: median, min and max seconds, and the median's ratio to one server's. The project's
 // target: 8 servers in at most 1.5 × one server's time. Every server runs on this machine's cores, so a last table
 // says how busy they were during the redeploys (anything else running on the machine included): a size that keeps
-// them all busy is bound by the machine's CPU, which a fleet of real servers does not share.
-//   sudo node bench/multi-host.mjs [--runs 3] [--sizes 1,2,4,8]
+// them all busy is bound by the machine's CPU, which a fleet of real servers does not share. So a table splits
+// each redeploy's CPU time between the servers' processes (per server) and the rest of the machine (slipway on the
+// deployer, its ssh, the bench), and a second pass runs the same rounds with every server held to the same share
+// of the cores (a cgroup CPU quota: the cores ÷ (the largest size + 2), so that all servers at their quota still
+// leave the deployer its own), so that no server borrows the CPU another one needs, as on a fleet where each
+// server has its own: slow servers, the same for every size, whose ratio shows what the deployer and the
+// coordination add per server. `--quota-pass no` skips that pass.
+//   sudo node bench/multi-host.mjs [--runs 3] [--sizes 1,2,4,8] [--quota-pass no]
 // Takes its servers down at the end, on an error, on Ctrl-C, and after 15 minutes at most. Prints figures only.
 // Needs `npm run build` and the sandbox image (`make sandbox-image`).
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { CLI, ROOT, bareRestartScript, cli, commit, exec, must, option, sandboxSsh } from './lib.mjs';
+import { CLI, ROOT, bareRestartScript, cli, commit, exec, median, must, option, sandboxSsh } from './lib.mjs';
 
 const MAX_RUN_MS = 15 * 60_000;
 const SERVED_TIMEOUT_MS = 60_000;
@@ -29,6 +35,7 @@ const POLL_MS = 20;
 const BARE_PAUSE_MS = 2500;
 
 const runs = Number(option('--runs', '3')) || 3;
+const quotaPass = option('--quota-pass', 'yes') !== 'no';
 const sizes = option('--sizes', '1,2,4,8').split(',').map(Number);
 const servers = Array.from({ length: Math.max(...sizes) }, (_, i) => `bench-mh${i + 1}`);
 
@@ -41,7 +48,7 @@ const repo = await mkdtemp(join(tmpdir(), 'slipway-bench-mh-'));
 const downAll = () => Promise.all(servers.map((name) => exec(process.execPath, [CLI, 'sandbox', 'down', name])));
 let cleaned;
 /** Every bench server down and the example's copy removed, once, whichever way the run ends. */
-const cleanUp = () => (cleaned ??= Promise.all([downAll(), rm(repo, { recursive: true, force: true })]));
+const cleanUp = () => (cleaned ??= Promise.all([downAll().then(releaseServers), rm(repo, { recursive: true, force: true })]));
 const stop = async (why) => {
   console.error(`bench: ${why}: taking the servers down`);
   await cleanUp();
@@ -86,6 +93,60 @@ function deployCommand(onSwitch) {
   });
 }
 
+/** Every process of a sandbox server: its nspawn and everything in its network namespace. */
+async function serverPids({ server, pid }) {
+  const listed = (await exec('ip', ['netns', 'pids', `slw-${server}`])).stdout.split(/\s+/).filter(Boolean).map(Number);
+  return [pid, ...listed];
+}
+
+const CLOCK_TICK_MS = 10;
+/**
+ * CPU milliseconds a server has used since it booted: its live processes' own time and that of the children
+ * they reaped (an ended process's time goes to the one that waited for it, up to the server's init).
+ */
+async function serverCpuMs(target) {
+  let sum = 0;
+  for (const pid of await serverPids(target)) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, cutime, cstime: fields 14 to 17 of proc(5), 11 to 14 after the command.
+    if (fields.length > 14) sum += fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) * CLOCK_TICK_MS;
+  }
+  return sum;
+}
+
+const CPU_CGROUP = '/sys/fs/cgroup/cpu';
+const QUOTA_PERIOD_US = 100_000;
+const heldGroups = [];
+/**
+ * Holds each server to `cores` of CPU with a cgroup (v1) quota of its own, its processes moved in (twice: one
+ * forked during the first move stays behind); what they start later is born in it. Returns why not, if it cannot.
+ */
+async function holdServers(targets, cores) {
+  if (!(await readFile(`${CPU_CGROUP}/cpu.cfs_quota_us`, 'utf8').catch(() => undefined))) return `no cgroup v1 cpu controller at ${CPU_CGROUP}`;
+  for (const target of targets) {
+    const dir = join(CPU_CGROUP, `slipway-bench-${target.server}`);
+    await mkdir(dir, { recursive: true });
+    heldGroups.push(dir);
+    await writeFile(join(dir, 'cpu.cfs_period_us'), String(QUOTA_PERIOD_US));
+    await writeFile(join(dir, 'cpu.cfs_quota_us'), String(Math.round(cores * QUOTA_PERIOD_US)));
+    for (let pass = 0; pass < 2; pass++) {
+      // A process that ended meanwhile cannot move: nothing to hold.
+      for (const pid of await serverPids(target)) await writeFile(join(dir, 'cgroup.procs'), String(pid)).catch(() => {});
+    }
+  }
+  return undefined;
+}
+
+/** The quota groups gone: what is left in them (nothing, once the servers are down) back in the root group. */
+async function releaseServers() {
+  for (const dir of heldGroups.splice(0)) {
+    const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    for (const pid of pids) await writeFile(join(CPU_CGROUP, 'cgroup.procs'), pid).catch(() => {});
+    await rmdir(dir).catch((error) => console.error(`bench: could not remove ${dir}: ${error.message}`));
+  }
+}
+
 /** Milliseconds the machine's cores have been busy, all of them together. */
 const busyMs = () => cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
 
@@ -118,6 +179,7 @@ function bareDeploy(targets, sha, n, onSwitch) {
  * `onSwitch(server)` as each server's switch starts.
  */
 async function timeDeploy(targets, version, run = deployCommand) {
+  const serversBefore = await Promise.all(targets.map(serverCpuMs));
   const busyBefore = busyMs();
   const started = performance.now();
   const deadline = started + SERVED_TIMEOUT_MS;
@@ -134,8 +196,10 @@ async function timeDeploy(targets, version, run = deployCommand) {
   if (unswitched.length > 0) throw new Error(`no switch in the output for ${unswitched.join(', ')}`);
   const served = await Promise.all(targets.map((t) => polls.get(t.server)));
   if (served.includes(undefined)) throw new Error(`version ${version} never answered at ${targets.filter((_, i) => served[i] === undefined).map((t) => t.url).join(', ')}`);
-  const busy = (busyMs() - busyBefore) / ((exitedAt - started) * cpus().length);
-  return { commandS: (exitedAt - started) / 1000, servedS: (Math.max(...served) - started) / 1000, busy };
+  const busyDelta = busyMs() - busyBefore;
+  const busy = busyDelta / ((exitedAt - started) * cpus().length);
+  const serversMs = (await Promise.all(targets.map(serverCpuMs))).reduce((sum, ms, i) => sum + ms - serversBefore[i], 0);
+  return { commandS: (exitedAt - started) / 1000, servedS: (Math.max(...served) - started) / 1000, busy, perServerCpuS: serversMs / targets.length / 1000, restCpuS: Math.max(0, busyDelta - serversMs) / 1000 };
 }
 
 async function writeConfig(count) {
@@ -144,12 +208,6 @@ async function writeConfig(count) {
   const web = ['processes:', '  web:', '    command: python3 app.py --socket $SLIPWAY_SOCKET'];
   await writeFile(join(repo, 'deploy-sandbox.yml'), ['servers:', ...listed, 'http:', '  enabled: true', '  default_server: true', ...web, ''].join('\n'));
 }
-
-const median = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** One measure per size; with `reference` (the bare script's rows of the same measure), slipway's ratio to it. */
 function printTable(title, rows, reference) {
@@ -169,9 +227,9 @@ try {
   await Promise.all(servers.map((name) => slipway('sandbox', 'up', name)));
   const listed = JSON.parse((await slipway('sandbox', 'list', '--json')).stdout);
   const targets = servers.map((server) => {
-    const address = listed.find((s) => s.name === server && s.status === 'running')?.address;
-    if (!address) throw new Error(`sandbox server ${server} is not running`);
-    return { server, address, url: `http://${address}/` };
+    const entry = listed.find((s) => s.name === server && s.status === 'running');
+    if (!entry?.address) throw new Error(`sandbox server ${server} is not running`);
+    return { server, address: entry.address, pid: entry.pid, url: `http://${entry.address}/` };
   });
 
   await cp(join(ROOT, 'examples', 'hello-app'), repo, { recursive: true });
@@ -188,30 +246,52 @@ try {
     const first = await deployTo(count);
     console.log(`${count} server(s): first deploy ${first.commandS.toFixed(2)} s (new code answering everywhere at ${first.servedS.toFixed(2)} s)`);
   }
-  // Round after round of every size, so a change in the machine's other load touches every size alike.
-  const timings = sizes.map(() => []);
-  for (let round = 0; round < runs; round++) for (const [i, count] of sizes.entries()) timings[i].push(await deployTo(count));
-  // The bare script last (slipway knows nothing of its releases), paced: systemd refuses a sixth start of a unit
-  // within 10 s, and the pause is not timed.
-  const bare = sizes.map(() => []);
-  for (let round = 0; round < runs; round++) {
-    for (const [i, count] of sizes.entries()) {
-      await commit(repo, `bare${++n}`);
-      const sha = (await must('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
-      const chosen = targets.slice(0, count);
-      bare[i].push(await timeDeploy(chosen, `bare${n}`, (onSwitch) => bareDeploy(chosen, sha, n, onSwitch)));
-      await new Promise((r) => setTimeout(r, BARE_PAUSE_MS));
+
+  /** `runs` rounds of slipway's redeploys, then of the bare script's, to every size. */
+  const measure = async () => {
+    // Round after round of every size, so a change in the machine's other load touches every size alike.
+    const timings = sizes.map(() => []);
+    for (let round = 0; round < runs; round++) for (const [i, count] of sizes.entries()) timings[i].push(await deployTo(count));
+    // The bare script last (slipway knows nothing of its releases), paced: systemd refuses a sixth start of a
+    // unit within 10 s, and the pause is not timed.
+    const bare = sizes.map(() => []);
+    for (let round = 0; round < runs; round++) {
+      for (const [i, count] of sizes.entries()) {
+        await commit(repo, `bare${++n}`);
+        const sha = (await must('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+        const chosen = targets.slice(0, count);
+        bare[i].push(await timeDeploy(chosen, `bare${n}`, (onSwitch) => bareDeploy(chosen, sha, n, onSwitch)));
+        await new Promise((r) => setTimeout(r, BARE_PAUSE_MS));
+      }
     }
-  }
+    // The bare script replaced the slot's release behind slipway's back: a slipway deploy sets it right again
+    // (not timed) before another pass.
+    await deployTo(Math.max(...sizes));
+    return { timings, bare };
+  };
   const column = (results, key) => sizes.map((count, i) => ({ count, times: results[i].map((t) => t[key]) }));
-  const busy = sizes.map((count, i) => ({ count, shares: timings[i].map((t) => t.busy) }));
-  printTable('code-only redeploy, command start → exit', column(timings, 'commandS'), column(bare, 'commandS'));
-  printTable('code-only redeploy, command start → new code answering on every server', column(timings, 'servedS'), column(bare, 'servedS'));
-  printTable('the bare restart script, start → new code answering on every server', column(bare, 'servedS'));
-  console.log(`\nthis machine's ${cpus().length} cores busy during the redeploys (median share of the time; load average ${loadavg()[0].toFixed(2)} at the end)`);
-  console.log('| servers | cores busy |');
-  console.log('| ---: | ---: |');
-  for (const { count, shares } of busy) console.log(`| ${count} | ${(median(shares) * 100).toFixed(0)} % |`);
+  const report = ({ timings, bare }, held) => {
+    printTable(`code-only redeploy, command start → exit${held}`, column(timings, 'commandS'), column(bare, 'commandS'));
+    printTable(`code-only redeploy, command start → new code answering on every server${held}`, column(timings, 'servedS'), column(bare, 'servedS'));
+    printTable(`the bare restart script, start → new code answering on every server${held}`, column(bare, 'servedS'));
+  };
+
+  const shared = await measure();
+  report(shared, '');
+  console.log(`\nthis machine's ${cpus().length} cores during slipway's redeploys (medians; load average ${loadavg()[0].toFixed(2)} now)`);
+  console.log('| servers | cores busy | CPU-s per server (its processes) | CPU-s of the rest (deployer, ssh, bench) | bare script: CPU-s per server |');
+  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  for (const [i, count] of sizes.entries()) {
+    const of = (results, key) => median(results[i].map((t) => t[key]));
+    console.log(`| ${count} | ${(of(shared.timings, 'busy') * 100).toFixed(0)} % | ${of(shared.timings, 'perServerCpuS').toFixed(3)} | ${of(shared.timings, 'restCpuS').toFixed(2)} | ${of(shared.bare, 'perServerCpuS').toFixed(3)} |`);
+  }
+
+  if (quotaPass) {
+    const share = cpus().length / (Math.max(...sizes) + 2);
+    const why = await holdServers(targets, share);
+    if (why) console.log(`\nno pass with each server held to its share of the cores: ${why}`);
+    else report(await measure(), `, each server held to ${share.toFixed(2)} cores`);
+  }
 } finally {
   await cleanUp();
 }
