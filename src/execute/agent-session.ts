@@ -195,8 +195,12 @@ export class AgentSession {
     }
   }
 
-  /** Runs one script (scripts run one at a time, in order) and resolves with its result; never rejects. */
-  run(script: string, callbacks: { onStep?: (id: string, recovery: boolean) => void; onLine?: (line: string) => void } = {}): Promise<ScriptResult> {
+  /**
+   * Runs one script (scripts run one at a time, in order) and resolves with its result; never rejects. `carried`:
+   * data the agent writes to `into` before the script starts (one path, no line break in it).
+   */
+  run(script: string, callbacks: { onStep?: (id: string, recovery: boolean) => void; onLine?: (line: string) => void } = {}, carried?: { data: Buffer; into: string }): Promise<ScriptResult> {
+    if (carried && /[\n\r]/.test(carried.into)) throw new Error(`cannot carry data to a path with a line break: ${JSON.stringify(carried.into)}`);
     const next = this.queue.then(
       () =>
         new Promise<ScriptResult>((resolve) => {
@@ -206,7 +210,9 @@ export class AgentSession {
             return;
           }
           this.pending = { result, resolve, ...callbacks };
-          this.child.stdin.write(`${Buffer.byteLength(script)}\n${script}`);
+          const header = carried ? `${Buffer.byteLength(script)} ${carried.data.length} ${carried.into}` : String(Buffer.byteLength(script));
+          this.child.stdin.write(`${header}\n${script}`);
+          if (carried) this.child.stdin.write(carried.data);
         }),
     );
     this.queue = next;

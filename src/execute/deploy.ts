@@ -7,6 +7,9 @@ import type { Plan } from '../plan/types.js';
 import type { HostConnection } from './connection.js';
 import { deployer, executePlan, gatherFacts, layoutForRef, lockFor, recordHistory, withHosts, type HostResult, type OperationContext } from './operation.js';
 import { resolveSource } from './source.js';
+import { runLocal } from './deployer.js';
+import { commitsCheck } from '../ops/release.js';
+import type { Source } from '../plan/deploy.js';
 import { readRepoFiles } from './repo-files.js';
 import { resolveProfile } from '../recipes/index.js';
 import type { AppProfile, RepoFiles } from '../recipes/types.js';
@@ -93,6 +96,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
     node: early.node !== undefined,
   };
   const facts = await Promise.all(connections.map((c) => gatherFacts(c, layout, resolved.sha, wants)));
+  const source = await withKnownCommits(resolved.source, facts.flatMap((f) => f.commits ?? []));
   const cores = Math.min(...facts.map((f) => f.cores));
   const profile = resolveProfile({ config, files, cores });
   const node = profile.node ? await nodeDeployFor(config, profile.node, files, resolved.source, resolved.sha) : undefined;
@@ -137,7 +141,7 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
         layout,
         target: connection.target,
         facts: facts[i]!,
-        source: resolved.source,
+        source,
         sha: resolved.sha,
         ref: resolved.ref,
         releaseId: id,
@@ -153,6 +157,16 @@ async function planDeploy(ctx: OperationContext, ref: string | undefined, connec
       }),
     ),
   };
+}
+
+/** A pushed commit: which of the hosts' commits the deployer's repository has too (a pack can leave those out). */
+async function withKnownCommits(source: Source, held: readonly string[]): Promise<Source> {
+  const asked = [...new Set(held)];
+  if (source.mode !== 'push' || asked.length === 0) return source;
+  const result = await runLocal(commitsCheck(source.gitDir, asked));
+  // Without an answer the pack carries the whole commit: larger, never wrong.
+  const known = result.code === 0 ? result.stdout.split('\n').flatMap((line) => (line.endsWith(' commit') ? [line.split(' ')[0]!] : [])) : [];
+  return { ...source, known };
 }
 
 async function planRollback(ctx: OperationContext, requested: string | undefined, branch: string | undefined, connections: HostConnection[]): Promise<Plan> {

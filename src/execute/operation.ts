@@ -15,7 +15,7 @@ import type { BatchGuard, HostPlan, Plan } from '../plan/types.js';
 import { ConnectionPool, type HostConnection } from './connection.js';
 import { mapLimit } from './parallel.js';
 import { Redactor } from './redact.js';
-import { runSteps, type StepObserver, type StepsOutcome } from './run-steps.js';
+import { CarriedData, runSteps, type StepObserver, type StepsOutcome } from './run-steps.js';
 import { resolveTargets } from './targets.js';
 
 export interface OperationContext {
@@ -104,9 +104,10 @@ export interface HostResult {
 export async function executePlan(connections: HostConnection[], plan: Plan, limit: number, observer: StepObserver, history?: OperationRecord): Promise<HostResult[]> {
   const hosts = plan.hosts;
   const results: HostResult[] = hosts.map((p) => ({ host: p.target.label, plan: p, outcome: { ok: true }, switchedBack: false, busyMs: 0 }));
+  const carried = new CarriedData();
   const run = async (i: number, steps: Step[], rec?: Recovery) => {
     const started = Date.now();
-    const outcome = await runSteps(connections[i]!, steps, observer, rec);
+    const outcome = await runSteps(connections[i]!, steps, observer, rec, carried);
     results[i]!.busyMs += Date.now() - started;
     return outcome;
   };

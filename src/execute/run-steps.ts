@@ -1,9 +1,9 @@
 // Runs a host's steps: consecutive host steps go as one script (one round trip), deployer steps run here.
 import { CommandFailedError } from '../errors.js';
-import type { Step } from '../ops/command.js';
+import type { Command, Step } from '../ops/command.js';
 import { quoteArgv, renderCmd, renderScript, type Recovery } from '../ops/shell.js';
 import type { HostConnection } from './connection.js';
-import { runLocal } from './deployer.js';
+import { runLocal, runLocalBytes, type LocalBytes } from './deployer.js';
 
 export interface StepsOutcome {
   ok: boolean;
@@ -32,15 +32,34 @@ export interface StepObserver {
   onWarning?(host: string, text: string): void;
 }
 
-/** Groups steps into batches: runs of host steps, and single deployer steps. */
+/** Groups steps into batches: runs of host steps (each carrying at most one step's data), and single deployer steps. */
 export function batches(steps: readonly Step[]): Step[][] {
   const result: Step[][] = [];
   for (const step of steps) {
     const last = result[result.length - 1];
-    if (step.runsOn !== 'deployer' && last && last[0]?.runsOn !== 'deployer') last.push(step);
+    const joins = step.runsOn !== 'deployer' && last && last[0]?.runsOn !== 'deployer' && !(step.carries && last.some((s) => s.carries));
+    if (joins) last.push(step);
     else result.push([step]);
   }
   return result;
+}
+
+/**
+ * The data host steps carry, made once per operation: every host that lacks the same commits gets the same pack,
+ * from one git run on the deployer however many hosts there are.
+ */
+export class CarriedData {
+  private readonly made = new Map<string, Promise<LocalBytes>>();
+
+  make(command: Command): Promise<LocalBytes> {
+    const key = JSON.stringify(command);
+    let made = this.made.get(key);
+    if (!made) {
+      made = runLocalBytes(command);
+      this.made.set(key, made);
+    }
+    return made;
+  }
 }
 
 /** A step index of the whole run as seen by one batch: 0 when it came before the batch, -1 when after it. */
@@ -59,7 +78,7 @@ function batchRecovery(recovery: Recovery | undefined, offset: number, size: num
  * Runs steps in order. With a recovery, each host script repairs the host itself when it fails (marks the
  * release failed, or switches back), so the host is safe even if slipway dies in the middle.
  */
-export async function runSteps(connection: HostConnection, steps: readonly Step[], observer: StepObserver, recovery?: Recovery): Promise<StepsOutcome> {
+export async function runSteps(connection: HostConnection, steps: readonly Step[], observer: StepObserver, recovery?: Recovery, carriedData = new CarriedData()): Promise<StepsOutcome> {
   const host = connection.target.label;
   let offset = 0;
   const reports: { title: string; lines: string[] }[] = [];
@@ -81,6 +100,18 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
       const recoverySteps = recovery ? [...recovery.beforeSwitch, ...recovery.afterSwitch] : [];
       const byId = new Map(batch.map((s) => [s.id, s]));
       const recoveryById = new Map(recoverySteps.map((s) => [s.id, s]));
+      const carrier = batch.findIndex((s) => s.carries);
+      let carried: { data: Buffer; into: string } | undefined;
+      if (carrier >= 0) {
+        const { make, into } = batch[carrier]!.carries!;
+        observer.onRun?.(host, `# on the deployer, its output sent with the next script to ${into}\n${renderCmd(make, { redact: true })}\n`);
+        const made = await carriedData.make(make);
+        if (made.code !== 0) {
+          observer.onStep(host, batch[carrier]!);
+          return { ok: false, failedIndex: offset + carrier, error: new CommandFailedError(`${host} (from the deployer)`, batch[carrier]!.title, quoteArgv(make.argv), made.code, made.stderr.trim().split('\n').slice(-10)) };
+        }
+        carried = { data: made.stdout, into };
+      }
       observer.onRun?.(host, renderScript(batch, { redact: true }, scriptRecovery));
       const result = await connection.session.run(renderScript(batch, {}, scriptRecovery), {
         onStep: (id, isRecovery) => {
@@ -88,7 +119,7 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
           if (step) observer.onStep(host, step);
         },
         onLine: (line) => observer.onLine?.(host, line),
-      });
+      }, carried);
       for (const step of batch) {
         const lines = result.byStep.get(step.id);
         if (step.report && lines && lines.length > 0) reports.push({ title: step.title, lines });

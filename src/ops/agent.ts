@@ -1,5 +1,7 @@
 // The remote agent: one long-lived shell per host and run. It optionally takes the deploy lock, then runs
-// each script slipway sends (length-prefixed on stdin) in a subshell and reports its exit code.
+// each script slipway sends (length-prefixed on stdin) in a subshell and reports its exit code. A script may
+// come with data (a pack of commits, see Carried in ops/command.ts): `<size> <data size> <path>`, the script,
+// then the data, which the agent writes to the path before the script starts.
 //
 // Why one process: the lock is a kernel `flock` held by this shell. When slipway dies (even by SIGKILL) or the
 // connection drops, the agent's stdin closes, the loop ends and the kernel frees the lock: it cannot go stale.
@@ -61,11 +63,14 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
     `echo ${quote(READY_MARKER)}`,
     // Idle too, a silent input ends the agent (and frees the lock): a partition must not hold it for the hours
     // TCP takes to notice.
-    `while IFS= read -r -t ${silenceSeconds} size; do`,
+    `while IFS=' ' read -r -t ${silenceSeconds} size carried carried_to; do`,
     // A heartbeat that arrived after its script ended.
     '  [ -z "$size" ] && continue',
     `  [ "$size" = ${GOODBYE} ] && { slipway_done=1; break; }`,
     '  script=$(head -c "$size")',
+    // Data that cannot be written whole would leave the rest of it in the input, read as the next script: the
+    // agent ends instead (the error on stderr tells the client why; the lock is freed, the operation recorded).
+    '  if [ -n "$carried" ]; then mkdir -p -- "${carried_to%/*}" && head -c "$carried" > "$carried_to" || break; fi',
     // The lock descriptor stays with the agent only: a service started by a script must not inherit it.
     `  ( ${lock ? 'exec 9>&-; ' : ''}eval "$script" ) </dev/null 2>&1 &`,
     '  job=$!',

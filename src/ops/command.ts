@@ -18,6 +18,8 @@ export interface Command {
   stdin?: StdinText;
   /** Send standard output to this file instead of the log. */
   stdoutTo?: string;
+  /** Read standard input from this file (on the machine the command runs on). */
+  stdinFrom?: string;
   /** Discard output: for probes whose exit code is the answer. */
   quiet?: boolean;
 }
@@ -67,8 +69,20 @@ export interface Step {
   id: string;
   title: string;
   commands: Cmd[];
-  /** Steps that run on the deployer's machine (git push) rather than on the host. */
+  /** Steps that run on the deployer's machine (an upload) rather than on the host. */
   runsOn?: 'host' | 'deployer';
+  /** Data this host step reads, made on the deployer and sent with the step's script. */
+  carries?: Carried;
   /** Show this step's output to the user after the deploy (checks whose warnings matter). */
   report?: boolean;
+}
+
+/**
+ * What a host step carries from the deployer (a pack of the commit's objects): `make` runs on the deployer and its
+ * output travels with the script that holds the step, in the same round trip, to `into` on the host, where the
+ * agent writes it before the script starts (ops/agent.ts). One host script carries at most one.
+ */
+export interface Carried {
+  make: Command;
+  into: string;
 }

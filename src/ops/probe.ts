@@ -87,9 +87,12 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     `cd ${root} 2>/dev/null || exit 0`,
     `if [ -L current ]; then echo "current $(readlink current)"; fi`,
     // Builtins only, per release (read, mapfile): a host keeping ten releases paid two processes for each.
+    // Each release's commit is gathered too (a regex, no process): the pack a deploy sends leaves out what they have.
+    `slipway_shas=(); slipway_sha_re='"sha": *"([0-9a-f]{40})"'`,
     `for d in releases/*/; do [ -d "$d" ] || continue; id=\${d%/}; id=\${id##*/}; st=unknown; ` +
       `[ -f .slipway/releases/$id/status ] && { read -r st < .slipway/releases/$id/status || true; }; echo "release $id $st"; ` +
-      `if [ -f .slipway/releases/$id/manifest.json ]; then mapfile -t m < .slipway/releases/$id/manifest.json; IFS=; echo "manifest $id \${m[*]}"; unset IFS; fi; done`,
+      `if [ -f .slipway/releases/$id/manifest.json ]; then mapfile -t m < .slipway/releases/$id/manifest.json; IFS=; echo "manifest $id \${m[*]}"; ` +
+      `[[ \${m[*]} =~ $slipway_sha_re ]] && slipway_shas+=("\${BASH_REMATCH[1]}"); unset IFS; fi; done`,
     `if [ -d .slipway/repo.git ]; then echo "flag repo"; fi`,
     // The last operation, so one the host had to finish alone is reported by the next command.
     `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
@@ -98,7 +101,14 @@ export function factsProbe(layout: Layout, sha: string | undefined, wants: Probe
     completeDirs('node-deps', 'node-deps'),
     completeDirs('node-runtime', 'node'),
   ];
-  if (sha) lines.push(`if git --git-dir=.slipway/repo.git cat-file -e ${quote(`${sha}^{commit}`)} 2>/dev/null; then echo "flag commit"; fi`);
+  // `have SHA` for the commit to deploy and each release's that the cached repo holds, from one git; `flag commit`
+  // when the first is there (nothing to send).
+  if (sha) {
+    lines.push(
+      `if [ -d .slipway/repo.git ]; then printf '%s\\n' ${quote(sha)} "\${slipway_shas[@]}" | git --git-dir=.slipway/repo.git cat-file --batch-check='%(objectname) %(objecttype)' 2>/dev/null | ` +
+        `while read -r s t; do [ "$t" = commit ] || continue; echo "have $s"; if [ "$s" = ${quote(sha)} ]; then echo "flag commit"; fi; done || true; fi`,
+    );
+  }
   lines.push('true');
   return { shell: lines.join('\n') };
 }

@@ -26,9 +26,40 @@ export function fetchSource(layout: Layout, url: string, sha: string): Cmd[] {
   ];
 }
 
-/** Runs on the deployer: push the commit into the host's cached repo over slipway's own SSH connection. */
-export function pushSource(gitDir: string, remoteUrl: string, sha: string, releaseId: string): Command {
-  return { argv: ['git', `--git-dir=${gitDir}`, 'push', '--quiet', '--force', remoteUrl, `${sha}:refs/slipway/${releaseId}`] };
+/**
+ * Runs on the deployer: a pack of what the commit needs that the host's commits `bases` do not have (thin: its
+ * deltas may name objects of theirs). With no base, every object of the commit. A git push would find the same
+ * by asking the host, in a round trip and a session of its own, which slipway's preflight already answered.
+ */
+export function packSource(gitDir: string, sha: string, bases: readonly string[]): Command {
+  return { argv: ['git', `--git-dir=${gitDir}`, 'pack-objects', '--revs', '--thin', '--stdout', '--delta-base-offset', '-q'], stdin: { text: [sha, ...bases.map((b) => `^${b}`)].join('\n') } };
+}
+
+/** Where the pack waits on the host between the agent's write and the step that reads it. */
+export const incomingPack = (layout: Layout) => `${layout.meta}/incoming.pack`;
+
+/**
+ * On the host: the carried pack into the cached repo (its thin deltas completed from the host's own objects), and
+ * the ref that keeps the commit from git's pruning.
+ */
+export function receivePack(layout: Layout, sha: string, releaseId: string): Cmd[] {
+  return [
+    // index-pack names the pack it wrote on stdout: only its errors matter.
+    { argv: ['git', `--git-dir=${layout.repo}`, 'index-pack', '--stdin', '--fix-thin'], stdinFrom: incomingPack(layout), stdoutTo: '/dev/null' },
+    cmd('rm', '-f', incomingPack(layout)),
+    cmd('git', `--git-dir=${layout.repo}`, 'update-ref', `refs/slipway/${releaseId}`, sha),
+  ];
+}
+
+/**
+ * After the commit: a pack per deploy adds up, and git gathers them (and loose objects) when there are enough
+ * (gc.autoPackLimit); quick when there is nothing to do. receive-pack ran the same after each push.
+ */
+export const tidyRepo = (layout: Layout): Command => cmd('git', `--git-dir=${layout.repo}`, 'gc', '--auto', '--quiet');
+
+/** On the deployer: which of `shas` its repository has as commits (`<sha> commit` lines; others say missing). */
+export function commitsCheck(gitDir: string, shas: readonly string[]): Command {
+  return { argv: ['git', `--git-dir=${gitDir}`, 'cat-file', '--batch-check=%(objectname) %(objecttype)'], stdin: { text: shas.join('\n') } };
 }
 
 export function createRelease(layout: Layout, id: string, sha: string): Cmd[] {

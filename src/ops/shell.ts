@@ -34,6 +34,7 @@ function renderSimple(command: Command, options: RenderOptions, heredocs: string
   }
   if (command.user) words = `sudo -n -H -u ${quote(command.user)} -- ${words}`;
   if (command.stdoutTo) words += ` > ${quote(command.stdoutTo)}`;
+  if (command.stdinFrom) words += ` < ${quote(command.stdinFrom)}`;
   if (command.quiet) words += ' >/dev/null 2>&1';
   if (command.cwd) words = `(cd ${quote(command.cwd)} && ${words})`;
   if (command.stdin) {

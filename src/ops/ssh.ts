@@ -52,7 +52,7 @@ export function controlName(target: SshTarget): string {
   return `${where}.${hash}`;
 }
 
-/** For git push: reuse the master connection instead of opening (and authenticating) a new one. */
+/** For the deployer's uploads (a Node app's files): reuse the master connection instead of opening (and authenticating) a new one. */
 export function gitSshCommand(target: SshTarget, controlPath: string): string {
   return `ssh ${quoteArgv([...sshOptions(target, controlPath), '-o', 'ControlMaster=no'])}`;
 }

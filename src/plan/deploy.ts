@@ -2,7 +2,7 @@
 import type { Config, ProcessConfig } from '../config/types.js';
 import type { Cmd, Step } from '../ops/command.js';
 import { cmd } from '../ops/command.js';
-import { createRelease, fetchSource, fullDiskNote, linkShared, makeDirectories, markFailed, pushSource, removeRelease, sealRelease, setStatus, writeManifest, writeReleaseIdentity } from '../ops/release.js';
+import { createRelease, fetchSource, fullDiskNote, incomingPack, linkShared, makeDirectories, markFailed, packSource, receivePack, removeRelease, sealRelease, setStatus, tidyRepo, writeManifest, writeReleaseIdentity } from '../ops/release.js';
 import { ensureAppUser, ownShared } from '../ops/services.js';
 import { managerOf, managerPackages } from '../ops/managers.js';
 import { checkManager, forgetPrevious, inPlaceBack, managerChangeOf, previousManagerKind, slotsDuringChange } from './manager-change.js';
@@ -25,14 +25,18 @@ import { listensOnPort, listensOnSocket, slotSocket, slotUnit, socketDirectory, 
 import { releasesToRemove } from './cleanup.js';
 import { switchBackSteps, switchSteps } from './switch.js';
 import { monitorSteps } from './monitor.js';
-import { pushUrl, type Target } from './target.js';
+import type { Target } from './target.js';
 import type { HostPlan } from './types.js';
 import { lastOperationNotes } from './last-operation.js';
 import type { Endpoints } from './data-servers.js';
 import { deployHandover, type HostTopology } from './deploy-handover.js';
 import { unitName } from '../render/systemd.js';
 
-export type Source = { mode: 'push'; gitDir: string } | { mode: 'fetch'; url: string };
+/**
+ * Where the commit comes from. `push`: the deployer's repository, sent to each host as a pack; `known` lists the
+ * hosts' commits (facts.commits) that it has too, which a pack may leave out.
+ */
+export type Source = { mode: 'push'; gitDir: string; known?: readonly string[] } | { mode: 'fetch'; url: string };
 
 export interface DeployInput {
   config: Pick<Config, 'project' | 'health' | 'hooks' | 'shared' | 'env_vars' | 'keep_releases' | 'python' | 'pip' | 'dependencies' | 'database' | 'migrate' | 'django' | 'http' | 'smoke' | 'environment' | 'notify' | 'monitor' | 'backups'>;
@@ -153,8 +157,15 @@ export function planDeployHost(input: DeployInput): HostPlan {
   if (input.source.mode === 'fetch') {
     steps.push({ id: 'fetch', title: `Fetch ${input.ref} on the host`, commands: fetchSource(layout, input.source.url, sha) });
   } else if (!facts.hasCommit) {
-    steps.push({ id: 'push', title: `Push ${sha.slice(0, 7)} to the host`, runsOn: 'deployer', commands: [pushSource(input.source.gitDir, pushUrl(target, layout.repo), sha, id)] });
+    const bases = packBases(facts, input.source, sha);
+    steps.push({
+      id: 'push',
+      title: `Send ${sha.slice(0, 7)} to the host (${bases.length > 0 ? `what its ${bases.length === 1 ? 'release lacks' : `${bases.length} releases lack`}` : 'the whole commit'})`,
+      carries: { make: packSource(input.source.gitDir, sha, bases), into: incomingPack(layout) },
+      commands: receivePack(layout, sha, id),
+    });
   }
+  const sent = steps.some((s) => s.carries);
 
   const env = appEnv(config, input.endpoints);
   const release: Cmd[] = [
@@ -239,7 +250,7 @@ export function planDeployHost(input: DeployInput): HostPlan {
   steps.push({
     id: 'finish',
     title: 'Mark the release good and remove old releases',
-    commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r)), ...dropVenvs.map((v) => removeVenv(layout, v)), ...dropNode],
+    commands: [setStatus(layout, id, 'ok'), ...remove.map((r) => removeRelease(layout, r)), ...dropVenvs.map((v) => removeVenv(layout, v)), ...dropNode, ...(sent ? [tidyRepo(layout)] : [])],
   });
   steps.push(...handover.commit);
   if (managerChange) steps.push(...forgetPrevious(layout, managerChange, blueGreen?.process, config.project.name));
@@ -261,6 +272,12 @@ export function planDeployHost(input: DeployInput): HostPlan {
     onInterruptedCommit: [{ id: 'keep', title: `Keep ${id}: it passed its checks and serves`, commands: [setStatus(layout, id, 'ok'), ...handover.interrupted] }],
     warnings: [...lastOperationNotes(facts), ...(node?.warnings ?? [])],
   };
+}
+
+/** The commits a pack can leave out: the host's releases' that both it and the deployer hold, sorted (hosts alike share one pack). */
+function packBases(facts: HostFacts, source: Extract<Source, { mode: 'push' }>, sha: string): string[] {
+  const known = new Set(source.known ?? []);
+  return [...new Set(facts.commits ?? [])].filter((c) => c !== sha && known.has(c)).sort();
 }
 
 /** After a switch back, wait until the previous release answers again (its own health check, if it had one). */

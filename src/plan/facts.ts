@@ -45,8 +45,10 @@ export interface HostFacts {
   /** Every release directory, oldest first. */
   releases: ReleaseFact[];
   hasRepo: boolean;
-  /** Whether the cached repo already has the commit being deployed (then nothing is pushed). */
+  /** Whether the cached repo already has the commit being deployed (then nothing is sent). */
   hasCommit: boolean;
+  /** Commits the cached repo holds, of the one being deployed and the releases' (what a pack can leave out). */
+  commits?: string[];
   /** sha256 of each installed unit file of this app, by file name. */
   units: Record<string, string>;
   /** Whether systemd runs on the host (systemctl answers). */
@@ -155,6 +157,7 @@ export function parseFacts(output: string, source = 'the facts probe'): HostFact
     } else if (kind === 'unit' && a) facts.units[a] = b;
     else if (kind === 'flag' && a === 'repo') facts.hasRepo = true;
     else if (kind === 'flag' && a === 'commit') facts.hasCommit = true;
+    else if (kind === 'have' && /^[0-9a-f]{40}$/.test(a)) facts.commits = [...new Set([...(facts.commits ?? []), a])];
     else if (kind === 'flag' && a === 'systemd') facts.systemd = true;
     else if (kind === 'flag' && a === 'supervisor') facts.supervisor = true;
     else if (kind === 'flag' && a === 'app-user') facts.appUser = true;

@@ -21,11 +21,3 @@ export type Target =
       reuseSeconds?: number;
     };
 
-/** Where the deployer pushes code: the cached bare repo, reached over the same SSH connection. */
-export function pushUrl(target: Target, repoPath: string): string {
-  if (target.kind === 'local') return repoPath;
-  const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
-  const user = target.user ? `${target.user}@` : '';
-  const port = target.port ? `:${target.port}` : '';
-  return `ssh://${user}${host}${port}${repoPath}`;
-}

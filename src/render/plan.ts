@@ -26,9 +26,13 @@ export function headline(plan: Plan): string {
   return `rollback ${plan.env} to ${to}`;
 }
 
+/** What a step carries, as the plan shows it: the command on this machine whose output the agent writes on the host. */
+const carriedLines = (step: Step) => (step.carries ? [`# on this machine, its output sent with the script to ${step.carries.into}:`, ...renderCmd(step.carries.make, { redact: true }).split('\n').map((l) => `#   ${l}`)] : []);
+
 function stepsText(steps: Step[], start: number): string[] {
   return steps.flatMap((step, i) => [
     `## ${start + i}. ${step.title}${step.runsOn === 'deployer' ? '  [on this machine]' : ''}`,
+    ...carriedLines(step),
     ...commandsOf(step),
   ]);
 }
@@ -65,7 +69,12 @@ function hostRunbook(host: HostPlan): string[] {
   host.steps.forEach((step, i) => {
     if (i === host.switchIndex) lines.push('From here on, traffic moves to the new release. If a step fails, switch back (below).', '');
     if (i === host.commitIndex) lines.push('The new release passed its checks and serves: from here on it stays. If a step fails, the next deploy finishes it.', '');
-    lines.push(`### ${i + 1}. ${step.title}${step.runsOn === 'deployer' ? ' (on your own machine, not the server)' : ''}`, '', ...codeBlock(commandsOf(step)), '');
+    lines.push(`### ${i + 1}. ${step.title}${step.runsOn === 'deployer' ? ' (on your own machine, not the server)' : ''}`, '');
+    if (step.carries) {
+      const file = step.carries.into.slice(step.carries.into.lastIndexOf('/') + 1);
+      lines.push(`On your own machine, in the repository: make the file, then copy it to the server as \`${step.carries.into}\` (scp):`, '', ...codeBlock([renderCmd({ ...step.carries.make, stdoutTo: file }, { redact: true })]), '', 'Then on the server:', '');
+    }
+    lines.push(...codeBlock(commandsOf(step)), '');
   });
   if (host.onFailureBeforeSwitch.length > 0) {
     lines.push('### If a step before the switch failed', '', ...codeBlock(host.onFailureBeforeSwitch.flatMap(commandsOf)), '');
@@ -95,7 +104,13 @@ export function planMarkdown(plan: Plan): string {
 }
 
 export function planJson(plan: Plan): string {
-  const stepJson = (step: Step) => ({ id: step.id, title: step.title, runs_on: step.runsOn ?? 'host', commands: commandsOf(step) });
+  const stepJson = (step: Step) => ({
+    id: step.id,
+    title: step.title,
+    runs_on: step.runsOn ?? 'host',
+    ...(step.carries ? { carries: { made_by: renderCmd(step.carries.make, { redact: true }), into: step.carries.into } } : {}),
+    commands: commandsOf(step),
+  });
   return `${JSON.stringify(
     {
       action: plan.action,

@@ -17,7 +17,10 @@ import {
   linkShared,
   makeDirectories,
   markFailed,
-  pushSource,
+  packSource,
+  receivePack,
+  commitsCheck,
+  tidyRepo,
   removeRelease,
   setStatus,
   switchCurrent,
@@ -82,10 +85,22 @@ describe('release builders', () => {
     );
   });
 
-  it('pushSource pushes the commit to a ref named after the release', () => {
-    expect(text(pushSource('/home/me/shop/.git', 'ssh://deploy@web1:2222/opt/shop/.slipway/repo.git', SHA, ID))).toEqual([
-      `git --git-dir=/home/me/shop/.git push --quiet --force ssh://deploy@web1:2222/opt/shop/.slipway/repo.git ${SHA}:refs/slipway/${ID}`,
+  it('packSource packs what the commit needs beyond the bases (thin), or all of it with none', () => {
+    const BASE = 'b'.repeat(40);
+    expect(text(packSource('/home/me/shop/.git', SHA, [BASE]))).toEqual([
+      `git --git-dir=/home/me/shop/.git pack-objects --revs --thin --stdout --delta-base-offset -q <<'SLIPWAY_EOF_0'\n${SHA}\n^${BASE}\nSLIPWAY_EOF_0`,
     ]);
+    expect(packSource('/g', SHA, []).stdin?.text).toBe(SHA);
+  });
+
+  it('receivePack indexes the carried pack into the cached repo, removes it, and keeps the commit under a ref named after the release', () => {
+    expect(text(receivePack(layout, SHA, ID))).toEqual([
+      'git --git-dir=/opt/shop/.slipway/repo.git index-pack --stdin --fix-thin > /dev/null < /opt/shop/.slipway/incoming.pack',
+      'rm -f /opt/shop/.slipway/incoming.pack',
+      `git --git-dir=/opt/shop/.slipway/repo.git update-ref refs/slipway/${ID} ${SHA}`,
+    ]);
+    expect(text([tidyRepo(layout)])).toEqual(['git --git-dir=/opt/shop/.slipway/repo.git gc --auto --quiet']);
+    expect(commitsCheck('/g', [SHA, 'c'.repeat(40)]).stdin?.text).toBe(`${SHA}\n${'c'.repeat(40)}`);
   });
 
   it('createRelease unpacks the commit into a new directory (mkdir without -p: an existing release is an error)', () => {
@@ -244,10 +259,11 @@ describe('remote agent', () => {
   const loop = [
     'exec 3<&0',
     "echo '##slipway-ready'",
-    'while IFS= read -r -t 20 size; do',
+    "while IFS=' ' read -r -t 20 size carried carried_to; do",
     '  [ -z "$size" ] && continue',
     '  [ "$size" = 0 ] && { slipway_done=1; break; }',
     '  script=$(head -c "$size")',
+    '  if [ -n "$carried" ]; then mkdir -p -- "${carried_to%/*}" && head -c "$carried" > "$carried_to" || break; fi',
     '  ( exec 9>&-; eval "$script" ) </dev/null 2>&1 &',
     '  job=$!',
     '  { while IFS= read -r -t 20 _; do :; done; kill -TERM "$job" 2>/dev/null; } <&3 &',
@@ -300,14 +316,16 @@ describe('facts probe', () => {
       `if [ \${#slipway_hashed[@]} -gt 0 ]; then sha256sum "\${slipway_hashed[@]}" | while read -r h p; do printf 'unit %s %s\\n' "\${p##*/}" "$h"; done; fi`,
       'cd /opt/shop 2>/dev/null || exit 0',
       'if [ -L current ]; then echo "current $(readlink current)"; fi',
-      `for d in releases/*/; do [ -d "$d" ] || continue; id=\${d%/}; id=\${id##*/}; st=unknown; [ -f .slipway/releases/$id/status ] && { read -r st < .slipway/releases/$id/status || true; }; echo "release $id $st"; if [ -f .slipway/releases/$id/manifest.json ]; then mapfile -t m < .slipway/releases/$id/manifest.json; IFS=; echo "manifest $id \${m[*]}"; unset IFS; fi; done`,
+      `slipway_shas=(); slipway_sha_re='"sha": *"([0-9a-f]{40})"'`,
+      `for d in releases/*/; do [ -d "$d" ] || continue; id=\${d%/}; id=\${id##*/}; st=unknown; [ -f .slipway/releases/$id/status ] && { read -r st < .slipway/releases/$id/status || true; }; echo "release $id $st"; if [ -f .slipway/releases/$id/manifest.json ]; then mapfile -t m < .slipway/releases/$id/manifest.json; IFS=; echo "manifest $id \${m[*]}"; [[ \${m[*]} =~ $slipway_sha_re ]] && slipway_shas+=("\${BASH_REMATCH[1]}"); unset IFS; fi; done`,
       'if [ -d .slipway/repo.git ]; then echo "flag repo"; fi',
       `if [ -s .slipway/history.jsonl ]; then printf 'last-operation %s\\n' "$(tail -n 1 .slipway/history.jsonl | head -c 65536)"; fi`,
       "if [ -f .slipway/singletons ]; then sed 's/^/singleton /' .slipway/singletons; fi",
       'for v in venvs/*/; do if [ -f "$v.slipway-complete" ]; then v=${v%/}; echo "venv ${v##*/}"; fi; done',
       'for v in node-deps/*/; do if [ -f "$v.slipway-complete" ]; then v=${v%/}; echo "node-deps ${v##*/}"; fi; done',
       'for v in node/*/; do if [ -f "$v.slipway-complete" ]; then v=${v%/}; echo "node-runtime ${v##*/}"; fi; done',
-      `if git --git-dir=.slipway/repo.git cat-file -e '${SHA}^{commit}' 2>/dev/null; then echo "flag commit"; fi`,
+      `if [ -d .slipway/repo.git ]; then printf '%s\\n' ${SHA} "\${slipway_shas[@]}" | git --git-dir=.slipway/repo.git cat-file --batch-check='%(objectname) %(objecttype)' 2>/dev/null | ` +
+        `while read -r s t; do [ "$t" = commit ] || continue; echo "have $s"; if [ "$s" = ${SHA} ]; then echo "flag commit"; fi; done || true; fi`,
       'true',
     ]);
   });

@@ -193,7 +193,19 @@ describe('plan against this machine', () => {
     const id = new RegExp(`^Plan: deploy dev: main \\(${sha.slice(0, 7)}\\) as release (\\d{8}T\\d{6}\\.\\d{3}Z-${sha.slice(0, 7)})$`).exec(text.out.split('\n')[0]!)?.[1];
     expect(id).toBeDefined();
     expect(text.out.split('\n').slice(1, 5)).toEqual(['', '== local (this machine) ==', `# holds ${base}/shop/.slipway/deploy.lock from connect to finish`, `## 1. Prepare ${base}/shop`]);
-    expect(text.out).toContain(`## 2. Push ${sha.slice(0, 7)} to the host  [on this machine]\ngit --git-dir=${dir}/.git push --quiet --force ${base}/shop/.slipway/repo.git ${sha}:refs/slipway/${id}\n`);
+    expect(text.out).toContain(
+      [
+        `## 2. Send ${sha.slice(0, 7)} to the host (the whole commit)`,
+        `# on this machine, its output sent with the script to ${base}/shop/.slipway/incoming.pack:`,
+        `#   git --git-dir=${dir}/.git pack-objects --revs --thin --stdout --delta-base-offset -q <<'SLIPWAY_EOF_0'`,
+        `#   ${sha}`,
+        '#   SLIPWAY_EOF_0',
+        `git --git-dir=${base}/shop/.slipway/repo.git index-pack --stdin --fix-thin > /dev/null < ${base}/shop/.slipway/incoming.pack`,
+        `rm -f ${base}/shop/.slipway/incoming.pack`,
+        `git --git-dir=${base}/shop/.slipway/repo.git update-ref refs/slipway/${id} ${sha}`,
+        '',
+      ].join('\n'),
+    );
     expect(text.out).toContain('<redacted: secret values>');
 
     const md = await slipway(['plan', 'dev', '-c', dir, '--format', 'md'], { env });

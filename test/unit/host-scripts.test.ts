@@ -62,7 +62,23 @@ describe('facts probe on a real directory', () => {
       units: {},
       appUser: false,
     });
+    expect(facts.commits).toEqual([sha]);
     expect(parseFacts(bash(factsProbe(layout, 'b'.repeat(40)).shell).stdout).hasCommit).toBe(false);
+  });
+
+  it('lists the releases\' commits the cached repo holds, for a pack to leave out, and not those it lacks', () => {
+    const source = join(scratch, 'src');
+    git('-C', source, 'commit', '-q', '--allow-empty', '-m', 'two');
+    const second = git('-C', source, 'rev-parse', 'HEAD');
+    const first = git('-C', source, 'rev-parse', 'HEAD~1');
+    git('-C', source, 'push', '-q', layout.repo, `${second}:refs/slipway/R3`);
+    const missing = 'c'.repeat(40);
+    const manifest = (id: string, sha: string) => `${JSON.stringify({ id, sha, ref: 'main', config_hash: 'h', deployed_by: 'me@x', created_at: 't' }, null, 2)}\n`;
+    writeFileSync(join(layout.meta, 'releases', 'R2', 'manifest.json'), manifest('R2', missing));
+    writeFileSync(join(layout.meta, 'releases', 'R3', 'manifest.json'), manifest('R3', second));
+    const facts = parseFacts(bash(factsProbe(layout, 'd'.repeat(40)).shell).stdout);
+    expect(facts.hasCommit).toBe(false);
+    expect(facts.commits?.sort()).toEqual([first, second].sort());
   });
 
   it('hashes the files asked about, whatever their names, and skips missing ones', () => {

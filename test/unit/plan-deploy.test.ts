@@ -6,7 +6,7 @@ import { UserError } from '../../src/errors.js';
 import type { Cmd, Step } from '../../src/ops/command.js';
 import { sha256 } from '../../src/ops/services.js';
 import { systemdManager } from '../../src/ops/systemd-manager.js';
-import { fullDiskNote, writeReleaseIdentity } from '../../src/ops/release.js';
+import { fullDiskNote, packSource, receivePack, writeReleaseIdentity } from '../../src/ops/release.js';
 import { renderCmd } from '../../src/ops/shell.js';
 import { releasesToRemove } from '../../src/plan/cleanup.js';
 import { planDeployHost, type DeployInput, type Source } from '../../src/plan/deploy.js';
@@ -14,7 +14,7 @@ import { goodReleases, parseFacts } from '../../src/plan/facts.js';
 import { layoutFor } from '../../src/plan/layout.js';
 import { bootRecoveryUnit, healthCheckFor, processesOn, unitFiles } from '../../src/plan/processes.js';
 import { releaseId } from '../../src/plan/release-id.js';
-import { pushUrl, type Target } from '../../src/plan/target.js';
+import type { Target } from '../../src/plan/target.js';
 import type { HostFacts } from '../../src/plan/facts.js';
 import { fakeFacts, localTarget, rid, sshTarget, testConfig, testProfile } from './fixtures/config.js';
 
@@ -80,8 +80,9 @@ describe('a first deploy without processes', () => {
       'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases',
       '{ test -d /opt/shop/.slipway/repo.git || git init --bare --quiet /opt/shop/.slipway/repo.git; }',
     ]);
-    expect(p.steps[1]).toMatchObject({ title: 'Push abc1234 to the host', runsOn: 'deployer' });
-    expect(shell(p.steps[1])).toEqual([`git --git-dir=/home/me/shop/.git push --quiet --force ssh://web1/opt/shop/.slipway/repo.git ${SHA}:refs/slipway/${NEW}`]);
+    expect(p.steps[1]).toMatchObject({ title: 'Send abc1234 to the host (the whole commit)', carries: { make: packSource('/home/me/shop/.git', SHA, []), into: '/opt/shop/.slipway/incoming.pack' } });
+    expect(p.steps[1]!.runsOn).toBeUndefined();
+    expect(shell(p.steps[1])).toEqual(receivePack(layoutFor(testConfig(), 'main'), SHA, NEW).map((c) => renderCmd(c)));
     expect(shell(p.steps[2])).toEqual([
       `mkdir -p ${M}`,
       `tee ${M}/manifest.json > /dev/null <<'SLIPWAY_EOF_0'\n${JSON.stringify(
@@ -96,7 +97,7 @@ describe('a first deploy without processes', () => {
       `printf '%s\\n' prepared > ${M}/status`,
     ]);
     expect(shell(p.steps[3])).toEqual([`ln -sfn ${R} /opt/shop/.current-next`, 'mv -T /opt/shop/.current-next /opt/shop/current']);
-    expect(shell(p.steps[4])).toEqual([`printf '%s\\n' ok > ${M}/status`]);
+    expect(shell(p.steps[4])).toEqual([`printf '%s\\n' ok > ${M}/status`, 'git --git-dir=/opt/shop/.slipway/repo.git gc --auto --quiet']);
   });
 
   it('marks the release failed before the switch, and stops the first release after it', () => {
@@ -114,11 +115,22 @@ describe('code transport', () => {
     expect(ids(plan({ facts: fakeFacts({ hasCommit: true }) }).steps)).toEqual(['prepare', 'release', 'switch', 'finish']);
   });
 
-  it('pushes to a local path for a local target, and to an ssh URL with user and port otherwise', () => {
-    expect(shell(plan({ target: localTarget }).steps[1])[0]).toContain(' push --quiet --force /opt/shop/.slipway/repo.git ');
-    const target: Target = { ...sshTarget, host: '::1', user: 'deploy', port: 2222 } as Target;
-    expect(pushUrl(target, '/opt/shop/.slipway/repo.git')).toBe('ssh://deploy@[::1]:2222/opt/shop/.slipway/repo.git');
-    expect(pushUrl({ ...sshTarget, host: '[::1]' } as Target, '/r')).toBe('ssh://[::1]/r');
+  it('sends a pack without what the releases on the host and the deployer both have, sorted, the commit itself never among them', () => {
+    const [old1, old2, elsewhere] = ['1'.repeat(40), '2'.repeat(40), '3'.repeat(40)];
+    const facts = fakeFacts({ releases: ['r1', 'r2', 'r3'] });
+    facts.commits = [SHA, old2, old1, elsewhere];
+    const p = plan({ facts, source: { mode: 'push', gitDir: '/g', known: [old1, old2, SHA] } });
+    const step = p.steps.find((s) => s.id === 'push')!;
+    expect(step.title).toBe('Send abc1234 to the host (what its 2 releases lack)');
+    expect(step.carries?.make.stdin?.text).toBe(`${SHA}\n^${old1}\n^${old2}`);
+    // A local target carries its pack the same way.
+    expect(plan({ target: localTarget }).steps.find((s) => s.id === 'push')?.carries?.into).toBe('/opt/shop/.slipway/incoming.pack');
+  });
+
+  it('tidies the cached repo after the commit only when a pack came', () => {
+    const finish = (hasCommit: boolean) => shell(plan({ facts: fakeFacts({ hasCommit }) }).steps.find((s) => s.id === 'finish'));
+    expect(finish(false)).toContain('git --git-dir=/opt/shop/.slipway/repo.git gc --auto --quiet');
+    expect(finish(true).join('\n')).not.toContain(' gc ');
   });
 
   it('fetches on the host in fetch mode, whatever the host has', () => {
@@ -298,7 +310,8 @@ describe('shared paths', () => {
 });
 
 describe('cleanup', () => {
-  const finish = (facts: HostFacts, keep = 5) => shell(step(plan({ config: testConfig({ keep_releases: keep }), facts }).steps, 'finish'));
+  // The host has the commit: no pack came, so the finish step holds the cleanup alone.
+  const finish = (facts: HostFacts, keep = 5) => shell(step(plan({ config: testConfig({ keep_releases: keep }), facts: { ...facts, hasCommit: true } }).steps, 'finish'));
   const removed = (lines: string[]) => lines.slice(1).map((l) => /old release (\S+)'/.exec(l)?.[1]);
 
   it('keeps keep_releases including the new one, removing the oldest', () => {

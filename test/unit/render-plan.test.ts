@@ -91,8 +91,14 @@ describe('plan as text', () => {
         '## 1. Prepare /opt/shop',
         'mkdir -p /opt/shop/releases /opt/shop/shared /opt/shop/.slipway/releases',
         '{ test -d /opt/shop/.slipway/repo.git || git init --bare --quiet /opt/shop/.slipway/repo.git; }',
-        '## 2. Push aaaaaaa to the host  [on this machine]',
-        `git --git-dir=/g push --quiet --force ssh://deploy@web1:2222/opt/shop/.slipway/repo.git ${SHA}:refs/slipway/NEW`,
+        '## 2. Send aaaaaaa to the host (the whole commit)',
+        '# on this machine, its output sent with the script to /opt/shop/.slipway/incoming.pack:',
+        "#   git --git-dir=/g pack-objects --revs --thin --stdout --delta-base-offset -q <<'SLIPWAY_EOF_0'",
+        `#   ${SHA}`,
+        '#   SLIPWAY_EOF_0',
+        'git --git-dir=/opt/shop/.slipway/repo.git index-pack --stdin --fix-thin > /dev/null < /opt/shop/.slipway/incoming.pack',
+        'rm -f /opt/shop/.slipway/incoming.pack',
+        `git --git-dir=/opt/shop/.slipway/repo.git update-ref refs/slipway/NEW ${SHA}`,
         '## 3. Create release NEW',
         ...RELEASE,
         '## 4. Point current at NEW',
@@ -100,6 +106,7 @@ describe('plan as text', () => {
         'mv -T /opt/shop/.current-next /opt/shop/current',
         '## 5. Mark the release good and remove old releases',
         "printf '%s\\n' ok > /opt/shop/.slipway/releases/NEW/status",
+        'git --git-dir=/opt/shop/.slipway/repo.git gc --auto --quiet',
         '# if a step before the switch fails:',
         `df -Pk /opt/shop 2>/dev/null | awk 'NR == 2 && $4 < 10240 { printf "No space left on device: %s has %d KiB free\\n", $6, $4 }' || true`,
         `df -Pi /opt/shop 2>/dev/null | awk 'NR == 2 && $2 > 0 && $4 < 100 { printf "No space left on device: %s has %d inodes free\\n", $6, $4 }' || true`,
@@ -187,7 +194,24 @@ describe('plan as a Markdown runbook', () => {
 
   it('gives each step a fenced block, marks the switch and the deployer step, and ends with the recovery', () => {
     expect(md).toContain(['### 3. Create release NEW', '', '```sh', ...RELEASE, '```', ''].join('\n'));
-    expect(md).toContain('### 2. Push aaaaaaa to the host (on your own machine, not the server)\n');
+    expect(md).toContain(
+      [
+        '### 2. Send aaaaaaa to the host (the whole commit)',
+        '',
+        'On your own machine, in the repository: make the file, then copy it to the server as `/opt/shop/.slipway/incoming.pack` (scp):',
+        '',
+        '```sh',
+        `git --git-dir=/g pack-objects --revs --thin --stdout --delta-base-offset -q > incoming.pack <<'SLIPWAY_EOF_0'`,
+        SHA,
+        'SLIPWAY_EOF_0',
+        '```',
+        '',
+        'Then on the server:',
+        '',
+        '```sh',
+        'git --git-dir=/opt/shop/.slipway/repo.git index-pack --stdin --fix-thin > /dev/null < /opt/shop/.slipway/incoming.pack',
+      ].join('\n'),
+    );
     expect(md).toContain('From here on, traffic moves to the new release. If a step fails, switch back (below).\n\n### 4. Point current at NEW\n');
     expect(md.endsWith(
       [
@@ -202,7 +226,7 @@ describe('plan as a Markdown runbook', () => {
         '',
       ].join('\n'),
     )).toBe(true);
-    expect(md.match(/^```sh$/gm)).toHaveLength(1 + 5 + 2);
+    expect(md.match(/^```sh$/gm)).toHaveLength(1 + 5 + 1 + 2);
   });
 });
 
@@ -215,7 +239,7 @@ describe('plan as JSON', () => {
     expect(json.action).toBe('deploy');
     const [host] = json.hosts;
     expect(host).toMatchObject({ host: 'web1', root: '/opt/shop', from: 'R1', to: 'NEW', switch_index: 3 });
-    expect(host!.steps.map((s) => `${s.id}@${s.runs_on}`)).toEqual(['prepare@host', 'push@deployer', 'release@host', 'switch@host', 'finish@host']);
+    expect(host!.steps.map((s) => `${s.id}@${s.runs_on}`)).toEqual(['prepare@host', 'push@host', 'release@host', 'switch@host', 'finish@host']);
     const rest = RELEASE.slice(1 + MANIFEST.length);
     // Multi-line commands are one entry each: the manifest, the release's identity files, the .env heredoc.
     expect(host!.steps[2]!.commands).toEqual([RELEASE[0], MANIFEST.join('\n'), ...rest.slice(0, 2), rest.slice(2, 6).join('\n'), rest[6], rest.slice(7, 10).join('\n'), ...rest.slice(10)]);
