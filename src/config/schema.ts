@@ -92,7 +92,7 @@ export const configSchema = obj(
         name: str('Project name: used for directories, unit names and the app user.', { pattern: PROJECT_NAME, patternHint: 'lowercase letters, digits and dashes, starting with a letter' }),
         repo: str('Git repository: a URL the servers can fetch (ssh://, https://, user@host:path, file:///), or a local path that slipway pushes from. Defaults to the directory holding the config.', { form: repository }),
         branch: str('Branch, tag or SHA deployed when none is given.', { default: 'main', pattern: GIT_REF, patternHint: REF_HINT }),
-        source: str('How code reaches the servers: `push` (slipway pushes over its SSH connection), `fetch` (the server fetches `repo`), `auto` (push for local paths, fetch for URLs).', {
+        source: str('How code reaches the servers: `push` (slipway sends the commit over its SSH connection, as a pack of what the releases on the server lack, with the deploy script itself), `fetch` (the server fetches `repo`), `auto` (push for local paths, fetch for URLs).', {
           enum: ['auto', 'push', 'fetch'],
           default: 'auto',
         }),

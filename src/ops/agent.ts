@@ -70,6 +70,7 @@ export function agentScript(nonce: string, lock?: LockRequest, silenceSeconds = 
     '  script=$(head -c "$size")',
     // Data that cannot be written whole would leave the rest of it in the input, read as the next script: the
     // agent ends instead (the error on stderr tells the client why; the lock is freed, the operation recorded).
+    // Data cut short by a client that vanished is a truncated pack, which git refuses by its checksum.
     '  if [ -n "$carried" ]; then mkdir -p -- "${carried_to%/*}" && head -c "$carried" > "$carried_to" || break; fi',
     // The lock descriptor stays with the agent only: a service started by a script must not inherit it.
     `  ( ${lock ? 'exec 9>&-; ' : ''}eval "$script" ) </dev/null 2>&1 &`,

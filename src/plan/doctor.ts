@@ -115,7 +115,7 @@ export function judgeHost(facts: DoctorFacts, input: DoctorInput): Check[] {
     else if (facts.gitRemote?.ok) add('git access', 'ok', `the server can read ${input.source.url}`);
     else add('git access', 'fail', `the server cannot read ${input.source.url}: ${facts.gitRemote?.error || 'git ls-remote failed'}`, 'give the server read access (a deploy key in ~/.ssh of the login user, and the git host in its known_hosts), or use source: push');
   } else {
-    add('git access', facts.commands.includes('git') ? 'ok' : 'fail', facts.commands.includes('git') ? 'git is installed (slipway pushes the code over its SSH connection)' : 'git is not installed', 'apt-get install git (or slipway setup)');
+    add('git access', facts.commands.includes('git') ? 'ok' : 'fail', facts.commands.includes('git') ? 'git is installed (slipway sends the code over its SSH connection)' : 'git is not installed', 'apt-get install git (or slipway setup)');
   }
 
   const missingCommands = input.commands.filter((c) => !facts.commands.includes(c));

@@ -45,7 +45,7 @@ describe('doctor checks', () => {
     expect(judgeHost(healthy, input)).toEqual([
       { name: 'sudo', status: 'ok', detail: 'logged in as root' },
       { name: 'disk', status: 'ok', detail: '10.0 GB free on / (50 %)' },
-      { name: 'git access', status: 'ok', detail: 'git is installed (slipway pushes the code over its SSH connection)' },
+      { name: 'git access', status: 'ok', detail: 'git is installed (slipway sends the code over its SSH connection)' },
       { name: 'programs', status: 'ok', detail: 'bash, git, tar, curl, flock found' },
       { name: 'packages', status: 'ok', detail: 'python3-venv, postgresql installed' },
       { name: 'clock', status: 'ok', detail: 'in step with this machine' },
