@@ -62,6 +62,11 @@ export class CarriedData {
   }
 }
 
+/** A command of `step` that failed on the deployer, with the last lines of what it printed. */
+function deployerFailure(host: string, step: Step, command: Command, code: number, output: string): CommandFailedError {
+  return new CommandFailedError(`${host} (from the deployer)`, step.title, quoteArgv(command.argv), code, output.trim().split('\n').slice(-10));
+}
+
 /** A step index of the whole run as seen by one batch: 0 when it came before the batch, -1 when after it. */
 function batchIndex(index: number | undefined, offset: number, size: number): number {
   if (index === undefined || index < 0) return -1;
@@ -90,10 +95,7 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
         if (!('argv' in command)) continue;
         observer.onRun?.(host, `# on the deployer\n${renderCmd(command, { redact: true })}\n`);
         const result = await runLocal(command, connection.deployerEnv);
-        if (result.code !== 0) {
-          const tail = (result.stderr || result.stdout).trim().split('\n').slice(-10);
-          return { ok: false, failedIndex: offset, error: new CommandFailedError(`${host} (from the deployer)`, first.title, quoteArgv(command.argv), result.code, tail) };
-        }
+        if (result.code !== 0) return { ok: false, failedIndex: offset, error: deployerFailure(host, first, command, result.code, result.stderr || result.stdout) };
       }
     } else {
       const scriptRecovery = batchRecovery(recovery, offset, batch.length);
@@ -108,7 +110,8 @@ export async function runSteps(connection: HostConnection, steps: readonly Step[
         const made = await carriedData.make(make);
         if (made.code !== 0) {
           observer.onStep(host, batch[carrier]!);
-          return { ok: false, failedIndex: offset + carrier, error: new CommandFailedError(`${host} (from the deployer)`, batch[carrier]!.title, quoteArgv(make.argv), made.code, made.stderr.trim().split('\n').slice(-10)) };
+          // Its output is the pack: only stderr says why.
+          return { ok: false, failedIndex: offset + carrier, error: deployerFailure(host, batch[carrier]!, make, made.code, made.stderr) };
         }
         carried = { data: made.stdout, into };
       }

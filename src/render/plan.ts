@@ -1,11 +1,13 @@
 // A plan shown to a person (text), followed by hand (Markdown runbook) or read by a program (JSON).
 // All three show the same commands the executor runs, with secret values redacted.
-import type { Step } from '../ops/command.js';
+import type { Carried, Step } from '../ops/command.js';
 import { renderCmd } from '../ops/shell.js';
 import type { Target } from '../plan/target.js';
 import { liveRelease, type BatchGuard, type HostPlan, type Plan } from '../plan/types.js';
 
 const commandsOf = (step: Step) => step.commands.map((c) => renderCmd(c, { redact: true }));
+/** The deployer command whose output a step carries, as every format shows it. */
+const madeBy = (carried: Carried) => renderCmd(carried.make, { redact: true });
 
 /** A Markdown code block whose fence is longer than any run of backticks inside (a hook may contain ```). */
 function codeBlock(lines: string[]): string[] {
@@ -27,7 +29,7 @@ export function headline(plan: Plan): string {
 }
 
 /** What a step carries, as the plan shows it: the command on this machine whose output the agent writes on the host. */
-const carriedLines = (step: Step) => (step.carries ? [`# on this machine, its output sent with the script to ${step.carries.into}:`, ...renderCmd(step.carries.make, { redact: true }).split('\n').map((l) => `#   ${l}`)] : []);
+const carriedLines = (step: Step) => (step.carries ? [`# on this machine, its output sent with the script to ${step.carries.into}:`, ...madeBy(step.carries).split('\n').map((l) => `#   ${l}`)] : []);
 
 function stepsText(steps: Step[], start: number): string[] {
   return steps.flatMap((step, i) => [
@@ -108,7 +110,7 @@ export function planJson(plan: Plan): string {
     id: step.id,
     title: step.title,
     runs_on: step.runsOn ?? 'host',
-    ...(step.carries ? { carries: { made_by: renderCmd(step.carries.make, { redact: true }), into: step.carries.into } } : {}),
+    ...(step.carries ? { carries: { made_by: madeBy(step.carries), into: step.carries.into } } : {}),
     commands: commandsOf(step),
   });
   return `${JSON.stringify(
